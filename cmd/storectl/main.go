@@ -1,0 +1,146 @@
+// Command storectl is the operators' tool: it migrates the service databases,
+// registers the Debezium connectors, seeds demo data and rebuilds read models.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/store-manager/store-manager/debezium"
+	schema "github.com/store-manager/store-manager/sql"
+	"github.com/store-manager/store-manager/services/config"
+	"github.com/store-manager/store-manager/services/connectors"
+)
+
+const usage = `usage: storectl <command> [flags]
+
+commands:
+  migrate up|down [service...]   apply or revert migrations (services: store, payments; default both)
+  connectors register [flags]    create or update the Debezium outbox connectors and wait until they run
+  connectors status              print each connector's state
+  seed                           add the demo users, products and stock (skips what exists)
+  rebuild-cache                  rebuild every Redis read model from MySQL
+
+settings come from the environment: STORE_DB_DSN, PAYMENTS_DB_DSN, REDIS_ADDR,
+KAFKA_BROKERS, KAFKA_CONNECT_URL (defaults: the native stack on loopback)
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:]); err != nil {
+		if errors.Is(err, errUsage) {
+			fmt.Fprint(os.Stderr, usage)
+			os.Exit(2)
+		}
+		slog.Error("storectl failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+func run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	cfg := config.Load()
+	switch args[0] {
+	case "migrate":
+		return migrateCmd(cfg, args[1:])
+	case "connectors":
+		return connectorsCmd(ctx, cfg, args[1:])
+	case "seed":
+		return seedCmd(ctx, cfg)
+	case "rebuild-cache":
+		return rebuildCmd(ctx, cfg)
+	default:
+		return errUsage
+	}
+}
+
+func migrateCmd(cfg config.Stack, args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	services := args[1:]
+	if len(services) == 0 {
+		services = schema.Services
+	}
+	dsn := map[string]string{"store": cfg.StoreDSN, "payments": cfg.PaymentsDSN}
+	for _, svc := range services {
+		var err error
+		switch args[0] {
+		case "up":
+			err = schema.Up(dsn[svc], svc)
+		case "down":
+			err = schema.Down(dsn[svc], svc)
+		default:
+			return errUsage
+		}
+		if err != nil {
+			return err
+		}
+		v, _, err := schema.Version(dsn[svc], svc)
+		if err != nil {
+			return err
+		}
+		slog.Info("migrated", "service", svc, "direction", args[0], "version", v)
+	}
+	return nil
+}
+
+func connectorsCmd(ctx context.Context, cfg config.Stack, args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	fs := flag.NewFlagSet("connectors", flag.ContinueOnError)
+	var o connectors.Overrides
+	fs.StringVar(&o.DatabaseHost, "db-host", "", "database host the connectors read (default: the files' value)")
+	fs.StringVar(&o.DatabasePort, "db-port", "", "database port the connectors read")
+	fs.StringVar(&o.KafkaBrokers, "kafka", "", "Kafka bootstrap servers for the schema history")
+	wait := fs.Duration("wait", 90*time.Second, "how long to wait for the connectors to run")
+	if err := fs.Parse(args[1:]); err != nil {
+		return errUsage
+	}
+	all, err := connectors.Load(debezium.Configs)
+	if err != nil {
+		return err
+	}
+	client := connectors.NewClient(cfg.ConnectURL)
+	switch args[0] {
+	case "register":
+		for _, c := range all {
+			if err := client.Register(ctx, o.Apply(c)); err != nil {
+				return err
+			}
+		}
+		wctx, cancel := context.WithTimeout(ctx, *wait)
+		defer cancel()
+		for _, c := range all {
+			if _, err := client.WaitRunning(wctx, c.Name); err != nil {
+				return err
+			}
+			slog.Info("connector running", "name", c.Name)
+		}
+		return nil
+	case "status":
+		for _, c := range all {
+			s, err := client.Status(ctx, c.Name)
+			if err != nil {
+				return err
+			}
+			fmt.Printf("%-18s connector=%s tasks=%d running=%t\n", c.Name, s.Connector.State, len(s.Tasks), s.Running())
+		}
+		return nil
+	default:
+		return errUsage
+	}
+}

@@ -1,0 +1,22 @@
+-- name: SetStock :exec
+-- Sets a product's stock to an absolute quantity; every change bumps the version.
+INSERT INTO stocks (product_id, quantity, version) VALUES (?, ?, 1)
+ON DUPLICATE KEY UPDATE quantity = VALUES(quantity), version = version + 1;
+
+-- name: GetStock :one
+SELECT product_id, quantity, version FROM stocks WHERE product_id = ?;
+
+-- name: DecreaseStock :execrows
+-- Takes stock only when enough is left, so stock never goes below zero.
+UPDATE stocks SET quantity = quantity - sqlc.arg(amount), version = version + 1
+WHERE product_id = sqlc.arg(product_id) AND quantity >= sqlc.arg(amount);
+
+-- name: IncreaseStock :execrows
+UPDATE stocks SET quantity = quantity + sqlc.arg(amount), version = version + 1
+WHERE product_id = sqlc.arg(product_id);
+
+-- name: ListStockOverview :many
+-- One join for the stock report: every product with its units in stock.
+SELECT p.id, p.name, p.sku, p.price, COALESCE(s.quantity, 0) AS quantity
+FROM products p LEFT JOIN stocks s ON s.product_id = p.id
+ORDER BY p.id;

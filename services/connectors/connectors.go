@@ -1,0 +1,191 @@
+// Package connectors registers the Debezium outbox connectors with Kafka
+// Connect through its REST API and reports their state.
+package connectors
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/url"
+	"path"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Connector is one connector definition as the REST API takes it.
+type Connector struct {
+	Name   string            `json:"name"`
+	Config map[string]string `json:"config"`
+}
+
+// Load reads every *.json connector definition in dir.
+func Load(dir fs.FS) ([]Connector, error) {
+	names, err := fs.Glob(dir, "*.json")
+	if err != nil {
+		return nil, fmt.Errorf("list connector configs: %w", err)
+	}
+	sort.Strings(names)
+	out := make([]Connector, 0, len(names))
+	for _, n := range names {
+		raw, err := fs.ReadFile(dir, n)
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", n, err)
+		}
+		var c Connector
+		if err := json.Unmarshal(raw, &c); err != nil {
+			return nil, fmt.Errorf("parse %s: %w", n, err)
+		}
+		if c.Name == "" || len(c.Config) == 0 {
+			return nil, fmt.Errorf("%s: name and config are required", n)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Overrides replaces the addresses a connector config names, for a deployment
+// where the database or Kafka live elsewhere than on loopback. Empty fields
+// keep the file's value.
+type Overrides struct {
+	DatabaseHost string // database.hostname
+	DatabasePort string // database.port
+	KafkaBrokers string // schema.history.internal.kafka.bootstrap.servers
+}
+
+// Apply returns a copy of c with the overrides set.
+func (o Overrides) Apply(c Connector) Connector {
+	cfg := make(map[string]string, len(c.Config))
+	for k, v := range c.Config {
+		cfg[k] = v
+	}
+	set := func(key, v string) {
+		if v != "" {
+			cfg[key] = v
+		}
+	}
+	set("database.hostname", o.DatabaseHost)
+	set("database.port", o.DatabasePort)
+	set("schema.history.internal.kafka.bootstrap.servers", o.KafkaBrokers)
+	return Connector{Name: c.Name, Config: cfg}
+}
+
+// Client talks to one Kafka Connect worker's REST API.
+type Client struct {
+	BaseURL string
+	HTTP    *http.Client
+}
+
+// NewClient returns a client for the worker at baseURL.
+func NewClient(baseURL string) *Client {
+	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), HTTP: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// Register creates the connector, or updates its config if it exists: PUT on
+// /connectors/{name}/config is idempotent, so registering twice never
+// duplicates a connector.
+func (c *Client) Register(ctx context.Context, conn Connector) error {
+	body, err := json.Marshal(conn.Config)
+	if err != nil {
+		return fmt.Errorf("marshal %s config: %w", conn.Name, err)
+	}
+	return c.do(ctx, http.MethodPut, path.Join("/connectors", url.PathEscape(conn.Name), "config"), body, nil)
+}
+
+// State is a connector's and its tasks' state, as GET /connectors/{name}/status reports it.
+type State struct {
+	Name      string `json:"name"`
+	Connector struct {
+		State string `json:"state"`
+		Trace string `json:"trace,omitempty"`
+	} `json:"connector"`
+	Tasks []struct {
+		ID    int    `json:"id"`
+		State string `json:"state"`
+		Trace string `json:"trace,omitempty"`
+	} `json:"tasks"`
+}
+
+// Running reports whether the connector and all of its tasks (at least one) run.
+func (s State) Running() bool {
+	if s.Connector.State != "RUNNING" || len(s.Tasks) == 0 {
+		return false
+	}
+	for _, t := range s.Tasks {
+		if t.State != "RUNNING" {
+			return false
+		}
+	}
+	return true
+}
+
+// Status fetches the named connector's state.
+func (c *Client) Status(ctx context.Context, name string) (State, error) {
+	var s State
+	err := c.do(ctx, http.MethodGet, path.Join("/connectors", url.PathEscape(name), "status"), nil, &s)
+	return s, err
+}
+
+// WaitRunning polls until the named connector and its tasks run, a task
+// fails, or ctx ends.
+func (c *Client) WaitRunning(ctx context.Context, name string) (State, error) {
+	for {
+		s, err := c.Status(ctx, name)
+		if err == nil && s.Running() {
+			return s, nil
+		}
+		if err == nil {
+			for _, t := range s.Tasks {
+				if t.State == "FAILED" {
+					return s, fmt.Errorf("connector %s task %d failed: %s", name, t.ID, firstLine(t.Trace))
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			if err == nil {
+				err = fmt.Errorf("connector %s is %s", name, s.Connector.State)
+			}
+			return s, fmt.Errorf("wait for connector %s: %w (last: %v)", name, ctx.Err(), err)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func (c *Client) do(ctx context.Context, method, p string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+p, bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("build request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, p, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s: read response: %w", method, p, err)
+	}
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %s: %s", method, p, resp.Status, strings.TrimSpace(string(raw)))
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("%s %s: decode response: %w", method, p, err)
+		}
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}

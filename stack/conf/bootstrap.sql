@@ -1,0 +1,24 @@
+-- Databases and accounts of the native stack. Idempotent; runs as the server's
+-- administrator. The passwords are LOCAL DEVELOPMENT DEFAULTS for a loopback-only
+-- server; set real ones anywhere else.
+CREATE DATABASE IF NOT EXISTS store CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE DATABASE IF NOT EXISTS payments CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+
+DROP USER IF EXISTS ''@'localhost';
+
+-- Each service owns its database and nothing else.
+CREATE USER IF NOT EXISTS 'store'@'%' IDENTIFIED BY 'store';
+GRANT ALL PRIVILEGES ON store.* TO 'store'@'%';
+CREATE USER IF NOT EXISTS 'payments'@'%' IDENTIFIED BY 'payments';
+GRANT ALL PRIVILEGES ON payments.* TO 'payments'@'%';
+
+-- Debezium reads the binlog and the captured tables' schema only.
+CREATE USER IF NOT EXISTS 'debezium'@'%' IDENTIFIED BY 'debezium';
+GRANT REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'debezium'@'%';
+GRANT SELECT ON store.* TO 'debezium'@'%';
+GRANT SELECT ON payments.* TO 'debezium'@'%';
+
+-- Operators and tests: creates scratch databases, checks grants.
+CREATE USER IF NOT EXISTS 'admin'@'%' IDENTIFIED BY 'admin';
+GRANT ALL PRIVILEGES ON *.* TO 'admin'@'%' WITH GRANT OPTION;
+FLUSH PRIVILEGES;

@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# The native stack: MariaDB, Redis, a Kafka broker (KRaft) and a Kafka Connect
+# worker with Debezium, all on loopback, with data and logs under one state folder.
+#
+#   stack/stack.sh install   install what is missing (Debian packages, Maven jars)
+#   stack/stack.sh start     install, then start every component and wait for it
+#   stack/stack.sh stop      stop every component
+#   stack/stack.sh status    show what runs
+#   stack/stack.sh clean     stop, then remove the state folder
+#
+# Environment: STATE (default: .state beside this folder), START_TIMEOUT seconds (default 120).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+STATE=${STATE:-$ROOT/.state}
+START_TIMEOUT=${START_TIMEOUT:-120}
+CONF=$ROOT/stack/conf
+LOGS=$STATE/logs
+RUN=$STATE/run
+LIB=$STATE/lib
+JAVA_OPTS_COMMON="-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true"
+
+log() { printf '[stack] %s\n' "$*" >&2; }
+die() { printf '[stack] error: %s\n' "$*" >&2; exit 1; }
+
+# fail NAME LOGFILE: names the component that did not come up and shows its log's end.
+fail() {
+  printf '[stack] error: %s did not become ready within %ss\n' "$1" "$START_TIMEOUT" >&2
+  if [ -f "$2" ]; then printf '[stack] last lines of %s:\n' "$2" >&2; tail -n 40 "$2" >&2; fi
+  exit 1
+}
+
+render() { sed "s|@STATE@|$STATE|g" "$CONF/$1" > "$STATE/conf/$1"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+# wait_for NAME LOGFILE CMD...: polls CMD until it succeeds or the timeout passes.
+wait_for() {
+  local name=$1 logfile=$2; shift 2
+  local deadline=$((SECONDS + START_TIMEOUT))
+  until "$@"; do
+    [ $SECONDS -lt $deadline ] || fail "$name" "$logfile"
+    if [ -f "$RUN/$name.pid" ] && ! alive "$name"; then
+      printf '[stack] error: %s exited while starting\n' "$name" >&2
+      tail -n 40 "$logfile" >&2 || true
+      exit 1
+    fi
+    sleep 0.5
+  done
+}
+
+install() {
+  local missing=()
+  command -v mariadbd >/dev/null || missing+=(mariadb-server mariadb-client)
+  command -v redis-server >/dev/null || missing+=(redis-server)
+  command -v nginx >/dev/null || missing+=(nginx)
+  command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
+  command -v mvn >/dev/null || missing+=(maven)
+  command -v curl >/dev/null || missing+=(curl)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # The packages' own services are not used: the stack runs its own instances.
+    for svc in mariadb redis-server nginx; do
+      { service "$svc" stop || true; } >/dev/null 2>&1
+    done
+  fi
+
+  local stamp
+  stamp="$LIB/.installed-$(sha256sum "$ROOT/stack/pom.xml" | cut -c1-12)"
+  if [ ! -f "$stamp" ]; then
+    log "resolving Kafka, Kafka Connect and Debezium from Maven Central"
+    rm -rf "$LIB"
+    mkdir -p "$LIB"
+    mvn -B -q -Dstyle.color=never -f "$ROOT/stack/pom.xml" -Dstack.lib="$LIB" \
+      dependency:copy-dependencies@kafka dependency:unpack@debezium
+    ls "$LIB"/plugins/debezium-connector-mariadb/*.jar >/dev/null || die "Debezium plugin missing after install"
+    touch "$stamp"
+  fi
+}
+
+start_mariadb() {
+  if alive mariadb; then return; fi
+  render my.cnf
+  if [ ! -d "$STATE/mariadb/data/mysql" ]; then
+    log "initialising MariaDB data folder"
+    mkdir -p "$STATE/mariadb/data"
+    mariadb-install-db --defaults-file="$STATE/conf/my.cnf" --auth-root-authentication-method=socket \
+      --skip-test-db >"$LOGS/mariadb-install.log" 2>&1 || { tail -n 40 "$LOGS/mariadb-install.log" >&2; die "MariaDB initialisation failed"; }
+  fi
+  log "starting MariaDB on 127.0.0.1:3306"
+  nohup mariadbd --defaults-file="$STATE/conf/my.cnf" >>"$LOGS/mariadb.log" 2>&1 &
+  echo $! >"$RUN/mariadb.pid"
+  wait_for mariadb "$LOGS/mariadb.log" mariadb_ready
+  mariadb --defaults-file="$STATE/conf/my.cnf" -uroot <"$CONF/bootstrap.sql"
+}
+
+mariadb_ready() { mariadb-admin --defaults-file="$STATE/conf/my.cnf" -uroot ping >/dev/null 2>&1; }
+
+start_redis() {
+  if alive redis; then return; fi
+  mkdir -p "$STATE/redis"
+  log "starting Redis on 127.0.0.1:6379"
+  redis-server --bind 127.0.0.1 --port 6379 --dir "$STATE/redis" --daemonize yes \
+    --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" --appendonly yes --save "" \
+    --protected-mode yes
+  wait_for redis "$LOGS/redis.log" redis_ready
+}
+redis_ready() { [ "$(redis-cli -p 6379 ping 2>/dev/null)" = PONG ]; }
+
+java_cp() { echo "$LIB/kafka/*"; }
+
+start_kafka() {
+  if alive kafka; then return; fi
+  render kafka.properties
+  mkdir -p "$STATE/kafka/data"
+  if [ ! -f "$STATE/kafka/data/meta.properties" ]; then
+    log "formatting Kafka KRaft storage"
+    local cluster_id
+    cluster_id=$(java -cp "$(java_cp)" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
+    java -cp "$(java_cp)" -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/kafka-storage.log" \
+      kafka.tools.StorageTool format -t "$cluster_id" -c "$STATE/conf/kafka.properties" >>"$LOGS/kafka-storage.log" 2>&1 \
+      || { tail -n 40 "$LOGS/kafka-storage.log" >&2; die "Kafka storage format failed"; }
+  fi
+  log "starting Kafka on 127.0.0.1:9092"
+  nohup java -Xms256m -Xmx768m $JAVA_OPTS_COMMON -cp "$(java_cp)" \
+    -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/kafka.log" \
+    kafka.Kafka "$STATE/conf/kafka.properties" >>"$LOGS/kafka.out" 2>&1 &
+  echo $! >"$RUN/kafka.pid"
+  wait_for kafka "$LOGS/kafka.log" kafka_ready
+}
+kafka_ready() { port_open 9092 && grep -q "Kafka Server started" "$LOGS/kafka.log" 2>/dev/null; }
+
+start_connect() {
+  if alive connect; then return; fi
+  render connect.properties
+  log "starting Kafka Connect on 127.0.0.1:8083"
+  nohup java -Xms256m -Xmx768m $JAVA_OPTS_COMMON -cp "$(java_cp)" \
+    -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/connect.log" \
+    org.apache.kafka.connect.cli.ConnectDistributed "$STATE/conf/connect.properties" >>"$LOGS/connect.out" 2>&1 &
+  echo $! >"$RUN/connect.pid"
+  wait_for connect "$LOGS/connect.log" connect_ready
+}
+connect_ready() {
+  curl -fsS http://127.0.0.1:8083/connector-plugins 2>/dev/null | grep -q MariaDbConnector
+}
+
+start() {
+  install
+  mkdir -p "$LOGS" "$RUN" "$STATE/conf"
+  start_mariadb
+  start_redis
+  start_kafka
+  start_connect
+  log "ready: MariaDB 127.0.0.1:3306, Redis 127.0.0.1:6379, Kafka 127.0.0.1:9092, Kafka Connect http://127.0.0.1:8083"
+}
+
+# stop_one NAME: TERM, wait up to 30 s, then KILL.
+stop_one() {
+  local name=$1
+  alive "$name" || { rm -f "$RUN/$name.pid"; return 0; }
+  local pid; pid=$(cat "$RUN/$name.pid")
+  log "stopping $name (pid $pid)"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then log "$name did not stop in 30s; killing"; kill -9 "$pid" 2>/dev/null || true; fi
+  rm -f "$RUN/$name.pid"
+}
+
+stop() {
+  # Reverse order of start: the CDC relay first, the database last.
+  for name in gateway payments store-manager connect kafka redis mariadb; do stop_one "$name"; done
+}
+
+status() {
+  local rc=0
+  for name in mariadb redis kafka connect store-manager payments gateway; do
+    if alive "$name"; then printf '%-14s running (pid %s)\n' "$name" "$(cat "$RUN/$name.pid")"
+    else printf '%-14s stopped\n' "$name"; [[ $name =~ ^(mariadb|redis|kafka|connect)$ ]] && rc=3; fi
+  done
+  return $rc
+}
+
+clean() { stop; log "removing $STATE"; rm -rf "$STATE"; }
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  clean) clean ;;
+  *) echo "usage: $0 install|start|stop|status|clean" >&2; exit 2 ;;
+esac
