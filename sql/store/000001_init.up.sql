@@ -42,6 +42,7 @@ CREATE TABLE orders (
     payment_link   VARCHAR(512)  NULL,
     is_paid        BOOLEAN       NOT NULL DEFAULT FALSE,
     failure_reason VARCHAR(512)  NULL,
+    version        BIGINT        NOT NULL DEFAULT 1,
     created_at     DATETIME(6)   NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
     updated_at     DATETIME(6)   NOT NULL DEFAULT CURRENT_TIMESTAMP(6) ON UPDATE CURRENT_TIMESTAMP(6),
     PRIMARY KEY (id),

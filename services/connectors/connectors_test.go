@@ -1,0 +1,94 @@
+package connectors_test
+
+import (
+	"context"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/store-manager/store-manager/debezium"
+	"github.com/store-manager/store-manager/services/connectors"
+	"github.com/store-manager/store-manager/services/stacktest"
+)
+
+func TestLoadProjectConfigs(t *testing.T) {
+	all, err := connectors.Load(debezium.Configs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 {
+		t.Fatalf("got %d connector configs, want one per service database (2)", len(all))
+	}
+	for _, c := range all {
+		want := map[string]string{
+			"transforms.outbox.type":                              "io.debezium.transforms.outbox.EventRouter",
+			"transforms.outbox.table.field.event.key":             "aggregateid",
+			"transforms.outbox.table.fields.additional.placement": "type:header:eventType",
+			"transforms.outbox.table.expand.json.payload":         "true",
+			"transforms.outbox.route.by.field":                    "aggregatetype",
+			"producer.override.linger.ms":                         "0",
+		}
+		for k, v := range want {
+			if c.Config[k] != v {
+				t.Errorf("%s: %s = %q, want %q", c.Name, k, c.Config[k], v)
+			}
+		}
+	}
+}
+
+func TestLoadRejects(t *testing.T) {
+	cases := map[string]string{
+		"not json":       `{`,
+		"missing name":   `{"config": {"a": "b"}}`,
+		"missing config": `{"name": "x"}`,
+	}
+	for name, body := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := connectors.Load(fstest.MapFS{"x.json": {Data: []byte(body)}})
+			if err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
+
+func TestOverridesApply(t *testing.T) {
+	base := connectors.Connector{Name: "c", Config: map[string]string{
+		"database.hostname": "127.0.0.1", "database.port": "3306",
+		"schema.history.internal.kafka.bootstrap.servers": "127.0.0.1:9092",
+	}}
+	got := connectors.Overrides{DatabaseHost: "mysql", KafkaBrokers: "kafka:9092"}.Apply(base)
+	if got.Config["database.hostname"] != "mysql" || got.Config["database.port"] != "3306" ||
+		got.Config["schema.history.internal.kafka.bootstrap.servers"] != "kafka:9092" {
+		t.Fatalf("overrides not applied as asked: %v", got.Config)
+	}
+	if base.Config["database.hostname"] != "127.0.0.1" {
+		t.Fatal("Apply changed its input")
+	}
+}
+
+// Registering again updates in place, and every connector and task runs.
+func TestConnectorsRunning(t *testing.T) {
+	st := stacktest.Stack(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	all, err := connectors.Load(debezium.Configs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := connectors.NewClient(st.ConnectURL)
+	for _, c := range all {
+		if err := client.Register(ctx, c); err != nil {
+			t.Fatalf("register %s again: %v", c.Name, err)
+		}
+	}
+	for _, c := range all {
+		s, err := client.WaitRunning(ctx, c.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.Tasks) != 1 {
+			t.Errorf("%s has %d tasks, want 1", c.Name, len(s.Tasks))
+		}
+	}
+}

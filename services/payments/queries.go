@@ -1,0 +1,41 @@
+package payments
+
+import (
+	"context"
+	"database/sql"
+
+	paymentsdb "github.com/store-manager/store-manager/db/payments"
+	"github.com/store-manager/store-manager/services/outbox"
+)
+
+// Queries are the payments database's generated queries bound to a connection or
+// a transaction, plus the outbox recorder that the transaction helper needs.
+type Queries struct{ *paymentsdb.Queries }
+
+// RecordEvent writes e to the payments database's outbox table.
+func (q Queries) RecordEvent(ctx context.Context, e outbox.Event) error {
+	return q.CreateOutboxEvent(ctx, paymentsdb.CreateOutboxEventParams{
+		ID: e.ID, Aggregatetype: e.AggregateType, Aggregateid: e.AggregateID, Type: e.Type, Payload: e.Payload,
+	})
+}
+
+// Binder binds prepared payments queries to transactions.
+type Binder struct{ prepared *paymentsdb.Queries }
+
+// Prepare prepares every store query once on db.
+func Prepare(ctx context.Context, db *sql.DB) (Binder, error) {
+	q, err := paymentsdb.Prepare(ctx, db)
+	if err != nil {
+		return Binder{}, err
+	}
+	return Binder{prepared: q}, nil
+}
+
+// Bind returns the prepared queries running inside tx.
+func (b Binder) Bind(tx *sql.Tx) Queries { return Queries{b.prepared.WithTx(tx)} }
+
+// Queries returns the prepared queries outside any transaction.
+func (b Binder) Queries() Queries { return Queries{b.prepared} }
+
+// Close releases the prepared statements.
+func (b Binder) Close() error { return b.prepared.Close() }

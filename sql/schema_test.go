@@ -1,0 +1,106 @@
+package schema_test
+
+import (
+	"database/sql"
+	"slices"
+	"testing"
+
+	schema "github.com/store-manager/store-manager/sql"
+	"github.com/store-manager/store-manager/services/stacktest"
+)
+
+func tables(t *testing.T, db *sql.DB) []string {
+	t.Helper()
+	rows, err := db.Query(`SELECT table_name FROM information_schema.tables
+		WHERE table_schema = DATABASE() AND table_name <> 'schema_migrations'`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestMigrationsUpDownUp(t *testing.T) {
+	cases := []struct {
+		service string
+		tables  []string
+	}{
+		{"store", []string{"order_items", "orders", "outbox", "processed_events", "products", "stocks", "users"}},
+		{"payments", []string{"outbox", "payments", "processed_events"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.service, func(t *testing.T) {
+			dsn := stacktest.ScratchDatabase(t, "migtest_"+tc.service)
+			db := stacktest.Open(t, dsn)
+
+			if err := schema.Up(dsn, tc.service); err != nil {
+				t.Fatalf("up: %v", err)
+			}
+			if got := tables(t, db); !slices.Equal(got, tc.tables) {
+				t.Fatalf("after up: tables %v, want %v", got, tc.tables)
+			}
+			if err := schema.Down(dsn, tc.service); err != nil {
+				t.Fatalf("down: %v", err)
+			}
+			if got := tables(t, db); len(got) != 0 {
+				t.Fatalf("after down: tables %v remain", got)
+			}
+			if err := schema.Up(dsn, tc.service); err != nil {
+				t.Fatalf("up again: %v", err)
+			}
+			if got := tables(t, db); !slices.Equal(got, tc.tables) {
+				t.Fatalf("after second up: tables %v, want %v", got, tc.tables)
+			}
+			v, dirty, err := schema.Version(dsn, tc.service)
+			if err != nil || dirty || v == 0 {
+				t.Fatalf("version = %d dirty=%t err=%v", v, dirty, err)
+			}
+		})
+	}
+}
+
+// The constraints the design relies on are enforced by the server, not only declared.
+func TestStoreConstraints(t *testing.T) {
+	dsn := stacktest.ScratchDatabase(t, "migtest_ck")
+	if err := schema.Up(dsn, "store"); err != nil {
+		t.Fatal(err)
+	}
+	db := stacktest.Open(t, dsn)
+	mustExec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	mustExec(`INSERT INTO users (id, name, email) VALUES (1, 'A', 'a@example.com')`)
+	mustExec(`INSERT INTO products (id, name, sku, price) VALUES (1, 'P', 'SKU1', 1.50)`)
+	mustExec(`INSERT INTO stocks (product_id, quantity) VALUES (1, 3)`)
+
+	rejected := []struct {
+		name  string
+		query string
+	}{
+		{"negative stock", `UPDATE stocks SET quantity = -1 WHERE product_id = 1`},
+		{"duplicate email", `INSERT INTO users (name, email) VALUES ('B', 'a@example.com')`},
+		{"duplicate sku", `INSERT INTO products (name, sku, price) VALUES ('Q', 'SKU1', 2)`},
+		{"negative price", `INSERT INTO products (name, sku, price) VALUES ('Q', 'SKU2', -2)`},
+		{"order of unknown user", `INSERT INTO orders (user_id, status) VALUES (99, 'x')`},
+		{"zero item quantity", `INSERT INTO order_items (order_id, product_id, quantity, unit_price) VALUES (1, 1, 0, 1)`},
+	}
+	for _, tc := range rejected {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := db.Exec(tc.query); err == nil {
+				t.Fatalf("%s was accepted", tc.query)
+			}
+		})
+	}
+}
