@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	schema "github.com/store-manager/store-manager/sql"
 	"github.com/store-manager/store-manager/services/stacktest"
+	schema "github.com/store-manager/store-manager/sql"
 )
 
 func tables(t *testing.T, db *sql.DB) []string {
@@ -34,7 +34,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 		service string
 		tables  []string
 	}{
-		{"store", []string{"order_items", "orders", "outbox", "processed_events", "products", "stocks", "users"}},
+		{"store", []string{"order_items", "order_steps", "orders", "outbox", "processed_events", "products", "stocks", "users"}},
 		{"payments", []string{"outbox", "payments", "processed_events"}},
 	}
 	for _, tc := range cases {

@@ -14,9 +14,9 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/debezium"
-	schema "github.com/store-manager/store-manager/sql"
 	"github.com/store-manager/store-manager/services/config"
 	"github.com/store-manager/store-manager/services/connectors"
+	schema "github.com/store-manager/store-manager/sql"
 )
 
 const usage = `usage: storectl <command> [flags]

@@ -33,6 +33,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createOrderItemStmt, err = db.PrepareContext(ctx, createOrderItem); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOrderItem: %w", err)
 	}
+	if q.createOrderStepStmt, err = db.PrepareContext(ctx, createOrderStep); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateOrderStep: %w", err)
+	}
 	if q.createOutboxEventStmt, err = db.PrepareContext(ctx, createOutboxEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOutboxEvent: %w", err)
 	}
@@ -63,8 +66,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getOrderStmt, err = db.PrepareContext(ctx, getOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query GetOrder: %w", err)
 	}
+	if q.getOrderForUpdateStmt, err = db.PrepareContext(ctx, getOrderForUpdate); err != nil {
+		return nil, fmt.Errorf("error preparing query GetOrderForUpdate: %w", err)
+	}
 	if q.getProductStmt, err = db.PrepareContext(ctx, getProduct); err != nil {
 		return nil, fmt.Errorf("error preparing query GetProduct: %w", err)
+	}
+	if q.getProductBySKUStmt, err = db.PrepareContext(ctx, getProductBySKU); err != nil {
+		return nil, fmt.Errorf("error preparing query GetProductBySKU: %w", err)
 	}
 	if q.getStockStmt, err = db.PrepareContext(ctx, getStock); err != nil {
 		return nil, fmt.Errorf("error preparing query GetStock: %w", err)
@@ -75,14 +84,50 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.increaseStockStmt, err = db.PrepareContext(ctx, increaseStock); err != nil {
 		return nil, fmt.Errorf("error preparing query IncreaseStock: %w", err)
 	}
+	if q.listBestSellersStmt, err = db.PrepareContext(ctx, listBestSellers); err != nil {
+		return nil, fmt.Errorf("error preparing query ListBestSellers: %w", err)
+	}
+	if q.listHighestSpendersStmt, err = db.PrepareContext(ctx, listHighestSpenders); err != nil {
+		return nil, fmt.Errorf("error preparing query ListHighestSpenders: %w", err)
+	}
 	if q.listOrderItemsStmt, err = db.PrepareContext(ctx, listOrderItems); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOrderItems: %w", err)
+	}
+	if q.listOrderItemsForOrdersStmt, err = db.PrepareContext(ctx, listOrderItemsForOrders); err != nil {
+		return nil, fmt.Errorf("error preparing query ListOrderItemsForOrders: %w", err)
+	}
+	if q.listOrderStepsStmt, err = db.PrepareContext(ctx, listOrderSteps); err != nil {
+		return nil, fmt.Errorf("error preparing query ListOrderSteps: %w", err)
+	}
+	if q.listOrderStepsForOrdersStmt, err = db.PrepareContext(ctx, listOrderStepsForOrders); err != nil {
+		return nil, fmt.Errorf("error preparing query ListOrderStepsForOrders: %w", err)
+	}
+	if q.listOrdersStmt, err = db.PrepareContext(ctx, listOrders); err != nil {
+		return nil, fmt.Errorf("error preparing query ListOrders: %w", err)
+	}
+	if q.listProductPricesStmt, err = db.PrepareContext(ctx, listProductPrices); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProductPrices: %w", err)
+	}
+	if q.listProductsWithStockStmt, err = db.PrepareContext(ctx, listProductsWithStock); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProductsWithStock: %w", err)
 	}
 	if q.listStockOverviewStmt, err = db.PrepareContext(ctx, listStockOverview); err != nil {
 		return nil, fmt.Errorf("error preparing query ListStockOverview: %w", err)
 	}
+	if q.markOrderPaidStmt, err = db.PrepareContext(ctx, markOrderPaid); err != nil {
+		return nil, fmt.Errorf("error preparing query MarkOrderPaid: %w", err)
+	}
 	if q.setStockStmt, err = db.PrepareContext(ctx, setStock); err != nil {
 		return nil, fmt.Errorf("error preparing query SetStock: %w", err)
+	}
+	if q.updateOrderPaymentStmt, err = db.PrepareContext(ctx, updateOrderPayment); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateOrderPayment: %w", err)
+	}
+	if q.updateOrderPaymentLinkStmt, err = db.PrepareContext(ctx, updateOrderPaymentLink); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateOrderPaymentLink: %w", err)
+	}
+	if q.updateOrderStatusStmt, err = db.PrepareContext(ctx, updateOrderStatus); err != nil {
+		return nil, fmt.Errorf("error preparing query UpdateOrderStatus: %w", err)
 	}
 	return &q, nil
 }
@@ -102,6 +147,11 @@ func (q *Queries) Close() error {
 	if q.createOrderItemStmt != nil {
 		if cerr := q.createOrderItemStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createOrderItemStmt: %w", cerr)
+		}
+	}
+	if q.createOrderStepStmt != nil {
+		if cerr := q.createOrderStepStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createOrderStepStmt: %w", cerr)
 		}
 	}
 	if q.createOutboxEventStmt != nil {
@@ -154,9 +204,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getOrderStmt: %w", cerr)
 		}
 	}
+	if q.getOrderForUpdateStmt != nil {
+		if cerr := q.getOrderForUpdateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getOrderForUpdateStmt: %w", cerr)
+		}
+	}
 	if q.getProductStmt != nil {
 		if cerr := q.getProductStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getProductStmt: %w", cerr)
+		}
+	}
+	if q.getProductBySKUStmt != nil {
+		if cerr := q.getProductBySKUStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getProductBySKUStmt: %w", cerr)
 		}
 	}
 	if q.getStockStmt != nil {
@@ -174,9 +234,49 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing increaseStockStmt: %w", cerr)
 		}
 	}
+	if q.listBestSellersStmt != nil {
+		if cerr := q.listBestSellersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listBestSellersStmt: %w", cerr)
+		}
+	}
+	if q.listHighestSpendersStmt != nil {
+		if cerr := q.listHighestSpendersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listHighestSpendersStmt: %w", cerr)
+		}
+	}
 	if q.listOrderItemsStmt != nil {
 		if cerr := q.listOrderItemsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listOrderItemsStmt: %w", cerr)
+		}
+	}
+	if q.listOrderItemsForOrdersStmt != nil {
+		if cerr := q.listOrderItemsForOrdersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listOrderItemsForOrdersStmt: %w", cerr)
+		}
+	}
+	if q.listOrderStepsStmt != nil {
+		if cerr := q.listOrderStepsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listOrderStepsStmt: %w", cerr)
+		}
+	}
+	if q.listOrderStepsForOrdersStmt != nil {
+		if cerr := q.listOrderStepsForOrdersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listOrderStepsForOrdersStmt: %w", cerr)
+		}
+	}
+	if q.listOrdersStmt != nil {
+		if cerr := q.listOrdersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listOrdersStmt: %w", cerr)
+		}
+	}
+	if q.listProductPricesStmt != nil {
+		if cerr := q.listProductPricesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProductPricesStmt: %w", cerr)
+		}
+	}
+	if q.listProductsWithStockStmt != nil {
+		if cerr := q.listProductsWithStockStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProductsWithStockStmt: %w", cerr)
 		}
 	}
 	if q.listStockOverviewStmt != nil {
@@ -184,9 +284,29 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listStockOverviewStmt: %w", cerr)
 		}
 	}
+	if q.markOrderPaidStmt != nil {
+		if cerr := q.markOrderPaidStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing markOrderPaidStmt: %w", cerr)
+		}
+	}
 	if q.setStockStmt != nil {
 		if cerr := q.setStockStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setStockStmt: %w", cerr)
+		}
+	}
+	if q.updateOrderPaymentStmt != nil {
+		if cerr := q.updateOrderPaymentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateOrderPaymentStmt: %w", cerr)
+		}
+	}
+	if q.updateOrderPaymentLinkStmt != nil {
+		if cerr := q.updateOrderPaymentLinkStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateOrderPaymentLinkStmt: %w", cerr)
+		}
+	}
+	if q.updateOrderStatusStmt != nil {
+		if cerr := q.updateOrderStatusStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing updateOrderStatusStmt: %w", cerr)
 		}
 	}
 	return err
@@ -231,6 +351,7 @@ type Queries struct {
 	countUsersStmt               *sql.Stmt
 	createOrderStmt              *sql.Stmt
 	createOrderItemStmt          *sql.Stmt
+	createOrderStepStmt          *sql.Stmt
 	createOutboxEventStmt        *sql.Stmt
 	createProcessedEventStmt     *sql.Stmt
 	createProductStmt            *sql.Stmt
@@ -241,13 +362,27 @@ type Queries struct {
 	deleteProductStmt            *sql.Stmt
 	deleteUserStmt               *sql.Stmt
 	getOrderStmt                 *sql.Stmt
+	getOrderForUpdateStmt        *sql.Stmt
 	getProductStmt               *sql.Stmt
+	getProductBySKUStmt          *sql.Stmt
 	getStockStmt                 *sql.Stmt
 	getUserStmt                  *sql.Stmt
 	increaseStockStmt            *sql.Stmt
+	listBestSellersStmt          *sql.Stmt
+	listHighestSpendersStmt      *sql.Stmt
 	listOrderItemsStmt           *sql.Stmt
+	listOrderItemsForOrdersStmt  *sql.Stmt
+	listOrderStepsStmt           *sql.Stmt
+	listOrderStepsForOrdersStmt  *sql.Stmt
+	listOrdersStmt               *sql.Stmt
+	listProductPricesStmt        *sql.Stmt
+	listProductsWithStockStmt    *sql.Stmt
 	listStockOverviewStmt        *sql.Stmt
+	markOrderPaidStmt            *sql.Stmt
 	setStockStmt                 *sql.Stmt
+	updateOrderPaymentStmt       *sql.Stmt
+	updateOrderPaymentLinkStmt   *sql.Stmt
+	updateOrderStatusStmt        *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
@@ -257,6 +392,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		countUsersStmt:               q.countUsersStmt,
 		createOrderStmt:              q.createOrderStmt,
 		createOrderItemStmt:          q.createOrderItemStmt,
+		createOrderStepStmt:          q.createOrderStepStmt,
 		createOutboxEventStmt:        q.createOutboxEventStmt,
 		createProcessedEventStmt:     q.createProcessedEventStmt,
 		createProductStmt:            q.createProductStmt,
@@ -267,12 +403,26 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteProductStmt:            q.deleteProductStmt,
 		deleteUserStmt:               q.deleteUserStmt,
 		getOrderStmt:                 q.getOrderStmt,
+		getOrderForUpdateStmt:        q.getOrderForUpdateStmt,
 		getProductStmt:               q.getProductStmt,
+		getProductBySKUStmt:          q.getProductBySKUStmt,
 		getStockStmt:                 q.getStockStmt,
 		getUserStmt:                  q.getUserStmt,
 		increaseStockStmt:            q.increaseStockStmt,
+		listBestSellersStmt:          q.listBestSellersStmt,
+		listHighestSpendersStmt:      q.listHighestSpendersStmt,
 		listOrderItemsStmt:           q.listOrderItemsStmt,
+		listOrderItemsForOrdersStmt:  q.listOrderItemsForOrdersStmt,
+		listOrderStepsStmt:           q.listOrderStepsStmt,
+		listOrderStepsForOrdersStmt:  q.listOrderStepsForOrdersStmt,
+		listOrdersStmt:               q.listOrdersStmt,
+		listProductPricesStmt:        q.listProductPricesStmt,
+		listProductsWithStockStmt:    q.listProductsWithStockStmt,
 		listStockOverviewStmt:        q.listStockOverviewStmt,
+		markOrderPaidStmt:            q.markOrderPaidStmt,
 		setStockStmt:                 q.setStockStmt,
+		updateOrderPaymentStmt:       q.updateOrderPaymentStmt,
+		updateOrderPaymentLinkStmt:   q.updateOrderPaymentLinkStmt,
+		updateOrderStatusStmt:        q.updateOrderStatusStmt,
 	}
 }

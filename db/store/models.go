@@ -18,7 +18,9 @@ type Order struct {
 	PaymentID     sql.NullInt64
 	PaymentLink   sql.NullString
 	IsPaid        bool
+	StockTaken    bool
 	FailureReason sql.NullString
+	Version       int64
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 }
@@ -29,6 +31,15 @@ type OrderItem struct {
 	ProductID int64
 	Quantity  int32
 	UnitPrice string
+}
+
+type OrderStep struct {
+	ID        int64
+	OrderID   int64
+	Event     string
+	Status    string
+	Detail    sql.NullString
+	CreatedAt time.Time
 }
 
 type Outbox struct {

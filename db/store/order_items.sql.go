@@ -7,6 +7,7 @@ package storedb
 
 import (
 	"context"
+	"strings"
 )
 
 const createOrderItem = `-- name: CreateOrderItem :exec
@@ -30,26 +31,111 @@ func (q *Queries) CreateOrderItem(ctx context.Context, arg CreateOrderItemParams
 	return err
 }
 
-const listOrderItems = `-- name: ListOrderItems :many
-SELECT product_id, quantity, unit_price FROM order_items WHERE order_id = ? ORDER BY product_id
+const listBestSellers = `-- name: ListBestSellers :many
+SELECT i.product_id, p.name, CAST(SUM(i.quantity) AS SIGNED) AS quantity_sold
+FROM order_items i
+JOIN orders o ON o.id = i.order_id
+JOIN products p ON p.id = i.product_id
+WHERE o.status <> 'Cancelled'
+GROUP BY i.product_id, p.name
+ORDER BY quantity_sold DESC, i.product_id
+LIMIT ?
 `
 
-type ListOrderItemsRow struct {
-	ProductID int64
-	Quantity  int32
-	UnitPrice string
+type ListBestSellersRow struct {
+	ProductID    int64
+	Name         string
+	QuantitySold int64
 }
 
-func (q *Queries) ListOrderItems(ctx context.Context, orderID int64) ([]ListOrderItemsRow, error) {
+// Units sold per product over orders that were not cancelled.
+func (q *Queries) ListBestSellers(ctx context.Context, limit int32) ([]ListBestSellersRow, error) {
+	rows, err := q.query(ctx, q.listBestSellersStmt, listBestSellers, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListBestSellersRow
+	for rows.Next() {
+		var i ListBestSellersRow
+		if err := rows.Scan(&i.ProductID, &i.Name, &i.QuantitySold); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listOrderItems = `-- name: ListOrderItems :many
+SELECT id, order_id, product_id, quantity, unit_price FROM order_items WHERE order_id = ? ORDER BY product_id
+`
+
+func (q *Queries) ListOrderItems(ctx context.Context, orderID int64) ([]OrderItem, error) {
 	rows, err := q.query(ctx, q.listOrderItemsStmt, listOrderItems, orderID)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ListOrderItemsRow
+	var items []OrderItem
 	for rows.Next() {
-		var i ListOrderItemsRow
-		if err := rows.Scan(&i.ProductID, &i.Quantity, &i.UnitPrice); err != nil {
+		var i OrderItem
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrderID,
+			&i.ProductID,
+			&i.Quantity,
+			&i.UnitPrice,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listOrderItemsForOrders = `-- name: ListOrderItemsForOrders :many
+SELECT id, order_id, product_id, quantity, unit_price FROM order_items
+WHERE order_id IN (/*SLICE:order_ids*/?) ORDER BY order_id, product_id
+`
+
+func (q *Queries) ListOrderItemsForOrders(ctx context.Context, orderIds []int64) ([]OrderItem, error) {
+	query := listOrderItemsForOrders
+	var queryParams []interface{}
+	if len(orderIds) > 0 {
+		for _, v := range orderIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:order_ids*/?", strings.Repeat(",?", len(orderIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:order_ids*/?", "NULL", 1)
+	}
+	rows, err := q.query(ctx, nil, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []OrderItem
+	for rows.Next() {
+		var i OrderItem
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrderID,
+			&i.ProductID,
+			&i.Quantity,
+			&i.UnitPrice,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

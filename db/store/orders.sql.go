@@ -7,6 +7,7 @@ package storedb
 
 import (
 	"context"
+	"database/sql"
 )
 
 const createOrder = `-- name: CreateOrder :execlastid
@@ -40,9 +41,7 @@ func (q *Queries) DeleteOrder(ctx context.Context, id int64) (int64, error) {
 }
 
 const getOrder = `-- name: GetOrder :one
-SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid,
-       failure_reason, created_at, updated_at
-FROM orders WHERE id = ?
+SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at FROM orders WHERE id = ?
 `
 
 func (q *Queries) GetOrder(ctx context.Context, id int64) (Order, error) {
@@ -56,9 +55,198 @@ func (q *Queries) GetOrder(ctx context.Context, id int64) (Order, error) {
 		&i.PaymentID,
 		&i.PaymentLink,
 		&i.IsPaid,
+		&i.StockTaken,
 		&i.FailureReason,
+		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const getOrderForUpdate = `-- name: GetOrderForUpdate :one
+SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at FROM orders WHERE id = ? FOR UPDATE
+`
+
+func (q *Queries) GetOrderForUpdate(ctx context.Context, id int64) (Order, error) {
+	row := q.queryRow(ctx, q.getOrderForUpdateStmt, getOrderForUpdate, id)
+	var i Order
+	err := row.Scan(
+		&i.ID,
+		&i.UserID,
+		&i.TotalAmount,
+		&i.Status,
+		&i.PaymentID,
+		&i.PaymentLink,
+		&i.IsPaid,
+		&i.StockTaken,
+		&i.FailureReason,
+		&i.Version,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const listHighestSpenders = `-- name: ListHighestSpenders :many
+SELECT o.user_id, u.name, CAST(SUM(o.total_amount) AS DECIMAL(14,2)) AS total_expense
+FROM orders o JOIN users u ON u.id = o.user_id
+WHERE o.status <> 'Cancelled'
+GROUP BY o.user_id, u.name
+ORDER BY total_expense DESC, o.user_id
+LIMIT ?
+`
+
+type ListHighestSpendersRow struct {
+	UserID       int64
+	Name         string
+	TotalExpense string
+}
+
+// Top spenders over orders that were not cancelled.
+func (q *Queries) ListHighestSpenders(ctx context.Context, limit int32) ([]ListHighestSpendersRow, error) {
+	rows, err := q.query(ctx, q.listHighestSpendersStmt, listHighestSpenders, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListHighestSpendersRow
+	for rows.Next() {
+		var i ListHighestSpendersRow
+		if err := rows.Scan(&i.UserID, &i.Name, &i.TotalExpense); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listOrders = `-- name: ListOrders :many
+SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at FROM orders WHERE id > ? ORDER BY id LIMIT ?
+`
+
+type ListOrdersParams struct {
+	ID    int64
+	Limit int32
+}
+
+func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Order, error) {
+	rows, err := q.query(ctx, q.listOrdersStmt, listOrders, arg.ID, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []Order
+	for rows.Next() {
+		var i Order
+		if err := rows.Scan(
+			&i.ID,
+			&i.UserID,
+			&i.TotalAmount,
+			&i.Status,
+			&i.PaymentID,
+			&i.PaymentLink,
+			&i.IsPaid,
+			&i.StockTaken,
+			&i.FailureReason,
+			&i.Version,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const markOrderPaid = `-- name: MarkOrderPaid :execrows
+UPDATE orders SET is_paid = TRUE, version = version + 1 WHERE id = ? AND is_paid = FALSE
+`
+
+func (q *Queries) MarkOrderPaid(ctx context.Context, id int64) (int64, error) {
+	result, err := q.exec(ctx, q.markOrderPaidStmt, markOrderPaid, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const updateOrderPayment = `-- name: UpdateOrderPayment :execrows
+UPDATE orders SET is_paid = ?, payment_link = ?, version = version + 1 WHERE id = ?
+`
+
+type UpdateOrderPaymentParams struct {
+	IsPaid      bool
+	PaymentLink sql.NullString
+	ID          int64
+}
+
+func (q *Queries) UpdateOrderPayment(ctx context.Context, arg UpdateOrderPaymentParams) (int64, error) {
+	result, err := q.exec(ctx, q.updateOrderPaymentStmt, updateOrderPayment, arg.IsPaid, arg.PaymentLink, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const updateOrderPaymentLink = `-- name: UpdateOrderPaymentLink :execrows
+UPDATE orders SET status = ?, payment_id = ?, payment_link = ?, version = version + 1 WHERE id = ?
+`
+
+type UpdateOrderPaymentLinkParams struct {
+	Status      string
+	PaymentID   sql.NullInt64
+	PaymentLink sql.NullString
+	ID          int64
+}
+
+func (q *Queries) UpdateOrderPaymentLink(ctx context.Context, arg UpdateOrderPaymentLinkParams) (int64, error) {
+	result, err := q.exec(ctx, q.updateOrderPaymentLinkStmt, updateOrderPaymentLink,
+		arg.Status,
+		arg.PaymentID,
+		arg.PaymentLink,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const updateOrderStatus = `-- name: UpdateOrderStatus :execrows
+UPDATE orders SET status = ?, stock_taken = ?, failure_reason = ?, version = version + 1 WHERE id = ?
+`
+
+type UpdateOrderStatusParams struct {
+	Status        string
+	StockTaken    bool
+	FailureReason sql.NullString
+	ID            int64
+}
+
+// Moves an order's saga state; every change bumps the version.
+func (q *Queries) UpdateOrderStatus(ctx context.Context, arg UpdateOrderStatusParams) (int64, error) {
+	result, err := q.exec(ctx, q.updateOrderStatusStmt, updateOrderStatus,
+		arg.Status,
+		arg.StockTaken,
+		arg.FailureReason,
+		arg.ID,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
 }

@@ -7,6 +7,7 @@ package storedb
 
 import (
 	"context"
+	"strings"
 )
 
 const createProduct = `-- name: CreateProduct :execlastid
@@ -55,4 +56,65 @@ func (q *Queries) GetProduct(ctx context.Context, id int64) (Product, error) {
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const getProductBySKU = `-- name: GetProductBySKU :one
+SELECT id, name, sku, price, created_at, updated_at FROM products WHERE sku = ?
+`
+
+func (q *Queries) GetProductBySKU(ctx context.Context, sku string) (Product, error) {
+	row := q.queryRow(ctx, q.getProductBySKUStmt, getProductBySKU, sku)
+	var i Product
+	err := row.Scan(
+		&i.ID,
+		&i.Name,
+		&i.Sku,
+		&i.Price,
+		&i.CreatedAt,
+		&i.UpdatedAt,
+	)
+	return i, err
+}
+
+const listProductPrices = `-- name: ListProductPrices :many
+SELECT id, price FROM products WHERE id IN (/*SLICE:ids*/?) LOCK IN SHARE MODE
+`
+
+type ListProductPricesRow struct {
+	ID    int64
+	Price string
+}
+
+// Prices of the products an order names, locked for the order's transaction.
+func (q *Queries) ListProductPrices(ctx context.Context, ids []int64) ([]ListProductPricesRow, error) {
+	query := listProductPrices
+	var queryParams []interface{}
+	if len(ids) > 0 {
+		for _, v := range ids {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:ids*/?", strings.Repeat(",?", len(ids))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:ids*/?", "NULL", 1)
+	}
+	rows, err := q.query(ctx, nil, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListProductPricesRow
+	for rows.Next() {
+		var i ListProductPricesRow
+		if err := rows.Scan(&i.ID, &i.Price); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

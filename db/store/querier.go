@@ -13,6 +13,7 @@ type Querier interface {
 	CountUsers(ctx context.Context) (int64, error)
 	CreateOrder(ctx context.Context, arg CreateOrderParams) (int64, error)
 	CreateOrderItem(ctx context.Context, arg CreateOrderItemParams) error
+	CreateOrderStep(ctx context.Context, arg CreateOrderStepParams) error
 	CreateOutboxEvent(ctx context.Context, arg CreateOutboxEventParams) error
 	// Records that a consumer applied an event; 0 rows means it already had.
 	CreateProcessedEvent(ctx context.Context, arg CreateProcessedEventParams) (int64, error)
@@ -26,15 +27,34 @@ type Querier interface {
 	DeleteProduct(ctx context.Context, id int64) (int64, error)
 	DeleteUser(ctx context.Context, id int64) (int64, error)
 	GetOrder(ctx context.Context, id int64) (Order, error)
+	GetOrderForUpdate(ctx context.Context, id int64) (Order, error)
 	GetProduct(ctx context.Context, id int64) (Product, error)
+	GetProductBySKU(ctx context.Context, sku string) (Product, error)
 	GetStock(ctx context.Context, productID int64) (GetStockRow, error)
 	GetUser(ctx context.Context, id int64) (User, error)
 	IncreaseStock(ctx context.Context, arg IncreaseStockParams) (int64, error)
-	ListOrderItems(ctx context.Context, orderID int64) ([]ListOrderItemsRow, error)
+	// Units sold per product over orders that were not cancelled.
+	ListBestSellers(ctx context.Context, limit int32) ([]ListBestSellersRow, error)
+	// Top spenders over orders that were not cancelled.
+	ListHighestSpenders(ctx context.Context, limit int32) ([]ListHighestSpendersRow, error)
+	ListOrderItems(ctx context.Context, orderID int64) ([]OrderItem, error)
+	ListOrderItemsForOrders(ctx context.Context, orderIds []int64) ([]OrderItem, error)
+	ListOrderSteps(ctx context.Context, orderID int64) ([]OrderStep, error)
+	ListOrderStepsForOrders(ctx context.Context, orderIds []int64) ([]OrderStep, error)
+	ListOrders(ctx context.Context, arg ListOrdersParams) ([]Order, error)
+	// Prices of the products an order names, locked for the order's transaction.
+	ListProductPrices(ctx context.Context, ids []int64) ([]ListProductPricesRow, error)
+	// Every product with its stock and versions: what the read models hold.
+	ListProductsWithStock(ctx context.Context) ([]ListProductsWithStockRow, error)
 	// One join for the stock report: every product with its units in stock.
 	ListStockOverview(ctx context.Context) ([]ListStockOverviewRow, error)
+	MarkOrderPaid(ctx context.Context, id int64) (int64, error)
 	// Sets a product's stock to an absolute quantity; every change bumps the version.
 	SetStock(ctx context.Context, arg SetStockParams) error
+	UpdateOrderPayment(ctx context.Context, arg UpdateOrderPaymentParams) (int64, error)
+	UpdateOrderPaymentLink(ctx context.Context, arg UpdateOrderPaymentLinkParams) (int64, error)
+	// Moves an order's saga state; every change bumps the version.
+	UpdateOrderStatus(ctx context.Context, arg UpdateOrderStatusParams) (int64, error)
 }
 
 var _ Querier = (*Queries)(nil)

@@ -7,6 +7,7 @@ package storedb
 
 import (
 	"context"
+	"database/sql"
 )
 
 const decreaseStock = `-- name: DecreaseStock :execrows
@@ -61,6 +62,52 @@ func (q *Queries) IncreaseStock(ctx context.Context, arg IncreaseStockParams) (i
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const listProductsWithStock = `-- name: ListProductsWithStock :many
+SELECT p.id, p.name, p.sku, p.price, s.quantity, s.version AS stock_version
+FROM products p LEFT JOIN stocks s ON s.product_id = p.id
+ORDER BY p.id
+`
+
+type ListProductsWithStockRow struct {
+	ID           int64
+	Name         string
+	Sku          string
+	Price        string
+	Quantity     sql.NullInt32
+	StockVersion sql.NullInt64
+}
+
+// Every product with its stock and versions: what the read models hold.
+func (q *Queries) ListProductsWithStock(ctx context.Context) ([]ListProductsWithStockRow, error) {
+	rows, err := q.query(ctx, q.listProductsWithStockStmt, listProductsWithStock)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListProductsWithStockRow
+	for rows.Next() {
+		var i ListProductsWithStockRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Name,
+			&i.Sku,
+			&i.Price,
+			&i.Quantity,
+			&i.StockVersion,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listStockOverview = `-- name: ListStockOverview :many

@@ -20,3 +20,9 @@ WHERE product_id = sqlc.arg(product_id);
 SELECT p.id, p.name, p.sku, p.price, COALESCE(s.quantity, 0) AS quantity
 FROM products p LEFT JOIN stocks s ON s.product_id = p.id
 ORDER BY p.id;
+
+-- name: ListProductsWithStock :many
+-- Every product with its stock and versions: what the read models hold.
+SELECT p.id, p.name, p.sku, p.price, s.quantity, s.version AS stock_version
+FROM products p LEFT JOIN stocks s ON s.product_id = p.id
+ORDER BY p.id;

@@ -1,5 +1,6 @@
 DROP TABLE IF EXISTS processed_events;
 DROP TABLE IF EXISTS outbox;
+DROP TABLE IF EXISTS order_steps;
 DROP TABLE IF EXISTS order_items;
 DROP TABLE IF EXISTS orders;
 DROP TABLE IF EXISTS stocks;

@@ -41,6 +41,7 @@ CREATE TABLE orders (
     payment_id     BIGINT        NULL,
     payment_link   VARCHAR(512)  NULL,
     is_paid        BOOLEAN       NOT NULL DEFAULT FALSE,
+    stock_taken    BOOLEAN       NOT NULL DEFAULT FALSE,
     failure_reason VARCHAR(512)  NULL,
     version        BIGINT        NOT NULL DEFAULT 1,
     created_at     DATETIME(6)   NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
@@ -63,6 +64,19 @@ CREATE TABLE order_items (
     CONSTRAINT order_items_order_fk FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE,
     CONSTRAINT order_items_product_fk FOREIGN KEY (product_id) REFERENCES products (id),
     CONSTRAINT order_items_quantity_ck CHECK (quantity > 0)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
+
+-- The saga's history of each order: one row per step, with its time.
+CREATE TABLE order_steps (
+    id         BIGINT       NOT NULL AUTO_INCREMENT,
+    order_id   BIGINT       NOT NULL,
+    event      VARCHAR(64)  NOT NULL,
+    status     VARCHAR(32)  NOT NULL,
+    detail     VARCHAR(512) NULL,
+    created_at DATETIME(6)  NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+    PRIMARY KEY (id),
+    KEY order_steps_order_idx (order_id, id),
+    CONSTRAINT order_steps_order_fk FOREIGN KEY (order_id) REFERENCES orders (id) ON DELETE CASCADE
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_unicode_ci;
 
 -- Debezium Outbox Event Router layout: id is the event id, aggregatetype routes

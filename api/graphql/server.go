@@ -1,0 +1,233 @@
+package graphql
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+
+	"github.com/store-manager/store-manager/services/readmodel"
+	"github.com/store-manager/store-manager/services/store"
+)
+
+// SupplierKeyHeader carries the supplier API key.
+const SupplierKeyHeader = "X-Supplier-Key"
+
+// Options sets the limits and credentials of the GraphQL endpoint.
+type Options struct {
+	SupplierKey   string // the key suppliers send to restock; empty refuses every mutation
+	MaxComplexity int    // default 200
+	MaxDepth      int    // default 6
+}
+
+// NewHandler serves GraphQL over POST (and GET for queries) for r.
+func NewHandler(r *Resolver, cfg Options) http.Handler {
+	if cfg.MaxComplexity == 0 {
+		cfg.MaxComplexity = 200
+	}
+	if cfg.MaxDepth == 0 {
+		cfg.MaxDepth = 6
+	}
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.Use(depthLimit(cfg.MaxDepth))
+	srv.SetErrorPresenter(presentError)
+	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
+		slog.ErrorContext(ctx, "graphql resolver panic", "panic", v)
+		return errors.New("internal error")
+	})
+	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if ct := req.Header.Get("Content-Type"); req.Method == http.MethodPost && (ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded")) {
+			req.Header.Set("Content-Type", "application/json") // the original read any POST body as JSON
+		}
+		auth := &authState{key: cfg.SupplierKey, sent: req.Header.Get(SupplierKeyHeader)}
+		buf := &bufferedResponse{header: w.Header()}
+		srv.ServeHTTP(buf, req.WithContext(context.WithValue(req.Context(), authKey{}, auth)))
+		status := buf.status
+		if s := auth.failedStatus(); s != 0 {
+			status = s // a refused mutation is refused at the HTTP level too
+		}
+		if status == 0 {
+			status = http.StatusOK
+		}
+		w.WriteHeader(status)
+		_, _ = w.Write(buf.body.Bytes())
+	})
+}
+
+// bufferedResponse holds the GraphQL response until the auth outcome is known.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedResponse) Header() http.Header         { return b.header }
+func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
+func (b *bufferedResponse) WriteHeader(status int)      { b.status = status }
+
+type authKey struct{}
+
+// authState records, per request, whether a resolver refused the supplier key.
+type authState struct {
+	key, sent string
+	mu        sync.Mutex
+	status    int
+}
+
+func (a *authState) failedStatus() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.status
+}
+
+var (
+	errUnauthenticated = errors.New("a supplier API key is required: send it in the " + SupplierKeyHeader + " header")
+	errForbidden       = errors.New("the supplier API key is not valid")
+)
+
+// requireSupplier lets the request through only with the supplier key.
+func requireSupplier(ctx context.Context) error {
+	a, _ := ctx.Value(authKey{}).(*authState)
+	if a == nil {
+		return errUnauthenticated
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	switch {
+	case a.sent == "":
+		a.status = http.StatusUnauthorized
+		return errUnauthenticated
+	case a.key == "" || subtle.ConstantTimeCompare([]byte(a.sent), []byte(a.key)) != 1:
+		a.status = http.StatusForbidden
+		return errForbidden
+	}
+	return nil
+}
+
+// presentError shows clients the message of known errors and nothing of the others.
+func presentError(ctx context.Context, err error) *gqlerror.Error {
+	gerr := graphql.DefaultErrorPresenter(ctx, err)
+	var known *gqlerror.Error
+	switch {
+	case errors.Is(err, errUnauthenticated):
+		gerr.Extensions = map[string]any{"code": "UNAUTHENTICATED"}
+	case errors.Is(err, errForbidden):
+		gerr.Extensions = map[string]any{"code": "FORBIDDEN"}
+	case errors.Is(err, store.ErrInvalid), errors.Is(err, errInvalidArg):
+		gerr.Extensions = map[string]any{"code": "BAD_USER_INPUT"}
+	case errors.Is(err, store.ErrNotFound):
+		gerr.Extensions = map[string]any{"code": "NOT_FOUND"}
+	case errors.As(err, &known) && errors.Unwrap(err) == nil:
+		// gqlgen's own validation and parsing errors: safe to show as they are.
+	default:
+		slog.ErrorContext(ctx, "graphql request failed", "err", err)
+		gerr.Message = "internal error"
+		gerr.Extensions = map[string]any{"code": "INTERNAL"}
+	}
+	return gerr
+}
+
+var errInvalidArg = errors.New("invalid argument")
+
+type argError struct{ msg string }
+
+func (e argError) Error() string { return e.msg }
+func (e argError) Unwrap() error { return errInvalidArg }
+
+func invalidArg(msg string) error { return argError{msg} }
+
+func parseID(name, s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 {
+		return 0, invalidArg(name + " must be a positive integer")
+	}
+	return id, nil
+}
+
+func pageSize(first *int, def int) (int, error) {
+	if first == nil {
+		return def, nil
+	}
+	if *first < 1 || *first > store.MaxReportLimit {
+		return 0, invalidArg("first must be between 1 and " + strconv.Itoa(store.MaxReportLimit))
+	}
+	return *first, nil
+}
+
+// nullIfNotFound turns a missing product into a null result, as the original did.
+func nullIfNotFound(p readmodel.Product, err error) (*Product, error) {
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return newProduct(p), nil
+}
+
+func newProduct(p readmodel.Product) *Product {
+	return &Product{ID: strconv.FormatInt(p.ID, 10), Name: p.Name, Sku: p.SKU, Price: Decimal(p.Price), Quantity: int(p.Quantity)}
+}
+
+func newProducts(list []readmodel.Product) []*Product {
+	out := make([]*Product, len(list))
+	for i, p := range list {
+		out[i] = newProduct(p)
+	}
+	return out
+}
+
+// depthLimit refuses operations nested deeper than max fields.
+type depthLimit int
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+} = depthLimit(0)
+
+func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
+func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
+func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
+	if oc.Operation == nil {
+		return nil
+	}
+	if depth := selectionDepth(oc.Operation.SelectionSet, 0); depth > int(d) {
+		return gqlerror.Errorf("the query is %d levels deep; at most %d are allowed", depth, int(d))
+	}
+	return nil
+}
+
+func selectionDepth(set ast.SelectionSet, seen int) int {
+	deepest := seen
+	for _, sel := range set {
+		var child ast.SelectionSet
+		next := seen
+		switch s := sel.(type) {
+		case *ast.Field:
+			child, next = s.SelectionSet, seen+1
+		case *ast.InlineFragment:
+			child = s.SelectionSet
+		case *ast.FragmentSpread:
+			if s.Definition != nil {
+				child = s.Definition.SelectionSet
+			}
+		}
+		deepest = max(deepest, selectionDepth(child, next))
+	}
+	return deepest
+}

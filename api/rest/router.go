@@ -1,0 +1,178 @@
+package rest
+
+import (
+	"context"
+	_ "embed"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+)
+
+// Route is one method and path of an API, in OpenAPI's {param} notation.
+type Route struct {
+	Method  string
+	Path    string
+	handler httprouter.Handle
+}
+
+// Check is one dependency that readiness verifies.
+type Check func(ctx context.Context) error
+
+// API is a set of routes served by one httprouter.
+type API struct {
+	routes []Route
+	router *httprouter.Router
+}
+
+// Routes returns the API's routes, sorted by path then method.
+func (a *API) Routes() []Route {
+	out := append([]Route(nil), a.routes...)
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Path != out[j].Path {
+			return out[i].Path < out[j].Path
+		}
+		return out[i].Method < out[j].Method
+	})
+	return out
+}
+
+// ServeHTTP serves the API with its middleware.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
+
+// newAPI registers routes. Paths where a static segment and a parameter share
+// a position (GET /stocks/reports/... beside GET /stocks/{product_id}), which
+// httprouter cannot hold together, are served by one catch-all that picks the
+// static route first.
+func newAPI(routes []Route) *API {
+	r := httprouter.New()
+	r.RedirectTrailingSlash = false
+	r.HandleMethodNotAllowed = true
+	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeJSON(w, http.StatusNotFound, errorBody{Error: "no route " + req.Method + " " + req.URL.Path})
+	})
+	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + req.Method + " is not allowed on " + req.URL.Path})
+	})
+	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
+		slog.ErrorContext(req.Context(), "handler panic", "method", req.Method, "path", req.URL.Path, "panic", v, "stack", string(debug.Stack()))
+		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error"})
+	}
+
+	type group struct {
+		static map[string]httprouter.Handle // rest of the path after the prefix -> handler
+		param  string                       // name of the parameter route's only segment
+		byID   httprouter.Handle
+	}
+	groups := map[string]*group{} // "GET /stocks/" -> group
+	for _, rt := range routes {
+		prefix, rest, ok := splitConflict(rt.Path, routes, rt.Method)
+		if !ok {
+			r.Handle(rt.Method, toRouter(rt.Path), rt.handler)
+			continue
+		}
+		key := rt.Method + " " + prefix
+		g := groups[key]
+		if g == nil {
+			g = &group{static: map[string]httprouter.Handle{}}
+			groups[key] = g
+		}
+		if strings.HasPrefix(rest, "{") {
+			g.param, g.byID = strings.Trim(rest, "{}"), rt.handler
+		} else {
+			g.static[rest] = rt.handler
+		}
+	}
+	for key, g := range groups {
+		method, prefix, _ := strings.Cut(key, " ")
+		r.Handle(method, prefix+"*rest", func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
+			rest := strings.TrimPrefix(ps.ByName("rest"), "/")
+			if h, ok := g.static[rest]; ok {
+				h(w, req, nil)
+				return
+			}
+			if g.byID != nil && rest != "" && !strings.Contains(rest, "/") {
+				g.byID(w, req, httprouter.Params{{Key: g.param, Value: rest}})
+				return
+			}
+			r.NotFound.ServeHTTP(w, req)
+		})
+	}
+	return &API{routes: routes, router: r}
+}
+
+// splitConflict reports whether path shares its prefix with a sibling route
+// of the same method that has a parameter where this one is static (or the
+// reverse), and if so returns the shared prefix and the rest.
+func splitConflict(path string, routes []Route, method string) (prefix, rest string, ok bool) {
+	segs := strings.Split(strings.Trim(path, "/"), "/")
+	if len(segs) < 2 {
+		return "", "", false
+	}
+	prefix = "/" + segs[0] + "/"
+	hasParam, hasStatic := false, false
+	for _, other := range routes {
+		if other.Method != method || !strings.HasPrefix(other.Path, prefix) {
+			continue
+		}
+		if strings.HasPrefix(strings.TrimPrefix(other.Path, prefix), "{") {
+			hasParam = true
+		} else {
+			hasStatic = true
+		}
+	}
+	if !hasParam || !hasStatic {
+		return "", "", false
+	}
+	return prefix, strings.TrimPrefix(path, prefix), true
+}
+
+// toRouter turns /users/{user_id} into httprouter's /users/:user_id.
+func toRouter(path string) string {
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+			segs[i] = ":" + strings.Trim(s, "{}")
+		}
+	}
+	return strings.Join(segs, "/")
+}
+
+// handle adapts a plain http.Handler to a route.
+func handle(h http.Handler) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) { h.ServeHTTP(w, r) }
+}
+
+func healthCheck(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readiness answers 200 when every check passes within two seconds, else 503
+// naming what failed.
+func readiness(checks map[string]Check) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		status, body := http.StatusOK, map[string]string{}
+		for name, check := range checks {
+			if err := check(ctx); err != nil {
+				status, body[name] = http.StatusServiceUnavailable, err.Error()
+				continue
+			}
+			body[name] = "ok"
+		}
+		writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": body})
+	}
+}
+
+// serveDocument serves a fixed JSON document.
+func serveDocument(doc []byte) httprouter.Handle {
+	return func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(doc)
+	}
+}

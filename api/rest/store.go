@@ -1,0 +1,370 @@
+package rest
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/julienschmidt/httprouter"
+
+	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/store"
+)
+
+// storeHandlers serve the store-manager routes of the original.
+type storeHandlers struct{ svc *store.Service }
+
+// wholeNumber reads a JSON number field that must be an integer in [min, max].
+func wholeNumber(field string, n *json.Number, lo, hi int64) (int64, error) {
+	if n == nil {
+		return 0, required(field)
+	}
+	v, err := strconv.ParseInt(n.String(), 10, 64)
+	if err != nil || v < lo || v > hi {
+		return 0, invalidValuef("%s must be a whole number between %d and %d", field, lo, hi)
+	}
+	return v, nil
+}
+
+func (h storeHandlers) createUser(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req struct {
+		Name  *string `json:"name"`
+		Email *string `json:"email"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := requireAll(field{"name", req.Name != nil}, field{"email", req.Email != nil}); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	id, err := h.svc.CreateUser(r.Context(), *req.Name, *req.Email)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]int64{"user_id": id})
+}
+
+type userResponse struct {
+	ID    int64  `json:"id"`
+	Name  string `json:"name"`
+	Email string `json:"email"`
+}
+
+func (h storeHandlers) getUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id, err := pathID(ps, "user_id")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	u, err := h.svc.User(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, userResponse{ID: u.ID, Name: u.Name, Email: u.Email})
+}
+
+// deleted answers the original's {"deleted": bool} shape for DELETE routes.
+func deleted(w http.ResponseWriter, r *http.Request, err error) {
+	if err != nil {
+		writeError(w, r, err, map[string]any{"deleted": false})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"deleted": true})
+}
+
+func (h storeHandlers) deleteUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id, err := pathID(ps, "user_id")
+	if err == nil {
+		err = h.svc.DeleteUser(r.Context(), id)
+	}
+	deleted(w, r, err)
+}
+
+func (h storeHandlers) createProduct(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req struct {
+		Name  *string      `json:"name"`
+		SKU   *string      `json:"sku"`
+		Price *json.Number `json:"price"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := requireAll(field{"name", req.Name != nil}, field{"sku", req.SKU != nil}, field{"price", req.Price != nil}); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	id, err := h.svc.CreateProduct(r.Context(), *req.Name, *req.SKU, req.Price.String())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]int64{"product_id": id})
+}
+
+type productResponse struct {
+	ID    int64       `json:"id"`
+	Name  string      `json:"name"`
+	SKU   string      `json:"sku"`
+	Price json.Number `json:"price"`
+}
+
+func (h storeHandlers) getProduct(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id, err := pathID(ps, "product_id")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	p, err := h.svc.Product(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, productResponse{ID: p.ID, Name: p.Name, SKU: p.SKU, Price: json.Number(p.Price)})
+}
+
+func (h storeHandlers) deleteProduct(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id, err := pathID(ps, "product_id")
+	if err == nil {
+		err = h.svc.DeleteProduct(r.Context(), id)
+	}
+	deleted(w, r, err)
+}
+
+type stockResponse struct {
+	ProductID int64 `json:"product_id"`
+	Quantity  int32 `json:"quantity"`
+}
+
+func (h storeHandlers) setStock(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req struct {
+		ProductID *int64       `json:"product_id"`
+		Quantity  *json.Number `json:"quantity"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if req.ProductID == nil {
+		writeError(w, r, required("product_id"))
+		return
+	}
+	qty, err := wholeNumber("quantity", req.Quantity, 0, store.MaxStock)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	st, err := h.svc.SetStock(r.Context(), *req.ProductID, qty)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Result string `json:"result"`
+		stockResponse
+	}{"Stock updated", stockResponse{ProductID: st.ProductID, Quantity: st.Quantity}})
+}
+
+func (h storeHandlers) getStock(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id, err := pathID(ps, "product_id")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	p, err := h.svc.Product(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, stockResponse{ProductID: p.ID, Quantity: p.Quantity})
+}
+
+// overviewLine keeps the original report's French keys.
+type overviewLine struct {
+	Article  string      `json:"Article"`
+	SKU      string      `json:"Numéro SKU"`
+	Price    json.Number `json:"Prix unitaire"`
+	Quantity int64       `json:"Unités en stock"`
+}
+
+func (h storeHandlers) stockOverview(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	lines, err := h.svc.StockOverview(r.Context())
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	out := make([]overviewLine, len(lines))
+	for i, l := range lines {
+		out[i] = overviewLine{Article: l.Name, SKU: l.SKU, Price: json.Number(l.Price), Quantity: l.Quantity}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h storeHandlers) createOrder(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req struct {
+		UserID *int64 `json:"user_id"`
+		Items  *[]struct {
+			ProductID *int64       `json:"product_id"`
+			Quantity  *json.Number `json:"quantity"`
+		} `json:"items"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := requireAll(field{"user_id", req.UserID != nil}, field{"items", req.Items != nil}); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	items := make([]store.Item, len(*req.Items))
+	for i, it := range *req.Items {
+		if it.ProductID == nil {
+			writeError(w, r, required("items["+strconv.Itoa(i)+"].product_id"))
+			return
+		}
+		qty, err := wholeNumber("items["+strconv.Itoa(i)+"].quantity", it.Quantity, 1, store.MaxItemQty)
+		if err != nil {
+			writeError(w, r, err)
+			return
+		}
+		items[i] = store.Item{ProductID: *it.ProductID, Quantity: qty}
+	}
+	id, err := h.svc.CreateOrder(r.Context(), *req.UserID, items)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, map[string]int64{"order_id": id})
+}
+
+type orderItemResponse struct {
+	ProductID int64       `json:"product_id"`
+	Quantity  int32       `json:"quantity"`
+	UnitPrice json.Number `json:"unit_price"`
+}
+
+type orderStepResponse struct {
+	Event  string    `json:"event"`
+	Status string    `json:"status"`
+	Detail string    `json:"detail,omitempty"`
+	At     time.Time `json:"at"`
+}
+
+type orderResponse struct {
+	ID            int64               `json:"id"`
+	UserID        int64               `json:"user_id"`
+	TotalAmount   json.Number         `json:"total_amount"`
+	Items         []orderItemResponse `json:"items"`
+	Status        string              `json:"status"`
+	PaymentID     *int64              `json:"payment_id"`
+	PaymentLink   *string             `json:"payment_link"`
+	IsPaid        bool                `json:"is_paid"`
+	FailureReason *string             `json:"failure_reason"`
+	Steps         []orderStepResponse `json:"steps"`
+	CreatedAt     time.Time           `json:"created_at"`
+	UpdatedAt     time.Time           `json:"updated_at"`
+}
+
+func newOrderResponse(o events.Order) orderResponse {
+	out := orderResponse{
+		ID: o.ID, UserID: o.UserID, TotalAmount: json.Number(o.TotalAmount), Status: o.Status,
+		PaymentID: o.PaymentID, PaymentLink: o.PaymentLink, IsPaid: o.IsPaid, FailureReason: o.FailureReason,
+		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		Items: make([]orderItemResponse, len(o.Items)), Steps: make([]orderStepResponse, len(o.Steps)),
+	}
+	for i, it := range o.Items {
+		out.Items[i] = orderItemResponse{ProductID: it.ProductID, Quantity: it.Quantity, UnitPrice: json.Number(it.UnitPrice)}
+	}
+	for i, st := range o.Steps {
+		out.Steps[i] = orderStepResponse{Event: st.Event, Status: st.Status, Detail: st.Detail, At: st.At}
+	}
+	return out
+}
+
+func (h storeHandlers) getOrder(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id, err := pathID(ps, "order_id")
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	o, err := h.svc.Order(r.Context(), id)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newOrderResponse(o))
+}
+
+func (h storeHandlers) deleteOrder(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+	id, err := pathID(ps, "order_id")
+	if err == nil {
+		err = h.svc.DeleteOrder(r.Context(), id)
+	}
+	deleted(w, r, err)
+}
+
+func (h storeHandlers) updateOrder(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	var req struct {
+		OrderID     *int64  `json:"order_id"`
+		IsPaid      *bool   `json:"is_paid"`
+		PaymentLink *string `json:"payment_link"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	if err := requireAll(field{"order_id", req.OrderID != nil}, field{"is_paid", req.IsPaid != nil}); err != nil {
+		writeError(w, r, err)
+		return
+	}
+	link := ""
+	if req.PaymentLink != nil {
+		link = *req.PaymentLink
+	}
+	if err := h.svc.UpdateOrder(r.Context(), *req.OrderID, *req.IsPaid, link); err != nil {
+		writeError(w, r, err, map[string]any{"updated": false})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]bool{"updated": true})
+}
+
+func (h storeHandlers) highestSpenders(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	rows, err := h.svc.HighestSpenders(r.Context(), 10)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	type line struct {
+		UserID       int64       `json:"user_id"`
+		Name         string      `json:"name"`
+		TotalExpense json.Number `json:"total_expense"`
+	}
+	out := make([]line, len(rows))
+	for i, s := range rows {
+		out[i] = line{UserID: s.UserID, Name: s.Name, TotalExpense: json.Number(s.TotalExpense)}
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (h storeHandlers) bestSellers(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+	rows, err := h.svc.BestSellers(r.Context(), 10)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	type line struct {
+		ProductID    int64  `json:"product_id"`
+		Name         string `json:"name"`
+		QuantitySold int64  `json:"quantity_sold"`
+	}
+	out := make([]line, len(rows))
+	for i, s := range rows {
+		out[i] = line{ProductID: s.ProductID, Name: s.Name, QuantitySold: s.QuantitySold}
+	}
+	writeJSON(w, http.StatusOK, out)
+}

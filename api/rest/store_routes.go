@@ -1,0 +1,47 @@
+package rest
+
+import (
+	_ "embed"
+	"net/http"
+
+	"github.com/store-manager/store-manager/services/store"
+)
+
+//go:embed openapi/store-manager.json
+var storeOpenAPI []byte
+
+// StoreOpenAPI is the OpenAPI document of store-manager's REST API.
+func StoreOpenAPI() []byte { return storeOpenAPI }
+
+// NewStore returns store-manager's REST API: the original's routes, GraphQL at
+// /stocks/graphql-query and /graphql, health, readiness and the OpenAPI document.
+func NewStore(svc *store.Service, graphql http.Handler, checks map[string]Check) *API {
+	h := storeHandlers{svc: svc}
+	return newAPI([]Route{
+		{"GET", "/health-check", healthCheck},
+		{"GET", "/ready", readiness(checks)},
+		{"GET", "/openapi.json", serveDocument(storeOpenAPI)},
+
+		{"POST", "/users", h.createUser},
+		{"GET", "/users/{user_id}", h.getUser},
+		{"DELETE", "/users/{user_id}", h.deleteUser},
+
+		{"POST", "/products", h.createProduct},
+		{"GET", "/products/{product_id}", h.getProduct},
+		{"DELETE", "/products/{product_id}", h.deleteProduct},
+
+		{"POST", "/stocks", h.setStock},
+		{"GET", "/stocks/{product_id}", h.getStock},
+		{"GET", "/stocks/reports/overview-stocks", h.stockOverview},
+		{"POST", "/stocks/graphql-query", handle(graphql)},
+		{"POST", "/graphql", handle(graphql)},
+		{"GET", "/graphql", handle(graphql)},
+
+		{"POST", "/orders", h.createOrder},
+		{"PUT", "/orders", h.updateOrder},
+		{"GET", "/orders/{order_id}", h.getOrder},
+		{"DELETE", "/orders/{order_id}", h.deleteOrder},
+		{"GET", "/orders/reports/highest-spenders", h.highestSpenders},
+		{"GET", "/orders/reports/best-sellers", h.bestSellers},
+	})
+}

@@ -1,0 +1,262 @@
+// Package consumer runs Kafka consumers for the outbox events that Debezium
+// publishes: a Registry maps event types to handlers, and a Runner polls,
+// dispatches, retries with backoff, dead-letters what keeps failing, and
+// commits a message's offset only once its handler has returned.
+package consumer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/cenkalti/backoff/v5"
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+)
+
+// Message is one event as a handler sees it.
+type Message struct {
+	ID        string // the outbox row id, also the event id
+	Type      string
+	Key       string // the aggregate id
+	Topic     string
+	Partition int32
+	Offset    int64
+	Payload   json.RawMessage
+}
+
+// Handler applies one event. An error marked with Permanent is not retried.
+type Handler func(ctx context.Context, m Message) error
+
+// Permanent marks err as one that retrying cannot fix (a malformed payload).
+func Permanent(err error) error { return backoff.Permanent(err) }
+
+// Registry maps event types, and optionally whole topics, to handlers.
+// Registering a handler never changes the existing ones.
+type Registry struct {
+	byType  map[string]Handler
+	byTopic map[string]Handler
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{byType: map[string]Handler{}, byTopic: map[string]Handler{}}
+}
+
+// Handle registers h for events of one type. It panics on a second handler
+// for the same type: that is a wiring mistake.
+func (r *Registry) Handle(eventType string, h Handler) {
+	if _, dup := r.byType[eventType]; dup {
+		panic("consumer: second handler for event type " + eventType)
+	}
+	r.byType[eventType] = h
+}
+
+// HandleTopic registers h for every event on topic that has no handler of its own type.
+func (r *Registry) HandleTopic(topic string, h Handler) {
+	if _, dup := r.byTopic[topic]; dup {
+		panic("consumer: second handler for topic " + topic)
+	}
+	r.byTopic[topic] = h
+}
+
+// Lookup returns the handler for m, if any.
+func (r *Registry) Lookup(m Message) (Handler, bool) {
+	if h, ok := r.byType[m.Type]; ok {
+		return h, true
+	}
+	h, ok := r.byTopic[m.Topic]
+	return h, ok
+}
+
+// Types lists the registered event types, sorted.
+func (r *Registry) Types() []string {
+	out := make([]string, 0, len(r.byType))
+	for t := range r.byType {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Config sets up a Runner.
+type Config struct {
+	Brokers string
+	GroupID string
+	Topics  []string
+	// MaxAttempts is how often a handler is tried before its message is
+	// dead-lettered (default 8).
+	MaxAttempts uint
+	// OnDeadLetter, when set, runs after a message went to the dead-letter
+	// topic, so the service can flag what the message was about.
+	OnDeadLetter func(ctx context.Context, m Message, cause error) error
+}
+
+// DeadLetterTopic is where the messages of topic go when their handler keeps failing.
+func DeadLetterTopic(topic string) string { return topic + ".dlq" }
+
+// Runner consumes Config.Topics in one consumer group.
+type Runner struct {
+	cfg      Config
+	registry *Registry
+	log      *slog.Logger
+	consumer *kafka.Consumer
+	producer *kafka.Producer
+}
+
+// New connects a Runner; Run starts consuming.
+func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = 8
+	}
+	c, err := kafka.NewConsumer(&kafka.ConfigMap{
+		"bootstrap.servers":                  cfg.Brokers,
+		"group.id":                           cfg.GroupID,
+		"auto.offset.reset":                  "earliest",
+		"enable.auto.commit":                 true,
+		"enable.auto.offset.store":           false, // an offset is stored only after its handler returned
+		"auto.commit.interval.ms":            200,
+		"topic.metadata.refresh.interval.ms": 1000,
+		"fetch.wait.max.ms":                  10,
+		"session.timeout.ms":                 10000,
+		"heartbeat.interval.ms":              1000,
+		"go.logs.channel.enable":             false,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("new consumer %s: %w", cfg.GroupID, err)
+	}
+	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": cfg.Brokers, "linger.ms": 0, "acks": "all"})
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("new dead-letter producer: %w", err)
+	}
+	return &Runner{cfg: cfg, registry: registry, log: log.With("group", cfg.GroupID), consumer: c, producer: p}, nil
+}
+
+// Run consumes until ctx ends, then commits the offsets of what it handled
+// and closes. Topics that do not exist yet are picked up once they do.
+func (r *Runner) Run(ctx context.Context) error {
+	defer r.close()
+	if err := r.consumer.SubscribeTopics(r.cfg.Topics, nil); err != nil {
+		return fmt.Errorf("subscribe %v: %w", r.cfg.Topics, err)
+	}
+	go r.drainProducerEvents()
+	for ctx.Err() == nil {
+		switch ev := r.consumer.Poll(100).(type) {
+		case *kafka.Message:
+			if err := r.dispatch(ctx, ev); err != nil {
+				return err
+			}
+		case kafka.Error:
+			if ev.IsFatal() {
+				return fmt.Errorf("consumer %s: %w", r.cfg.GroupID, ev)
+			}
+			if ev.Code() != kafka.ErrUnknownTopicOrPart {
+				r.log.Warn("kafka", "err", ev)
+			}
+		}
+	}
+	return nil
+}
+
+// Healthy reports whether the consumer reaches the brokers.
+func (r *Runner) Healthy(ctx context.Context) error {
+	timeout := 2000
+	if d, ok := ctx.Deadline(); ok {
+		timeout = int(time.Until(d).Milliseconds())
+	}
+	_, err := r.consumer.GetMetadata(nil, false, max(timeout, 1))
+	return err
+}
+
+func (r *Runner) close() {
+	if _, err := r.consumer.Commit(); err != nil && !isNoOffset(err) {
+		r.log.Warn("final offset commit", "err", err)
+	}
+	if err := r.consumer.Close(); err != nil {
+		r.log.Warn("close consumer", "err", err)
+	}
+	r.producer.Flush(5000)
+	r.producer.Close()
+}
+
+func isNoOffset(err error) bool {
+	var ke kafka.Error
+	return errors.As(err, &ke) && ke.Code() == kafka.ErrNoOffset
+}
+
+func (r *Runner) drainProducerEvents() {
+	for ev := range r.producer.Events() {
+		if m, ok := ev.(*kafka.Message); ok && m.TopicPartition.Error != nil {
+			r.log.Error("dead-letter delivery failed", "err", m.TopicPartition.Error)
+		}
+	}
+}
+
+// Decode turns a Kafka message published by the outbox router into a Message.
+func Decode(km *kafka.Message) Message {
+	m := Message{Key: string(km.Key), Payload: km.Value, Partition: km.TopicPartition.Partition, Offset: int64(km.TopicPartition.Offset)}
+	if km.TopicPartition.Topic != nil {
+		m.Topic = *km.TopicPartition.Topic
+	}
+	for _, h := range km.Headers {
+		switch h.Key {
+		case "id":
+			m.ID = string(h.Value)
+		case "eventType":
+			m.Type = string(h.Value)
+		}
+	}
+	return m
+}
+
+// dispatch handles one message and stores its offset; only ctx ending stops it.
+func (r *Runner) dispatch(ctx context.Context, km *kafka.Message) error {
+	m := Decode(km)
+	if h, ok := r.registry.Lookup(m); ok {
+		attempt := 0
+		_, err := backoff.Retry(ctx, func() (struct{}, error) {
+			attempt++
+			return struct{}{}, h(ctx, m)
+		},
+			backoff.WithBackOff(&backoff.ExponentialBackOff{
+				InitialInterval: 20 * time.Millisecond, RandomizationFactor: 0.3, Multiplier: 2, MaxInterval: 2 * time.Second,
+			}),
+			backoff.WithMaxTries(r.cfg.MaxAttempts),
+			backoff.WithMaxElapsedTime(0),
+			backoff.WithNotify(func(err error, next time.Duration) {
+				r.log.Warn("handler failed; retrying", "type", m.Type, "event", m.ID, "attempt", attempt, "in", next, "err", err)
+			}))
+		if ctx.Err() != nil {
+			return nil // shutting down: the offset is not stored, so the message is redelivered
+		}
+		if err != nil {
+			r.deadLetter(ctx, km, m, err)
+		}
+	}
+	if _, err := r.consumer.StoreMessage(km); err != nil {
+		r.log.Warn("store offset", "topic", m.Topic, "offset", m.Offset, "err", err)
+	}
+	return nil
+}
+
+func (r *Runner) deadLetter(ctx context.Context, km *kafka.Message, m Message, cause error) {
+	r.log.Error("handler gave up; dead-lettering", "type", m.Type, "event", m.ID, "key", m.Key, "err", cause)
+	topic := DeadLetterTopic(m.Topic)
+	headers := append(append([]kafka.Header(nil), km.Headers...), kafka.Header{Key: "error", Value: []byte(cause.Error())})
+	err := r.producer.Produce(&kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
+		Key:            km.Key, Value: km.Value, Headers: headers,
+	}, nil)
+	if err != nil {
+		r.log.Error("dead-letter produce", "err", err)
+	}
+	if r.cfg.OnDeadLetter != nil {
+		if err := r.cfg.OnDeadLetter(ctx, m, cause); err != nil {
+			r.log.Error("dead-letter hook", "type", m.Type, "event", m.ID, "err", err)
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package money_test
+
+import (
+	"testing"
+
+	"github.com/store-manager/store-manager/services/money"
+)
+
+func TestParse(t *testing.T) {
+	cases := []struct {
+		in      string
+		want    money.Cents
+		wantErr bool
+	}{
+		{"0", 0, false},
+		{"12", 1200, false},
+		{"12.5", 1250, false},
+		{"1999.99", 199999, false},
+		{"9999999999.99", money.Max, false},
+		{"", 0, true},
+		{"-1", 0, true},
+		{"1.999", 0, true},
+		{"1.", 0, true},
+		{".5", 0, true},
+		{"1e3", 0, true},
+		{"12,50", 0, true},
+		{"99999999999", 0, true},
+		{"NaN", 0, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := money.Parse(tc.in)
+			if (err != nil) != tc.wantErr || got != tc.want {
+				t.Fatalf("Parse(%q) = %d, %v; want %d, error %t", tc.in, got, err, tc.want, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestString(t *testing.T) {
+	for c, want := range map[money.Cents]string{0: "0.00", 5: "0.05", 199999: "1999.99", -150: "-1.50"} {
+		if got := c.String(); got != want {
+			t.Errorf("%d.String() = %q, want %q", c, got, want)
+		}
+	}
+}

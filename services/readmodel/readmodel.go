@@ -1,0 +1,242 @@
+// Package readmodel keeps the Redis read models of the store (CQRS read side):
+// products with their stock, stock levels and orders. The projector writes
+// them from Kafka events only; every write is an atomic Lua script that checks
+// the event's version, so replays, duplicates and out-of-order events never
+// move a value backwards, and a deleted product or order never comes back.
+package readmodel
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/store-manager/store-manager/services/events"
+)
+
+// Presence tells whether the read model knows an entity.
+type Presence int
+
+// A read model has an entity, has never seen it, or saw it deleted.
+const (
+	Missing Presence = iota
+	Present
+	Deleted
+)
+
+// Product is a product with its stock, as the read model holds it.
+type Product struct {
+	events.Product
+	Quantity     int32
+	StockVersion int64
+}
+
+const prefix = "rm:"
+
+func productKey(id int64) string { return prefix + "product:" + strconv.FormatInt(id, 10) }
+func orderKey(id int64) string   { return prefix + "order:" + strconv.FormatInt(id, 10) }
+
+var (
+	productsKey = prefix + "products"     // zset of live product ids, scored by id
+	levelsKey   = prefix + "stock_levels" // zset of product ids scored by quantity
+)
+
+var putProduct = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'name', ARGV[2], 'sku', ARGV[3], 'price', ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[1], ARGV[1])
+return 1`)
+
+var deleteProduct = redis.NewScript(`
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'deleted', '1')
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[3], ARGV[1])
+return 1`)
+
+var putStock = redis.NewScript(`
+if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return 0 end
+local cur = tonumber(redis.call('HGET', KEYS[1], 'stock_v') or '0')
+if tonumber(ARGV[3]) <= cur then return 0 end
+redis.call('HSET', KEYS[1], 'quantity', ARGV[2], 'stock_v', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+return 1`)
+
+var putOrder = redis.NewScript(`
+if redis.call('HGET', KEYS[1], 'deleted') == '1' then return 0 end
+local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+if tonumber(ARGV[1]) <= cur then return 0 end
+if ARGV[3] == '1' then
+  redis.call('DEL', KEYS[1])
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'deleted', '1')
+else
+  redis.call('HSET', KEYS[1], 'v', ARGV[1], 'json', ARGV[2])
+end
+return 1`)
+
+// Store reads and writes the read models in one Redis database.
+type Store struct{ rdb redis.UniversalClient }
+
+// New returns a Store on rdb.
+func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
+
+// PutProduct records a product's details unless it was deleted.
+func (s *Store) PutProduct(ctx context.Context, p events.Product) error {
+	id := strconv.FormatInt(p.ID, 10)
+	return putProduct.Run(ctx, s.rdb, []string{productKey(p.ID), productsKey}, id, p.Name, p.SKU, p.Price).Err()
+}
+
+// DeleteProduct leaves a tombstone that later product and stock events cannot undo.
+func (s *Store) DeleteProduct(ctx context.Context, id int64) error {
+	return deleteProduct.Run(ctx, s.rdb, []string{productKey(id), productsKey, levelsKey}, strconv.FormatInt(id, 10)).Err()
+}
+
+// PutStock records a stock level if its version is newer than the one held.
+func (s *Store) PutStock(ctx context.Context, st events.Stock) error {
+	return putStock.Run(ctx, s.rdb, []string{productKey(st.ProductID), levelsKey},
+		strconv.FormatInt(st.ProductID, 10), int64(st.Quantity), st.Version).Err()
+}
+
+// PutOrder records an order snapshot if its version is newer than the one
+// held; a snapshot marked Deleted leaves a tombstone.
+func (s *Store) PutOrder(ctx context.Context, o events.Order) error {
+	body, err := json.Marshal(o)
+	if err != nil {
+		return fmt.Errorf("marshal order %d: %w", o.ID, err)
+	}
+	deleted := "0"
+	if o.Deleted {
+		deleted = "1"
+	}
+	return putOrder.Run(ctx, s.rdb, []string{orderKey(o.ID)}, o.Version, body, deleted).Err()
+}
+
+// Product returns a product with its stock.
+func (s *Store) Product(ctx context.Context, id int64) (Product, Presence, error) {
+	h, err := s.rdb.HGetAll(ctx, productKey(id)).Result()
+	if err != nil {
+		return Product{}, Missing, fmt.Errorf("read product %d: %w", id, err)
+	}
+	return decodeProduct(id, h)
+}
+
+func decodeProduct(id int64, h map[string]string) (Product, Presence, error) {
+	if len(h) == 0 {
+		return Product{}, Missing, nil
+	}
+	if h["deleted"] == "1" {
+		return Product{}, Deleted, nil
+	}
+	p := Product{Product: events.Product{ID: id, Name: h["name"], SKU: h["sku"], Price: h["price"]}}
+	if q, ok := h["quantity"]; ok {
+		n, err := strconv.ParseInt(q, 10, 32)
+		if err != nil {
+			return Product{}, Missing, fmt.Errorf("product %d: bad quantity %q", id, q)
+		}
+		p.Quantity = int32(n)
+		p.StockVersion, _ = strconv.ParseInt(h["stock_v"], 10, 64)
+	}
+	if h["sku"] == "" && p.StockVersion == 0 {
+		return Product{}, Missing, nil
+	}
+	return p, Present, nil
+}
+
+// Order returns an order snapshot.
+func (s *Store) Order(ctx context.Context, id int64) (events.Order, Presence, error) {
+	h, err := s.rdb.HMGet(ctx, orderKey(id), "json", "deleted").Result()
+	if err != nil {
+		return events.Order{}, Missing, fmt.Errorf("read order %d: %w", id, err)
+	}
+	if d, _ := h[1].(string); d == "1" {
+		return events.Order{}, Deleted, nil
+	}
+	body, _ := h[0].(string)
+	if body == "" {
+		return events.Order{}, Missing, nil
+	}
+	var o events.Order
+	if err := json.Unmarshal([]byte(body), &o); err != nil {
+		return events.Order{}, Missing, fmt.Errorf("decode order %d: %w", id, err)
+	}
+	return o, Present, nil
+}
+
+// Products returns up to limit live products with ids above afterID, in id order.
+func (s *Store) Products(ctx context.Context, afterID int64, limit int) ([]Product, error) {
+	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
+		Key: productsKey, ByScore: true, Start: "(" + strconv.FormatInt(afterID, 10), Stop: "+inf", Count: int64(limit),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list products: %w", err)
+	}
+	return s.products(ctx, ids)
+}
+
+// LowStock returns up to limit products whose stock is at most threshold,
+// lowest first.
+func (s *Store) LowStock(ctx context.Context, threshold int32, limit int) ([]Product, error) {
+	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
+		Key: levelsKey, ByScore: true, Start: "-inf", Stop: strconv.FormatInt(int64(threshold), 10), Count: int64(limit),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("list low stock: %w", err)
+	}
+	return s.products(ctx, ids)
+}
+
+// products reads many products in one round trip.
+func (s *Store) products(ctx context.Context, ids []string) ([]Product, error) {
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.MapStringStringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.HGetAll(ctx, prefix+"product:"+id)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("read products: %w", err)
+	}
+	out := make([]Product, 0, len(ids))
+	for i, id := range ids {
+		n, _ := strconv.ParseInt(id, 10, 64)
+		p, presence, err := decodeProduct(n, cmds[i].Val())
+		if err != nil {
+			return nil, err
+		}
+		if presence == Present {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// Reset removes every read-model key, before a rebuild from the database.
+func (s *Store) Reset(ctx context.Context) error {
+	iter := s.rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	var batch []string
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		err := s.rdb.Unlink(ctx, batch...).Err()
+		batch = batch[:0]
+		return err
+	}
+	for iter.Next(ctx) {
+		batch = append(batch, iter.Val())
+		if len(batch) == 1000 {
+			if err := flush(); err != nil {
+				return fmt.Errorf("reset read models: %w", err)
+			}
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return fmt.Errorf("reset read models: %w", err)
+	}
+	if err := flush(); err != nil {
+		return fmt.Errorf("reset read models: %w", err)
+	}
+	return nil
+}

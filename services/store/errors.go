@@ -1,0 +1,44 @@
+package store
+
+import (
+	"errors"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/store-manager/store-manager/services/apperr"
+)
+
+// Sentinel errors of the store's use cases; the API maps each to a status.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrInvalid  = errors.New("invalid")
+	ErrConflict = errors.New("conflict")
+)
+
+// MySQL error numbers the store turns into conflicts.
+const (
+	errDuplicateKey   = 1062
+	errRowReferenced  = 1451 // deleting a row another row points at
+	errRowReferenced2 = 1217
+	errOutOfRange     = 1264 // a value beyond its column's type
+	errCheckFailed    = 4025 // MariaDB: a CHECK constraint failed (MySQL: 3819)
+	errCheckFailedMy  = 3819
+)
+
+func invalidf(format string, args ...any) error  { return apperr.Errorf(ErrInvalid, format, args...) }
+func notFoundf(format string, args ...any) error { return apperr.Errorf(ErrNotFound, format, args...) }
+func conflictf(format string, args ...any) error { return apperr.Errorf(ErrConflict, format, args...) }
+
+// mysqlErr reports whether err is a MySQL error with one of the numbers.
+func mysqlErr(err error, numbers ...uint16) bool {
+	var me *mysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	for _, n := range numbers {
+		if me.Number == n {
+			return true
+		}
+	}
+	return false
+}

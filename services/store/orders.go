@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	storedb "github.com/store-manager/store-manager/db/store"
+	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/money"
+	"github.com/store-manager/store-manager/services/outbox"
+	"github.com/store-manager/store-manager/services/readmodel"
+)
+
+// Order saga states, held in orders.status.
+const (
+	StatusCreated        = "Created"        // OrderCreated written; waiting for stock
+	StatusStockDecreased = "StockDecreased" // stock taken; waiting for the payment
+	StatusCompleted      = "Completed"      // payment created, link known
+	StatusCancelled      = "Cancelled"      // a step failed and was compensated
+	StatusNeedsAttention = "NeedsAttention" // an event kept failing and went to a dead-letter topic
+)
+
+// Item is one line of an order to create.
+type Item struct {
+	ProductID int64
+	Quantity  int64
+}
+
+// CreateOrder records an order for userID and starts its saga with OrderCreated.
+func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (int64, error) {
+	if len(items) == 0 {
+		return 0, invalidf("an order needs at least one item")
+	}
+	if len(items) > MaxOrderItems {
+		return 0, invalidf("an order has at most %d items", MaxOrderItems)
+	}
+	ids := make([]int64, 0, len(items))
+	seen := make(map[int64]bool, len(items))
+	for i, it := range items {
+		if it.Quantity < 1 || it.Quantity > MaxItemQty {
+			return 0, invalidf("items[%d].quantity must be between 1 and %d", i, MaxItemQty)
+		}
+		if seen[it.ProductID] {
+			return 0, invalidf("items[%d]: product %d appears twice", i, it.ProductID)
+		}
+		seen[it.ProductID] = true
+		ids = append(ids, it.ProductID)
+	}
+	var orderID int64
+	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
+		if _, err := q.GetUser(ctx, userID); errors.Is(err, sql.ErrNoRows) {
+			return nil, notFoundf("user %d not found", userID)
+		} else if err != nil {
+			return nil, fmt.Errorf("get user %d: %w", userID, err)
+		}
+		rows, err := q.ListProductPrices(ctx, ids)
+		if err != nil {
+			return nil, fmt.Errorf("read prices: %w", err)
+		}
+		prices := make(map[int64]money.Cents, len(rows))
+		for _, r := range rows {
+			if prices[r.ID], err = money.Parse(r.Price); err != nil {
+				return nil, fmt.Errorf("price of product %d: %w", r.ID, err)
+			}
+		}
+		var total money.Cents
+		for _, it := range items {
+			p, ok := prices[it.ProductID]
+			if !ok {
+				return nil, notFoundf("product %d not found", it.ProductID)
+			}
+			total += p * money.Cents(it.Quantity)
+			if total > money.Max {
+				return nil, invalidf("the order's total is over %s", money.Max)
+			}
+		}
+		orderID, err = q.CreateOrder(ctx, storedb.CreateOrderParams{UserID: userID, TotalAmount: total.String(), Status: StatusCreated})
+		if err != nil {
+			return nil, fmt.Errorf("create order: %w", err)
+		}
+		for _, it := range items {
+			err := q.CreateOrderItem(ctx, storedb.CreateOrderItemParams{
+				OrderID: orderID, ProductID: it.ProductID, Quantity: int32(it.Quantity), UnitPrice: prices[it.ProductID].String(),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("create order item: %w", err)
+			}
+		}
+		e, err := recordStep(ctx, q, orderID, events.OrderCreated, StatusCreated, "", "")
+		return []outbox.Event{e}, err
+	})
+	return orderID, err
+}
+
+// recordStep appends a step to an order's history and builds the event that
+// announces it, carrying the order's snapshot as of this transaction.
+func recordStep(ctx context.Context, q Queries, orderID int64, eventType, status, detail, reason string) (outbox.Event, error) {
+	err := q.CreateOrderStep(ctx, storedb.CreateOrderStepParams{
+		OrderID: orderID, Event: eventType, Status: status, Detail: sql.NullString{String: detail, Valid: detail != ""},
+	})
+	if err != nil {
+		return outbox.Event{}, fmt.Errorf("record step %s of order %d: %w", eventType, orderID, err)
+	}
+	snap, err := orderSnapshot(ctx, q, orderID)
+	if err != nil {
+		return outbox.Event{}, err
+	}
+	return outbox.New(events.TopicOrders, fmt.Sprint(orderID), eventType, events.OrderEvent{Order: snap, Reason: reason})
+}
+
+// orderSnapshot reads an order with its items and steps.
+func orderSnapshot(ctx context.Context, q Queries, id int64) (events.Order, error) {
+	o, err := q.GetOrder(ctx, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return events.Order{}, notFoundf("order %d not found", id)
+	}
+	if err != nil {
+		return events.Order{}, fmt.Errorf("get order %d: %w", id, err)
+	}
+	items, err := q.ListOrderItems(ctx, id)
+	if err != nil {
+		return events.Order{}, fmt.Errorf("list items of order %d: %w", id, err)
+	}
+	steps, err := q.ListOrderSteps(ctx, id)
+	if err != nil {
+		return events.Order{}, fmt.Errorf("list steps of order %d: %w", id, err)
+	}
+	return buildOrder(o, items, steps), nil
+}
+
+func buildOrder(o storedb.Order, items []storedb.OrderItem, steps []storedb.OrderStep) events.Order {
+	out := events.Order{
+		ID: o.ID, UserID: o.UserID, TotalAmount: o.TotalAmount, Status: o.Status, IsPaid: o.IsPaid,
+		Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		Items: make([]events.OrderItem, 0, len(items)), Steps: make([]events.OrderStep, 0, len(steps)),
+	}
+	if o.PaymentID.Valid {
+		out.PaymentID = &o.PaymentID.Int64
+	}
+	if o.PaymentLink.Valid {
+		out.PaymentLink = &o.PaymentLink.String
+	}
+	if o.FailureReason.Valid {
+		out.FailureReason = &o.FailureReason.String
+	}
+	for _, it := range items {
+		out.Items = append(out.Items, events.OrderItem{ProductID: it.ProductID, Quantity: it.Quantity, UnitPrice: it.UnitPrice})
+	}
+	for _, st := range steps {
+		out.Steps = append(out.Steps, events.OrderStep{Event: st.Event, Status: st.Status, Detail: st.Detail.String, At: st.CreatedAt})
+	}
+	return out
+}
+
+// Order returns an order with its items and saga history, from the read model.
+func (s *Service) Order(ctx context.Context, id int64) (events.Order, error) {
+	o, presence, err := s.reads.Order(ctx, id)
+	if err != nil {
+		return events.Order{}, err
+	}
+	switch presence {
+	case readmodel.Deleted:
+		return events.Order{}, notFoundf("order %d not found", id)
+	case readmodel.Missing:
+		return orderSnapshot(ctx, s.q.Queries(), id) // not projected yet: read your own write
+	}
+	return o, nil
+}
+
+// DeleteOrder removes an unpaid order and returns its stock if the saga had
+// taken it, in one transaction; later events for the order find nothing to do.
+func (s *Service) DeleteOrder(ctx context.Context, id int64) error {
+	return s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
+		o, err := q.GetOrderForUpdate(ctx, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFoundf("order %d not found", id)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lock order %d: %w", id, err)
+		}
+		if o.IsPaid {
+			return nil, conflictf("order %d is paid and cannot be deleted", id)
+		}
+		var out []outbox.Event
+		if o.StockTaken {
+			returned, err := returnStock(ctx, q, id)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, returned...)
+		}
+		if _, err := q.DeleteOrder(ctx, id); err != nil {
+			return nil, fmt.Errorf("delete order %d: %w", id, err)
+		}
+		e, err := outbox.New(events.TopicOrders, fmt.Sprint(id), events.OrderDeleted,
+			events.OrderEvent{Order: events.Order{ID: id, UserID: o.UserID, Version: o.Version + 1, Deleted: true}})
+		return append(out, e), err
+	})
+}
+
+// returnStock gives an order's items back to stock and builds their StockUpdated events.
+func returnStock(ctx context.Context, q Queries, orderID int64) ([]outbox.Event, error) {
+	items, err := q.ListOrderItems(ctx, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("list items of order %d: %w", orderID, err)
+	}
+	out := make([]outbox.Event, 0, len(items))
+	for _, it := range items {
+		if _, err := q.IncreaseStock(ctx, storedb.IncreaseStockParams{Amount: it.Quantity, ProductID: it.ProductID}); err != nil {
+			return nil, fmt.Errorf("return stock of product %d: %w", it.ProductID, err)
+		}
+		c, err := stockChanged(ctx, q, it.ProductID)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c.event)
+	}
+	return out, nil
+}
+
+// UpdateOrder sets an order's paid flag and payment link (the original's PUT /orders).
+func (s *Service) UpdateOrder(ctx context.Context, id int64, isPaid bool, paymentLink string) error {
+	if len(paymentLink) > 512 {
+		return invalidf("payment_link is longer than 512 characters")
+	}
+	return s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
+		n, err := q.UpdateOrderPayment(ctx, storedb.UpdateOrderPaymentParams{
+			IsPaid: isPaid, PaymentLink: sql.NullString{String: paymentLink, Valid: paymentLink != ""}, ID: id,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("update order %d: %w", id, err)
+		}
+		if n == 0 {
+			return nil, notFoundf("order %d not found", id)
+		}
+		o, err := q.GetOrder(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("get order %d: %w", id, err)
+		}
+		e, err := recordStep(ctx, q, id, events.OrderUpdated, o.Status, fmt.Sprintf("is_paid=%t", isPaid), "")
+		return []outbox.Event{e}, err
+	})
+}
