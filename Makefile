@@ -17,18 +17,20 @@ GO_TEST_FLAGS ?= -count=1 -p 2 -timeout 20m
 
 export CGO_ENABLED := 1
 
-.PHONY: run test test-unit generate check-generated tools stack stop status clean build migrate connectors seed
+.PHONY: run test test-unit generate check-generated tools stack apps stop status clean build migrate connectors seed
 
-run: stack build migrate connectors seed
+run: stack build migrate connectors seed apps
 	@echo
 	@echo "Store Manager is running:"
 	@echo "  MariaDB        127.0.0.1:3306 (databases store, payments)"
 	@echo "  Redis          127.0.0.1:6379"
 	@echo "  Kafka          127.0.0.1:9092"
 	@echo "  Kafka Connect  http://127.0.0.1:8083/connectors"
+	@echo "  store-manager  http://127.0.0.1:5000 (REST; GraphQL at /graphql; OpenAPI at /openapi.json)"
+	@echo "  payments       http://127.0.0.1:5009"
 	@echo "Stop it with: make stop"
 
-test: tools check-generated stack build migrate connectors
+test: tools check-generated stack build migrate connectors apps
 	go vet ./...
 	go test $(GO_TEST_FLAGS) ./...
 
@@ -65,6 +67,9 @@ connectors: build
 
 seed: build
 	$(BIN)/storectl seed
+
+apps: build
+	$(STACK) apps
 
 stop:
 	$(STACK) stop

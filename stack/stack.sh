@@ -4,6 +4,7 @@
 #
 #   stack/stack.sh install   install what is missing (Debian packages, Maven jars)
 #   stack/stack.sh start     install, then start every component and wait for it
+#   stack/stack.sh apps      (re)start store-manager and payments from the state folder's bin/
 #   stack/stack.sh stop      stop every component
 #   stack/stack.sh status    show what runs
 #   stack/stack.sh clean     stop, then remove the state folder
@@ -159,6 +160,23 @@ start() {
   log "ready: MariaDB 127.0.0.1:3306, Redis 127.0.0.1:6379, Kafka 127.0.0.1:9092, Kafka Connect http://127.0.0.1:8083"
 }
 
+# start_app NAME PORT: runs $STATE/bin/NAME in the background and waits for its health check.
+start_app() {
+  local name=$1 port=$2
+  [ -x "$STATE/bin/$name" ] || die "$STATE/bin/$name is missing: run 'make build' first"
+  stop_one "$name"
+  log "starting $name on 127.0.0.1:$port"
+  nohup "$STATE/bin/$name" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.pid"
+  wait_for "$name" "$LOGS/$name.log" curl -fs -o /dev/null "http://127.0.0.1:$port/health-check"
+}
+
+apps() {
+  mkdir -p "$LOGS" "$RUN"
+  start_app store-manager 5000
+  start_app payments 5009
+}
+
 # stop_one NAME: TERM, wait up to 30 s, then KILL.
 stop_one() {
   local name=$1
@@ -190,8 +208,9 @@ clean() { stop; log "removing $STATE"; rm -rf "$STATE"; }
 case "${1:-}" in
   install) install ;;
   start) start ;;
+  apps) apps ;;
   stop) stop ;;
   status) status ;;
   clean) clean ;;
-  *) echo "usage: $0 install|start|stop|status|clean" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|apps|stop|status|clean" >&2; exit 2 ;;
 esac

@@ -32,7 +32,6 @@ type Config struct {
 	Stack           config.Stack
 	HTTPAddr        string        // STORE_HTTP_ADDR
 	SupplierKey     string        // SUPPLIER_API_KEY
-	PaymentLinkBase string        // PAYMENT_LINK_BASE: public base URL of the payments routes
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 	LogLevel        slog.Level    // LOG_LEVEL
 }
@@ -45,7 +44,6 @@ func loadConfig() Config {
 		HTTPAddr: config.Env("STORE_HTTP_ADDR", "127.0.0.1:5000"),
 		// LOCAL DEVELOPMENT DEFAULT: set SUPPLIER_API_KEY to a secret anywhere else.
 		SupplierKey:     config.Env("SUPPLIER_API_KEY", "local-supplier-key"),
-		PaymentLinkBase: config.Env("PAYMENT_LINK_BASE", "http://127.0.0.1:8080"),
 		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		LogLevel:        level,
 	}
@@ -97,6 +95,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
+	saga := consumer.NewRegistry()
+	svc.RegisterSaga(saga)
+	sagaRunner, err := consumer.New(consumer.Config{
+		Brokers: cfg.Stack.KafkaBrokers, GroupID: store.SagaConsumer, Topics: store.SagaTopics,
+		OnDeadLetter: svc.DeadLetter,
+	}, saga, log)
+	if err != nil {
+		return err
+	}
+
 	gql := graphql.NewHandler(&graphql.Resolver{Store: svc}, graphql.Options{SupplierKey: cfg.SupplierKey})
 	api := rest.NewStore(svc, gql, map[string]rest.Check{
 		"mysql": db.PingContext,
@@ -111,6 +119,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return projector.Run(gctx) })
+	g.Go(func() error { return sagaRunner.Run(gctx) })
 	g.Go(func() error {
 		log.Info("store-manager listening", "addr", cfg.HTTPAddr)
 		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {

@@ -39,6 +39,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getPaymentStmt, err = db.PrepareContext(ctx, getPayment); err != nil {
 		return nil, fmt.Errorf("error preparing query GetPayment: %w", err)
 	}
+	if q.getPaymentByOrderStmt, err = db.PrepareContext(ctx, getPaymentByOrder); err != nil {
+		return nil, fmt.Errorf("error preparing query GetPaymentByOrder: %w", err)
+	}
 	if q.markPaymentPaidStmt, err = db.PrepareContext(ctx, markPaymentPaid); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkPaymentPaid: %w", err)
 	}
@@ -70,6 +73,11 @@ func (q *Queries) Close() error {
 	if q.getPaymentStmt != nil {
 		if cerr := q.getPaymentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getPaymentStmt: %w", cerr)
+		}
+	}
+	if q.getPaymentByOrderStmt != nil {
+		if cerr := q.getPaymentByOrderStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getPaymentByOrderStmt: %w", cerr)
 		}
 	}
 	if q.markPaymentPaidStmt != nil {
@@ -121,6 +129,7 @@ type Queries struct {
 	createProcessedEventStmt     *sql.Stmt
 	deleteOutboxEventsBeforeStmt *sql.Stmt
 	getPaymentStmt               *sql.Stmt
+	getPaymentByOrderStmt        *sql.Stmt
 	markPaymentPaidStmt          *sql.Stmt
 }
 
@@ -133,6 +142,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		createProcessedEventStmt:     q.createProcessedEventStmt,
 		deleteOutboxEventsBeforeStmt: q.deleteOutboxEventsBeforeStmt,
 		getPaymentStmt:               q.getPaymentStmt,
+		getPaymentByOrderStmt:        q.getPaymentByOrderStmt,
 		markPaymentPaidStmt:          q.markPaymentPaidStmt,
 	}
 }

@@ -46,6 +46,25 @@ func (q *Queries) GetPayment(ctx context.Context, id int64) (Payment, error) {
 	return i, err
 }
 
+const getPaymentByOrder = `-- name: GetPaymentByOrder :one
+SELECT id, order_id, user_id, total_amount, is_paid, created_at, paid_at FROM payments WHERE order_id = ?
+`
+
+func (q *Queries) GetPaymentByOrder(ctx context.Context, orderID int64) (Payment, error) {
+	row := q.queryRow(ctx, q.getPaymentByOrderStmt, getPaymentByOrder, orderID)
+	var i Payment
+	err := row.Scan(
+		&i.ID,
+		&i.OrderID,
+		&i.UserID,
+		&i.TotalAmount,
+		&i.IsPaid,
+		&i.CreatedAt,
+		&i.PaidAt,
+	)
+	return i, err
+}
+
 const markPaymentPaid = `-- name: MarkPaymentPaid :execrows
 UPDATE payments SET is_paid = TRUE, paid_at = CURRENT_TIMESTAMP(6) WHERE id = ? AND is_paid = FALSE
 `

@@ -17,6 +17,7 @@ type Querier interface {
 	// Captured rows may go: Debezium reads the binlog, not the table.
 	DeleteOutboxEventsBefore(ctx context.Context, createdAt time.Time) (int64, error)
 	GetPayment(ctx context.Context, id int64) (Payment, error)
+	GetPaymentByOrder(ctx context.Context, orderID int64) (Payment, error)
 	// Pays an unpaid payment; 0 rows means it was already paid or is unknown.
 	MarkPaymentPaid(ctx context.Context, id int64) (int64, error)
 }

@@ -32,6 +32,7 @@ const (
 	OrderCancelled        = "OrderCancelled"
 	SagaCompleted         = "SagaCompleted"
 	PaymentProcessed      = "PaymentProcessed"
+	OrderPaid             = "OrderPaid"
 	OrderUpdated          = "OrderUpdated"
 	OrderDeleted          = "OrderDeleted"
 	OrderNeedsAttention   = "OrderNeedsAttention"

@@ -13,13 +13,18 @@ import (
 	"github.com/store-manager/store-manager/services/readmodel"
 )
 
-// Order saga states, held in orders.status.
+// Order saga states, held in orders.status: the state machine of the
+// original, one state per saga event. Completed, Cancelled and
+// NeedsAttention are terminal.
 const (
-	StatusCreated        = "Created"        // OrderCreated written; waiting for stock
-	StatusStockDecreased = "StockDecreased" // stock taken; waiting for the payment
-	StatusCompleted      = "Completed"      // payment created, link known
-	StatusCancelled      = "Cancelled"      // a step failed and was compensated
-	StatusNeedsAttention = "NeedsAttention" // an event kept failing and went to a dead-letter topic
+	StatusCreated               = "Created"               // OrderCreated written; waiting for stock
+	StatusStockDecreased        = "StockDecreased"        // stock taken; waiting for the payment
+	StatusStockDecreaseFailed   = "StockDecreaseFailed"   // not enough stock; cancelling
+	StatusPaymentCreationFailed = "PaymentCreationFailed" // no payment; returning stock
+	StatusStockIncreased        = "StockIncreased"        // stock returned; cancelling
+	StatusCompleted             = "Completed"             // payment created, link known
+	StatusCancelled             = "Cancelled"             // a step failed and was compensated
+	StatusNeedsAttention        = "NeedsAttention"        // an event kept failing and went to a dead-letter topic
 )
 
 // Item is one line of an order to create.

@@ -19,6 +19,12 @@ func (q Queries) RecordEvent(ctx context.Context, e outbox.Event) error {
 	})
 }
 
+// MarkProcessed records that consumer applied eventID; false means it already had.
+func (q Queries) MarkProcessed(ctx context.Context, consumer, eventID string) (bool, error) {
+	n, err := q.CreateProcessedEvent(ctx, storedb.CreateProcessedEventParams{Consumer: consumer, EventID: eventID})
+	return n == 1, err
+}
+
 // Binder binds prepared store queries to transactions.
 type Binder struct{ prepared *storedb.Queries }
 

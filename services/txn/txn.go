@@ -47,3 +47,26 @@ func Exec[Q Recorder](ctx context.Context, db *sql.DB, bind func(*sql.Tx) Q, fn 
 	}
 	return nil
 }
+
+// Deduper is what a handler's queries need to record the events it applied.
+type Deduper interface {
+	Recorder
+	// MarkProcessed records that consumer applied eventID; false means it already had.
+	MarkProcessed(ctx context.Context, consumer, eventID string) (bool, error)
+}
+
+// ExecOnce is Exec for an event handler: in the same transaction it records
+// eventID as processed by consumer, and when that was done before it skips fn,
+// so a redelivered event has a single effect.
+func ExecOnce[Q Deduper](ctx context.Context, db *sql.DB, bind func(*sql.Tx) Q, consumer, eventID string, fn func(q Q) ([]outbox.Event, error)) error {
+	return Exec(ctx, db, bind, func(q Q) ([]outbox.Event, error) {
+		first, err := q.MarkProcessed(ctx, consumer, eventID)
+		if err != nil {
+			return nil, fmt.Errorf("record event %s: %w", eventID, err)
+		}
+		if !first {
+			return nil, nil
+		}
+		return fn(q)
+	})
+}

@@ -1,0 +1,124 @@
+// Command payments serves the payments REST API and runs the payments step
+// of the order saga as a Kafka consumer.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/store-manager/store-manager/api/rest"
+	"github.com/store-manager/store-manager/services/config"
+	"github.com/store-manager/store-manager/services/consumer"
+	"github.com/store-manager/store-manager/services/money"
+	"github.com/store-manager/store-manager/services/payments"
+)
+
+// Config is the payments service's configuration, from the environment.
+type Config struct {
+	Stack           config.Stack
+	HTTPAddr        string        // PAYMENTS_HTTP_ADDR
+	LinkBase        string        // PAYMENT_LINK_BASE: the gateway's public URL
+	MaxAmount       money.Cents   // PAYMENT_MAX_AMOUNT
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+	LogLevel        slog.Level    // LOG_LEVEL
+}
+
+func loadConfig() (Config, error) {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(config.Env("LOG_LEVEL", "INFO")))
+	max, err := money.Parse(config.Env("PAYMENT_MAX_AMOUNT", "10000.00"))
+	if err != nil {
+		return Config{}, fmt.Errorf("PAYMENT_MAX_AMOUNT: %w", err)
+	}
+	return Config{
+		Stack:           config.Load(),
+		HTTPAddr:        config.Env("PAYMENTS_HTTP_ADDR", "127.0.0.1:5009"),
+		LinkBase:        config.Env("PAYMENT_LINK_BASE", "http://127.0.0.1:8080"),
+		MaxAmount:       max,
+		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		LogLevel:        level,
+	}, nil
+}
+
+func main() {
+	cfg, err := loadConfig()
+	if err != nil {
+		slog.Error("payments: bad configuration", "err", err)
+		os.Exit(2)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, cfg, log); err != nil {
+		log.Error("payments stopped", "err", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, cfg Config, log *slog.Logger) error {
+	db, err := sql.Open("mysql", cfg.Stack.PaymentsDSN)
+	if err != nil {
+		return fmt.Errorf("open payments database: %w", err)
+	}
+	defer db.Close()
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		return fmt.Errorf("reach payments database: %w", err)
+	}
+	queries, err := payments.Prepare(ctx, db)
+	if err != nil {
+		return fmt.Errorf("prepare payments queries (is the schema migrated?): %w", err)
+	}
+	defer queries.Close()
+	svc := payments.New(db, queries, payments.Config{MaxAmount: cfg.MaxAmount, LinkBase: cfg.LinkBase})
+
+	saga := consumer.NewRegistry()
+	svc.RegisterSaga(saga)
+	runner, err := consumer.New(consumer.Config{
+		Brokers: cfg.Stack.KafkaBrokers, GroupID: payments.SagaConsumer, Topics: payments.SagaTopics,
+		OnDeadLetter: svc.DeadLetter,
+	}, saga, log)
+	if err != nil {
+		return err
+	}
+	api := rest.NewPayments(svc, map[string]rest.Check{"mysql": db.PingContext, "kafka": runner.Healthy})
+	srv := &http.Server{
+		Addr: cfg.HTTPAddr, Handler: api,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+	}
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return runner.Run(gctx) })
+	g.Go(func() error {
+		log.Info("payments listening", "addr", cfg.HTTPAddr)
+		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down: finishing in-flight requests")
+		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	return g.Wait()
+}

@@ -1,0 +1,232 @@
+package payments
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	paymentsdb "github.com/store-manager/store-manager/db/payments"
+	"github.com/store-manager/store-manager/services/apperr"
+	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/money"
+	"github.com/store-manager/store-manager/services/outbox"
+	"github.com/store-manager/store-manager/services/txn"
+)
+
+// Config sets the payments rules.
+type Config struct {
+	// MaxAmount is the largest amount a payment may have; an order over it
+	// fails at payment creation and its saga compensates.
+	MaxAmount money.Cents
+	// LinkBase is the public base URL (the gateway) that payment links point at.
+	LinkBase string
+	// Now tells the time, for card expiry; time.Now when nil.
+	Now func() time.Time
+}
+
+// Service holds the payments use cases.
+type Service struct {
+	db  *sql.DB
+	q   Binder
+	cfg Config
+}
+
+// New returns a Service on db with the prepared queries q.
+func New(db *sql.DB, q Binder, cfg Config) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cfg.LinkBase = strings.TrimRight(cfg.LinkBase, "/")
+	return &Service{db: db, q: q, cfg: cfg}
+}
+
+// Payment is a payment as clients see it.
+type Payment struct {
+	ID          int64
+	OrderID     int64
+	UserID      int64
+	TotalAmount string
+	IsPaid      bool
+}
+
+func invalidf(format string, args ...any) error  { return apperr.Errorf(ErrInvalid, format, args...) }
+func notFoundf(format string, args ...any) error { return apperr.Errorf(ErrNotFound, format, args...) }
+func conflictf(format string, args ...any) error { return apperr.Errorf(ErrConflict, format, args...) }
+
+// Link is the URL that processes payment id, through the gateway.
+func (s *Service) Link(id int64) string {
+	return s.cfg.LinkBase + "/payments/process/" + strconv.FormatInt(id, 10)
+}
+
+// checkAmount validates an amount against the format and the configured limit.
+func (s *Service) checkAmount(total string) (money.Cents, error) {
+	c, err := money.Parse(total)
+	if err != nil {
+		return 0, invalidf("total_amount: %v", err)
+	}
+	if c > s.cfg.MaxAmount {
+		return 0, invalidf("total_amount %s is over the limit of %s per payment", c, s.cfg.MaxAmount)
+	}
+	return c, nil
+}
+
+// CreatePayment records a payment for an order; an order has one payment.
+func (s *Service) CreatePayment(ctx context.Context, userID, orderID int64, total string) (int64, error) {
+	if userID < 1 || orderID < 1 {
+		return 0, invalidf("user_id and order_id must be positive integers")
+	}
+	amount, err := s.checkAmount(total)
+	if err != nil {
+		return 0, err
+	}
+	var id int64
+	err = txn.Exec(ctx, s.db, s.q.Bind, func(q Queries) ([]outbox.Event, error) {
+		id, err = q.CreatePayment(ctx, paymentsdb.CreatePaymentParams{OrderID: orderID, UserID: userID, TotalAmount: amount.String()})
+		if isDuplicate(err) {
+			return nil, conflictf("order %d already has a payment", orderID)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("create payment: %w", err)
+		}
+		return paymentEvent(events.PaymentCreated, events.PaymentEvent{
+			OrderID: orderID, PaymentID: id, UserID: userID, TotalAmount: amount.String(), PaymentLink: s.Link(id),
+		})
+	})
+	return id, err
+}
+
+func isDuplicate(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1062
+}
+
+// paymentEvent builds an event on the payments topic, keyed by order id so
+// one order's saga events stay in order.
+func paymentEvent(typ string, p events.PaymentEvent) ([]outbox.Event, error) {
+	e, err := outbox.New(events.TopicPayments, strconv.FormatInt(p.OrderID, 10), typ, p)
+	if err != nil {
+		return nil, err
+	}
+	return []outbox.Event{e}, nil
+}
+
+// Payment returns one payment.
+func (s *Service) Payment(ctx context.Context, id int64) (Payment, error) {
+	p, err := s.q.Queries().GetPayment(ctx, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Payment{}, notFoundf("payment %d not found", id)
+	}
+	if err != nil {
+		return Payment{}, fmt.Errorf("get payment %d: %w", id, err)
+	}
+	return Payment{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: p.TotalAmount, IsPaid: p.IsPaid}, nil
+}
+
+// Card is the card data of a payment. It is checked, never stored or logged.
+type Card struct {
+	Number     string
+	Code       string
+	Expiration string // MM/YY or MM/YYYY
+}
+
+// String hides the card data from any log or trace.
+func (Card) String() string { return "Card{redacted}" }
+
+// GoString hides the card data from %#v.
+func (c Card) GoString() string { return c.String() }
+
+// Process pays payment id with card and announces PaymentProcessed. Paying
+// a paid payment is a conflict.
+func (s *Service) Process(ctx context.Context, id int64, card Card) (Payment, error) {
+	if err := s.checkCard(card); err != nil {
+		return Payment{}, err
+	}
+	var out Payment
+	err := txn.Exec(ctx, s.db, s.q.Bind, func(q Queries) ([]outbox.Event, error) {
+		n, err := q.MarkPaymentPaid(ctx, id)
+		if err != nil {
+			return nil, fmt.Errorf("pay payment %d: %w", id, err)
+		}
+		p, err := q.GetPayment(ctx, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFoundf("payment %d not found", id)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("get payment %d: %w", id, err)
+		}
+		if n == 0 {
+			return nil, conflictf("payment %d is already paid", id)
+		}
+		out = Payment{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: p.TotalAmount, IsPaid: true}
+		return paymentEvent(events.PaymentProcessed, events.PaymentEvent{
+			OrderID: p.OrderID, PaymentID: p.ID, UserID: p.UserID, TotalAmount: p.TotalAmount,
+		})
+	})
+	return out, err
+}
+
+func (s *Service) checkCard(c Card) error {
+	number := strings.ReplaceAll(strings.ReplaceAll(c.Number, " ", ""), "-", "")
+	if !luhn(number) {
+		return invalidf("cardNumber is not a valid card number")
+	}
+	if n := len(c.Code); (n != 3 && n != 4) || !digits(c.Code) {
+		return invalidf("cardCode must be 3 or 4 digits")
+	}
+	month, year, ok := parseExpiry(c.Expiration)
+	if !ok {
+		return invalidf("expirationDate must be MM/YY or MM/YYYY")
+	}
+	now := s.cfg.Now()
+	// A card is valid through the last day of its expiry month.
+	if !time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC).After(now) {
+		return invalidf("the card has expired")
+	}
+	return nil
+}
+
+func digits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// luhn checks a card number's length and checksum.
+func luhn(number string) bool {
+	if len(number) < 12 || len(number) > 19 || !digits(number) {
+		return false
+	}
+	sum := 0
+	for i := range number {
+		d := int(number[len(number)-1-i] - '0')
+		if i%2 == 1 {
+			if d *= 2; d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+	}
+	return sum%10 == 0
+}
+
+func parseExpiry(s string) (month, year int, ok bool) {
+	m, y, found := strings.Cut(strings.TrimSpace(s), "/")
+	if !found || len(m) != 2 || (len(y) != 2 && len(y) != 4) || !digits(m) || !digits(y) {
+		return 0, 0, false
+	}
+	month, _ = strconv.Atoi(m)
+	year, _ = strconv.Atoi(y)
+	if len(y) == 2 {
+		year += 2000
+	}
+	return month, year, month >= 1 && month <= 12
+}

@@ -1,0 +1,276 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	storedb "github.com/store-manager/store-manager/db/store"
+	"github.com/store-manager/store-manager/services/apperr"
+	"github.com/store-manager/store-manager/services/consumer"
+	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/outbox"
+	"github.com/store-manager/store-manager/services/txn"
+)
+
+// SagaConsumer names the store's saga consumer group and its processed_events rows.
+const SagaConsumer = "store-manager-saga"
+
+// SagaTopics are the topics the store's saga handlers consume.
+var SagaTopics = []string{events.TopicOrders, events.TopicPayments}
+
+// RegisterSaga adds the store's steps of the order saga to reg. Each runs in
+// one transaction that applies the step, writes the next event and records
+// the event as processed.
+func (s *Service) RegisterSaga(reg *consumer.Registry) {
+	reg.Handle(events.OrderCreated, s.onOrderCreated)
+	reg.Handle(events.StockDecreaseFailed, s.cancelOrder(StatusStockDecreaseFailed))
+	reg.Handle(events.PaymentCreated, s.onPaymentCreated)
+	reg.Handle(events.PaymentCreationFailed, s.onPaymentCreationFailed)
+	reg.Handle(events.StockIncreased, s.cancelOrder(StatusStockIncreased))
+	reg.Handle(events.PaymentProcessed, s.onPaymentProcessed)
+	reg.Handle(events.OrderCreationFailed, s.onOrderCreationFailed)
+}
+
+// errInsufficientStock aborts the stock step's transaction, undoing the
+// items already taken, so the step is all-or-nothing.
+var errInsufficientStock = errors.New("insufficient stock")
+
+// handleOnce runs a saga step exactly once per event.
+func (s *Service) handleOnce(ctx context.Context, m consumer.Message, fn func(q Queries) ([]outbox.Event, error)) error {
+	return txn.ExecOnce(ctx, s.db, s.q.Bind, SagaConsumer, m.ID, fn)
+}
+
+// lockOrder locks the order of a saga event. A deleted order is not an
+// error: the event has nothing left to do.
+func lockOrder(ctx context.Context, q Queries, id int64) (storedb.Order, bool, error) {
+	o, err := q.GetOrderForUpdate(ctx, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return storedb.Order{}, false, nil
+	}
+	if err != nil {
+		return storedb.Order{}, false, fmt.Errorf("lock order %d: %w", id, err)
+	}
+	return o, true, nil
+}
+
+func setStatus(ctx context.Context, q Queries, o storedb.Order, status string, stockTaken bool, reason string) error {
+	r := o.FailureReason
+	if reason != "" {
+		r = sql.NullString{String: truncate(reason, 512), Valid: true}
+	}
+	_, err := q.UpdateOrderStatus(ctx, storedb.UpdateOrderStatusParams{Status: status, StockTaken: stockTaken, FailureReason: r, ID: o.ID})
+	if err != nil {
+		return fmt.Errorf("set order %d to %s: %w", o.ID, status, err)
+	}
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func decodePayload(m consumer.Message, v any) error {
+	if err := json.Unmarshal(m.Payload, v); err != nil {
+		return consumer.Permanent(fmt.Errorf("decode %s %s: %w", m.Type, m.ID, err))
+	}
+	return nil
+}
+
+// onOrderCreated takes the stock of every item, or none: StockDecreased or StockDecreaseFailed.
+func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message) error {
+	var e events.OrderEvent
+	if err := decodePayload(m, &e); err != nil {
+		return err
+	}
+	err := s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
+		o, ok, err := lockOrder(ctx, q, e.Order.ID)
+		if !ok || err != nil || o.Status != StatusCreated {
+			return nil, err
+		}
+		items, err := q.ListOrderItems(ctx, o.ID)
+		if err != nil {
+			return nil, fmt.Errorf("list items of order %d: %w", o.ID, err)
+		}
+		out := make([]outbox.Event, 0, len(items)+1)
+		for _, it := range items {
+			n, err := q.DecreaseStock(ctx, storedb.DecreaseStockParams{Amount: it.Quantity, ProductID: it.ProductID})
+			if err != nil {
+				return nil, fmt.Errorf("decrease stock of product %d: %w", it.ProductID, err)
+			}
+			if n == 0 {
+				return nil, apperr.Errorf(errInsufficientStock, "not enough stock of product %d for %d units", it.ProductID, it.Quantity)
+			}
+			c, err := stockChanged(ctx, q, it.ProductID)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, c.event)
+		}
+		if err := setStatus(ctx, q, o, StatusStockDecreased, true, ""); err != nil {
+			return nil, err
+		}
+		step, err := recordStep(ctx, q, o.ID, events.StockDecreased, StatusStockDecreased, "", "")
+		return append(out, step), err
+	})
+	if !errors.Is(err, errInsufficientStock) {
+		return err
+	}
+	reason := err.Error()
+	return s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
+		o, ok, err := lockOrder(ctx, q, e.Order.ID)
+		if !ok || err != nil || o.Status != StatusCreated {
+			return nil, err
+		}
+		if err := setStatus(ctx, q, o, StatusStockDecreaseFailed, false, reason); err != nil {
+			return nil, err
+		}
+		step, err := recordStep(ctx, q, o.ID, events.StockDecreaseFailed, StatusStockDecreaseFailed, reason, reason)
+		return []outbox.Event{step}, err
+	})
+}
+
+// cancelOrder ends the saga of an order in the from state with OrderCancelled.
+func (s *Service) cancelOrder(from string) consumer.Handler {
+	return func(ctx context.Context, m consumer.Message) error {
+		var e events.OrderEvent
+		if err := decodePayload(m, &e); err != nil {
+			return err
+		}
+		return s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
+			o, ok, err := lockOrder(ctx, q, e.Order.ID)
+			if !ok || err != nil || o.Status != from {
+				return nil, err
+			}
+			if err := setStatus(ctx, q, o, StatusCancelled, o.StockTaken, ""); err != nil {
+				return nil, err
+			}
+			step, err := recordStep(ctx, q, o.ID, events.OrderCancelled, StatusCancelled, o.FailureReason.String, o.FailureReason.String)
+			return []outbox.Event{step}, err
+		})
+	}
+}
+
+// onPaymentCreated records the payment link and completes the saga.
+func (s *Service) onPaymentCreated(ctx context.Context, m consumer.Message) error {
+	var p events.PaymentEvent
+	if err := decodePayload(m, &p); err != nil {
+		return err
+	}
+	return s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
+		o, ok, err := lockOrder(ctx, q, p.OrderID)
+		if !ok || err != nil || o.Status != StatusStockDecreased {
+			return nil, err
+		}
+		_, err = q.UpdateOrderPaymentLink(ctx, storedb.UpdateOrderPaymentLinkParams{
+			Status:      StatusCompleted,
+			PaymentID:   sql.NullInt64{Int64: p.PaymentID, Valid: true},
+			PaymentLink: sql.NullString{String: p.PaymentLink, Valid: true},
+			ID:          o.ID,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("record payment of order %d: %w", o.ID, err)
+		}
+		if err := q.CreateOrderStep(ctx, storedb.CreateOrderStepParams{
+			OrderID: o.ID, Event: events.PaymentCreated, Status: StatusCompleted,
+			Detail: sql.NullString{String: "payment " + strconv.FormatInt(p.PaymentID, 10), Valid: true},
+		}); err != nil {
+			return nil, fmt.Errorf("record step of order %d: %w", o.ID, err)
+		}
+		step, err := recordStep(ctx, q, o.ID, events.SagaCompleted, StatusCompleted, "", "")
+		return []outbox.Event{step}, err
+	})
+}
+
+// onPaymentCreationFailed compensates the stock step: StockIncreased.
+func (s *Service) onPaymentCreationFailed(ctx context.Context, m consumer.Message) error {
+	var p events.PaymentEvent
+	if err := decodePayload(m, &p); err != nil {
+		return err
+	}
+	return s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
+		o, ok, err := lockOrder(ctx, q, p.OrderID)
+		if !ok || err != nil || o.Status != StatusStockDecreased {
+			return nil, err
+		}
+		var out []outbox.Event
+		if o.StockTaken {
+			if out, err = returnStock(ctx, q, o.ID); err != nil {
+				return nil, err
+			}
+		}
+		reason := "payment creation failed: " + p.Reason
+		if err := setStatus(ctx, q, o, StatusStockIncreased, false, reason); err != nil {
+			return nil, err
+		}
+		step, err := recordStep(ctx, q, o.ID, events.StockIncreased, StatusStockIncreased, reason, reason)
+		return append(out, step), err
+	})
+}
+
+// onPaymentProcessed marks the order paid.
+func (s *Service) onPaymentProcessed(ctx context.Context, m consumer.Message) error {
+	var p events.PaymentEvent
+	if err := decodePayload(m, &p); err != nil {
+		return err
+	}
+	return s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
+		o, ok, err := lockOrder(ctx, q, p.OrderID)
+		if !ok || err != nil || o.IsPaid {
+			return nil, err
+		}
+		if _, err := q.MarkOrderPaid(ctx, o.ID); err != nil {
+			return nil, fmt.Errorf("mark order %d paid: %w", o.ID, err)
+		}
+		step, err := recordStep(ctx, q, o.ID, events.OrderPaid, o.Status, "payment "+strconv.FormatInt(p.PaymentID, 10), "")
+		return []outbox.Event{step}, err
+	})
+}
+
+// onOrderCreationFailed closes the saga of an order that could not start.
+func (s *Service) onOrderCreationFailed(ctx context.Context, m consumer.Message) error {
+	var e events.OrderEvent
+	if err := decodePayload(m, &e); err != nil {
+		return err
+	}
+	return s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
+		o, ok, err := lockOrder(ctx, q, e.Order.ID)
+		if !ok || err != nil {
+			return nil, err
+		}
+		step, err := recordStep(ctx, q, o.ID, events.SagaCompleted, o.Status, "with error", e.Reason)
+		return []outbox.Event{step}, err
+	})
+}
+
+// DeadLetter flags the order of a saga event that kept failing, so it is
+// seen rather than silently dropped: NeedsAttention, with the error. An
+// OrderCreated that could not be processed becomes OrderCreationFailed.
+func (s *Service) DeadLetter(ctx context.Context, m consumer.Message, cause error) error {
+	orderID, err := strconv.ParseInt(m.Key, 10, 64)
+	if err != nil {
+		return nil // not an order's event: the dead-letter topic keeps it
+	}
+	return s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
+		o, ok, err := lockOrder(ctx, q, orderID)
+		if !ok || err != nil {
+			return nil, err
+		}
+		reason := fmt.Sprintf("%s event %s failed: %v", m.Type, m.ID, cause)
+		if err := setStatus(ctx, q, o, StatusNeedsAttention, o.StockTaken, reason); err != nil {
+			return nil, err
+		}
+		typ := events.OrderNeedsAttention
+		if m.Type == events.OrderCreated {
+			typ = events.OrderCreationFailed
+		}
+		step, err := recordStep(ctx, q, o.ID, typ, StatusNeedsAttention, reason, reason)
+		return []outbox.Event{step}, err
+	})
+}
