@@ -25,6 +25,10 @@ import (
 // SupplierKeyHeader carries the supplier API key.
 const SupplierKeyHeader = "X-Supplier-Key"
 
+// LocalSupplierKey is the supplier key when none is configured: a LOCAL
+// DEVELOPMENT DEFAULT, to be replaced by a secret anywhere else.
+const LocalSupplierKey = "local-supplier-key"
+
 // Options sets the limits and credentials of the GraphQL endpoint.
 type Options struct {
 	SupplierKey   string // the key suppliers send to restock; empty refuses every mutation

@@ -65,6 +65,8 @@ func decodeError(err error) error {
 			return badRequestf("body must be a JSON object")
 		}
 		return badRequestf("field %s must be a %s", typ.Field, typ.Type.String())
+	case strings.Contains(err.Error(), "into Number"):
+		return badRequestf("a number was expected: %s", strings.TrimPrefix(err.Error(), "json: "))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return badRequestf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	default:

@@ -40,10 +40,9 @@ func loadConfig() Config {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(config.Env("LOG_LEVEL", "INFO")))
 	return Config{
-		Stack:    config.Load(),
-		HTTPAddr: config.Env("STORE_HTTP_ADDR", "127.0.0.1:5000"),
-		// LOCAL DEVELOPMENT DEFAULT: set SUPPLIER_API_KEY to a secret anywhere else.
-		SupplierKey:     config.Env("SUPPLIER_API_KEY", "local-supplier-key"),
+		Stack:           config.Load(),
+		HTTPAddr:        config.Env("STORE_HTTP_ADDR", "127.0.0.1:5000"),
+		SupplierKey:     config.Env("SUPPLIER_API_KEY", graphql.LocalSupplierKey),
 		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		LogLevel:        level,
 	}

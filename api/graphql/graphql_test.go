@@ -1,0 +1,173 @@
+package graphql_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/store-manager/store-manager/api/graphql"
+	"github.com/store-manager/store-manager/services/config"
+	"github.com/store-manager/store-manager/services/readmodel"
+	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/store"
+)
+
+const testKey = "test-supplier-key"
+
+// inProcess serves GraphQL from this test process over the real database and Redis.
+func inProcess(t *testing.T) (*stacktest.Client, *store.Service) {
+	t.Helper()
+	st := stacktest.Stack(t)
+	db := stacktest.Open(t, st.StoreDSN)
+	q, err := store.Prepare(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	rdb := redis.NewClient(&redis.Options{Addr: st.RedisAddr})
+	t.Cleanup(func() { rdb.Close() })
+	svc := store.New(db, q, readmodel.New(rdb))
+	srv := httptest.NewServer(graphql.NewHandler(&graphql.Resolver{Store: svc}, graphql.Options{SupplierKey: testKey}))
+	t.Cleanup(srv.Close)
+	return stacktest.NewClient(srv.URL), svc
+}
+
+func query(t *testing.T, c *stacktest.Client, q string) stacktest.Response {
+	t.Helper()
+	return c.Do(t, "POST", "", map[string]any{"query": q})
+}
+
+// newProduct creates a product with stock and waits until the read model has it.
+func newProduct(t *testing.T, svc *store.Service, quantity int64) int64 {
+	t.Helper()
+	ctx := context.Background()
+	id, err := svc.CreateProduct(ctx, "Bolt", "G-"+stacktest.Suffix(), "0.35")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.SetStock(ctx, id, quantity); err != nil {
+		t.Fatal(err)
+	}
+	stacktest.Eventually(t, 10*time.Second, "product projected", func() bool {
+		list, err := svc.LowStock(ctx, quantity, 100)
+		for _, p := range list {
+			if p.ID == id && int64(p.Quantity) == quantity {
+				return err == nil
+			}
+		}
+		return false
+	})
+	return id
+}
+
+func TestQueries(t *testing.T) {
+	c, svc := inProcess(t)
+	id := newProduct(t, svc, 3)
+	cases := []struct {
+		name, query string
+		want        string
+	}{
+		{"original product query", fmt.Sprintf(`{ product(id: "%d") { id name sku price quantity } }`, id),
+			fmt.Sprintf(`"product":{"id":"%d","name":"Bolt",`, id)},
+		{"price is an exact number", fmt.Sprintf(`{ product(id: "%d") { price } }`, id), `"price":0.35`},
+		{"original stock level query", fmt.Sprintf(`{ stockLevel(productId: "%d") }`, id), `{"data":{"stockLevel":3}}`},
+		{"unknown product is null", `{ product(id: "999999999") { id } }`, `{"data":{"product":null}}`},
+		{"unknown stock level is null", `{ stockLevel(productId: "999999999") }`, `{"data":{"stockLevel":null}}`},
+		{"low stock lists it", `{ lowStock(threshold: 3, first: 100) { id quantity } }`, fmt.Sprintf(`{"id":"%d","quantity":3}`, id)},
+		{"bad id", `{ product(id: "abc") { id } }`, `id must be a positive integer`},
+		{"bad page size", `{ products(first: 0) { hasNextPage } }`, `first must be between 1 and 100`},
+		{"negative threshold", `{ lowStock(threshold: -1) { id } }`, `threshold must be between`},
+		{"unknown field", `{ product(id: "1") { colour } }`, `Cannot query field`},
+		{"syntax error", `{ product(id: "1") { id `, `"errors"`},
+		{"too deep", `{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }`, `levels deep`},
+		{"too complex", manyAliases(60, id), "complexity"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := query(t, c, tc.query)
+			if !strings.Contains(string(r.Raw), tc.want) {
+				t.Fatalf("%s\n= %d %s\nwant it to contain %s", tc.query, r.Status, r.Raw, tc.want)
+			}
+			if strings.Contains(string(r.Raw), "sql") || strings.Contains(string(r.Raw), "redis") {
+				t.Fatalf("response shows internals: %s", r.Raw)
+			}
+		})
+	}
+}
+
+// manyAliases asks for one product n times, to go over the complexity limit.
+func manyAliases(n int, id int64) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, ` a%d: product(id: "%d") { id name sku price quantity }`, i, id)
+	}
+	return b.String() + "}"
+}
+
+func TestProductsPaging(t *testing.T) {
+	c, svc := inProcess(t)
+	a, b := newProduct(t, svc, 5), newProduct(t, svc, 6)
+	r := query(t, c, fmt.Sprintf(`{ products(first: 1, after: "%d") { items { id quantity } endCursor hasNextPage } }`, a-1))
+	want := fmt.Sprintf(`{"data":{"products":{"items":[{"id":"%d","quantity":5}],"endCursor":"%d","hasNextPage":true}}}`, a, a)
+	if string(r.Raw) != want {
+		t.Fatalf("first page = %s, want %s", r.Raw, want)
+	}
+	r = query(t, c, fmt.Sprintf(`{ products(first: 1, after: "%d") { items { id } } }`, a))
+	if !strings.Contains(string(r.Raw), fmt.Sprintf(`"id":"%d"`, b)) {
+		t.Fatalf("second page = %s, want product %d", r.Raw, b)
+	}
+}
+
+func TestRestockNeedsSupplierKey(t *testing.T) {
+	c, svc := inProcess(t)
+	id := newProduct(t, svc, 10)
+	mutation := fmt.Sprintf(`mutation { restock(productId: "%d", quantity: 15) { id quantity } }`, id)
+	cases := []struct {
+		name, key, query string
+		status           int
+		want             string
+	}{
+		{"no key", "", mutation, 401, "UNAUTHENTICATED"},
+		{"wrong key", "nope", mutation, 403, "FORBIDDEN"},
+		{"zero quantity", testKey, fmt.Sprintf(`mutation { restock(productId: "%d", quantity: 0) { id } }`, id), 200, "quantity must be between 1"},
+		{"unknown product", testKey, `mutation { restock(productId: "999999999", quantity: 1) { id } }`, 200, "NOT_FOUND"},
+		{"good key", testKey, mutation, 200, fmt.Sprintf(`{"data":{"restock":{"id":"%d","quantity":25}}}`, id)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c.Header = map[string][]string{}
+			if tc.key != "" {
+				c.Header.Set(graphql.SupplierKeyHeader, tc.key)
+			}
+			r := query(t, c, tc.query)
+			if r.Status != tc.status || !strings.Contains(string(r.Raw), tc.want) {
+				t.Fatalf("= %d %s; want %d containing %s", r.Status, r.Raw, tc.status, tc.want)
+			}
+		})
+	}
+	stacktest.Eventually(t, 10*time.Second, "read model restocked to 25", func() bool {
+		p, err := svc.Product(context.Background(), id)
+		return err == nil && p.Quantity == 25
+	})
+}
+
+// The running store-manager answers the original's GraphQL body at its original route.
+func TestOverHTTP(t *testing.T) {
+	stacktest.Stack(t)
+	c := stacktest.NewClient(config.Env("STORE_URL", "http://127.0.0.1:5000"))
+	r := c.Do(t, "POST", "/stocks/graphql-query", `{"query": "{ stockLevel(productId: \"1\") }", "variables": {}}`)
+	if r.Status != 200 || !strings.Contains(string(r.Raw), `"stockLevel"`) {
+		t.Fatalf("= %d %s", r.Status, r.Raw)
+	}
+	c.Header = map[string][]string{graphql.SupplierKeyHeader: {"wrong"}}
+	r = c.Do(t, "POST", "/graphql", `{"query": "mutation { restock(productId: \"1\", quantity: 1) { id } }"}`)
+	if r.Status != 403 {
+		t.Fatalf("restock with a wrong key over HTTP = %d %s", r.Status, r.Raw)
+	}
+}

@@ -1,0 +1,236 @@
+package rest_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/store-manager/store-manager/api/graphql"
+	"github.com/store-manager/store-manager/api/rest"
+	"github.com/store-manager/store-manager/services/readmodel"
+	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/store"
+)
+
+// newStoreServer serves the store API in-process over the real database and Redis.
+func newStoreServer(t *testing.T) (*stacktest.Client, *store.Service) {
+	t.Helper()
+	st := stacktest.Stack(t)
+	db := stacktest.Open(t, st.StoreDSN)
+	q, err := store.Prepare(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	rdb := redis.NewClient(&redis.Options{Addr: st.RedisAddr})
+	t.Cleanup(func() { rdb.Close() })
+	svc := store.New(db, q, readmodel.New(rdb))
+	gql := graphql.NewHandler(&graphql.Resolver{Store: svc}, graphql.Options{SupplierKey: "test-key"})
+	srv := httptest.NewServer(rest.NewStore(svc, gql, map[string]rest.Check{"mysql": db.PingContext}))
+	t.Cleanup(srv.Close)
+	return stacktest.NewClient(srv.URL), svc
+}
+
+type fixture struct {
+	userID, productID, orderID int64
+	sku, email                 string
+}
+
+func newFixture(t *testing.T, c *stacktest.Client) fixture {
+	t.Helper()
+	f := fixture{sku: "T-" + stacktest.Suffix(), email: "u-" + stacktest.Suffix() + "@example.com"}
+	r := c.Do(t, "POST", "/users", map[string]any{"name": "Grace Hopper", "email": f.email})
+	if r.Status != 201 {
+		t.Fatalf("create user: %d %s", r.Status, r.Raw)
+	}
+	f.userID = r.Int("user_id")
+	r = c.Do(t, "POST", "/products", map[string]any{"name": "Widget", "sku": f.sku, "price": 12.5})
+	if r.Status != 201 {
+		t.Fatalf("create product: %d %s", r.Status, r.Raw)
+	}
+	f.productID = r.Int("product_id")
+	if r = c.Do(t, "POST", "/stocks", map[string]any{"product_id": f.productID, "quantity": 40}); r.Status != 200 {
+		t.Fatalf("set stock: %d %s", r.Status, r.Raw)
+	}
+	r = c.Do(t, "POST", "/orders", map[string]any{"user_id": f.userID, "items": []any{map[string]any{"product_id": f.productID, "quantity": 2}}})
+	if r.Status != 201 {
+		t.Fatalf("create order: %d %s", r.Status, r.Raw)
+	}
+	f.orderID = r.Int("order_id")
+	return f
+}
+
+func TestStoreRoutes(t *testing.T) {
+	c, _ := newStoreServer(t)
+	f := newFixture(t, c)
+	huge := strings.Repeat("x", rest.MaxBodyBytes+10)
+	item := func(pid any, qty any) map[string]any {
+		return map[string]any{"user_id": f.userID, "items": []any{map[string]any{"product_id": pid, "quantity": qty}}}
+	}
+	cases := []struct {
+		name, method, path string
+		body               any
+		status             int
+		contains           string // a piece of the body expected
+	}{
+		{"health", "GET", "/health-check", nil, 200, `"status":"ok"`},
+		{"ready", "GET", "/ready", nil, 200, `"ready":true`},
+		{"openapi", "GET", "/openapi.json", nil, 200, `"openapi": "3.0.3"`},
+		{"unknown route", "GET", "/nowhere", nil, 404, `"error"`},
+		{"wrong method", "PATCH", "/users/1", nil, 405, `"error"`},
+
+		{"get user", "GET", fmt.Sprintf("/users/%d", f.userID), nil, 200, f.email},
+		{"get unknown user", "GET", "/users/999999999", nil, 404, "not found"},
+		{"get user bad id", "GET", "/users/abc", nil, 400, "positive integer"},
+		{"get user zero id", "GET", "/users/0", nil, 400, "positive integer"},
+		{"create user malformed", "POST", "/users", `{"name":`, 400, "not valid JSON"},
+		{"create user empty body", "POST", "/users", ``, 400, "empty"},
+		{"create user array", "POST", "/users", `[1,2]`, 400, "JSON object"},
+		{"create user wrong type", "POST", "/users", `{"name": 5, "email": "a@b.c"}`, 400, "field name"},
+		{"create user missing email", "POST", "/users", `{"name": "A"}`, 400, "email is required"},
+		{"create user unknown field", "POST", "/users", `{"name": "A", "email": "a@b.c", "age": 3}`, 400, "unknown field"},
+		{"create user trailing data", "POST", "/users", `{"name": "A", "email": "a@b.c"} {}`, 400, "single JSON object"},
+		{"create user bad email", "POST", "/users", `{"name": "A", "email": "nope"}`, 422, "email"},
+		{"create user blank name", "POST", "/users", `{"name": "  ", "email": "x@example.com"}`, 422, "name is required"},
+		{"create user duplicate email", "POST", "/users", map[string]any{"name": "B", "email": f.email}, 409, "already used"},
+		{"create user oversized", "POST", "/users", `{"name": "` + huge + `", "email": "a@b.c"}`, 413, "bytes"},
+		{"delete user with orders", "DELETE", fmt.Sprintf("/users/%d", f.userID), nil, 409, `"deleted":false`},
+		{"delete unknown user", "DELETE", "/users/999999999", nil, 404, `"deleted":false`},
+
+		{"get product", "GET", fmt.Sprintf("/products/%d", f.productID), nil, 200, `"price":12.50`},
+		{"get unknown product", "GET", "/products/999999999", nil, 404, "not found"},
+		{"create product duplicate sku", "POST", "/products", map[string]any{"name": "W", "sku": f.sku, "price": 1}, 409, "SKU"},
+		{"create product negative price", "POST", "/products", map[string]any{"name": "W", "sku": "N-" + stacktest.Suffix(), "price": -1}, 422, "price"},
+		{"create product price with 3 decimals", "POST", "/products", map[string]any{"name": "W", "sku": "N-" + stacktest.Suffix(), "price": 1.234}, 422, "price"},
+		{"create product price as text", "POST", "/products", map[string]any{"name": "W", "sku": "N-" + stacktest.Suffix(), "price": "abc"}, 400, "number"},
+		{"create product huge price", "POST", "/products", map[string]any{"name": "W", "sku": "N-" + stacktest.Suffix(), "price": 1e15}, 422, "price"},
+		{"create product missing sku", "POST", "/products", map[string]any{"name": "W", "price": 1}, 400, "sku is required"},
+		{"delete product used by orders", "DELETE", fmt.Sprintf("/products/%d", f.productID), nil, 409, "used by orders"},
+
+		{"get stock", "GET", fmt.Sprintf("/stocks/%d", f.productID), nil, 200, fmt.Sprintf(`"product_id":%d`, f.productID)},
+		{"get stock unknown", "GET", "/stocks/999999999", nil, 404, "not found"},
+		{"get stock bad id", "GET", "/stocks/x1", nil, 400, "positive integer"},
+		{"set stock zero", "POST", "/stocks", map[string]any{"product_id": f.productID, "quantity": 0}, 200, `"result"`},
+		{"set stock negative", "POST", "/stocks", map[string]any{"product_id": f.productID, "quantity": -1}, 422, "quantity"},
+		{"set stock huge", "POST", "/stocks", map[string]any{"product_id": f.productID, "quantity": 1e12}, 422, "quantity"},
+		{"set stock fraction", "POST", "/stocks", map[string]any{"product_id": f.productID, "quantity": 1.5}, 422, "quantity"},
+		{"set stock string product", "POST", "/stocks", `{"product_id": "one", "quantity": 1}`, 400, "product_id"},
+		{"set stock unknown product", "POST", "/stocks", map[string]any{"product_id": 999999999, "quantity": 1}, 404, "not found"},
+		{"set stock missing quantity", "POST", "/stocks", map[string]any{"product_id": f.productID}, 400, "quantity is required"},
+		{"stock overview", "GET", "/stocks/reports/overview-stocks", nil, 200, `"Numéro SKU":"` + f.sku + `"`},
+
+		{"get order", "GET", fmt.Sprintf("/orders/%d", f.orderID), nil, 200, `"total_amount":25.00`},
+		{"get unknown order", "GET", "/orders/999999999", nil, 404, "not found"},
+		{"create order zero quantity", "POST", "/orders", item(f.productID, 0), 422, "quantity"},
+		{"create order negative quantity", "POST", "/orders", item(f.productID, -3), 422, "quantity"},
+		{"create order huge quantity", "POST", "/orders", item(f.productID, 1e18), 422, "quantity"},
+		{"create order unknown product", "POST", "/orders", item(999999999, 1), 404, "product 999999999"},
+		{"create order unknown user", "POST", "/orders", map[string]any{"user_id": 999999999, "items": []any{map[string]any{"product_id": f.productID, "quantity": 1}}}, 404, "user 999999999"},
+		{"create order no items", "POST", "/orders", map[string]any{"user_id": f.userID, "items": []any{}}, 422, "at least one item"},
+		{"create order missing items", "POST", "/orders", map[string]any{"user_id": f.userID}, 400, "items is required"},
+		{"create order items not a list", "POST", "/orders", map[string]any{"user_id": f.userID, "items": "x"}, 400, "items"},
+		{"create order duplicate product", "POST", "/orders", map[string]any{"user_id": f.userID, "items": []any{
+			map[string]any{"product_id": f.productID, "quantity": 1}, map[string]any{"product_id": f.productID, "quantity": 1}}}, 422, "twice"},
+		{"update order", "PUT", "/orders", map[string]any{"order_id": f.orderID, "is_paid": false, "payment_link": "http://example.com/pay"}, 200, `"updated":true`},
+		{"update unknown order", "PUT", "/orders", map[string]any{"order_id": 999999999, "is_paid": true}, 404, `"updated":false`},
+		{"update order missing flag", "PUT", "/orders", map[string]any{"order_id": f.orderID}, 400, "is_paid is required"},
+		{"delete unknown order", "DELETE", "/orders/999999999", nil, 404, `"deleted":false`},
+		{"highest spenders", "GET", "/orders/reports/highest-spenders", nil, 200, `"total_expense"`},
+		{"best sellers", "GET", "/orders/reports/best-sellers", nil, 200, `"quantity_sold"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.Do(t, tc.method, tc.path, tc.body)
+			if r.Status != tc.status || !strings.Contains(string(r.Raw), tc.contains) {
+				t.Fatalf("%s %s = %d %s; want %d containing %q", tc.method, tc.path, r.Status, r.Raw, tc.status, tc.contains)
+			}
+			if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+				t.Fatalf("Content-Type = %q, want JSON", ct)
+			}
+		})
+	}
+}
+
+// Deleting: a user without orders, a product without orders, an unpaid order
+// (its stock comes back if the saga took it), and never a paid order.
+func TestStoreDeletes(t *testing.T) {
+	c, svc := newStoreServer(t)
+	ctx := context.Background()
+	f := newFixture(t, c)
+
+	r := c.Do(t, "POST", "/users", map[string]any{"name": "Tmp", "email": "tmp-" + stacktest.Suffix() + "@example.com"})
+	if r = c.Do(t, "DELETE", fmt.Sprintf("/users/%d", r.Int("user_id")), nil); r.Status != 200 || r.Field("deleted") != true {
+		t.Fatalf("delete user: %d %s", r.Status, r.Raw)
+	}
+	r = c.Do(t, "POST", "/products", map[string]any{"name": "Tmp", "sku": "D-" + stacktest.Suffix(), "price": "3.10"})
+	if r = c.Do(t, "DELETE", fmt.Sprintf("/products/%d", r.Int("product_id")), nil); r.Status != 200 || r.Field("deleted") != true {
+		t.Fatalf("delete product: %d %s", r.Status, r.Raw)
+	}
+
+	// The running saga takes the fixture order's stock; wait until it has.
+	stacktest.Eventually(t, 20*time.Second, "order stock taken", func() bool {
+		o, err := svc.Order(ctx, f.orderID)
+		return err == nil && o.Status != store.StatusCreated
+	})
+	before := stockInDB(t, svc, f.productID)
+	if r = c.Do(t, "DELETE", fmt.Sprintf("/orders/%d", f.orderID), nil); r.Status != 200 {
+		t.Fatalf("delete order: %d %s", r.Status, r.Raw)
+	}
+	if got := stockInDB(t, svc, f.productID); got != before+2 {
+		t.Fatalf("stock after deleting the order = %d, want %d", got, before+2)
+	}
+	// The read side learns of the deletion from its event.
+	stacktest.Eventually(t, 10*time.Second, "deleted order gone from reads", func() bool {
+		return c.Do(t, "GET", fmt.Sprintf("/orders/%d", f.orderID), nil).Status == 404
+	})
+
+	g := newFixture(t, c)
+	if r = c.Do(t, "PUT", "/orders", map[string]any{"order_id": g.orderID, "is_paid": true}); r.Status != 200 {
+		t.Fatalf("mark paid: %d %s", r.Status, r.Raw)
+	}
+	if r = c.Do(t, "DELETE", fmt.Sprintf("/orders/%d", g.orderID), nil); r.Status != 409 || r.Field("deleted") != false {
+		t.Fatalf("delete paid order = %d %s, want 409", r.Status, r.Raw)
+	}
+}
+
+func stockInDB(t *testing.T, svc *store.Service, productID int64) int64 {
+	t.Helper()
+	lines, err := svc.StockOverview(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		if l.ProductID == productID {
+			return l.Quantity
+		}
+	}
+	t.Fatalf("product %d not in the overview", productID)
+	return 0
+}
+
+// After a command, the read model served by the running projector shows it.
+func TestReadModelFollowsCommands(t *testing.T) {
+	c, _ := newStoreServer(t)
+	f := newFixture(t, c)
+	sku := "R-" + stacktest.Suffix()
+	r := c.Do(t, "POST", "/products", map[string]any{"name": "Unordered", "sku": sku, "price": 1})
+	productID := r.Int("product_id")
+	if r := c.Do(t, "POST", "/stocks", map[string]any{"product_id": productID, "quantity": 777}); r.Status != 200 {
+		t.Fatal(r.Status, string(r.Raw))
+	}
+	st := stacktest.Stack(t)
+	rm := readmodel.New(redis.NewClient(&redis.Options{Addr: st.RedisAddr}))
+	stacktest.Eventually(t, 10*time.Second, "projected stock 777", func() bool {
+		p, presence, err := rm.Product(context.Background(), productID)
+		return err == nil && presence == readmodel.Present && p.Quantity == 777 && p.SKU == sku
+	})
+	stacktest.Eventually(t, 10*time.Second, "projected order", func() bool {
+		o, presence, err := rm.Order(context.Background(), f.orderID)
+		return err == nil && presence == readmodel.Present && o.ID == f.orderID
+	})
+}
