@@ -34,15 +34,13 @@ type Product struct {
 	StockVersion int64
 }
 
-const prefix = "rm:"
+// DefaultPrefix starts every read-model key.
+const DefaultPrefix = "rm:"
 
-func productKey(id int64) string { return prefix + "product:" + strconv.FormatInt(id, 10) }
-func orderKey(id int64) string   { return prefix + "order:" + strconv.FormatInt(id, 10) }
-
-var (
-	productsKey = prefix + "products"     // zset of live product ids, scored by id
-	levelsKey   = prefix + "stock_levels" // zset of product ids scored by quantity
-)
+func (s *Store) productKey(id int64) string { return s.prefix + "product:" + strconv.FormatInt(id, 10) }
+func (s *Store) orderKey(id int64) string   { return s.prefix + "order:" + strconv.FormatInt(id, 10) }
+func (s *Store) productsKey() string        { return s.prefix + "products" }     // zset of live product ids, scored by id
+func (s *Store) levelsKey() string          { return s.prefix + "stock_levels" } // zset of product ids scored by quantity
 
 var putProduct = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return 0 end
@@ -77,26 +75,34 @@ else
 end
 return 1`)
 
-// Store reads and writes the read models in one Redis database.
-type Store struct{ rdb redis.UniversalClient }
+// Store reads and writes the read models in one Redis database, under one key prefix.
+type Store struct {
+	rdb    redis.UniversalClient
+	prefix string
+}
 
-// New returns a Store on rdb.
-func New(rdb redis.UniversalClient) *Store { return &Store{rdb: rdb} }
+// New returns a Store on rdb with the DefaultPrefix.
+func New(rdb redis.UniversalClient) *Store { return NewWithPrefix(rdb, DefaultPrefix) }
+
+// NewWithPrefix returns a Store whose keys all start with prefix.
+func NewWithPrefix(rdb redis.UniversalClient, prefix string) *Store {
+	return &Store{rdb: rdb, prefix: prefix}
+}
 
 // PutProduct records a product's details unless it was deleted.
 func (s *Store) PutProduct(ctx context.Context, p events.Product) error {
 	id := strconv.FormatInt(p.ID, 10)
-	return putProduct.Run(ctx, s.rdb, []string{productKey(p.ID), productsKey}, id, p.Name, p.SKU, p.Price).Err()
+	return putProduct.Run(ctx, s.rdb, []string{s.productKey(p.ID), s.productsKey()}, id, p.Name, p.SKU, p.Price).Err()
 }
 
 // DeleteProduct leaves a tombstone that later product and stock events cannot undo.
 func (s *Store) DeleteProduct(ctx context.Context, id int64) error {
-	return deleteProduct.Run(ctx, s.rdb, []string{productKey(id), productsKey, levelsKey}, strconv.FormatInt(id, 10)).Err()
+	return deleteProduct.Run(ctx, s.rdb, []string{s.productKey(id), s.productsKey(), s.levelsKey()}, strconv.FormatInt(id, 10)).Err()
 }
 
 // PutStock records a stock level if its version is newer than the one held.
 func (s *Store) PutStock(ctx context.Context, st events.Stock) error {
-	return putStock.Run(ctx, s.rdb, []string{productKey(st.ProductID), levelsKey},
+	return putStock.Run(ctx, s.rdb, []string{s.productKey(st.ProductID), s.levelsKey()},
 		strconv.FormatInt(st.ProductID, 10), int64(st.Quantity), st.Version).Err()
 }
 
@@ -111,12 +117,12 @@ func (s *Store) PutOrder(ctx context.Context, o events.Order) error {
 	if o.Deleted {
 		deleted = "1"
 	}
-	return putOrder.Run(ctx, s.rdb, []string{orderKey(o.ID)}, o.Version, body, deleted).Err()
+	return putOrder.Run(ctx, s.rdb, []string{s.orderKey(o.ID)}, o.Version, body, deleted).Err()
 }
 
 // Product returns a product with its stock.
 func (s *Store) Product(ctx context.Context, id int64) (Product, Presence, error) {
-	h, err := s.rdb.HGetAll(ctx, productKey(id)).Result()
+	h, err := s.rdb.HGetAll(ctx, s.productKey(id)).Result()
 	if err != nil {
 		return Product{}, Missing, fmt.Errorf("read product %d: %w", id, err)
 	}
@@ -147,7 +153,7 @@ func decodeProduct(id int64, h map[string]string) (Product, Presence, error) {
 
 // Order returns an order snapshot.
 func (s *Store) Order(ctx context.Context, id int64) (events.Order, Presence, error) {
-	h, err := s.rdb.HMGet(ctx, orderKey(id), "json", "deleted").Result()
+	h, err := s.rdb.HMGet(ctx, s.orderKey(id), "json", "deleted").Result()
 	if err != nil {
 		return events.Order{}, Missing, fmt.Errorf("read order %d: %w", id, err)
 	}
@@ -168,7 +174,7 @@ func (s *Store) Order(ctx context.Context, id int64) (events.Order, Presence, er
 // Products returns up to limit live products with ids above afterID, in id order.
 func (s *Store) Products(ctx context.Context, afterID int64, limit int) ([]Product, error) {
 	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
-		Key: productsKey, ByScore: true, Start: "(" + strconv.FormatInt(afterID, 10), Stop: "+inf", Count: int64(limit),
+		Key: s.productsKey(), ByScore: true, Start: "(" + strconv.FormatInt(afterID, 10), Stop: "+inf", Count: int64(limit),
 	}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list products: %w", err)
@@ -180,7 +186,7 @@ func (s *Store) Products(ctx context.Context, afterID int64, limit int) ([]Produ
 // lowest first.
 func (s *Store) LowStock(ctx context.Context, threshold int32, limit int) ([]Product, error) {
 	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
-		Key: levelsKey, ByScore: true, Start: "-inf", Stop: strconv.FormatInt(int64(threshold), 10), Count: int64(limit),
+		Key: s.levelsKey(), ByScore: true, Start: "-inf", Stop: strconv.FormatInt(int64(threshold), 10), Count: int64(limit),
 	}).Result()
 	if err != nil {
 		return nil, fmt.Errorf("list low stock: %w", err)
@@ -193,7 +199,7 @@ func (s *Store) products(ctx context.Context, ids []string) ([]Product, error) {
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.HGetAll(ctx, prefix+"product:"+id)
+		cmds[i] = pipe.HGetAll(ctx, s.prefix+"product:"+id)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("read products: %w", err)
@@ -212,9 +218,9 @@ func (s *Store) products(ctx context.Context, ids []string) ([]Product, error) {
 	return out, nil
 }
 
-// Reset removes every read-model key, before a rebuild from the database.
+// Reset removes every key under the prefix, before a rebuild from the database.
 func (s *Store) Reset(ctx context.Context) error {
-	iter := s.rdb.Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	iter := s.rdb.Scan(ctx, 0, s.prefix+"*", 1000).Iterator()
 	var batch []string
 	flush := func() error {
 		if len(batch) == 0 {

@@ -1,0 +1,74 @@
+package rest_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/store-manager/store-manager/api/rest"
+	"github.com/store-manager/store-manager/services/money"
+	"github.com/store-manager/store-manager/services/payments"
+	"github.com/store-manager/store-manager/services/stacktest"
+)
+
+func TestPaymentsRoutes(t *testing.T) {
+	st := stacktest.Stack(t)
+	db := stacktest.Open(t, st.PaymentsDSN)
+	q, err := payments.Prepare(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	svc := payments.New(db, q, payments.Config{MaxAmount: money.Cents(100000), LinkBase: "http://gateway.test"})
+	srv := httptest.NewServer(rest.NewPayments(svc, map[string]rest.Check{"mysql": db.PingContext}))
+	defer srv.Close()
+	c := stacktest.NewClient(srv.URL)
+
+	// An order id far above the store's keeps this payment apart from real orders.
+	orderID := 1_000_000_000 + rand.Int64N(1_000_000_000)
+	r := c.Do(t, "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID, "total_amount": 42.5})
+	if r.Status != 201 {
+		t.Fatalf("create payment: %d %s", r.Status, r.Raw)
+	}
+	id := r.Int("payment_id")
+	card := map[string]any{"cardNumber": "4242424242424242", "cardCode": "123", "expirationDate": "12/40"}
+
+	cases := []struct {
+		name, method, path string
+		body               any
+		status             int
+		contains           string
+	}{
+		{"banner", "GET", "/", nil, 200, `{"service":"PaymentMicroservice","status":"running"}`},
+		{"health", "GET", "/health-check", nil, 200, `"ok"`},
+		{"get", "GET", fmt.Sprintf("/payments/%d", id), nil, 200, fmt.Sprintf(`"order_id":%d`, orderID)},
+		{"get unknown", "GET", "/payments/999999999", nil, 404, "not found"},
+		{"get bad id", "GET", "/payments/x", nil, 400, "positive integer"},
+		{"create duplicate order", "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID, "total_amount": 1}, 409, "already has a payment"},
+		{"create over the limit", "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID + 1, "total_amount": 1000.01}, 422, "over the limit"},
+		{"create negative", "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID + 1, "total_amount": -5}, 422, "total_amount"},
+		{"create missing order", "POST", "/payments", map[string]any{"user_id": 1, "total_amount": 5}, 400, "order_id is required"},
+		{"create malformed", "POST", "/payments", `{"user_id":`, 400, "not valid JSON"},
+		{"process bad card", "POST", fmt.Sprintf("/payments/process/%d", id), map[string]any{"cardNumber": "1234567812345678", "cardCode": "123", "expirationDate": "12/40"}, 422, "card number"},
+		{"process expired card", "POST", fmt.Sprintf("/payments/process/%d", id), map[string]any{"cardNumber": "4242424242424242", "cardCode": "123", "expirationDate": "01/20"}, 422, "expired"},
+		{"process missing code", "POST", fmt.Sprintf("/payments/process/%d", id), map[string]any{"cardNumber": "4242424242424242", "expirationDate": "12/40"}, 400, "cardCode is required"},
+		{"process unknown", "POST", "/payments/process/999999999", card, 404, "not found"},
+		{"process", "POST", fmt.Sprintf("/payments/process/%d", id), card, 200, `"is_paid":true`},
+		{"process twice", "POST", fmt.Sprintf("/payments/process/%d", id), card, 409, "already paid"},
+		{"paid", "GET", fmt.Sprintf("/payments/%d", id), nil, 200, `"is_paid":true`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.Do(t, tc.method, tc.path, tc.body)
+			if r.Status != tc.status || !strings.Contains(string(r.Raw), tc.contains) {
+				t.Fatalf("%s %s = %d %s; want %d containing %q", tc.method, tc.path, r.Status, r.Raw, tc.status, tc.contains)
+			}
+			if strings.Contains(string(r.Raw), "4242424242424242") {
+				t.Fatal("the response shows the card number")
+			}
+		})
+	}
+}

@@ -1,0 +1,201 @@
+package readmodel_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/store-manager/store-manager/services/consumer"
+	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/readmodel"
+	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/store"
+)
+
+type env struct {
+	db  *sql.DB
+	rdb *redis.Client
+	rm  *readmodel.Store
+	svc *store.Service
+	reg *consumer.Registry
+}
+
+func newEnv(t *testing.T) env {
+	t.Helper()
+	st := stacktest.Stack(t)
+	db := stacktest.Open(t, st.StoreDSN)
+	q, err := store.Prepare(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Close() })
+	rdb := redis.NewClient(&redis.Options{Addr: st.RedisAddr})
+	t.Cleanup(func() { rdb.Close() })
+	rm := readmodel.New(rdb)
+	reg := consumer.NewRegistry()
+	rm.Register(reg)
+	return env{db: db, rdb: rdb, rm: rm, svc: store.New(db, q, rm), reg: reg}
+}
+
+// outboxEvents reads the events a command wrote for one aggregate, as Kafka would carry them.
+func outboxEvents(t *testing.T, db *sql.DB, topic string, key int64) []consumer.Message {
+	t.Helper()
+	rows, err := db.Query(`SELECT id, type, payload FROM outbox WHERE aggregatetype = ? AND aggregateid = ? ORDER BY created_at, id`, topic, fmt.Sprint(key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []consumer.Message
+	for rows.Next() {
+		m := consumer.Message{Topic: topic, Key: fmt.Sprint(key)}
+		if err := rows.Scan(&m.ID, &m.Type, &m.Payload); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// replay applies msgs shuffled, each twice, through the projector's handlers.
+func (e env) replay(t *testing.T, msgs []consumer.Message) {
+	t.Helper()
+	all := append(append([]consumer.Message(nil), msgs...), msgs...)
+	rand.Shuffle(len(all), func(i, j int) { all[i], all[j] = all[j], all[i] })
+	for _, m := range all {
+		h, ok := e.reg.Lookup(m)
+		if !ok {
+			continue
+		}
+		if err := h(context.Background(), m); err != nil {
+			t.Fatalf("apply %s: %v", m.Type, err)
+		}
+	}
+}
+
+func TestProjectorConvergesUnderDuplicatesAndReordering(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	id, err := e.svc.CreateProduct(ctx, "Lamp", "P-"+stacktest.Suffix(), "19.90")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []int64{5, 17, 3, 42, 8} {
+		if _, err := e.svc.SetStock(ctx, id, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msgs := append(outboxEvents(t, e.db, events.TopicProducts, id), outboxEvents(t, e.db, events.TopicStocks, id)...)
+	if len(msgs) != 7 {
+		t.Fatalf("got %d product and stock events, want 7", len(msgs))
+	}
+	for round := 0; round < 5; round++ {
+		e.rdb.Del(ctx, fmt.Sprintf("rm:product:%d", id))
+		e.replay(t, msgs)
+		p, presence, err := e.rm.Product(ctx, id)
+		if err != nil || presence != readmodel.Present {
+			t.Fatalf("round %d: product %d: %v %v", round, id, presence, err)
+		}
+		if p.Quantity != 8 || p.StockVersion != 6 || p.Name != "Lamp" || p.Price != "19.90" {
+			t.Fatalf("round %d: read model %+v, want the database's quantity 8 at version 6", round, p)
+		}
+	}
+
+	// A deletion is final, whatever arrives after it.
+	if err := e.svc.DeleteProduct(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	e.replay(t, append(outboxEvents(t, e.db, events.TopicProducts, id), outboxEvents(t, e.db, events.TopicStocks, id)...))
+	if _, presence, _ := e.rm.Product(ctx, id); presence != readmodel.Deleted {
+		t.Fatalf("deleted product came back: %v", presence)
+	}
+}
+
+func TestOrderProjectionConverges(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	user, err := e.svc.CreateUser(ctx, "Order Tester", "o-"+stacktest.Suffix()+"@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	product, err := e.svc.CreateProduct(ctx, "Cup", "C-"+stacktest.Suffix(), "4.00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetStock(ctx, product, 10); err != nil {
+		t.Fatal(err)
+	}
+	order, err := e.svc.CreateOrder(ctx, user, []store.Item{{ProductID: product, Quantity: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.UpdateOrder(ctx, order, false, "http://example.com/pay/1"); err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the running saga to finish, so the outbox holds the order's whole story.
+	stacktest.Eventually(t, 20*time.Second, "saga done", func() bool {
+		var status string
+		err := e.db.QueryRow(`SELECT status FROM orders WHERE id = ?`, order).Scan(&status)
+		return err == nil && (status == store.StatusCompleted || status == store.StatusCancelled)
+	})
+	var version int64
+	var status string
+	if err := e.db.QueryRow(`SELECT version, status FROM orders WHERE id = ?`, order).Scan(&version, &status); err != nil {
+		t.Fatal(err)
+	}
+	msgs := outboxEvents(t, e.db, events.TopicOrders, order)
+	for round := 0; round < 5; round++ {
+		e.rdb.Del(ctx, fmt.Sprintf("rm:order:%d", order))
+		e.replay(t, msgs)
+		o, presence, err := e.rm.Order(ctx, order)
+		if err != nil || presence != readmodel.Present || o.Version != version || o.Status != status {
+			t.Fatalf("round %d: read model %v v%d %s (%v), want v%d %s", round, presence, o.Version, o.Status, err, version, status)
+		}
+	}
+}
+
+// A rebuild from the database leaves Redis equal to it. It runs under a key
+// prefix of its own, so the live read models are left alone.
+func TestRebuildMatchesDatabase(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	rm := readmodel.NewWithPrefix(e.rdb, "rebuildtest:"+stacktest.Suffix()+":")
+	t.Cleanup(func() { _ = rm.Reset(context.Background()) })
+	if err := e.svc.Rebuild(ctx, rm); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := e.db.Query(`SELECT p.id, p.sku, p.price, s.quantity, s.version FROM products p JOIN stocks s ON s.product_id = p.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	n := 0
+	for rows.Next() {
+		var id, version int64
+		var quantity int32
+		var sku, price string
+		if err := rows.Scan(&id, &sku, &price, &quantity, &version); err != nil {
+			t.Fatal(err)
+		}
+		p, presence, err := rm.Product(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if presence != readmodel.Present {
+			continue // created after the rebuild read the products
+		}
+		n++
+		// Tests running beside this one may move stock on after the rebuild read it.
+		same := p.SKU == sku && p.Price == price && ((p.StockVersion == version && p.Quantity == quantity) || p.StockVersion < version)
+		if !same {
+			t.Errorf("product %d: cache %+v, database sku %s price %s quantity %d v%d", id, p, sku, price, quantity, version)
+		}
+	}
+	if n == 0 {
+		t.Fatal("the rebuild wrote no product")
+	}
+}
