@@ -30,9 +30,11 @@ run: stack build migrate connectors seed apps
 	@echo "  payments       http://127.0.0.1:5009"
 	@echo "Stop it with: make stop"
 
+# The end-to-end suite stops and restarts services, so it runs after the rest.
 test: tools check-generated stack build migrate connectors apps
 	go vet ./...
-	go test $(GO_TEST_FLAGS) ./...
+	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /api/e2e)
+	go test $(GO_TEST_FLAGS) ./api/e2e
 
 # Unit tests only: no stack needed.
 test-unit:

@@ -5,7 +5,8 @@
 #   stack/stack.sh install   install what is missing (Debian packages, Maven jars)
 #   stack/stack.sh start     install, then start every component and wait for it
 #   stack/stack.sh apps      (re)start store-manager and payments from the state folder's bin/
-#   stack/stack.sh stop      stop every component
+#   stack/stack.sh app NAME  start one service (store-manager or payments) unless it runs
+#   stack/stack.sh stop [NAME...]  stop every component, or the named ones
 #   stack/stack.sh status    show what runs
 #   stack/stack.sh clean     stop, then remove the state folder
 #
@@ -35,7 +36,13 @@ render() { sed "s|@STATE@|$STATE|g" "$CONF/$1" > "$STATE/conf/$1"; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+# alive NAME: its pid file names a live process (a killed one not yet reaped is a zombie, not alive).
+alive() {
+  [ -f "$RUN/$1.pid" ] || return 1
+  local pid; pid=$(cat "$RUN/$1.pid")
+  kill -0 "$pid" 2>/dev/null || return 1
+  [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]
+}
 
 # wait_for NAME LOGFILE CMD...: polls CMD until it succeeds or the timeout passes.
 wait_for() {
@@ -164,17 +171,22 @@ start() {
 start_app() {
   local name=$1 port=$2
   [ -x "$STATE/bin/$name" ] || die "$STATE/bin/$name is missing: run 'make build' first"
-  stop_one "$name"
   log "starting $name on 127.0.0.1:$port"
   nohup "$STATE/bin/$name" >>"$LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$RUN/$name.pid"
   wait_for "$name" "$LOGS/$name.log" curl -fs -o /dev/null "http://127.0.0.1:$port/health-check"
 }
 
+app_port() { case $1 in store-manager) echo 5000 ;; payments) echo 5009 ;; *) die "unknown service $1" ;; esac; }
+
 apps() {
   mkdir -p "$LOGS" "$RUN"
-  start_app store-manager 5000
-  start_app payments 5009
+  for name in store-manager payments; do stop_one "$name"; start_app "$name" "$(app_port "$name")"; done
+}
+
+app() {
+  mkdir -p "$LOGS" "$RUN"
+  alive "$1" || start_app "$1" "$(app_port "$1")"
 }
 
 # stop_one NAME: TERM, wait up to 30 s, then KILL.
@@ -190,7 +202,11 @@ stop_one() {
 }
 
 stop() {
-  # Reverse order of start: the CDC relay first, the database last.
+  if [ $# -gt 0 ]; then
+    for name in "$@"; do stop_one "$name"; done
+    return
+  fi
+  # Reverse order of start: the services and the CDC relay first, the database last.
   for name in gateway payments store-manager connect kafka redis mariadb; do stop_one "$name"; done
 }
 
@@ -209,8 +225,9 @@ case "${1:-}" in
   install) install ;;
   start) start ;;
   apps) apps ;;
-  stop) stop ;;
+  app) app "${2:?usage: $0 app NAME}" ;;
+  stop) shift; stop "$@" ;;
   status) status ;;
   clean) clean ;;
-  *) echo "usage: $0 install|start|apps|stop|status|clean" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|apps|app NAME|stop [NAME...]|status|clean" >&2; exit 2 ;;
 esac

@@ -3,6 +3,7 @@ package stacktest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -42,9 +43,20 @@ func (r Response) Int(name string) int64 {
 	return int64(f)
 }
 
-// Do sends body (a string is sent as is, anything else as JSON) and reads the answer.
+// Do sends body (a string is sent as is, anything else as JSON) and reads
+// the answer; a request that gets no answer fails the test.
 func (c *Client) Do(t testing.TB, method, path string, body any) Response {
 	t.Helper()
+	r, err := c.Try(method, path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// Try is Do for requests that may get no answer (a service being restarted):
+// it returns the error instead of failing the test, so any goroutine may call it.
+func (c *Client) Try(method, path string, body any) (Response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -55,13 +67,13 @@ func (c *Client) Do(t testing.TB, method, path string, body any) Response {
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			t.Fatal(err)
+			return Response{}, err
 		}
 		rd = bytes.NewReader(raw)
 	}
 	req, err := http.NewRequest(method, c.Base+path, rd)
 	if err != nil {
-		t.Fatal(err)
+		return Response{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -71,16 +83,16 @@ func (c *Client) Do(t testing.TB, method, path string, body any) Response {
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return Response{}, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatalf("%s %s: read body: %v", method, path, err)
+		return Response{}, fmt.Errorf("%s %s: read body: %w", method, path, err)
 	}
 	out := Response{Status: resp.StatusCode, Header: resp.Header, Raw: raw}
 	_ = json.Unmarshal(raw, &out.JSON)
-	return out
+	return out, nil
 }
 
 // Eventually retries cond every 50 ms until it holds or timeout passes.

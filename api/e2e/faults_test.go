@@ -1,0 +1,258 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/store-manager/store-manager/services/config"
+	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/store"
+)
+
+// findMessage reads topic from the start until a message with key and event type shows up.
+func findMessage(t *testing.T, topic, key, eventType string) *kafka.Message {
+	t.Helper()
+	c, err := kafka.NewConsumer(&kafka.ConfigMap{
+		"bootstrap.servers": config.Load().KafkaBrokers, "group.id": "e2e-" + stacktest.Suffix(),
+		"auto.offset.reset": "earliest", "enable.auto.commit": false,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Subscribe(topic, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		m, err := c.ReadMessage(200 * time.Millisecond)
+		if err != nil {
+			continue
+		}
+		if string(m.Key) != key {
+			continue
+		}
+		for _, h := range m.Headers {
+			if h.Key == "eventType" && string(h.Value) == eventType {
+				return m
+			}
+		}
+	}
+	t.Fatalf("no %s for key %s on %s", eventType, key, topic)
+	return nil
+}
+
+// committedPast waits until group has committed past offset on the partition.
+func committedPast(t *testing.T, group string, tp kafka.TopicPartition) {
+	t.Helper()
+	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": config.Load().KafkaBrokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	stacktest.Eventually(t, 30*time.Second, group+" committed past the duplicate", func() bool {
+		res, err := admin.ListConsumerGroupOffsets(ctx(t), []kafka.ConsumerGroupTopicPartitions{{
+			Group: group, Partitions: []kafka.TopicPartition{{Topic: tp.Topic, Partition: tp.Partition}},
+		}})
+		if err != nil || len(res.ConsumerGroupsTopicPartitions) == 0 {
+			return false
+		}
+		parts := res.ConsumerGroupsTopicPartitions[0].Partitions
+		return len(parts) == 1 && parts[0].Offset > tp.Offset
+	})
+}
+
+// redeliver produces a copy of m (same key, headers and event id) on its topic
+// and returns where the copy landed.
+func redeliver(t *testing.T, m *kafka.Message) kafka.TopicPartition {
+	t.Helper()
+	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": config.Load().KafkaBrokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	done := make(chan kafka.Event, 1)
+	err = p.Produce(&kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: m.TopicPartition.Topic, Partition: m.TopicPartition.Partition},
+		Key:            m.Key, Value: m.Value, Headers: m.Headers,
+	}, done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := (<-done).(*kafka.Message)
+	if ev.TopicPartition.Error != nil {
+		t.Fatal(ev.TopicPartition.Error)
+	}
+	return ev.TopicPartition
+}
+
+// The same event delivered twice has a single effect, for the store's and
+// the payments' handlers.
+func TestDuplicateEventsHaveOneEffect(t *testing.T) {
+	s := newSystem(t)
+	user, product := s.user(t), s.product(t, "2.00", 20)
+	id := s.order(t, user, product, 3)
+	before := s.settle(t, 20*time.Second, id)[id]
+	s.stockSettles(t, product, 17)
+	key := strconv.FormatInt(id, 10)
+
+	created := findMessage(t, events.TopicOrders, key, events.OrderCreated)
+	committedPast(t, store.SagaConsumer, redeliver(t, created))
+	decreased := findMessage(t, events.TopicOrders, key, events.StockDecreased)
+	committedPast(t, "payments-saga", redeliver(t, decreased))
+	paymentCreated := findMessage(t, events.TopicPayments, key, events.PaymentCreated)
+	committedPast(t, store.SagaConsumer, redeliver(t, paymentCreated))
+
+	after, _ := s.getOrder(t, id)
+	if !slices.Equal(after.Steps, before.Steps) || after.PaymentID != before.PaymentID {
+		t.Fatalf("after duplicates: steps %v payment %d; before: %v payment %d", after.Steps, after.PaymentID, before.Steps, before.PaymentID)
+	}
+	if got := s.stock(t, product); got != 17 {
+		t.Fatalf("stock after duplicates = %d, want 17", got)
+	}
+}
+
+// pidOf reads a running service's pid from the stack's state folder.
+func pidOf(t *testing.T, name string) int {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	state := config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state"))
+	raw, err := os.ReadFile(filepath.Join(state, "run", name+".pid"))
+	if err != nil {
+		t.Fatalf("%s is not running: %v", name, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// orderStream places orders for product, one every interval, until stop
+// closes, and returns how many were accepted. Requests fail while
+// store-manager is down; one cut mid-request may still have created its
+// order, so the test finds the orders in the database.
+func orderStream(s system, user, product int64, interval time.Duration, stop <-chan struct{}) func() int {
+	accepted := 0
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		body := map[string]any{"user_id": user, "items": []any{map[string]any{"product_id": product, "quantity": 1}}}
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(interval):
+			}
+			if r, err := s.store.Try("POST", "/orders", body); err == nil && r.Status == 201 {
+				accepted++
+			}
+		}
+	}()
+	return func() int { wg.Wait(); return accepted }
+}
+
+// ordersOf lists a user's orders from the store database.
+func ordersOf(t *testing.T, user int64) []int64 {
+	t.Helper()
+	db := stacktest.Open(t, config.Load().StoreDSN)
+	rows, err := db.Query(`SELECT id FROM orders WHERE user_id = ?`, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// conserved checks initial = current + units of live (not cancelled) orders.
+func conserved(t *testing.T, s system, product, initial int64, orders map[int64]order) {
+	t.Helper()
+	live := int64(0)
+	for id, o := range orders {
+		switch o.Status {
+		case "Completed":
+			live++
+		case "Cancelled":
+		default:
+			t.Errorf("order %d ended %s", id, o.Status)
+		}
+	}
+	s.stockSettles(t, product, initial-live)
+}
+
+// A service killed with SIGKILL in the middle of a stream of orders loses
+// nothing: once restarted, every order ends, and stock is conserved.
+func TestServiceKilledMidSaga(t *testing.T) {
+	s := newSystem(t)
+	for _, victim := range []string{"store-manager", "payments"} {
+		t.Run(victim, func(t *testing.T) {
+			const initial = 1000
+			user, product := s.user(t), s.product(t, "1.00", initial)
+			t.Cleanup(func() { stack(t, "app", victim) })
+			stop := make(chan struct{})
+			placed := orderStream(s, user, product, 10*time.Millisecond, stop)
+			time.Sleep(700 * time.Millisecond)
+			if err := syscall.Kill(pidOf(t, victim), syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond)
+			stack(t, "app", victim)
+			time.Sleep(700 * time.Millisecond)
+			close(stop)
+			if n := placed(); n < 20 {
+				t.Fatalf("only %d orders accepted", n)
+			}
+			ids := ordersOf(t, user)
+			conserved(t, s, product, initial, s.settle(t, 90*time.Second, ids...))
+		})
+	}
+}
+
+// With Kafka Connect stopped, orders wait in the outbox; when it is back,
+// Debezium resumes from its binlog offset and every saga completes.
+func TestConnectStoppedLosesNothing(t *testing.T) {
+	s := newSystem(t)
+	user, product := s.user(t), s.product(t, "1.00", 100)
+	stack(t, "stop", "connect")
+	t.Cleanup(func() { stack(t, "start") })
+	var ids []int64
+	for i := 0; i < 10; i++ {
+		if id := s.order(t, user, product, 1); id != 0 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) != 10 {
+		t.Fatalf("%d of 10 orders accepted while Kafka Connect was down", len(ids))
+	}
+	time.Sleep(time.Second)
+	if o, _ := s.getOrder(t, ids[0]); o.Status != "Created" {
+		t.Fatalf("with the relay down, the saga moved on to %s", o.Status)
+	}
+	stack(t, "start")
+	conserved(t, s, product, 100, s.settle(t, 90*time.Second, ids...))
+	for id, o := range s.settle(t, time.Second, ids...) {
+		if o.Status != "Completed" {
+			t.Errorf("order %d ended %s", id, o.Status)
+		}
+	}
+}
