@@ -17,11 +17,12 @@ GO_TEST_FLAGS ?= -count=1 -p 2 -timeout 20m
 
 export CGO_ENABLED := 1
 
-.PHONY: run test test-unit generate check-generated tools stack apps stop status clean build migrate connectors seed
+.PHONY: run test test-unit generate check-generated tools stack apps gateway stop status clean build migrate connectors seed
 
-run: stack build migrate connectors seed apps
+run: stack build migrate connectors seed apps gateway
 	@echo
-	@echo "Store Manager is running:"
+	@echo "Store Manager is running; every client goes through the gateway:"
+	@echo "  gateway        http://127.0.0.1:8080 (routes and limits from krakend/krakend.json)"
 	@echo "  MariaDB        127.0.0.1:3306 (databases store, payments)"
 	@echo "  Redis          127.0.0.1:6379"
 	@echo "  Kafka          127.0.0.1:9092"
@@ -31,7 +32,7 @@ run: stack build migrate connectors seed apps
 	@echo "Stop it with: make stop"
 
 # The end-to-end suite stops and restarts services, so it runs after the rest.
-test: tools check-generated stack build migrate connectors apps
+test: tools check-generated stack build migrate connectors apps gateway
 	go vet ./...
 	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /api/e2e)
 	go test $(GO_TEST_FLAGS) ./api/e2e
@@ -72,6 +73,9 @@ seed: build
 
 apps: build
 	$(STACK) apps
+
+gateway: build
+	$(STACK) gateway
 
 stop:
 	$(STACK) stop

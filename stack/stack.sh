@@ -6,6 +6,7 @@
 #   stack/stack.sh start     install, then start every component and wait for it
 #   stack/stack.sh apps      (re)start store-manager and payments from the state folder's bin/
 #   stack/stack.sh app NAME  start one service (store-manager or payments) unless it runs
+#   stack/stack.sh gateway   render nginx from krakend/krakend.json and (re)start it on 127.0.0.1:8080
 #   stack/stack.sh stop [NAME...]  stop every component, or the named ones
 #   stack/stack.sh status    show what runs
 #   stack/stack.sh clean     stop, then remove the state folder
@@ -189,6 +190,25 @@ app() {
   alive "$1" || start_app "$1" "$(app_port "$1")"
 }
 
+# gateway: the native stand-in for KrakenD, nginx configured from krakend/krakend.json.
+gateway() {
+  [ -x "$STATE/bin/gatewayconf" ] || die "$STATE/bin/gatewayconf is missing: run 'make build' first"
+  mkdir -p "$LOGS" "$RUN" "$STATE/conf" "$STATE/nginx"
+  "$STATE/bin/gatewayconf" -listen 127.0.0.1:8080 -state "$STATE" \
+    -backend http://store-manager:5000=127.0.0.1:5000 -backend http://payments:5009=127.0.0.1:5009 \
+    >"$STATE/conf/nginx.conf"
+  nginx -t -q -c "$STATE/conf/nginx.conf" -p "$STATE/nginx" 2>>"$LOGS/gateway-error.log" \
+    || { tail -n 20 "$LOGS/gateway-error.log" >&2; die "the generated gateway config is invalid"; }
+  if alive gateway; then
+    log "reloading the gateway"
+    nginx -c "$STATE/conf/nginx.conf" -p "$STATE/nginx" -s reload 2>>"$LOGS/gateway-error.log"
+  else
+    log "starting the gateway on 127.0.0.1:8080"
+    nginx -c "$STATE/conf/nginx.conf" -p "$STATE/nginx"
+  fi
+  wait_for gateway "$LOGS/gateway-error.log" curl -fs -o /dev/null http://127.0.0.1:8080/health-check
+}
+
 # stop_one NAME: TERM, wait up to 30 s, then KILL.
 stop_one() {
   local name=$1
@@ -226,8 +246,9 @@ case "${1:-}" in
   start) start ;;
   apps) apps ;;
   app) app "${2:?usage: $0 app NAME}" ;;
+  gateway) gateway ;;
   stop) shift; stop "$@" ;;
   status) status ;;
   clean) clean ;;
-  *) echo "usage: $0 install|start|apps|app NAME|stop [NAME...]|status|clean" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|apps|app NAME|gateway|stop [NAME...]|status|clean" >&2; exit 2 ;;
 esac

@@ -1,4 +1,4 @@
-// Package e2e tests the whole system through its HTTP APIs: the order saga
+// Package e2e tests the whole system through the gateway: the order saga
 // across store-manager and payments over Kafka, its compensations, duplicate
 // events, concurrency and crashes. It needs the running system (make test
 // starts it) and runs its tests one at a time, as some stop services.
@@ -28,13 +28,12 @@ type system struct {
 func newSystem(t *testing.T) system {
 	t.Helper()
 	stacktest.Stack(t)
-	base := config.Env("GATEWAY_URL", "")
-	storeURL, paymentsURL := config.Env("STORE_URL", "http://127.0.0.1:5000"), config.Env("PAYMENTS_URL", "http://127.0.0.1:5009")
-	if base != "" {
-		storeURL, paymentsURL = base, base
-	}
-	return system{store: stacktest.NewClient(storeURL), payments: stacktest.NewClient(paymentsURL)}
+	gateway := stacktest.NewClient(gatewayURL())
+	return system{store: gateway, payments: gateway}
 }
+
+// gatewayURL is where every client reaches the system.
+func gatewayURL() string { return config.Env("GATEWAY_URL", "http://127.0.0.1:8080") }
 
 // stack runs the project's stack script, for tests that stop and start components.
 func stack(t *testing.T, args ...string) {

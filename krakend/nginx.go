@@ -1,0 +1,230 @@
+package krakend
+
+import (
+	"fmt"
+	"math"
+	"net/url"
+	"regexp"
+	"sort"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// NginxOptions places the generated nginx.
+type NginxOptions struct {
+	Listen   string            // address:port to listen on
+	StateDir string            // where nginx keeps its pid, temp files and logs
+	Backends map[string]string // backend host URL in krakend.json -> address:port to reach it here
+}
+
+type nginxUpstream struct {
+	Name, Address string
+	MaxFails      int
+	FailTimeout   int
+}
+
+type nginxRoute struct {
+	Index         int
+	Method        string
+	Rewrite       string // the backend path when it differs from the endpoint's
+	Upstream      string
+	Timeout       string
+	ConnectTO     string
+	GlobalRate    string
+	GlobalBurst   int
+	ClientRate    string
+	ClientBurst   int
+	HasRateLimits bool
+}
+
+type nginxLocation struct {
+	Match   string // "= /path" or "~ ^/regex$"
+	Path    string
+	Routes  []nginxRoute
+	Methods string // for the 405 answer
+}
+
+var paramRE = regexp.MustCompile(`\{[^/}]+\}`)
+
+// location turns /users/{user_id} into an nginx location matcher.
+func location(path string) string {
+	if !strings.Contains(path, "{") {
+		return "= " + path
+	}
+	parts := paramRE.Split(path, -1)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return "~ ^" + strings.Join(parts, "[^/]+") + "$"
+}
+
+func rate(perSecond float64) string {
+	if perSecond >= 1 {
+		return fmt.Sprintf("%dr/s", int(math.Round(perSecond)))
+	}
+	return fmt.Sprintf("%dr/m", int(math.Max(1, math.Round(perSecond*60))))
+}
+
+func seconds(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
+
+// Nginx renders the configuration as an nginx.conf.
+func (c Config) Nginx(o NginxOptions) (string, error) {
+	upstreams := map[string]nginxUpstream{}
+	byPath := map[string]*nginxLocation{}
+	var order []string
+	for i, e := range c.Endpoints {
+		b := e.Backends[0]
+		host := b.Hosts[0]
+		addr, ok := o.Backends[host]
+		if !ok {
+			return "", fmt.Errorf("%s %s: no address given for backend %s", e.Method, e.Path, host)
+		}
+		u, err := url.Parse(host)
+		if err != nil {
+			return "", fmt.Errorf("backend %s: %w", host, err)
+		}
+		name := strings.NewReplacer("-", "_", ".", "_").Replace(u.Hostname())
+		up := nginxUpstream{Name: name, Address: addr, MaxFails: 10, FailTimeout: 10}
+		if cb := b.ExtraConfig.CircuitBreaker; cb != nil {
+			up.MaxFails, up.FailTimeout = cb.MaxErrors, cb.Timeout
+		}
+		upstreams[name] = up
+		timeout, err := c.EndpointTimeout(e)
+		if err != nil {
+			return "", err
+		}
+		r := nginxRoute{
+			Index: i, Method: e.Method, Upstream: name, Timeout: seconds(timeout),
+			ConnectTO: seconds(min(timeout, time.Second)),
+		}
+		if b.URLPattern != e.Path {
+			r.Rewrite = b.URLPattern
+		}
+		if rl := e.ExtraConfig.RateLimit; rl != nil && rl.MaxRate > 0 && rl.ClientMaxRate > 0 {
+			r.HasRateLimits = true
+			r.GlobalRate, r.GlobalBurst = rate(rl.MaxRate), max(rl.Capacity, 1)
+			r.ClientRate, r.ClientBurst = rate(rl.ClientMaxRate), max(rl.ClientCapacity, 1)
+		}
+		loc := byPath[e.Path]
+		if loc == nil {
+			loc = &nginxLocation{Match: location(e.Path), Path: e.Path}
+			byPath[e.Path] = loc
+			order = append(order, e.Path)
+		}
+		loc.Routes = append(loc.Routes, r)
+	}
+	var locs []nginxLocation
+	for _, p := range order {
+		l := byPath[p]
+		methods := make([]string, len(l.Routes))
+		for i, r := range l.Routes {
+			methods[i] = r.Method
+		}
+		l.Methods = strings.Join(methods, ", ")
+		locs = append(locs, *l)
+	}
+	ups := make([]nginxUpstream, 0, len(upstreams))
+	for _, u := range upstreams {
+		ups = append(ups, u)
+	}
+	sort.Slice(ups, func(i, j int) bool { return ups[i].Name < ups[j].Name })
+	var b strings.Builder
+	err := nginxTemplate.Execute(&b, map[string]any{"Listen": o.Listen, "State": o.StateDir, "Upstreams": ups, "Locations": locs})
+	return b.String(), err
+}
+
+var nginxTemplate = template.Must(template.New("nginx").Parse(`# Generated from krakend/krakend.json by gatewayconf. Do not edit: change krakend.json.
+worker_processes 2;
+daemon on;
+user root;
+pid {{.State}}/run/gateway.pid;
+error_log {{.State}}/logs/gateway-error.log warn;
+
+events {
+    worker_connections 4096;
+}
+
+http {
+    access_log off;
+    client_body_temp_path {{.State}}/nginx/client_body;
+    proxy_temp_path {{.State}}/nginx/proxy;
+    fastcgi_temp_path {{.State}}/nginx/fastcgi;
+    uwsgi_temp_path {{.State}}/nginx/uwsgi;
+    scgi_temp_path {{.State}}/nginx/scgi;
+    client_max_body_size 1m;
+    server_tokens off;
+    default_type application/json;
+
+    limit_req_status 429;
+    limit_req_log_level warn;
+    # The global buckets count every client together: their key is the same for all.
+    map $server_port $gateway_all { default "all"; }
+{{range .Locations}}{{range .Routes}}{{if .HasRateLimits}}
+    limit_req_zone $gateway_all zone=ep{{.Index}}_all:1m rate={{.GlobalRate}};
+    limit_req_zone $binary_remote_addr zone=ep{{.Index}}_client:10m rate={{.ClientRate}};{{end}}{{end}}{{end}}
+{{range .Upstreams}}
+    # Circuit breaker: after {{.MaxFails}} failed connections or timeouts the backend is
+    # skipped for {{.FailTimeout}}s (nginx answers 502), then tried again. nginx ignores
+    # max_fails in a group of one server, hence the backend is listed twice.
+    upstream {{.Name}} {
+        server {{.Address}} max_fails={{.MaxFails}} fail_timeout={{.FailTimeout}}s;
+        server {{.Address}} max_fails={{.MaxFails}} fail_timeout={{.FailTimeout}}s;
+        keepalive 64;
+    }
+{{end}}
+    server {
+        listen {{.Listen}} reuseport backlog=4096;
+
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+        proxy_set_header Host $host;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_buffering on;
+        # Failed attempts count for the circuit breaker but are never retried.
+        proxy_next_upstream error timeout;
+        proxy_next_upstream_tries 1;
+
+        # Methods are dispatched through error_page 418, so the gateway's own JSON
+        # error pages must be allowed to follow it.
+        recursive_error_pages on;
+        error_page 404 = @not_found;
+        error_page 429 = @too_many;
+        error_page 502 503 = @unavailable;
+        error_page 504 = @timeout;
+        error_page 413 = @too_large;
+
+        location @not_found   { return 404 '{"error":"the gateway has no route $request_method $uri"}\n'; }
+        location @too_many    { return 429 '{"error":"too many requests: retry later"}\n'; }
+        location @unavailable { return 502 '{"error":"the service behind $uri is unavailable"}\n'; }
+        location @timeout     { return 504 '{"error":"the service behind $uri did not answer in time"}\n'; }
+        location @too_large   { return 413 '{"error":"request body too large"}\n'; }
+
+        location / { return 404; }
+{{range .Locations}}
+        location {{.Match}} {
+{{- range .Routes}}
+            if ($request_method = {{.Method}}) { return 418; }
+{{- end}}
+            # Only the declared methods: this location's own error_page hides the server's.
+            return 405 '{"error":"the gateway allows no $request_method on $uri"}\n';
+{{- $loc := .}}
+            error_page 418 = @ep_{{(index .Routes 0).Index}}_${request_method};
+        }
+{{range .Routes}}
+        location @ep_{{(index $loc.Routes 0).Index}}_{{.Method}} {
+{{- if .HasRateLimits}}
+            limit_req zone=ep{{.Index}}_all burst={{.GlobalBurst}} nodelay;
+            limit_req zone=ep{{.Index}}_client burst={{.ClientBurst}} nodelay;
+{{- end}}
+            proxy_connect_timeout {{.ConnectTO}};
+            proxy_send_timeout {{.Timeout}};
+            proxy_read_timeout {{.Timeout}};
+{{- if .Rewrite}}
+            rewrite ^ {{.Rewrite}} break;
+{{- end}}
+            proxy_pass http://{{.Upstream}};
+        }
+{{end}}{{end}}    }
+}
+`))
