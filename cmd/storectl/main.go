@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -103,9 +104,19 @@ func connectorsCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	}
 	fs := flag.NewFlagSet("connectors", flag.ContinueOnError)
 	var o connectors.Overrides
+	fs.StringVar(&o.ConnectorClass, "connector-class", "", "connector class (default: the files' MariaDB connector; io.debezium.connector.mysql.MySqlConnector for MySQL)")
 	fs.StringVar(&o.DatabaseHost, "db-host", "", "database host the connectors read (default: the files' value)")
 	fs.StringVar(&o.DatabasePort, "db-port", "", "database port the connectors read")
 	fs.StringVar(&o.KafkaBrokers, "kafka", "", "Kafka bootstrap servers for the schema history")
+	o.Set = map[string]string{}
+	fs.Func("set", "KEY=VALUE: set one more connector config key (repeatable)", func(v string) error {
+		k, val, ok := strings.Cut(v, "=")
+		if !ok || k == "" {
+			return fmt.Errorf("want KEY=VALUE, got %q", v)
+		}
+		o.Set[k] = val
+		return nil
+	})
 	wait := fs.Duration("wait", 90*time.Second, "how long to wait for the connectors to run")
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage

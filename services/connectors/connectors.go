@@ -52,9 +52,11 @@ func Load(dir fs.FS) ([]Connector, error) {
 // where the database or Kafka live elsewhere than on loopback. Empty fields
 // keep the file's value.
 type Overrides struct {
-	DatabaseHost string // database.hostname
-	DatabasePort string // database.port
-	KafkaBrokers string // schema.history.internal.kafka.bootstrap.servers
+	ConnectorClass string            // connector.class: MySqlConnector for a MySQL server
+	DatabaseHost   string            // database.hostname
+	DatabasePort   string            // database.port
+	KafkaBrokers   string            // schema.history.internal.kafka.bootstrap.servers
+	Set            map[string]string // any other key, such as a driver option
 }
 
 // Apply returns a copy of c with the overrides set.
@@ -68,9 +70,13 @@ func (o Overrides) Apply(c Connector) Connector {
 			cfg[key] = v
 		}
 	}
+	set("connector.class", o.ConnectorClass)
 	set("database.hostname", o.DatabaseHost)
 	set("database.port", o.DatabasePort)
 	set("schema.history.internal.kafka.bootstrap.servers", o.KafkaBrokers)
+	for k, v := range o.Set {
+		set(k, v)
+	}
 	return Connector{Name: c.Name, Config: cfg}
 }
 

@@ -57,8 +57,10 @@ func TestOverridesApply(t *testing.T) {
 		"database.hostname": "127.0.0.1", "database.port": "3306",
 		"schema.history.internal.kafka.bootstrap.servers": "127.0.0.1:9092",
 	}}
-	got := connectors.Overrides{DatabaseHost: "mysql", KafkaBrokers: "kafka:9092"}.Apply(base)
-	if got.Config["database.hostname"] != "mysql" || got.Config["database.port"] != "3306" ||
+	got := connectors.Overrides{ConnectorClass: "x.MySqlConnector", DatabaseHost: "mysql", KafkaBrokers: "kafka:9092",
+		Set: map[string]string{"driver.allowPublicKeyRetrieval": "true"}}.Apply(base)
+	if got.Config["database.hostname"] != "mysql" || got.Config["connector.class"] != "x.MySqlConnector" ||
+		got.Config["driver.allowPublicKeyRetrieval"] != "true" || got.Config["database.port"] != "3306" ||
 		got.Config["schema.history.internal.kafka.bootstrap.servers"] != "kafka:9092" {
 		t.Fatalf("overrides not applied as asked: %v", got.Config)
 	}

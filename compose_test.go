@@ -1,0 +1,163 @@
+// Package storemanager_test keeps docker-compose.yml, which cannot run where
+// the tests run, consistent with the native stack that they test.
+package storemanager_test
+
+import (
+	"encoding/xml"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/goccy/go-yaml"
+
+	"github.com/store-manager/store-manager/krakend"
+)
+
+type composeFile struct {
+	Services map[string]struct {
+		Image       string            `yaml:"image"`
+		Build       any               `yaml:"build"`
+		Command     []string          `yaml:"command"`
+		Environment map[string]string `yaml:"environment"`
+		Volumes     []string          `yaml:"volumes"`
+		Ports       []string          `yaml:"ports"`
+		DependsOn   map[string]struct {
+			Condition string `yaml:"condition"`
+		} `yaml:"depends_on"`
+		Healthcheck *struct {
+			Test []string `yaml:"test"`
+		} `yaml:"healthcheck"`
+		Restart string `yaml:"restart"`
+	} `yaml:"services"`
+}
+
+func loadCompose(t *testing.T) composeFile {
+	t.Helper()
+	raw, err := os.ReadFile("docker-compose.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c composeFile
+	if err := yaml.Unmarshal(raw, &c); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	return c
+}
+
+// stackVersions reads the Kafka and Debezium versions the native stack pins.
+func stackVersions(t *testing.T) (kafka, debezium string) {
+	t.Helper()
+	raw, err := os.ReadFile("stack/pom.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pom struct {
+		Properties struct {
+			Kafka    string `xml:"kafka.version"`
+			Debezium string `xml:"debezium.version"`
+		} `xml:"properties"`
+	}
+	if err := xml.Unmarshal(raw, &pom); err != nil {
+		t.Fatal(err)
+	}
+	return pom.Properties.Kafka, pom.Properties.Debezium
+}
+
+func TestComposeMatchesNativeStack(t *testing.T) {
+	c := loadCompose(t)
+	svc := func(name string) bool { _, ok := c.Services[name]; return ok }
+
+	// The same ports as natively.
+	published := map[string]string{}
+	for name, s := range c.Services {
+		for _, p := range s.Ports {
+			published[strings.Split(p, ":")[0]] = name
+		}
+	}
+	for port, name := range map[string]string{"3306": "mysql", "6379": "redis", "9092": "kafka", "8083": "connect",
+		"5000": "store-manager", "5009": "payments", "8080": "krakend"} {
+		if published[port] != name {
+			t.Errorf("port %s is published by %q, want %s as natively", port, published[port], name)
+		}
+	}
+
+	// The same versions of Kafka and Debezium.
+	kafkaVersion, debeziumVersion := stackVersions(t)
+	if img := c.Services["kafka"].Image; img != "apache/kafka:"+kafkaVersion {
+		t.Errorf("kafka image %s, want apache/kafka:%s", img, kafkaVersion)
+	}
+	if img := c.Services["connect"].Image; !strings.HasSuffix(img, "/debezium/connect:"+debeziumVersion) {
+		t.Errorf("connect image %s, want Debezium %s", img, debeziumVersion)
+	}
+	if img := c.Services["mysql"].Image; img != "mysql:8.4" {
+		t.Errorf("mysql image %s, want mysql:8.4", img)
+	}
+
+	// The same krakend.json, whose backend hosts are the compose services.
+	kd := c.Services["krakend"]
+	if kd.Image != "krakend:2.13" || !slices.Contains(kd.Volumes, "./krakend/krakend.json:/etc/krakend/krakend.json:ro") {
+		t.Errorf("krakend service: image %s volumes %v", kd.Image, kd.Volumes)
+	}
+	cfg, err := krakend.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range cfg.Endpoints {
+		u, err := url.Parse(e.Backends[0].Hosts[0])
+		if err != nil || !svc(u.Hostname()) {
+			t.Errorf("%s %s: backend %s is not a compose service", e.Method, e.Path, e.Backends[0].Hosts[0])
+			continue
+		}
+		listen := c.Services[u.Hostname()].Environment
+		if !slices.Contains([]string{listen["STORE_HTTP_ADDR"], listen["PAYMENTS_HTTP_ADDR"]}, ":"+u.Port()) {
+			t.Errorf("%s does not listen on :%s", u.Hostname(), u.Port())
+		}
+	}
+
+	// The same migrations, connector configs, accounts and seed, through storectl.
+	wantCommand := map[string]string{
+		"migrate":    "storectl migrate up",
+		"connectors": "storectl connectors register",
+		"seed":       "storectl seed",
+	}
+	for name, prefix := range wantCommand {
+		s := c.Services[name]
+		if !strings.HasPrefix(strings.Join(s.Command, " "), prefix) || s.Restart != "no" || s.Build != "." {
+			t.Errorf("%s: command %v restart %q build %v, want a one-shot %q built from the repository", name, s.Command, s.Restart, s.Build, prefix)
+		}
+	}
+	if !slices.Contains(c.Services["mysql"].Volumes, "./stack/conf/bootstrap.sql:/docker-entrypoint-initdb.d/bootstrap.sql:ro") {
+		t.Error("mysql does not run the native stack's bootstrap.sql")
+	}
+	if link := c.Services["payments"].Environment["PAYMENT_LINK_BASE"]; !strings.Contains(link, "8080") {
+		t.Errorf("payment links point at %q, not the gateway", link)
+	}
+
+	// Health checks and start order.
+	for name, s := range c.Services {
+		if s.Restart == "" && s.Healthcheck == nil && name != "krakend" {
+			t.Errorf("%s has no health check", name)
+		}
+		for dep, d := range s.DependsOn {
+			if !svc(dep) {
+				t.Errorf("%s depends on unknown service %s", name, dep)
+			}
+			if d.Condition != "service_healthy" && d.Condition != "service_completed_successfully" {
+				t.Errorf("%s waits for %s with condition %q", name, dep, d.Condition)
+			}
+		}
+	}
+
+	// The Dockerfile builds every binary the services run.
+	dockerfile, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bin := range []string{"store-manager", "payments", "storectl"} {
+		if !strings.Contains(string(dockerfile), "./cmd/"+bin) {
+			t.Errorf("the Dockerfile does not build %s", bin)
+		}
+	}
+}
