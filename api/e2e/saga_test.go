@@ -70,7 +70,7 @@ func TestPaymentFailureCompensates(t *testing.T) {
 	user, product := s.user(t), s.product(t, "6000.00", 10)
 	id := s.order(t, user, product, 2) // 12000.00, over the default limit of 10000.00
 	o := s.settle(t, 20*time.Second, id)[id]
-	want := []string{"OrderCreated", "StockDecreased", "StockIncreased", "OrderCancelled"}
+	want := []string{"OrderCreated", "StockDecreased", "PaymentCreationFailed", "StockIncreased", "OrderCancelled"}
 	if o.Status != "Cancelled" || !slices.Equal(o.Steps, want) || !strings.Contains(o.FailureReason, "payment") {
 		t.Fatalf("order = %+v, want cancelled with steps %v", o, want)
 	}

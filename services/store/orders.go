@@ -102,17 +102,26 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 // recordStep appends a step to an order's history and builds the event that
 // announces it, carrying the order's snapshot as of this transaction.
 func recordStep(ctx context.Context, q Queries, orderID int64, eventType, status, detail, reason string) (outbox.Event, error) {
-	err := q.CreateOrderStep(ctx, storedb.CreateOrderStepParams{
-		OrderID: orderID, Event: eventType, Status: status, Detail: sql.NullString{String: detail, Valid: detail != ""},
-	})
-	if err != nil {
-		return outbox.Event{}, fmt.Errorf("record step %s of order %d: %w", eventType, orderID, err)
+	if err := addStep(ctx, q, orderID, eventType, status, detail); err != nil {
+		return outbox.Event{}, err
 	}
 	snap, err := orderSnapshot(ctx, q, orderID)
 	if err != nil {
 		return outbox.Event{}, err
 	}
 	return outbox.New(events.TopicOrders, fmt.Sprint(orderID), eventType, events.OrderEvent{Order: snap, Reason: reason})
+}
+
+// addStep appends a step to an order's history.
+func addStep(ctx context.Context, q Queries, orderID int64, eventType, status, detail string) error {
+	detail = truncate(detail, 512)
+	err := q.CreateOrderStep(ctx, storedb.CreateOrderStepParams{
+		OrderID: orderID, Event: eventType, Status: status, Detail: sql.NullString{String: detail, Valid: detail != ""},
+	})
+	if err != nil {
+		return fmt.Errorf("record step %s of order %d: %w", eventType, orderID, err)
+	}
+	return nil
 }
 
 // orderSnapshot reads an order with its items and steps.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"unicode/utf8"
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/apperr"
@@ -69,11 +70,12 @@ func setStatus(ctx context.Context, q Queries, o storedb.Order, status string, s
 	return nil
 }
 
+// truncate keeps the first n characters of s, for VARCHAR(n) columns.
 func truncate(s string, n int) string {
-	if len(s) <= n {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
-	return s[:n]
+	return string([]rune(s)[:n])
 }
 
 func decodePayload(m consumer.Message, v any) error {
@@ -177,11 +179,8 @@ func (s *Service) onPaymentCreated(ctx context.Context, m consumer.Message) erro
 		if err != nil {
 			return nil, fmt.Errorf("record payment of order %d: %w", o.ID, err)
 		}
-		if err := q.CreateOrderStep(ctx, storedb.CreateOrderStepParams{
-			OrderID: o.ID, Event: events.PaymentCreated, Status: StatusCompleted,
-			Detail: sql.NullString{String: "payment " + strconv.FormatInt(p.PaymentID, 10), Valid: true},
-		}); err != nil {
-			return nil, fmt.Errorf("record step of order %d: %w", o.ID, err)
+		if err := addStep(ctx, q, o.ID, events.PaymentCreated, StatusCompleted, "payment "+strconv.FormatInt(p.PaymentID, 10)); err != nil {
+			return nil, err
 		}
 		step, err := recordStep(ctx, q, o.ID, events.SagaCompleted, StatusCompleted, "", "")
 		return []outbox.Event{step}, err
@@ -199,13 +198,16 @@ func (s *Service) onPaymentCreationFailed(ctx context.Context, m consumer.Messag
 		if !ok || err != nil || o.Status != StatusStockDecreased {
 			return nil, err
 		}
+		reason := "payment creation failed: " + p.Reason
+		if err := addStep(ctx, q, o.ID, events.PaymentCreationFailed, StatusPaymentCreationFailed, reason); err != nil {
+			return nil, err
+		}
 		var out []outbox.Event
 		if o.StockTaken {
 			if out, err = returnStock(ctx, q, o.ID); err != nil {
 				return nil, err
 			}
 		}
-		reason := "payment creation failed: " + p.Reason
 		if err := setStatus(ctx, q, o, StatusStockIncreased, false, reason); err != nil {
 			return nil, err
 		}
