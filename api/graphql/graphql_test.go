@@ -8,11 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/services/config"
-	"github.com/store-manager/store-manager/services/readmodel"
 	"github.com/store-manager/store-manager/services/stacktest"
 	"github.com/store-manager/store-manager/services/store"
 )
@@ -22,19 +19,10 @@ const testKey = "test-supplier-key"
 // inProcess serves GraphQL from this test process over the real database and Redis.
 func inProcess(t *testing.T) (*stacktest.Client, *store.Service) {
 	t.Helper()
-	st := stacktest.Stack(t)
-	db := stacktest.Open(t, st.StoreDSN)
-	q, err := store.Prepare(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { q.Close() })
-	rdb := redis.NewClient(&redis.Options{Addr: st.RedisAddr})
-	t.Cleanup(func() { rdb.Close() })
-	svc := store.New(db, q, readmodel.New(rdb))
-	srv := httptest.NewServer(graphql.NewHandler(&graphql.Resolver{Store: svc}, graphql.Options{SupplierKey: testKey}))
+	s := stacktest.NewStore(t)
+	srv := httptest.NewServer(graphql.NewHandler(&graphql.Resolver{Store: s.Service}, graphql.Options{SupplierKey: testKey}))
 	t.Cleanup(srv.Close)
-	return stacktest.NewClient(srv.URL), svc
+	return stacktest.NewClient(srv.URL), s.Service
 }
 
 func query(t *testing.T, c *stacktest.Client, q string) stacktest.Response {

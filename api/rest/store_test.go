@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/redis/go-redis/v9"
-
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/api/rest"
 	"github.com/store-manager/store-manager/services/readmodel"
@@ -20,20 +18,11 @@ import (
 // newStoreServer serves the store API in-process over the real database and Redis.
 func newStoreServer(t *testing.T) (*stacktest.Client, *store.Service) {
 	t.Helper()
-	st := stacktest.Stack(t)
-	db := stacktest.Open(t, st.StoreDSN)
-	q, err := store.Prepare(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { q.Close() })
-	rdb := redis.NewClient(&redis.Options{Addr: st.RedisAddr})
-	t.Cleanup(func() { rdb.Close() })
-	svc := store.New(db, q, readmodel.New(rdb))
-	gql := graphql.NewHandler(&graphql.Resolver{Store: svc}, graphql.Options{SupplierKey: "test-key"})
-	srv := httptest.NewServer(rest.NewStore(svc, gql, map[string]rest.Check{"mysql": db.PingContext}))
+	s := stacktest.NewStore(t)
+	gql := graphql.NewHandler(&graphql.Resolver{Store: s.Service}, graphql.Options{SupplierKey: "test-key"})
+	srv := httptest.NewServer(rest.NewStore(s.Service, gql, map[string]rest.Check{"mysql": s.DB.PingContext}))
 	t.Cleanup(srv.Close)
-	return stacktest.NewClient(srv.URL), svc
+	return stacktest.NewClient(srv.URL), s.Service
 }
 
 type fixture struct {
@@ -223,8 +212,7 @@ func TestReadModelFollowsCommands(t *testing.T) {
 	if r := c.Do(t, "POST", "/stocks", map[string]any{"product_id": productID, "quantity": 777}); r.Status != 200 {
 		t.Fatal(r.Status, string(r.Raw))
 	}
-	st := stacktest.Stack(t)
-	rm := readmodel.New(redis.NewClient(&redis.Options{Addr: st.RedisAddr}))
+	rm := stacktest.NewStore(t).Reads
 	stacktest.Eventually(t, 10*time.Second, "projected stock 777", func() bool {
 		p, presence, err := rm.Product(context.Background(), productID)
 		return err == nil && presence == readmodel.Present && p.Quantity == 777 && p.SKU == sku

@@ -4,24 +4,19 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
-
-	_ "github.com/go-sql-driver/mysql"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/store-manager/store-manager/api/rest"
 	"github.com/store-manager/store-manager/services/config"
 	"github.com/store-manager/store-manager/services/consumer"
 	"github.com/store-manager/store-manager/services/money"
 	"github.com/store-manager/store-manager/services/payments"
+	"github.com/store-manager/store-manager/services/server"
 )
 
 // Config is the payments service's configuration, from the environment.
@@ -68,19 +63,11 @@ func main() {
 }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	db, err := sql.Open("mysql", cfg.Stack.PaymentsDSN)
+	db, err := server.OpenDB(ctx, cfg.Stack.PaymentsDSN, 32)
 	if err != nil {
-		return fmt.Errorf("open payments database: %w", err)
+		return fmt.Errorf("payments database: %w", err)
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(32)
-	db.SetMaxIdleConns(32)
-	db.SetConnMaxLifetime(30 * time.Minute)
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(pingCtx); err != nil {
-		return fmt.Errorf("reach payments database: %w", err)
-	}
 	queries, err := payments.Prepare(ctx, db)
 	if err != nil {
 		return fmt.Errorf("prepare payments queries (is the schema migrated?): %w", err)
@@ -98,27 +85,6 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	api := rest.NewPayments(svc, map[string]rest.Check{"mysql": db.PingContext, "kafka": runner.Healthy})
-	srv := &http.Server{
-		Addr: cfg.HTTPAddr, Handler: api,
-		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
-	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return runner.Run(gctx) })
-	g.Go(func() error {
-		log.Info("payments listening", "addr", cfg.HTTPAddr)
-		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve http: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		log.Info("shutting down: finishing in-flight requests")
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	})
-	return g.Wait()
+	srv := server.NewHTTP(cfg.HTTPAddr, api)
+	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, runner.Run)
 }

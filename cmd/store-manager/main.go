@@ -5,25 +5,21 @@ package main
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
-	_ "github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/api/rest"
 	"github.com/store-manager/store-manager/services/config"
 	"github.com/store-manager/store-manager/services/consumer"
 	"github.com/store-manager/store-manager/services/readmodel"
+	"github.com/store-manager/store-manager/services/server"
 	"github.com/store-manager/store-manager/services/store"
 )
 
@@ -61,19 +57,11 @@ func main() {
 }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {
-	db, err := sql.Open("mysql", cfg.Stack.StoreDSN)
+	db, err := server.OpenDB(ctx, cfg.Stack.StoreDSN, 48)
 	if err != nil {
-		return fmt.Errorf("open store database: %w", err)
+		return fmt.Errorf("store database: %w", err)
 	}
 	defer db.Close()
-	db.SetMaxOpenConns(48)
-	db.SetMaxIdleConns(48)
-	db.SetConnMaxLifetime(30 * time.Minute)
-	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := db.PingContext(pingCtx); err != nil {
-		return fmt.Errorf("reach store database: %w", err)
-	}
 	queries, err := store.Prepare(ctx, db)
 	if err != nil {
 		return fmt.Errorf("prepare store queries (is the schema migrated?): %w", err)
@@ -110,28 +98,6 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		"redis": func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		"kafka": projector.Healthy,
 	})
-	srv := &http.Server{
-		Addr: cfg.HTTPAddr, Handler: api,
-		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
-		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
-	}
-
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return projector.Run(gctx) })
-	g.Go(func() error { return sagaRunner.Run(gctx) })
-	g.Go(func() error {
-		log.Info("store-manager listening", "addr", cfg.HTTPAddr)
-		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve http: %w", err)
-		}
-		return nil
-	})
-	g.Go(func() error {
-		<-gctx.Done()
-		log.Info("shutting down: finishing in-flight requests")
-		sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-		defer cancel()
-		return srv.Shutdown(sctx)
-	})
-	return g.Wait()
+	srv := server.NewHTTP(cfg.HTTPAddr, api)
+	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, projector.Run, sagaRunner.Run)
 }

@@ -2,16 +2,15 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 
-	_ "github.com/go-sql-driver/mysql"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/store-manager/store-manager/services/config"
 	"github.com/store-manager/store-manager/services/readmodel"
+	"github.com/store-manager/store-manager/services/server"
 	"github.com/store-manager/store-manager/services/store"
 )
 
@@ -36,9 +35,9 @@ var (
 // openStore opens the store database and its service, for commands that use
 // the store's use cases. reads may be nil for commands that only write.
 func openStore(ctx context.Context, cfg config.Stack, reads store.ReadModel) (*store.Service, func(), error) {
-	db, err := sql.Open("mysql", cfg.StoreDSN)
+	db, err := server.OpenDB(ctx, cfg.StoreDSN, 4)
 	if err != nil {
-		return nil, nil, fmt.Errorf("open store database: %w", err)
+		return nil, nil, fmt.Errorf("store database: %w", err)
 	}
 	q, err := store.Prepare(ctx, db)
 	if err != nil {

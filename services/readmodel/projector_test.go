@@ -27,19 +27,10 @@ type env struct {
 
 func newEnv(t *testing.T) env {
 	t.Helper()
-	st := stacktest.Stack(t)
-	db := stacktest.Open(t, st.StoreDSN)
-	q, err := store.Prepare(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { q.Close() })
-	rdb := redis.NewClient(&redis.Options{Addr: st.RedisAddr})
-	t.Cleanup(func() { rdb.Close() })
-	rm := readmodel.New(rdb)
+	s := stacktest.NewStore(t)
 	reg := consumer.NewRegistry()
-	rm.Register(reg)
-	return env{db: db, rdb: rdb, rm: rm, svc: store.New(db, q, rm), reg: reg}
+	s.Reads.Register(reg)
+	return env{db: s.DB, rdb: s.Redis, rm: s.Reads, svc: s.Service, reg: reg}
 }
 
 // outboxEvents reads the events a command wrote for one aggregate, as Kafka would carry them.

@@ -1,0 +1,70 @@
+// Package server holds what the service binaries share: opening their
+// database, and running an HTTP server beside Kafka consumers with a
+// graceful shutdown.
+package server
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql" // the MySQL driver, registered for sql.Open
+	"golang.org/x/sync/errgroup"
+)
+
+// OpenDB opens a pooled MySQL connection and checks that it reaches the server.
+func OpenDB(ctx context.Context, dsn string, maxConns int) (*sql.DB, error) {
+	db, err := sql.Open("mysql", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	db.SetConnMaxLifetime(30 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("reach database: %w", err)
+	}
+	return db, nil
+}
+
+// NewHTTP returns an HTTP server for handler with the timeouts every service uses.
+func NewHTTP(addr string, handler http.Handler) *http.Server {
+	return &http.Server{
+		Addr: addr, Handler: handler,
+		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
+		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
+	}
+}
+
+// Run serves srv and runs each worker until ctx ends or one of them fails.
+// Then it stops taking requests, finishes in-flight ones within
+// shutdownTimeout, and waits for the workers (consumers commit their offsets
+// as they stop).
+func Run(ctx context.Context, log *slog.Logger, srv *http.Server, shutdownTimeout time.Duration, workers ...func(context.Context) error) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, w := range workers {
+		g.Go(func() error { return w(gctx) })
+	}
+	g.Go(func() error {
+		log.Info("listening", "addr", srv.Addr)
+		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serve http: %w", err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
+		log.Info("shutting down: finishing in-flight requests")
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		return srv.Shutdown(sctx)
+	})
+	return g.Wait()
+}
