@@ -50,10 +50,15 @@ $(SQLC):
 
 generate: tools
 	$(SQLC) generate
+	cd api/graphql && go tool gqlgen generate
 
-# Fails when db/ no longer matches sql/ and queries/.
+# Fails when db/ no longer matches sql/ and queries/, or api/graphql its schema
+# (gqlgen regenerates in place; a difference from what git holds is stale code).
 check-generated: tools
-	@$(SQLC) diff || { echo "generated code is stale: run 'make generate' and commit the result" >&2; exit 1; }
+	@$(SQLC) diff || { echo "sqlc code is stale: run 'make generate' and commit the result" >&2; exit 1; }
+	@cd api/graphql && go tool gqlgen generate
+	@git diff --quiet -- api/graphql && [ -z "$$(git status --porcelain -- api/graphql)" ] \
+	  || { echo "gqlgen code is stale or uncommitted: run 'make generate' and commit the result" >&2; git status --short -- api/graphql >&2; exit 1; }
 
 build:
 	@mkdir -p $(BIN)
