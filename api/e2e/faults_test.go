@@ -15,6 +15,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/store-manager/store-manager/services/config"
+	"github.com/store-manager/store-manager/services/consumer"
 	"github.com/store-manager/store-manager/services/events"
 	"github.com/store-manager/store-manager/services/stacktest"
 	"github.com/store-manager/store-manager/services/store"
@@ -73,8 +74,8 @@ func committedPast(t *testing.T, group string, tp kafka.TopicPartition) {
 	})
 }
 
-// redeliver produces a copy of m (same key, headers and event id) on its topic
-// and returns where the copy landed.
+// redeliver produces m again (same key, headers and event id) on its topic
+// and partition, and returns where it landed.
 func redeliver(t *testing.T, m *kafka.Message) kafka.TopicPartition {
 	t.Helper()
 	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": config.Load().KafkaBrokers})
@@ -84,7 +85,7 @@ func redeliver(t *testing.T, m *kafka.Message) kafka.TopicPartition {
 	defer p.Close()
 	done := make(chan kafka.Event, 1)
 	err = p.Produce(&kafka.Message{
-		TopicPartition: kafka.TopicPartition{Topic: m.TopicPartition.Topic, Partition: m.TopicPartition.Partition},
+		TopicPartition: m.TopicPartition,
 		Key:            m.Key, Value: m.Value, Headers: m.Headers,
 	}, done)
 	if err != nil {
@@ -254,5 +255,38 @@ func TestConnectStoppedLosesNothing(t *testing.T) {
 		if o.Status != "Completed" {
 			t.Errorf("order %d ended %s", id, o.Status)
 		}
+	}
+}
+
+// An event that cannot be handled goes to the dead-letter topic with its
+// error, and its order is flagged NeedsAttention instead of being dropped.
+func TestPoisonEventIsDeadLettered(t *testing.T) {
+	s := newSystem(t)
+	user, product := s.user(t), s.product(t, "1.00", 5)
+	id := s.order(t, user, product, 1)
+	s.settle(t, 20*time.Second, id)
+	eventID := "00000000-0000-7000-8000-" + stacktest.Suffix()
+	topic := events.TopicOrders
+	redeliver(t, &kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
+		Key:            []byte(strconv.FormatInt(id, 10)),
+		Value:          []byte(`{"order": "not an order"`),
+		Headers:        []kafka.Header{{Key: "id", Value: []byte(eventID)}, {Key: "eventType", Value: []byte(events.OrderCreated)}},
+	})
+
+	stacktest.Eventually(t, 30*time.Second, "order flagged", func() bool {
+		o, _ := s.getOrder(t, id)
+		return o.Status == "NeedsAttention" && strings.Contains(o.FailureReason, eventID) &&
+			slices.Contains(o.Steps, events.OrderCreationFailed) && slices.Contains(o.Steps, events.SagaCompleted)
+	})
+	dead := findMessage(t, consumer.DeadLetterTopic(topic), strconv.FormatInt(id, 10), events.OrderCreated)
+	var cause string
+	for _, h := range dead.Headers {
+		if h.Key == "error" {
+			cause = string(h.Value)
+		}
+	}
+	if !strings.Contains(cause, "decode") {
+		t.Fatalf("dead letter error header = %q", cause)
 	}
 }
