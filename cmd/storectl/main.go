@@ -17,6 +17,8 @@ import (
 	"github.com/store-manager/store-manager/debezium"
 	"github.com/store-manager/store-manager/services/config"
 	"github.com/store-manager/store-manager/services/connectors"
+	"github.com/store-manager/store-manager/services/consumer"
+	"github.com/store-manager/store-manager/services/events"
 	schema "github.com/store-manager/store-manager/sql"
 )
 
@@ -24,7 +26,8 @@ const usage = `usage: storectl <command> [flags]
 
 commands:
   migrate up|down [service...]   apply or revert migrations (services: store, payments; default both)
-  connectors register [flags]    create or update the Debezium outbox connectors and wait until they run
+  connectors register [flags]    create the event topics, then create or update the Debezium outbox
+                                 connectors and wait until they run
   connectors status              print each connector's state
   seed                           add the demo users, products and stock (skips what exists)
   rebuild-cache                  rebuild every Redis read model from MySQL
@@ -98,6 +101,14 @@ func migrateCmd(cfg config.Stack, args []string) error {
 	return nil
 }
 
+// kafkaBrokers are the brokers given to the connectors, or the configured ones.
+func kafkaBrokers(cfg config.Stack, o connectors.Overrides) string {
+	if o.KafkaBrokers != "" {
+		return o.KafkaBrokers
+	}
+	return cfg.KafkaBrokers
+}
+
 func connectorsCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	if len(args) == 0 {
 		return errUsage
@@ -128,6 +139,9 @@ func connectorsCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	client := connectors.NewClient(cfg.ConnectURL)
 	switch args[0] {
 	case "register":
+		if err := consumer.EnsureTopics(ctx, kafkaBrokers(cfg, o), events.Topics, 3); err != nil {
+			return err
+		}
 		for _, c := range all {
 			if err := client.Register(ctx, o.Apply(c)); err != nil {
 				return err

@@ -260,3 +260,30 @@ func (r *Runner) deadLetter(ctx context.Context, km *kafka.Message, m Message, c
 		}
 	}
 }
+
+// EnsureTopics creates the topics that do not exist yet, each with partitions
+// partitions, and with their dead-letter topics. Consumers then find them at
+// once instead of waiting for the first event to create them.
+func EnsureTopics(ctx context.Context, brokers string, topics []string, partitions int) error {
+	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": brokers})
+	if err != nil {
+		return fmt.Errorf("kafka admin: %w", err)
+	}
+	defer admin.Close()
+	specs := make([]kafka.TopicSpecification, 0, 2*len(topics))
+	for _, t := range topics {
+		for _, name := range []string{t, DeadLetterTopic(t)} {
+			specs = append(specs, kafka.TopicSpecification{Topic: name, NumPartitions: partitions, ReplicationFactor: 1})
+		}
+	}
+	results, err := admin.CreateTopics(ctx, specs)
+	if err != nil {
+		return fmt.Errorf("create topics: %w", err)
+	}
+	for _, r := range results {
+		if r.Error.Code() != kafka.ErrNoError && r.Error.Code() != kafka.ErrTopicAlreadyExists {
+			return fmt.Errorf("create topic %s: %w", r.Topic, r.Error)
+		}
+	}
+	return nil
+}

@@ -14,6 +14,9 @@ const (
 	TopicPayments = "payments" // the order saga's events from payments, keyed by order id
 )
 
+// Topics lists every topic the outbox routes events to.
+var Topics = []string{TopicUsers, TopicProducts, TopicStocks, TopicOrders, TopicPayments}
+
 // Event types, with the original's saga names.
 const (
 	UserCreated    = "UserCreated"
