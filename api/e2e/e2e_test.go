@@ -25,7 +25,7 @@ type system struct {
 	store, payments *stacktest.Client
 }
 
-func newSystem(t *testing.T) system {
+func newSystem(t testing.TB) system {
 	t.Helper()
 	stacktest.Stack(t)
 	gateway := stacktest.NewClient(gatewayURL())
@@ -47,7 +47,7 @@ func stack(t *testing.T, args ...string) {
 }
 
 // product creates a product with quantity units in stock.
-func (s system) product(t *testing.T, price string, quantity int) int64 {
+func (s system) product(t testing.TB, price string, quantity int) int64 {
 	t.Helper()
 	r := s.store.Do(t, "POST", "/products", map[string]any{"name": "E2E item", "sku": "E-" + stacktest.Suffix(), "price": price})
 	if r.Status != 201 {
@@ -60,7 +60,7 @@ func (s system) product(t *testing.T, price string, quantity int) int64 {
 	return id
 }
 
-func (s system) user(t *testing.T) int64 {
+func (s system) user(t testing.TB) int64 {
 	t.Helper()
 	r := s.store.Do(t, "POST", "/users", map[string]any{"name": "E2E buyer", "email": "e2e-" + stacktest.Suffix() + "@example.com"})
 	if r.Status != 201 {
