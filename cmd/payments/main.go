@@ -15,6 +15,7 @@ import (
 	"github.com/store-manager/store-manager/services/config"
 	"github.com/store-manager/store-manager/services/consumer"
 	"github.com/store-manager/store-manager/services/money"
+	"github.com/store-manager/store-manager/services/outbox"
 	"github.com/store-manager/store-manager/services/payments"
 	"github.com/store-manager/store-manager/services/server"
 )
@@ -25,6 +26,7 @@ type Config struct {
 	HTTPAddr        string        // PAYMENTS_HTTP_ADDR
 	LinkBase        string        // PAYMENT_LINK_BASE: the gateway's public URL
 	MaxAmount       money.Cents   // PAYMENT_MAX_AMOUNT
+	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 	LogLevel        slog.Level    // LOG_LEVEL
 }
@@ -41,6 +43,7 @@ func loadConfig() (Config, error) {
 		HTTPAddr:        config.Env("PAYMENTS_HTTP_ADDR", "127.0.0.1:5009"),
 		LinkBase:        config.Env("PAYMENT_LINK_BASE", "http://127.0.0.1:8080"),
 		MaxAmount:       max,
+		OutboxRetention: config.EnvDuration("OUTBOX_RETENTION", 24*time.Hour),
 		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		LogLevel:        level,
 	}, nil
@@ -86,5 +89,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	api := rest.NewPayments(svc, map[string]rest.Check{"mysql": db.PingContext, "kafka": runner.Healthy})
 	srv := server.NewHTTP(cfg.HTTPAddr, api)
-	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, runner.Run)
+	janitor := func(ctx context.Context) error {
+		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.Queries().PurgeOutbox)
+	}
+	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, runner.Run, janitor)
 }

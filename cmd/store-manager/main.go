@@ -18,6 +18,7 @@ import (
 	"github.com/store-manager/store-manager/api/rest"
 	"github.com/store-manager/store-manager/services/config"
 	"github.com/store-manager/store-manager/services/consumer"
+	"github.com/store-manager/store-manager/services/outbox"
 	"github.com/store-manager/store-manager/services/readmodel"
 	"github.com/store-manager/store-manager/services/server"
 	"github.com/store-manager/store-manager/services/store"
@@ -28,6 +29,7 @@ type Config struct {
 	Stack           config.Stack
 	HTTPAddr        string        // STORE_HTTP_ADDR
 	SupplierKey     string        // SUPPLIER_API_KEY
+	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 	LogLevel        slog.Level    // LOG_LEVEL
 }
@@ -39,6 +41,7 @@ func loadConfig() Config {
 		Stack:           config.Load(),
 		HTTPAddr:        config.Env("STORE_HTTP_ADDR", "127.0.0.1:5000"),
 		SupplierKey:     config.Env("SUPPLIER_API_KEY", graphql.LocalSupplierKey),
+		OutboxRetention: config.EnvDuration("OUTBOX_RETENTION", 24*time.Hour),
 		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		LogLevel:        level,
 	}
@@ -99,5 +102,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		"kafka": projector.Healthy,
 	})
 	srv := server.NewHTTP(cfg.HTTPAddr, api)
-	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, projector.Run, sagaRunner.Run)
+	janitor := func(ctx context.Context) error {
+		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.Queries().PurgeOutbox)
+	}
+	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, projector.Run, sagaRunner.Run, janitor)
 }

@@ -35,12 +35,18 @@ func (q *Queries) CreateOutboxEvent(ctx context.Context, arg CreateOutboxEventPa
 }
 
 const deleteOutboxEventsBefore = `-- name: DeleteOutboxEventsBefore :execrows
-DELETE FROM outbox WHERE created_at < ?
+DELETE FROM outbox WHERE created_at < ? ORDER BY created_at LIMIT ?
 `
 
-// Captured rows may go: Debezium reads the binlog, not the table.
-func (q *Queries) DeleteOutboxEventsBefore(ctx context.Context, createdAt time.Time) (int64, error) {
-	result, err := q.exec(ctx, q.deleteOutboxEventsBeforeStmt, deleteOutboxEventsBefore, createdAt)
+type DeleteOutboxEventsBeforeParams struct {
+	Before time.Time
+	Limit  int32
+}
+
+// Captured rows may go: Debezium reads the binlog, not the table. In batches,
+// so a purge never holds many locks.
+func (q *Queries) DeleteOutboxEventsBefore(ctx context.Context, arg DeleteOutboxEventsBeforeParams) (int64, error) {
+	result, err := q.exec(ctx, q.deleteOutboxEventsBeforeStmt, deleteOutboxEventsBefore, arg.Before, arg.Limit)
 	if err != nil {
 		return 0, err
 	}

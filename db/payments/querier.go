@@ -6,7 +6,6 @@ package paymentsdb
 
 import (
 	"context"
-	"time"
 )
 
 type Querier interface {
@@ -14,8 +13,9 @@ type Querier interface {
 	CreatePayment(ctx context.Context, arg CreatePaymentParams) (int64, error)
 	// Records that a consumer applied an event; 0 rows means it already had.
 	CreateProcessedEvent(ctx context.Context, arg CreateProcessedEventParams) (int64, error)
-	// Captured rows may go: Debezium reads the binlog, not the table.
-	DeleteOutboxEventsBefore(ctx context.Context, createdAt time.Time) (int64, error)
+	// Captured rows may go: Debezium reads the binlog, not the table. In batches,
+	// so a purge never holds many locks.
+	DeleteOutboxEventsBefore(ctx context.Context, arg DeleteOutboxEventsBeforeParams) (int64, error)
 	GetPayment(ctx context.Context, id int64) (Payment, error)
 	GetPaymentByOrder(ctx context.Context, orderID int64) (Payment, error)
 	// Pays an unpaid payment; 0 rows means it was already paid or is unknown.

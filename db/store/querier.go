@@ -6,7 +6,6 @@ package storedb
 
 import (
 	"context"
-	"time"
 )
 
 type Querier interface {
@@ -22,8 +21,9 @@ type Querier interface {
 	// Takes stock only when enough is left, so stock never goes below zero.
 	DecreaseStock(ctx context.Context, arg DecreaseStockParams) (int64, error)
 	DeleteOrder(ctx context.Context, id int64) (int64, error)
-	// Captured rows may go: Debezium reads the binlog, not the table.
-	DeleteOutboxEventsBefore(ctx context.Context, createdAt time.Time) (int64, error)
+	// Captured rows may go: Debezium reads the binlog, not the table. In batches,
+	// so a purge never holds many locks.
+	DeleteOutboxEventsBefore(ctx context.Context, arg DeleteOutboxEventsBeforeParams) (int64, error)
 	DeleteProduct(ctx context.Context, id int64) (int64, error)
 	DeleteUser(ctx context.Context, id int64) (int64, error)
 	GetOrder(ctx context.Context, id int64) (Order, error)

@@ -220,7 +220,7 @@ func (r *Runner) dispatch(ctx context.Context, km *kafka.Message) error {
 		attempt := 0
 		_, err := backoff.Retry(ctx, func() (struct{}, error) {
 			attempt++
-			return struct{}{}, h(ctx, m)
+			return struct{}{}, safely(ctx, h, m)
 		},
 			backoff.WithBackOff(&backoff.ExponentialBackOff{
 				InitialInterval: 20 * time.Millisecond, RandomizationFactor: 0.3, Multiplier: 2, MaxInterval: 2 * time.Second,
@@ -241,6 +241,17 @@ func (r *Runner) dispatch(ctx context.Context, km *kafka.Message) error {
 		r.log.Warn("store offset", "topic", m.Topic, "offset", m.Offset, "err", err)
 	}
 	return nil
+}
+
+// safely runs h, turning a panic into an error so the message is retried
+// and then dead-lettered instead of crashing the service on every redelivery.
+func safely(ctx context.Context, h Handler, m Message) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("handler panicked: %v", v)
+		}
+	}()
+	return h(ctx, m)
 }
 
 func (r *Runner) deadLetter(ctx context.Context, km *kafka.Message, m Message, cause error) {

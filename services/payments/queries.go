@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"database/sql"
+	"time"
 
 	paymentsdb "github.com/store-manager/store-manager/db/payments"
 	"github.com/store-manager/store-manager/services/outbox"
@@ -23,6 +24,11 @@ func (q Queries) RecordEvent(ctx context.Context, e outbox.Event) error {
 func (q Queries) MarkProcessed(ctx context.Context, consumer, eventID string) (bool, error) {
 	n, err := q.CreateProcessedEvent(ctx, paymentsdb.CreateProcessedEventParams{Consumer: consumer, EventID: eventID})
 	return n == 1, err
+}
+
+// PurgeOutbox deletes up to limit outbox rows created before a time (an outbox.PurgeBatch).
+func (q Queries) PurgeOutbox(ctx context.Context, before time.Time, limit int32) (int64, error) {
+	return q.DeleteOutboxEventsBefore(ctx, paymentsdb.DeleteOutboxEventsBeforeParams{Before: before, Limit: limit})
 }
 
 // Binder binds prepared payments queries to transactions.

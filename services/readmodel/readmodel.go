@@ -136,18 +136,19 @@ func decodeProduct(id int64, h map[string]string) (Product, Presence, error) {
 	if h["deleted"] == "1" {
 		return Product{}, Deleted, nil
 	}
-	p := Product{Product: events.Product{ID: id, Name: h["name"], SKU: h["sku"], Price: h["price"]}}
-	if q, ok := h["quantity"]; ok {
-		n, err := strconv.ParseInt(q, 10, 32)
-		if err != nil {
-			return Product{}, Missing, fmt.Errorf("product %d: bad quantity %q", id, q)
-		}
-		p.Quantity = int32(n)
-		p.StockVersion, _ = strconv.ParseInt(h["stock_v"], 10, 64)
-	}
-	if h["sku"] == "" && p.StockVersion == 0 {
+	// Details and stock come from two topics: until both arrived, the product is not known yet.
+	if h["sku"] == "" || h["stock_v"] == "" {
 		return Product{}, Missing, nil
 	}
+	q, err := strconv.ParseInt(h["quantity"], 10, 32)
+	if err != nil {
+		return Product{}, Missing, fmt.Errorf("product %d: bad quantity %q", id, h["quantity"])
+	}
+	v, err := strconv.ParseInt(h["stock_v"], 10, 64)
+	if err != nil {
+		return Product{}, Missing, fmt.Errorf("product %d: bad stock version %q", id, h["stock_v"])
+	}
+	p := Product{Product: events.Product{ID: id, Name: h["name"], SKU: h["sku"], Price: h["price"]}, Quantity: int32(q), StockVersion: v}
 	return p, Present, nil
 }
 
