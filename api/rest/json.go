@@ -83,10 +83,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 // pathID reads a positive integer path parameter.
 func pathID(ps httprouter.Params, name string) (int64, error) {
-	return positiveID(name, ps.ByName(name))
-}
-
-func positiveID(name, s string) (int64, error) {
+	s := ps.ByName(name)
 	id, err := strconv.ParseInt(s, 10, 64)
 	if err != nil || id < 1 {
 		return 0, badRequestf("%s must be a positive integer, not %q", name, s)

@@ -5,7 +5,6 @@ package config
 
 import (
 	"os"
-	"strconv"
 	"time"
 )
 
@@ -35,14 +34,6 @@ func Load() Stack {
 func Env(key, def string) string {
 	if v := os.Getenv(key); v != "" {
 		return v
-	}
-	return def
-}
-
-// EnvInt returns the integer in key, or def when it is unset or not a number.
-func EnvInt(key string, def int) int {
-	if n, err := strconv.Atoi(os.Getenv(key)); err == nil {
-		return n
 	}
 	return def
 }

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -70,16 +69,6 @@ func (r *Registry) Lookup(m Message) (Handler, bool) {
 	}
 	h, ok := r.byTopic[m.Topic]
 	return h, ok
-}
-
-// Types lists the registered event types, sorted.
-func (r *Registry) Types() []string {
-	out := make([]string, 0, len(r.byType))
-	for t := range r.byType {
-		out = append(out, t)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Config sets up a Runner.
