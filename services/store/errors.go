@@ -17,12 +17,13 @@ var (
 
 // MySQL error numbers the store turns into conflicts.
 const (
-	errDuplicateKey   = 1062
-	errRowReferenced  = 1451 // deleting a row another row points at
-	errRowReferenced2 = 1217
-	errOutOfRange     = 1264 // a value beyond its column's type
-	errCheckFailed    = 4025 // MariaDB: a CHECK constraint failed (MySQL: 3819)
-	errCheckFailedMy  = 3819
+	errDuplicateKey    = 1062
+	errRowReferenced   = 1451 // deleting a row another row points at
+	errRowReferenced2  = 1217
+	errNoReferencedRow = 1452 // inserting a row that points at a row deleted meanwhile
+	errOutOfRange      = 1264 // a value beyond its column's type
+	errCheckFailed     = 4025 // MariaDB: a CHECK constraint failed (MySQL: 3819)
+	errCheckFailedMy   = 3819
 )
 
 func invalidf(format string, args ...any) error  { return apperr.Errorf(ErrInvalid, format, args...) }

@@ -82,6 +82,9 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 			}
 		}
 		orderID, err = q.CreateOrder(ctx, storedb.CreateOrderParams{UserID: userID, TotalAmount: total.String(), Status: StatusCreated})
+		if mysqlErr(err, errNoReferencedRow) {
+			return nil, notFoundf("user %d not found", userID)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("create order: %w", err)
 		}

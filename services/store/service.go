@@ -232,7 +232,11 @@ func (s *Service) SetStock(ctx context.Context, productID int64, quantity int64)
 		} else if err != nil {
 			return nil, fmt.Errorf("get product %d: %w", productID, err)
 		}
-		if err := q.SetStock(ctx, storedb.SetStockParams{ProductID: productID, Quantity: int32(quantity)}); err != nil {
+		err := q.SetStock(ctx, storedb.SetStockParams{ProductID: productID, Quantity: int32(quantity)})
+		if mysqlErr(err, errNoReferencedRow) {
+			return nil, notFoundf("product %d not found", productID)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("set stock of product %d: %w", productID, err)
 		}
 		e, err := stockChanged(ctx, q, productID)
