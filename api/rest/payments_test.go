@@ -72,3 +72,29 @@ func TestPaymentsRoutes(t *testing.T) {
 		})
 	}
 }
+
+// No body of any shape makes a payments route answer 5xx.
+func TestPaymentsGarbageNeverFails(t *testing.T) {
+	st := stacktest.Stack(t)
+	db := stacktest.Open(t, st.PaymentsDSN)
+	q, err := payments.Prepare(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	svc := payments.New(db, q, payments.Config{MaxAmount: money.Cents(100000), LinkBase: "http://gateway.test"})
+	srv := httptest.NewServer(rest.NewPayments(svc, nil))
+	defer srv.Close()
+	c := stacktest.NewClient(srv.URL)
+	garbage := []string{``, `null`, `[]`, `{`, `{}`, `{"user_id": "1", "order_id": 1.5, "total_amount": "x"}`,
+		`{"user_id": 0, "order_id": 0, "total_amount": 1}`, `{"cardNumber": 4242, "cardCode": 1, "expirationDate": 1}`,
+		`{"cardNumber": "", "cardCode": "", "expirationDate": "99/99"}`, `{"total_amount": 1e400}`}
+	for _, path := range []string{"/payments", "/payments/process/1", "/payments/process/999999999"} {
+		for _, body := range garbage {
+			r := c.Do(t, "POST", path, body)
+			if r.Status >= 500 || r.JSON == nil {
+				t.Errorf("POST %s with %q = %d %s", path, body, r.Status, r.Raw)
+			}
+		}
+	}
+}

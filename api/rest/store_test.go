@@ -3,6 +3,7 @@ package rest_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -86,6 +87,7 @@ func TestStoreRoutes(t *testing.T) {
 		{"create user trailing data", "POST", "/users", `{"name": "A", "email": "a@b.c"} {}`, 400, "single JSON object"},
 		{"create user bad email", "POST", "/users", `{"name": "A", "email": "nope"}`, 422, "email"},
 		{"create user blank name", "POST", "/users", `{"name": "  ", "email": "x@example.com"}`, 422, "name is required"},
+		{"create user control characters", "POST", "/users", `{"name": "a\u0000b", "email": "x@example.com"}`, 422, "control characters"},
 		{"create user duplicate email", "POST", "/users", map[string]any{"name": "B", "email": f.email}, 409, "already used"},
 		{"create user oversized", "POST", "/users", `{"name": "` + huge + `", "email": "a@b.c"}`, 413, "bytes"},
 		{"delete user with orders", "DELETE", fmt.Sprintf("/users/%d", f.userID), nil, 409, `"deleted":false`},
@@ -221,4 +223,29 @@ func TestReadModelFollowsCommands(t *testing.T) {
 		o, presence, err := rm.Order(context.Background(), f.orderID)
 		return err == nil && presence == readmodel.Present && o.ID == f.orderID
 	})
+}
+
+// No body of any shape makes a route answer 5xx: bad input is always a 4xx with a JSON error.
+func TestGarbageNeverFails(t *testing.T) {
+	c, _ := newStoreServer(t)
+	garbage := []string{
+		``, `null`, `[]`, `"x"`, `42`, `{`, `{}`, `{"user_id": null, "items": null}`,
+		`{"user_id": -1, "items": [null]}`, `{"user_id": 1e400}`, `{"product_id": 1, "quantity": "many"}`,
+		`{"name": {"nested": true}, "email": [], "sku": 1, "price": true}`,
+		`{"items": [{"product_id": 9223372036854775807, "quantity": 9223372036854775807}], "user_id": 9223372036854775807}`,
+		`{"order_id": 0, "is_paid": "yes"}`, `{"query": 5}`, `{"query": "{ product(id: 1) { id } }"}`,
+		"\xef\xbb\xbf{}", `{"name": "\u0000", "email": "a@b.c"}`,
+	}
+	api := rest.NewStore(nil, http.NotFoundHandler(), nil)
+	for _, r := range api.Routes() {
+		if r.Method != "POST" && r.Method != "PUT" {
+			continue
+		}
+		for _, body := range garbage {
+			resp := c.Do(t, r.Method, r.Path, body)
+			if resp.Status >= 500 || resp.JSON == nil {
+				t.Errorf("%s %s with %q = %d %s", r.Method, r.Path, body, resp.Status, resp.Raw)
+			}
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	storedb "github.com/store-manager/store-manager/db/store"
@@ -69,6 +70,8 @@ func checkName(field, v string, maxLen int) (string, error) {
 		return "", invalidf("%s is required", field)
 	case utf8.RuneCountInString(v) > maxLen:
 		return "", invalidf("%s is longer than %d characters", field, maxLen)
+	case strings.IndexFunc(v, unicode.IsControl) >= 0:
+		return "", invalidf("%s holds control characters", field)
 	}
 	return v, nil
 }
