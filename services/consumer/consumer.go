@@ -110,6 +110,8 @@ func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
 		"auto.commit.interval.ms":            200,
 		"topic.metadata.refresh.interval.ms": 1000,
 		"fetch.wait.max.ms":                  10,
+		"queued.max.messages.kbytes":         4096, // bounds librdkafka's prefetch memory
+		"queued.min.messages":                1000,
 		"session.timeout.ms":                 10000,
 		"heartbeat.interval.ms":              1000,
 		"go.logs.channel.enable":             false,
@@ -117,7 +119,9 @@ func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("new consumer %s: %w", cfg.GroupID, err)
 	}
-	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": cfg.Brokers, "linger.ms": 0, "acks": "all"})
+	p, err := kafka.NewProducer(&kafka.ConfigMap{
+		"bootstrap.servers": cfg.Brokers, "linger.ms": 0, "acks": "all", "queue.buffering.max.kbytes": 4096,
+	})
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("new dead-letter producer: %w", err)
