@@ -3,8 +3,13 @@ package e2e
 import (
 	"fmt"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/store-manager/store-manager/services/config"
+	"github.com/store-manager/store-manager/services/stacktest"
 )
 
 // BenchmarkSagaToPaymentLink measures, through the gateway, the time from
@@ -38,4 +43,51 @@ func BenchmarkSagaToPaymentLink(b *testing.B) {
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkSagaThroughput places b.N orders from 16 clients straight at
+// store-manager (one client address would hit the gateway's per-client
+// limit) and reports completed sagas per second, from the first request to
+// the last order's completion.
+func BenchmarkSagaThroughput(b *testing.B) {
+	s := newSystem(b)
+	s.store = stacktest.NewClient(config.Env("STORE_URL", "http://127.0.0.1:5000"))
+	user, product := s.user(b), s.product(b, "1.00", 1_000_000_000)
+	db := stacktest.Open(b, config.Load().StoreDSN)
+	body := map[string]any{"user_id": user, "items": []any{map[string]any{"product_id": product, "quantity": 1}}}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(b.N) {
+				if r, err := s.store.Try("POST", "/orders", body); err != nil || r.Status != 201 {
+					b.Errorf("create order: %v %d", err, r.Status)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	placed := time.Since(start)
+	for {
+		var done int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM orders WHERE user_id = ? AND status = 'Completed'`, user).Scan(&done); err != nil {
+			b.Fatal(err)
+		}
+		if done == b.N {
+			break
+		}
+		if time.Since(start) > 5*time.Minute {
+			b.Fatalf("%d of %d sagas completed in 5 minutes", done, b.N)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/placed.Seconds(), "orders-placed/s")
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "sagas/s")
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
@@ -121,6 +122,8 @@ func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
 	}
 	p, err := kafka.NewProducer(&kafka.ConfigMap{
 		"bootstrap.servers": cfg.Brokers, "linger.ms": 0, "acks": "all", "queue.buffering.max.kbytes": 4096,
+		// The Go client's channels default to a million entries (16 MB each); dead letters are rare.
+		"go.events.channel.size": 1000, "go.produce.channel.size": 1000,
 	})
 	if err != nil {
 		c.Close()
@@ -131,17 +134,45 @@ func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
 
 // Run consumes until ctx ends, then commits the offsets of what it handled
 // and closes. Topics that do not exist yet are picked up once they do.
+//
+// Each partition has its own worker, so partitions are handled in parallel
+// while the messages of one partition (one aggregate's events, as they share
+// a key) are handled in order.
 func (r *Runner) Run(ctx context.Context) error {
 	defer r.close()
 	if err := r.consumer.SubscribeTopics(r.cfg.Topics, nil); err != nil {
 		return fmt.Errorf("subscribe %v: %w", r.cfg.Topics, err)
 	}
 	go r.drainProducerEvents()
+	lanes := map[string]chan *kafka.Message{}
+	var workers sync.WaitGroup
+	defer func() { // runs before close: every worker is done before the final commit
+		for _, lane := range lanes {
+			close(lane)
+		}
+		workers.Wait()
+	}()
 	for ctx.Err() == nil {
 		switch ev := r.consumer.Poll(100).(type) {
 		case *kafka.Message:
-			if err := r.dispatch(ctx, ev); err != nil {
-				return err
+			key := fmt.Sprintf("%s/%d", *ev.TopicPartition.Topic, ev.TopicPartition.Partition)
+			lane, ok := lanes[key]
+			if !ok {
+				lane = make(chan *kafka.Message, 64)
+				lanes[key] = lane
+				workers.Add(1)
+				go func() {
+					defer workers.Done()
+					for km := range lane {
+						if ctx.Err() == nil { // once stopping, what is left is redelivered later
+							r.dispatch(ctx, km)
+						}
+					}
+				}()
+			}
+			select {
+			case lane <- ev:
+			case <-ctx.Done():
 			}
 		case kafka.Error:
 			if ev.IsFatal() {
@@ -207,7 +238,7 @@ func Decode(km *kafka.Message) Message {
 }
 
 // dispatch handles one message and stores its offset; only ctx ending stops it.
-func (r *Runner) dispatch(ctx context.Context, km *kafka.Message) error {
+func (r *Runner) dispatch(ctx context.Context, km *kafka.Message) {
 	m := Decode(km)
 	if h, ok := r.registry.Lookup(m); ok {
 		attempt := 0
@@ -224,7 +255,7 @@ func (r *Runner) dispatch(ctx context.Context, km *kafka.Message) error {
 				r.log.Warn("handler failed; retrying", "type", m.Type, "event", m.ID, "attempt", attempt, "in", next, "err", err)
 			}))
 		if ctx.Err() != nil {
-			return nil // shutting down: the offset is not stored, so the message is redelivered
+			return // shutting down: the offset is not stored, so the message is redelivered
 		}
 		if err != nil {
 			r.deadLetter(ctx, km, m, err)
@@ -233,7 +264,6 @@ func (r *Runner) dispatch(ctx context.Context, km *kafka.Message) error {
 	if _, err := r.consumer.StoreMessage(km); err != nil {
 		r.log.Warn("store offset", "topic", m.Topic, "offset", m.Offset, "err", err)
 	}
-	return nil
 }
 
 // safely runs h, turning a panic into an error so the message is retried
