@@ -1,12 +1,17 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/store-manager/store-manager/services/config"
 	"github.com/store-manager/store-manager/services/stacktest"
@@ -90,4 +95,55 @@ func BenchmarkSagaThroughput(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/placed.Seconds(), "orders-placed/s")
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "sagas/s")
+}
+
+// BenchmarkReadStock reads one product's stock in parallel: through the
+// gateway, from store-manager directly, and from Redis itself (the read
+// model's own hash), to compare the read path with what Redis serves.
+func BenchmarkReadStock(b *testing.B) {
+	s := newSystem(b)
+	product := s.product(b, "1.00", 10)
+	st := config.Load()
+	path := fmt.Sprintf("/stocks/%d", product)
+	s.stockSettles(b, product, 10)
+	for _, target := range []struct{ name, base string }{
+		{"gateway", gatewayURL()},
+		{"store-manager", config.Env("STORE_URL", "http://127.0.0.1:5000")},
+	} {
+		b.Run(target.name, func(b *testing.B) {
+			var clients atomic.Int32
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				// Each client reads from its own loopback address, as distinct
+				// clients would, so the gateway's per-client limit applies to each.
+				src := &net.TCPAddr{IP: net.IPv4(127, 0, 1, byte(1+clients.Add(1)))}
+				c := stacktest.NewClient(target.base)
+				c.HTTP.Transport = &http.Transport{DialContext: (&net.Dialer{LocalAddr: src}).DialContext, MaxIdleConnsPerHost: 4}
+				for pb.Next() {
+					if r, err := c.Try("GET", path, nil); err != nil || r.Status != 200 {
+						b.Errorf("GET %s: %v %d", path, err, r.Status)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
+		})
+	}
+	b.Run("redis", func(b *testing.B) {
+		rdb := redis.NewClient(&redis.Options{Addr: st.RedisAddr, PoolSize: 64})
+		defer rdb.Close()
+		key := fmt.Sprintf("rm:product:%d", product)
+		b.SetParallelism(16)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := rdb.HGetAll(context.Background(), key).Err(); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "reads/s")
+	})
 }

@@ -131,7 +131,7 @@ func (s system) settle(t *testing.T, timeout time.Duration, ids ...int64) map[in
 	return out
 }
 
-func (s system) stock(t *testing.T, product int64) int64 {
+func (s system) stock(t testing.TB, product int64) int64 {
 	t.Helper()
 	r := s.store.Do(t, "GET", fmt.Sprintf("/stocks/%d", product), nil)
 	if r.Status != 200 {
@@ -141,7 +141,7 @@ func (s system) stock(t *testing.T, product int64) int64 {
 }
 
 // stockSettles waits until the read model shows want units.
-func (s system) stockSettles(t *testing.T, product, want int64) {
+func (s system) stockSettles(t testing.TB, product, want int64) {
 	t.Helper()
 	stacktest.Eventually(t, 15*time.Second, fmt.Sprintf("stock of %d at %d", product, want), func() bool {
 		return s.stock(t, product) == want
