@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -188,5 +189,53 @@ func TestRebuildMatchesDatabase(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("the rebuild wrote no product")
+	}
+}
+
+// Lists come from the sorted sets: products in id order after a cursor, and
+// low stock lowest first; deleted products leave both.
+func TestLists(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	rm := readmodel.NewWithPrefix(e.rdb, "liststest:"+stacktest.Suffix()+":")
+	t.Cleanup(func() { _ = rm.Reset(context.Background()) })
+	for id, q := range map[int64]int32{1: 7, 2: 0, 3: 3, 4: 12, 5: 3} {
+		if err := rm.PutProduct(ctx, events.Product{ID: id, Name: fmt.Sprint("p", id), SKU: fmt.Sprint("S", id), Price: "1.00"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := rm.PutStock(ctx, events.Stock{ProductID: id, Quantity: q, Version: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := rm.DeleteProduct(ctx, 5); err != nil {
+		t.Fatal(err)
+	}
+	ids := func(list []readmodel.Product, err error) []int64 {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]int64, len(list))
+		for i, p := range list {
+			out[i] = p.ID
+		}
+		return out
+	}
+	cases := []struct {
+		name string
+		got  []int64
+		want []int64
+	}{
+		{"first page", ids(rm.Products(ctx, 0, 2)), []int64{1, 2}},
+		{"after a cursor", ids(rm.Products(ctx, 2, 10)), []int64{3, 4}},
+		{"past the end", ids(rm.Products(ctx, 4, 10)), []int64{}},
+		{"low stock", ids(rm.LowStock(ctx, 7, 10)), []int64{2, 3, 1}},
+		{"low stock, limited", ids(rm.LowStock(ctx, 100, 2)), []int64{2, 3}},
+		{"nothing that low", ids(rm.LowStock(ctx, -1, 10)), []int64{}},
+	}
+	for _, tc := range cases {
+		if !slices.Equal(tc.got, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, tc.got, tc.want)
+		}
 	}
 }
