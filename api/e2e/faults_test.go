@@ -290,3 +290,40 @@ func TestPoisonEventIsDeadLettered(t *testing.T) {
 		t.Fatalf("dead letter error header = %q", cause)
 	}
 }
+
+// SIGTERM stops store-manager gracefully: it finishes what it was doing and
+// exits cleanly; once restarted, no order is lost.
+func TestGracefulShutdown(t *testing.T) {
+	s := newSystem(t)
+	user, product := s.user(t), s.product(t, "1.00", 1000)
+	t.Cleanup(func() { stack(t, "app", "store-manager") })
+	stop := make(chan struct{})
+	placed := orderStream(s, user, product, 10*time.Millisecond, stop)
+	time.Sleep(500 * time.Millisecond)
+	pid := pidOf(t, "store-manager")
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	stacktest.Eventually(t, 20*time.Second, "store-manager exits", func() bool {
+		return syscall.Kill(pid, 0) != nil
+	})
+	_, file, _, _ := runtime.Caller(0)
+	logFile := filepath.Join(config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state")), "logs", "store-manager.log")
+	raw, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.LastIndex(string(raw), "shutting down")
+	if i < 0 {
+		t.Fatal("store-manager logged no graceful shutdown")
+	}
+	if tail := string(raw[i:]); strings.Contains(tail, `"level":"ERROR"`) {
+		t.Fatalf("store-manager did not stop cleanly:\n%s", tail)
+	}
+	stack(t, "app", "store-manager")
+	close(stop)
+	if n := placed(); n < 20 {
+		t.Fatalf("only %d orders accepted", n)
+	}
+	conserved(t, s, product, 1000, s.settle(t, 90*time.Second, ordersOf(t, user)...))
+}
