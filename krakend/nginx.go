@@ -168,6 +168,7 @@ http {
     # skipped for {{.FailTimeout}}s (nginx answers 502), then tried again. nginx ignores
     # max_fails in a group of one server, hence the backend is listed twice.
     upstream {{.Name}} {
+        zone {{.Name}} 64k; # the failure counts are shared by every worker
         server {{.Address}} max_fails={{.MaxFails}} fail_timeout={{.FailTimeout}}s;
         server {{.Address}} max_fails={{.MaxFails}} fail_timeout={{.FailTimeout}}s;
         keepalive 64;

@@ -44,6 +44,24 @@ func stack(t *testing.T, args ...string) {
 	if err != nil {
 		t.Fatalf("stack.sh %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
+	if args[0] == "app" || args[0] == "start" {
+		waitGateway(t)
+	}
+}
+
+// waitGateway waits until the gateway reaches both services again: after a
+// service was down, its circuit breaker keeps it out for a while.
+func waitGateway(t testing.TB) {
+	t.Helper()
+	c := stacktest.NewClient(gatewayURL())
+	stacktest.Eventually(t, 60*time.Second, "the gateway reaches the services", func() bool {
+		for _, path := range []string{"/health-check", "/payments/status"} {
+			if r, err := c.Try("GET", path, nil); err != nil || r.Status != 200 {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // product creates a product with quantity units in stock.
