@@ -29,6 +29,7 @@ type Config struct {
 	Stack           config.Stack
 	HTTPAddr        string        // STORE_HTTP_ADDR
 	SupplierKey     string        // SUPPLIER_API_KEY
+	EmployeeKey     string        // EMPLOYEE_API_KEY: when set, write routes need it
 	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 	LogLevel        slog.Level    // LOG_LEVEL
@@ -41,6 +42,7 @@ func loadConfig() Config {
 		Stack:           config.Load(),
 		HTTPAddr:        config.Env("STORE_HTTP_ADDR", "127.0.0.1:5000"),
 		SupplierKey:     config.Env("SUPPLIER_API_KEY", graphql.LocalSupplierKey),
+		EmployeeKey:     config.Env("EMPLOYEE_API_KEY", ""),
 		OutboxRetention: config.EnvDuration("OUTBOX_RETENTION", 24*time.Hour),
 		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		LogLevel:        level,
@@ -101,7 +103,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		"redis": func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		"kafka": projector.Healthy,
 	})
-	srv := server.NewHTTP(cfg.HTTPAddr, api)
+	srv := server.NewHTTP(cfg.HTTPAddr, rest.RequireEmployeeKey(cfg.EmployeeKey, api))
 	janitor := func(ctx context.Context) error {
 		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.Queries().PurgeOutbox)
 	}
