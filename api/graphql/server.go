@@ -18,6 +18,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/store-manager/store-manager/services/apperr"
 	"github.com/store-manager/store-manager/services/readmodel"
 	"github.com/store-manager/store-manager/services/store"
 )
@@ -148,12 +149,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 
 var errInvalidArg = errors.New("invalid argument")
 
-type argError struct{ msg string }
-
-func (e argError) Error() string { return e.msg }
-func (e argError) Unwrap() error { return errInvalidArg }
-
-func invalidArg(msg string) error { return argError{msg} }
+func invalidArg(msg string) error { return apperr.Errorf(errInvalidArg, "%s", msg) }
 
 func parseID(name, s string) (int64, error) {
 	id, err := strconv.ParseInt(s, 10, 64)
