@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -8,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -140,29 +142,46 @@ func pidOf(t *testing.T, name string) int {
 	return pid
 }
 
-// orderStream places orders for product, one every interval, until stop
-// closes, and returns how many were accepted. Requests fail while
-// store-manager is down; one cut mid-request may still have created its
-// order, so the test finds the orders in the database.
-func orderStream(s system, user, product int64, interval time.Duration, stop <-chan struct{}) func() int {
-	accepted := 0
-	var wg sync.WaitGroup
-	wg.Add(1)
+// stream places orders in the background until stopped. Requests fail
+// while store-manager is down; one cut mid-request may still have created
+// its order, so tests find the orders in the database.
+type stream struct {
+	accepted atomic.Int64
+	stop     chan struct{}
+	done     sync.WaitGroup
+}
+
+// orderStream places an order for product every interval.
+func orderStream(s system, user, product int64, interval time.Duration) *stream {
+	st := &stream{stop: make(chan struct{})}
+	st.done.Add(1)
 	go func() {
-		defer wg.Done()
+		defer st.done.Done()
 		body := map[string]any{"user_id": user, "items": []any{map[string]any{"product_id": product, "quantity": 1}}}
 		for {
 			select {
-			case <-stop:
+			case <-st.stop:
 				return
 			case <-time.After(interval):
 			}
 			if r, err := s.store.Try("POST", "/orders", body); err == nil && r.Status == 201 {
-				accepted++
+				st.accepted.Add(1)
 			}
 		}
 	}()
-	return func() int { wg.Wait(); return accepted }
+	return st
+}
+
+// waitAccepted waits until the stream has placed n orders.
+func (st *stream) waitAccepted(t *testing.T, n int64) {
+	t.Helper()
+	stacktest.Eventually(t, 30*time.Second, fmt.Sprintf("%d orders accepted", n), func() bool { return st.accepted.Load() >= n })
+}
+
+// end stops the stream and waits for its last request.
+func (st *stream) end() {
+	close(st.stop)
+	st.done.Wait()
 }
 
 // ordersOf lists a user's orders from the store database.
@@ -210,19 +229,14 @@ func TestServiceKilledMidSaga(t *testing.T) {
 			const initial = 1000
 			user, product := s.user(t), s.product(t, "1.00", initial)
 			t.Cleanup(func() { stack(t, "app", victim) })
-			stop := make(chan struct{})
-			placed := orderStream(s, user, product, 10*time.Millisecond, stop)
-			time.Sleep(700 * time.Millisecond)
+			orders := orderStream(s, user, product, 10*time.Millisecond)
+			orders.waitAccepted(t, 20) // sagas are in flight
 			if err := syscall.Kill(pidOf(t, victim), syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(300 * time.Millisecond)
 			stack(t, "app", victim)
-			time.Sleep(700 * time.Millisecond)
-			close(stop)
-			if n := placed(); n < 20 {
-				t.Fatalf("only %d orders accepted", n)
-			}
+			orders.end()
 			ids := ordersOf(t, user)
 			conserved(t, s, product, initial, s.settle(t, 90*time.Second, ids...))
 		})
@@ -297,9 +311,8 @@ func TestGracefulShutdown(t *testing.T) {
 	s := newSystem(t)
 	user, product := s.user(t), s.product(t, "1.00", 1000)
 	t.Cleanup(func() { stack(t, "app", "store-manager") })
-	stop := make(chan struct{})
-	placed := orderStream(s, user, product, 10*time.Millisecond, stop)
-	time.Sleep(500 * time.Millisecond)
+	orders := orderStream(s, user, product, 10*time.Millisecond)
+	orders.waitAccepted(t, 20) // requests and sagas are in flight
 	pid := pidOf(t, "store-manager")
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -321,9 +334,6 @@ func TestGracefulShutdown(t *testing.T) {
 		t.Fatalf("store-manager did not stop cleanly:\n%s", tail)
 	}
 	stack(t, "app", "store-manager")
-	close(stop)
-	if n := placed(); n < 20 {
-		t.Fatalf("only %d orders accepted", n)
-	}
+	orders.end()
 	conserved(t, s, product, 1000, s.settle(t, 90*time.Second, ordersOf(t, user)...))
 }
