@@ -64,8 +64,9 @@ func committedPast(t *testing.T, group string, tp kafka.TopicPartition) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
+	c := ctx(t)
 	stacktest.Eventually(t, 30*time.Second, group+" committed past the duplicate", func() bool {
-		res, err := admin.ListConsumerGroupOffsets(ctx(t), []kafka.ConsumerGroupTopicPartitions{{
+		res, err := admin.ListConsumerGroupOffsets(c, []kafka.ConsumerGroupTopicPartitions{{
 			Group: group, Partitions: []kafka.TopicPartition{{Topic: tp.Topic, Partition: tp.Partition}},
 		}})
 		if err != nil || len(res.ConsumerGroupsTopicPartitions) == 0 {

@@ -14,18 +14,25 @@ import (
 	"github.com/store-manager/store-manager/services/stacktest"
 )
 
-func TestPaymentsRoutes(t *testing.T) {
+// newPaymentsServer serves the payments API in-process over the real
+// database, with a limit of 1000.00 per payment.
+func newPaymentsServer(t *testing.T) *stacktest.Client {
+	t.Helper()
 	st := stacktest.Stack(t)
 	db := stacktest.Open(t, st.PaymentsDSN)
 	q, err := payments.Prepare(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer q.Close()
+	t.Cleanup(func() { q.Close() })
 	svc := payments.New(db, q, payments.Config{MaxAmount: money.Cents(100000), LinkBase: "http://gateway.test"})
 	srv := httptest.NewServer(rest.NewPayments(svc, map[string]rest.Check{"mysql": db.PingContext}))
-	defer srv.Close()
-	c := stacktest.NewClient(srv.URL)
+	t.Cleanup(srv.Close)
+	return stacktest.NewClient(srv.URL)
+}
+
+func TestPaymentsRoutes(t *testing.T) {
+	c := newPaymentsServer(t)
 
 	// An order id far above the store's keeps this payment apart from real orders.
 	orderID := 1_000_000_000 + rand.Int64N(1_000_000_000)
@@ -75,17 +82,7 @@ func TestPaymentsRoutes(t *testing.T) {
 
 // No body of any shape makes a payments route answer 5xx.
 func TestPaymentsGarbageNeverFails(t *testing.T) {
-	st := stacktest.Stack(t)
-	db := stacktest.Open(t, st.PaymentsDSN)
-	q, err := payments.Prepare(context.Background(), db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer q.Close()
-	svc := payments.New(db, q, payments.Config{MaxAmount: money.Cents(100000), LinkBase: "http://gateway.test"})
-	srv := httptest.NewServer(rest.NewPayments(svc, nil))
-	defer srv.Close()
-	c := stacktest.NewClient(srv.URL)
+	c := newPaymentsServer(t)
 	garbage := []string{``, `null`, `[]`, `{`, `{}`, `{"user_id": "1", "order_id": 1.5, "total_amount": "x"}`,
 		`{"user_id": 0, "order_id": 0, "total_amount": 1}`, `{"cardNumber": 4242, "cardCode": 1, "expirationDate": 1}`,
 		`{"cardNumber": "", "cardCode": "", "expirationDate": "99/99"}`, `{"total_amount": 1e400}`}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/store-manager/store-manager/api/rest"
@@ -28,12 +26,9 @@ type Config struct {
 	MaxAmount       money.Cents   // PAYMENT_MAX_AMOUNT
 	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
-	LogLevel        slog.Level    // LOG_LEVEL
 }
 
 func loadConfig() (Config, error) {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(config.Env("LOG_LEVEL", "INFO")))
 	max, err := money.Parse(config.Env("PAYMENT_MAX_AMOUNT", "10000.00"))
 	if err != nil {
 		return Config{}, fmt.Errorf("PAYMENT_MAX_AMOUNT: %w", err)
@@ -45,7 +40,6 @@ func loadConfig() (Config, error) {
 		MaxAmount:       max,
 		OutboxRetention: config.EnvDuration("OUTBOX_RETENTION", 24*time.Hour),
 		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
-		LogLevel:        level,
 	}, nil
 }
 
@@ -55,14 +49,7 @@ func main() {
 		slog.Error("payments: bad configuration", "err", err)
 		os.Exit(2)
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	slog.SetDefault(log)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, log); err != nil {
-		log.Error("payments stopped", "err", err)
-		os.Exit(1)
-	}
+	server.Main("payments", func(ctx context.Context, log *slog.Logger) error { return run(ctx, cfg, log) })
 }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {

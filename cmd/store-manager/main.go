@@ -7,9 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -32,12 +29,9 @@ type Config struct {
 	EmployeeKey     string        // EMPLOYEE_API_KEY: when set, write routes need it
 	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
-	LogLevel        slog.Level    // LOG_LEVEL
 }
 
 func loadConfig() Config {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(config.Env("LOG_LEVEL", "INFO")))
 	return Config{
 		Stack:           config.Load(),
 		HTTPAddr:        config.Env("STORE_HTTP_ADDR", "127.0.0.1:5000"),
@@ -45,20 +39,12 @@ func loadConfig() Config {
 		EmployeeKey:     config.Env("EMPLOYEE_API_KEY", ""),
 		OutboxRetention: config.EnvDuration("OUTBOX_RETENTION", 24*time.Hour),
 		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
-		LogLevel:        level,
 	}
 }
 
 func main() {
 	cfg := loadConfig()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	slog.SetDefault(log)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, cfg, log); err != nil {
-		log.Error("store-manager stopped", "err", err)
-		os.Exit(1)
-	}
+	server.Main("store-manager", func(ctx context.Context, log *slog.Logger) error { return run(ctx, cfg, log) })
 }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {

@@ -28,6 +28,15 @@ type Message struct {
 	Payload   json.RawMessage
 }
 
+// DecodePayload unmarshals the event's JSON payload into v. A payload that
+// does not decode is a permanent error: retrying cannot fix it.
+func (m Message) DecodePayload(v any) error {
+	if err := json.Unmarshal(m.Payload, v); err != nil {
+		return Permanent(fmt.Errorf("decode %s %s: %w", m.Type, m.ID, err))
+	}
+	return nil
+}
+
 // Handler applies one event. An error marked with Permanent is not retried.
 type Handler func(ctx context.Context, m Message) error
 

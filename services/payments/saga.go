@@ -2,7 +2,6 @@ package payments
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -29,8 +28,11 @@ func (s *Service) RegisterSaga(reg *consumer.Registry) {
 // or PaymentCreationFailed when the payment cannot be accepted.
 func (s *Service) onStockDecreased(ctx context.Context, m consumer.Message) error {
 	var e events.OrderEvent
-	if err := json.Unmarshal(m.Payload, &e); err != nil || e.Order.ID == 0 {
-		return consumer.Permanent(fmt.Errorf("decode %s %s: %v", m.Type, m.ID, err))
+	if err := m.DecodePayload(&e); err != nil {
+		return err
+	}
+	if e.Order.ID == 0 {
+		return consumer.Permanent(fmt.Errorf("%s %s carries no order", m.Type, m.ID))
 	}
 	o := e.Order
 	return txn.ExecOnce(ctx, s.db, s.q.Bind, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {

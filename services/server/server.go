@@ -1,6 +1,6 @@
-// Package server holds what the service binaries share: opening their
-// database, and running an HTTP server beside Kafka consumers with a
-// graceful shutdown.
+// Package server holds what the service binaries share: their process
+// set-up, opening their database, and running an HTTP server beside Kafka
+// consumers with a graceful shutdown.
 package server
 
 import (
@@ -10,11 +10,32 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	_ "github.com/go-sql-driver/mysql" // the MySQL driver, registered for sql.Open
 	"golang.org/x/sync/errgroup"
+
+	"github.com/store-manager/store-manager/services/config"
 )
+
+// Main runs a service's run function with JSON logs at the level LOG_LEVEL
+// names (default INFO), until SIGINT or SIGTERM, and exits 1 when it fails.
+func Main(name string, run func(ctx context.Context, log *slog.Logger) error) {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(config.Env("LOG_LEVEL", "INFO")))
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, log); err != nil {
+		log.Error(name+" stopped", "err", err)
+		stop()
+		os.Exit(1)
+	}
+}
 
 // OpenDB opens a pooled MySQL connection and checks that it reaches the server.
 func OpenDB(ctx context.Context, dsn string, maxConns int) (*sql.DB, error) {

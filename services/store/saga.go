@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -40,10 +39,26 @@ func (s *Service) RegisterSaga(reg *consumer.Registry) {
 // items already taken, so the step is all-or-nothing.
 var errInsufficientStock = errors.New("insufficient stock")
 
-// handleOnce runs a saga step exactly once per event.
-func (s *Service) handleOnce(ctx context.Context, m consumer.Message, fn func(q Queries) ([]outbox.Event, error)) error {
-	return txn.ExecOnce(ctx, s.db, s.q.Bind, SagaConsumer, m.ID, fn)
+// step runs a saga step exactly once per event, in one transaction: it locks
+// the event's order and applies fn when the order is in a state the step
+// applies to. A deleted order, or one in another state, leaves nothing to do.
+func (s *Service) step(ctx context.Context, m consumer.Message, orderID int64, applies func(storedb.Order) bool,
+	fn func(q Queries, o storedb.Order) ([]outbox.Event, error)) error {
+	return txn.ExecOnce(ctx, s.db, s.q.Bind, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
+		o, ok, err := lockOrder(ctx, q, orderID)
+		if !ok || err != nil || !applies(o) {
+			return nil, err
+		}
+		return fn(q, o)
+	})
 }
+
+// inStatus applies a step to orders in one saga state.
+func inStatus(status string) func(storedb.Order) bool {
+	return func(o storedb.Order) bool { return o.Status == status }
+}
+
+func anyOrder(storedb.Order) bool { return true }
 
 // lockOrder locks the order of a saga event. A deleted order is not an
 // error: the event has nothing left to do.
@@ -78,24 +93,13 @@ func truncate(s string, n int) string {
 	return string([]rune(s)[:n])
 }
 
-func decodePayload(m consumer.Message, v any) error {
-	if err := json.Unmarshal(m.Payload, v); err != nil {
-		return consumer.Permanent(fmt.Errorf("decode %s %s: %w", m.Type, m.ID, err))
-	}
-	return nil
-}
-
 // onOrderCreated takes the stock of every item, or none: StockDecreased or StockDecreaseFailed.
 func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message) error {
 	var e events.OrderEvent
-	if err := decodePayload(m, &e); err != nil {
+	if err := m.DecodePayload(&e); err != nil {
 		return err
 	}
-	err := s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
-		o, ok, err := lockOrder(ctx, q, e.Order.ID)
-		if !ok || err != nil || o.Status != StatusCreated {
-			return nil, err
-		}
+	err := s.step(ctx, m, e.Order.ID, inStatus(StatusCreated), func(q Queries, o storedb.Order) ([]outbox.Event, error) {
 		items, err := q.ListOrderItems(ctx, o.ID)
 		if err != nil {
 			return nil, fmt.Errorf("list items of order %d: %w", o.ID, err)
@@ -125,11 +129,7 @@ func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message) error 
 		return err
 	}
 	reason := err.Error()
-	return s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
-		o, ok, err := lockOrder(ctx, q, e.Order.ID)
-		if !ok || err != nil || o.Status != StatusCreated {
-			return nil, err
-		}
+	return s.step(ctx, m, e.Order.ID, inStatus(StatusCreated), func(q Queries, o storedb.Order) ([]outbox.Event, error) {
 		if err := setStatus(ctx, q, o, StatusStockDecreaseFailed, false, reason); err != nil {
 			return nil, err
 		}
@@ -142,14 +142,10 @@ func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message) error 
 func (s *Service) cancelOrder(from string) consumer.Handler {
 	return func(ctx context.Context, m consumer.Message) error {
 		var e events.OrderEvent
-		if err := decodePayload(m, &e); err != nil {
+		if err := m.DecodePayload(&e); err != nil {
 			return err
 		}
-		return s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
-			o, ok, err := lockOrder(ctx, q, e.Order.ID)
-			if !ok || err != nil || o.Status != from {
-				return nil, err
-			}
+		return s.step(ctx, m, e.Order.ID, inStatus(from), func(q Queries, o storedb.Order) ([]outbox.Event, error) {
 			if err := setStatus(ctx, q, o, StatusCancelled, o.StockTaken, ""); err != nil {
 				return nil, err
 			}
@@ -162,15 +158,11 @@ func (s *Service) cancelOrder(from string) consumer.Handler {
 // onPaymentCreated records the payment link and completes the saga.
 func (s *Service) onPaymentCreated(ctx context.Context, m consumer.Message) error {
 	var p events.PaymentEvent
-	if err := decodePayload(m, &p); err != nil {
+	if err := m.DecodePayload(&p); err != nil {
 		return err
 	}
-	return s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
-		o, ok, err := lockOrder(ctx, q, p.OrderID)
-		if !ok || err != nil || o.Status != StatusStockDecreased {
-			return nil, err
-		}
-		_, err = q.UpdateOrderPaymentLink(ctx, storedb.UpdateOrderPaymentLinkParams{
+	return s.step(ctx, m, p.OrderID, inStatus(StatusStockDecreased), func(q Queries, o storedb.Order) ([]outbox.Event, error) {
+		_, err := q.UpdateOrderPaymentLink(ctx, storedb.UpdateOrderPaymentLinkParams{
 			Status:      StatusCompleted,
 			PaymentID:   sql.NullInt64{Int64: p.PaymentID, Valid: true},
 			PaymentLink: sql.NullString{String: p.PaymentLink, Valid: true},
@@ -190,20 +182,17 @@ func (s *Service) onPaymentCreated(ctx context.Context, m consumer.Message) erro
 // onPaymentCreationFailed compensates the stock step: StockIncreased.
 func (s *Service) onPaymentCreationFailed(ctx context.Context, m consumer.Message) error {
 	var p events.PaymentEvent
-	if err := decodePayload(m, &p); err != nil {
+	if err := m.DecodePayload(&p); err != nil {
 		return err
 	}
-	return s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
-		o, ok, err := lockOrder(ctx, q, p.OrderID)
-		if !ok || err != nil || o.Status != StatusStockDecreased {
-			return nil, err
-		}
+	return s.step(ctx, m, p.OrderID, inStatus(StatusStockDecreased), func(q Queries, o storedb.Order) ([]outbox.Event, error) {
 		reason := "payment creation failed: " + p.Reason
 		if err := addStep(ctx, q, o.ID, events.PaymentCreationFailed, StatusPaymentCreationFailed, reason); err != nil {
 			return nil, err
 		}
 		var out []outbox.Event
 		if o.StockTaken {
+			var err error
 			if out, err = returnStock(ctx, q, o.ID); err != nil {
 				return nil, err
 			}
@@ -219,14 +208,11 @@ func (s *Service) onPaymentCreationFailed(ctx context.Context, m consumer.Messag
 // onPaymentProcessed marks the order paid.
 func (s *Service) onPaymentProcessed(ctx context.Context, m consumer.Message) error {
 	var p events.PaymentEvent
-	if err := decodePayload(m, &p); err != nil {
+	if err := m.DecodePayload(&p); err != nil {
 		return err
 	}
-	return s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
-		o, ok, err := lockOrder(ctx, q, p.OrderID)
-		if !ok || err != nil || o.IsPaid {
-			return nil, err
-		}
+	unpaid := func(o storedb.Order) bool { return !o.IsPaid }
+	return s.step(ctx, m, p.OrderID, unpaid, func(q Queries, o storedb.Order) ([]outbox.Event, error) {
 		if _, err := q.MarkOrderPaid(ctx, o.ID); err != nil {
 			return nil, fmt.Errorf("mark order %d paid: %w", o.ID, err)
 		}
@@ -238,14 +224,10 @@ func (s *Service) onPaymentProcessed(ctx context.Context, m consumer.Message) er
 // onOrderCreationFailed closes the saga of an order that could not start.
 func (s *Service) onOrderCreationFailed(ctx context.Context, m consumer.Message) error {
 	var e events.OrderEvent
-	if err := decodePayload(m, &e); err != nil {
+	if err := m.DecodePayload(&e); err != nil {
 		return err
 	}
-	return s.handleOnce(ctx, m, func(q Queries) ([]outbox.Event, error) {
-		o, ok, err := lockOrder(ctx, q, e.Order.ID)
-		if !ok || err != nil {
-			return nil, err
-		}
+	return s.step(ctx, m, e.Order.ID, anyOrder, func(q Queries, o storedb.Order) ([]outbox.Event, error) {
 		step, err := recordStep(ctx, q, o.ID, events.SagaCompleted, o.Status, "with error", e.Reason)
 		return []outbox.Event{step}, err
 	})

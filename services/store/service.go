@@ -277,7 +277,7 @@ func (s *Service) Restock(ctx context.Context, productID int64, quantity int64) 
 	if quantity < 1 || quantity > MaxStock {
 		return readmodel.Product{}, invalidf("quantity must be between 1 and %d", MaxStock)
 	}
-	var st events.Stock
+	var out readmodel.Product
 	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		n, err := q.IncreaseStock(ctx, storedb.IncreaseStockParams{Amount: int32(quantity), ProductID: productID})
 		if mysqlErr(err, errOutOfRange, errCheckFailed, errCheckFailedMy) {
@@ -290,19 +290,21 @@ func (s *Service) Restock(ctx context.Context, productID int64, quantity int64) 
 			return nil, notFoundf("product %d not found", productID)
 		}
 		c, err := stockChanged(ctx, q, productID)
-		if err == nil && int64(c.stock.Quantity) > MaxStock {
+		if err != nil {
+			return nil, err
+		}
+		if int64(c.stock.Quantity) > MaxStock {
 			return nil, invalidf("stock of product %d would exceed %d units", productID, MaxStock)
 		}
-		st = c.stock
-		return []outbox.Event{c.event}, err
+		p, err := q.GetProduct(ctx, productID)
+		if err != nil {
+			return nil, fmt.Errorf("get product %d: %w", productID, err)
+		}
+		out = readmodel.Product{
+			Product:  events.Product{ID: p.ID, Name: p.Name, SKU: p.Sku, Price: p.Price},
+			Quantity: c.stock.Quantity, StockVersion: c.stock.Version,
+		}
+		return []outbox.Event{c.event}, nil
 	})
-	if err != nil {
-		return readmodel.Product{}, err
-	}
-	p, err := s.productFromDB(ctx, productID)
-	if err != nil {
-		return readmodel.Product{}, err
-	}
-	p.Quantity, p.StockVersion = st.Quantity, st.Version
-	return p, nil
+	return out, err
 }
