@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -68,21 +69,20 @@ func (h storeHandlers) getUser(w http.ResponseWriter, r *http.Request, ps httpro
 	writeJSON(w, http.StatusOK, userResponse{ID: u.ID, Name: u.Name, Email: u.Email})
 }
 
-// deleted answers the original's {"deleted": bool} shape for DELETE routes.
-func deleted(w http.ResponseWriter, r *http.Request, err error) {
-	if err != nil {
-		writeError(w, r, err, map[string]any{"deleted": false})
-		return
+// deleteByID serves a DELETE route with the original's {"deleted": bool}
+// answer: del removes the entity whose id is the path parameter param.
+func deleteByID(param string, del func(ctx context.Context, id int64) error) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		id, err := pathID(ps, param)
+		if err == nil {
+			err = del(r.Context(), id)
+		}
+		if err != nil {
+			writeError(w, r, err, map[string]any{"deleted": false})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]bool{"deleted": true})
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"deleted": true})
-}
-
-func (h storeHandlers) deleteUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, err := pathID(ps, "user_id")
-	if err == nil {
-		err = h.svc.DeleteUser(r.Context(), id)
-	}
-	deleted(w, r, err)
 }
 
 func (h storeHandlers) createProduct(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
@@ -126,14 +126,6 @@ func (h storeHandlers) getProduct(w http.ResponseWriter, r *http.Request, ps htt
 		return
 	}
 	writeJSON(w, http.StatusOK, productResponse{ID: p.ID, Name: p.Name, SKU: p.SKU, Price: json.Number(p.Price)})
-}
-
-func (h storeHandlers) deleteProduct(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, err := pathID(ps, "product_id")
-	if err == nil {
-		err = h.svc.DeleteProduct(r.Context(), id)
-	}
-	deleted(w, r, err)
 }
 
 type stockResponse struct {
@@ -298,14 +290,6 @@ func (h storeHandlers) getOrder(w http.ResponseWriter, r *http.Request, ps httpr
 		return
 	}
 	writeJSON(w, http.StatusOK, newOrderResponse(o))
-}
-
-func (h storeHandlers) deleteOrder(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, err := pathID(ps, "order_id")
-	if err == nil {
-		err = h.svc.DeleteOrder(r.Context(), id)
-	}
-	deleted(w, r, err)
 }
 
 func (h storeHandlers) updateOrder(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {

@@ -24,11 +24,11 @@ func NewStore(svc *store.Service, graphql http.Handler, checks map[string]Check)
 
 		{"POST", "/users", h.createUser},
 		{"GET", "/users/{user_id}", h.getUser},
-		{"DELETE", "/users/{user_id}", h.deleteUser},
+		{"DELETE", "/users/{user_id}", deleteByID("user_id", svc.DeleteUser)},
 
 		{"POST", "/products", h.createProduct},
 		{"GET", "/products/{product_id}", h.getProduct},
-		{"DELETE", "/products/{product_id}", h.deleteProduct},
+		{"DELETE", "/products/{product_id}", deleteByID("product_id", svc.DeleteProduct)},
 
 		{"POST", "/stocks", h.setStock},
 		{"GET", "/stocks/{product_id}", h.getStock},
@@ -40,7 +40,7 @@ func NewStore(svc *store.Service, graphql http.Handler, checks map[string]Check)
 		{"POST", "/orders", h.createOrder},
 		{"PUT", "/orders", h.updateOrder},
 		{"GET", "/orders/{order_id}", h.getOrder},
-		{"DELETE", "/orders/{order_id}", h.deleteOrder},
+		{"DELETE", "/orders/{order_id}", deleteByID("order_id", svc.DeleteOrder)},
 		{"GET", "/orders/reports/highest-spenders", h.highestSpenders},
 		{"GET", "/orders/reports/best-sellers", h.bestSellers},
 	})
