@@ -88,8 +88,8 @@ func TestEveryPublicRouteIsDeclared(t *testing.T) {
 	}
 	internal := map[string]bool{"GET /ready": true, "GET /health-check@payments": true}
 	services := map[string][]rest.Route{
-		"http://store-manager:5000": rest.NewStore(nil, http.NotFoundHandler(), nil).Routes(),
-		"http://payments:5009":      rest.NewPayments(nil, nil).Routes(),
+		"http://store-manager:5000": rest.NewStore(nil, http.NotFoundHandler(), nil, rest.EmployeeKey("")).Routes(),
+		"http://payments:5009":      rest.NewPayments(nil, nil, rest.ServiceKey("")).Routes(),
 	}
 	declared := map[string]bool{}
 	for _, e := range cfg.Endpoints {

@@ -6,22 +6,25 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/julienschmidt/httprouter"
+
 	"github.com/store-manager/store-manager/api/rest"
 )
 
-func TestRequireEmployeeKey(t *testing.T) {
+func TestRequireOnWritesGuardsEveryWriteWhenOn(t *testing.T) {
 	ok := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	cases := []struct {
-		name, key, method, path, sent string
-		status                        int
+		name, method, path, sent string
+		on                       bool
+		status                   int
 	}{
-		{"off by default", "", "POST", "/users", "", http.StatusNoContent},
-		{"write without key", "k", "POST", "/users", "", http.StatusUnauthorized},
-		{"write with wrong key", "k", "DELETE", "/orders/1", "nope", http.StatusForbidden},
-		{"write with key", "k", "PUT", "/orders", "k", http.StatusNoContent},
-		{"read stays open", "k", "GET", "/orders/1", "", http.StatusNoContent},
-		{"graphql keeps its own rule", "k", "POST", "/graphql", "", http.StatusNoContent},
-		{"original graphql route too", "k", "POST", "/stocks/graphql-query", "", http.StatusNoContent},
+		{"off by default", "POST", "/users", "", false, http.StatusNoContent},
+		{"write without key", "POST", "/users", "", true, http.StatusUnauthorized},
+		{"write with wrong key", "DELETE", "/orders/1", "nope", true, http.StatusForbidden},
+		{"write with key", "PUT", "/orders", "k", true, http.StatusNoContent},
+		{"read stays open", "GET", "/orders/1", "", true, http.StatusNoContent},
+		{"graphql keeps its own rule", "POST", "/graphql", "", true, http.StatusNoContent},
+		{"original graphql route too", "POST", "/stocks/graphql-query", "", true, http.StatusNoContent},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -30,12 +33,41 @@ func TestRequireEmployeeKey(t *testing.T) {
 				req.Header.Set(rest.EmployeeKeyHeader, tc.sent)
 			}
 			rec := httptest.NewRecorder()
-			rest.RequireEmployeeKey(tc.key, ok).ServeHTTP(rec, req)
+			rest.RequireOnWrites(tc.on, rest.EmployeeKey("k"), ok).ServeHTTP(rec, req)
 			if rec.Code != tc.status {
 				t.Fatalf("= %d %s, want %d", rec.Code, rec.Body, tc.status)
 			}
 			if rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error"`) {
 				t.Fatalf("refusal is not a JSON error: %s", rec.Body)
+			}
+		})
+	}
+}
+
+func TestKeyGuardRefusesMissingWrongAndUnsetKeys(t *testing.T) {
+	ok := func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) { w.WriteHeader(http.StatusNoContent) }
+	cases := []struct {
+		name, key, sent string
+		status          int
+	}{
+		{"no key sent", "k", "", http.StatusUnauthorized},
+		{"wrong key", "k", "x", http.StatusForbidden},
+		{"right key", "k", "k", http.StatusNoContent},
+		{"no key configured refuses all", "", "anything", http.StatusForbidden},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest("POST", "/payments", nil)
+			if tc.sent != "" {
+				req.Header.Set(rest.ServiceKeyHeader, tc.sent)
+			}
+			rec := httptest.NewRecorder()
+			rest.ServiceKey(tc.key).Guard(ok)(rec, req, nil)
+			if rec.Code != tc.status {
+				t.Fatalf("= %d %s, want %d", rec.Code, rec.Body, tc.status)
+			}
+			if tc.status >= 400 && rec.Header().Get("Content-Type") != "application/json" {
+				t.Fatalf("refusal is not JSON: %q", rec.Header().Get("Content-Type"))
 			}
 		})
 	}

@@ -19,6 +19,8 @@ var statuses = []struct {
 	{errBadRequest, http.StatusBadRequest},
 	{errTooLarge, http.StatusRequestEntityTooLarge},
 	{errInvalidValue, http.StatusUnprocessableEntity},
+	{errUnauthorized, http.StatusUnauthorized},
+	{errForbidden, http.StatusForbidden},
 	{store.ErrNotFound, http.StatusNotFound},
 	{store.ErrInvalid, http.StatusUnprocessableEntity},
 	{store.ErrConflict, http.StatusConflict},

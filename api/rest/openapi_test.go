@@ -22,8 +22,8 @@ func TestOpenAPIMatchesRouters(t *testing.T) {
 		api  *rest.API
 		doc  []byte
 	}{
-		{"store-manager", rest.NewStore(nil, http.NotFoundHandler(), nil), rest.StoreOpenAPI()},
-		{"payments", rest.NewPayments(nil, nil), rest.PaymentsOpenAPI()},
+		{"store-manager", rest.NewStore(nil, http.NotFoundHandler(), nil, rest.EmployeeKey("")), rest.StoreOpenAPI()},
+		{"payments", rest.NewPayments(nil, nil, rest.ServiceKey("")), rest.PaymentsOpenAPI()},
 	}
 	for _, a := range apis {
 		t.Run(a.name, func(t *testing.T) {

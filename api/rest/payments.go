@@ -17,15 +17,16 @@ var paymentsOpenAPI []byte
 func PaymentsOpenAPI() []byte { return paymentsOpenAPI }
 
 // NewPayments returns the payments REST API: the original's routes, health,
-// readiness and the OpenAPI document.
-func NewPayments(svc *payments.Service, checks map[string]Check) *API {
+// readiness and the OpenAPI document. Creating a payment needs the service
+// key: the saga creates every order's payment, the route is for trusted services.
+func NewPayments(svc *payments.Service, checks map[string]Check, service Key) *API {
 	h := paymentHandlers{svc: svc}
 	return newAPI([]Route{
 		{"GET", "/", h.root},
 		{"GET", "/health-check", healthCheck},
 		{"GET", "/ready", readiness(checks)},
 		{"GET", "/openapi.json", serveDocument(paymentsOpenAPI)},
-		{"POST", "/payments", h.create},
+		{"POST", "/payments", service.Guard(h.create)},
 		{"GET", "/payments/{payment_id}", h.get},
 		{"POST", "/payments/process/{payment_id}", h.process},
 	})

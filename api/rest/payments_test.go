@@ -4,19 +4,22 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/store-manager/store-manager/api/rest"
+	paymentsdb "github.com/store-manager/store-manager/db/payments"
 	"github.com/store-manager/store-manager/services/money"
 	"github.com/store-manager/store-manager/services/payments"
 	"github.com/store-manager/store-manager/services/stacktest"
 )
 
 // newPaymentsServer serves the payments API in-process over the real
-// database, with a limit of 1000.00 per payment.
-func newPaymentsServer(t *testing.T) *stacktest.Client {
+// database, with a limit of 1000.00 per payment. Its client sends the
+// service key; knowOrder records an order as the store's events would.
+func newPaymentsServer(t *testing.T) (c *stacktest.Client, knowOrder func(id, user int64, total string, void bool)) {
 	t.Helper()
 	st := stacktest.Stack(t)
 	db := stacktest.Open(t, st.PaymentsDSN)
@@ -26,16 +29,33 @@ func newPaymentsServer(t *testing.T) *stacktest.Client {
 	}
 	t.Cleanup(func() { q.Close() })
 	svc := payments.New(db, q, payments.Config{MaxAmount: money.Cents(100000), LinkBase: "http://gateway.test"})
-	srv := httptest.NewServer(rest.NewPayments(svc, map[string]rest.Check{"mysql": db.PingContext}))
+	srv := httptest.NewServer(rest.NewPayments(svc, map[string]rest.Check{"mysql": db.PingContext}, rest.ServiceKey(testServiceKey)))
 	t.Cleanup(srv.Close)
-	return stacktest.NewClient(srv.URL)
+	c = stacktest.NewClient(srv.URL)
+	c.Header = http.Header{rest.ServiceKeyHeader: {testServiceKey}}
+	raw := paymentsdb.New(db)
+	return c, func(id, user int64, total string, void bool) {
+		t.Helper()
+		p := paymentsdb.CreateOrderParams{ID: id, UserID: user, TotalAmount: total}
+		err := raw.CreateOrder(context.Background(), p)
+		if void {
+			err = raw.VoidOrder(context.Background(), paymentsdb.VoidOrderParams(p))
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func TestPaymentsRoutes(t *testing.T) {
-	c := newPaymentsServer(t)
+	c, knowOrder := newPaymentsServer(t)
 
-	// An order id far above the store's keeps this payment apart from real orders.
+	// Order ids far above the store's keep these payments apart from real orders.
 	orderID := 1_000_000_000 + rand.Int64N(1_000_000_000)
+	knowOrder(orderID, 1, "42.50", false)
+	knowOrder(orderID+1, 1, "1000.01", false)
+	knowOrder(orderID+2, 1, "10.00", false)
+	knowOrder(orderID+3, 1, "10.00", true)
 	r := c.Do(t, "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID, "total_amount": 42.5})
 	if r.Status != 201 {
 		t.Fatalf("create payment: %d %s", r.Status, r.Raw)
@@ -54,8 +74,12 @@ func TestPaymentsRoutes(t *testing.T) {
 		{"get", "GET", fmt.Sprintf("/payments/%d", id), nil, 200, fmt.Sprintf(`"order_id":%d`, orderID)},
 		{"get unknown", "GET", "/payments/999999999", nil, 404, "not found"},
 		{"get bad id", "GET", "/payments/x", nil, 400, "positive integer"},
-		{"create duplicate order", "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID, "total_amount": 1}, 409, "already has a payment"},
+		{"create duplicate order", "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID, "total_amount": 42.5}, 409, "already has a payment"},
 		{"create over the limit", "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID + 1, "total_amount": 1000.01}, 422, "over the limit"},
+		{"create for less than the order's total", "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID + 2, "total_amount": 0.01}, 422, "not the total"},
+		{"create for another user", "POST", "/payments", map[string]any{"user_id": 2, "order_id": orderID + 2, "total_amount": 10}, 422, "not the user"},
+		{"create for an unknown order", "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID + 4, "total_amount": 10}, 404, "not known"},
+		{"create for a cancelled order", "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID + 3, "total_amount": 10}, 409, "cancelled or deleted"},
 		{"create negative", "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID + 1, "total_amount": -5}, 422, "total_amount"},
 		{"create missing order", "POST", "/payments", map[string]any{"user_id": 1, "total_amount": 5}, 400, "order_id is required"},
 		{"create malformed", "POST", "/payments", `{"user_id":`, 400, "not valid JSON"},
@@ -80,9 +104,59 @@ func TestPaymentsRoutes(t *testing.T) {
 	}
 }
 
+// Creating a payment needs the service key: 401 without it, 403 with a wrong
+// one, and nothing is created either way.
+func TestCreatePaymentNeedsTheServiceKey(t *testing.T) {
+	c, knowOrder := newPaymentsServer(t)
+	orderID := 1_000_000_000 + rand.Int64N(1_000_000_000)
+	knowOrder(orderID, 1, "50.00", false)
+	body := map[string]any{"user_id": 1, "order_id": orderID, "total_amount": 0.01}
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		status int
+	}{
+		{"anonymous", nil, http.StatusUnauthorized},
+		{"wrong key", http.Header{rest.ServiceKeyHeader: {"guess"}}, http.StatusForbidden},
+		{"employee key is not a service key", http.Header{rest.EmployeeKeyHeader: {testEmployeeKey}}, http.StatusUnauthorized},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			anon := stacktest.NewClient(c.Base)
+			anon.Header = tc.header
+			if r := anon.Do(t, "POST", "/payments", body); r.Status != tc.status || r.Field("error") == nil {
+				t.Fatalf("POST /payments = %d %s, want %d", r.Status, r.Raw, tc.status)
+			}
+		})
+	}
+	body["total_amount"] = 50
+	if r := c.Do(t, "POST", "/payments", body); r.Status != 201 {
+		t.Fatalf("the refused requests left a payment behind, or the key does not work: %d %s", r.Status, r.Raw)
+	}
+}
+
+// The payment of a cancelled or deleted order is void and cannot be paid.
+func TestVoidPaymentCannotBePaid(t *testing.T) {
+	c, knowOrder := newPaymentsServer(t)
+	orderID := 1_000_000_000 + rand.Int64N(1_000_000_000)
+	knowOrder(orderID, 1, "5.00", false)
+	r := c.Do(t, "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID, "total_amount": 5})
+	if r.Status != 201 {
+		t.Fatalf("create: %d %s", r.Status, r.Raw)
+	}
+	knowOrder(orderID, 1, "5.00", true)
+	st := stacktest.Stack(t)
+	if _, err := stacktest.Open(t, st.PaymentsDSN).Exec("UPDATE payments SET voided_at = NOW(6) WHERE order_id = ?", orderID); err != nil {
+		t.Fatal(err)
+	}
+	card := map[string]any{"cardNumber": "4242424242424242", "cardCode": "123", "expirationDate": "12/40"}
+	if r := c.Do(t, "POST", fmt.Sprintf("/payments/process/%d", r.Int("payment_id")), card); r.Status != 409 || !strings.Contains(string(r.Raw), "void") {
+		t.Fatalf("paying a void payment = %d %s, want 409", r.Status, r.Raw)
+	}
+}
+
 // No body of any shape makes a payments route answer 5xx.
 func TestPaymentsGarbageNeverFails(t *testing.T) {
-	c := newPaymentsServer(t)
+	c, _ := newPaymentsServer(t)
 	garbage := []string{``, `null`, `[]`, `{`, `{}`, `{"user_id": "1", "order_id": 1.5, "total_amount": "x"}`,
 		`{"user_id": 0, "order_id": 0, "total_amount": 1}`, `{"cardNumber": 4242, "cardCode": 1, "expirationDate": 1}`,
 		`{"cardNumber": "", "cardCode": "", "expirationDate": "99/99"}`, `{"total_amount": 1e400}`}

@@ -15,7 +15,8 @@ func StoreOpenAPI() []byte { return storeOpenAPI }
 
 // NewStore returns store-manager's REST API: the original's routes, GraphQL at
 // /stocks/graphql-query and /graphql, health, readiness and the OpenAPI document.
-func NewStore(svc *store.Service, graphql http.Handler, checks map[string]Check) *API {
+// Payment state (PUT /orders) needs the employee key.
+func NewStore(svc *store.Service, graphql http.Handler, checks map[string]Check, employee Key) *API {
 	h := storeHandlers{svc: svc}
 	return newAPI([]Route{
 		{"GET", "/health-check", healthCheck},
@@ -38,7 +39,7 @@ func NewStore(svc *store.Service, graphql http.Handler, checks map[string]Check)
 		{"GET", "/graphql", handle(graphql)},
 
 		{"POST", "/orders", h.createOrder},
-		{"PUT", "/orders", h.updateOrder},
+		{"PUT", "/orders", employee.Guard(h.updateOrder)},
 		{"GET", "/orders/{order_id}", h.getOrder},
 		{"DELETE", "/orders/{order_id}", deleteByID("order_id", svc.DeleteOrder)},
 		{"GET", "/orders/reports/highest-spenders", h.highestSpenders},

@@ -21,10 +21,18 @@ func newStoreServer(t *testing.T) (*stacktest.Client, *store.Service) {
 	t.Helper()
 	s := stacktest.NewStore(t)
 	gql := graphql.NewHandler(&graphql.Resolver{Store: s.Service}, graphql.Options{SupplierKey: "test-key"})
-	srv := httptest.NewServer(rest.NewStore(s.Service, gql, map[string]rest.Check{"mysql": s.DB.PingContext}))
+	srv := httptest.NewServer(rest.NewStore(s.Service, gql, map[string]rest.Check{"mysql": s.DB.PingContext}, rest.EmployeeKey(testEmployeeKey)))
 	t.Cleanup(srv.Close)
-	return stacktest.NewClient(srv.URL), s.Service
+	c := stacktest.NewClient(srv.URL)
+	c.Header = http.Header{rest.EmployeeKeyHeader: {testEmployeeKey}}
+	return c, s.Service
 }
+
+// Keys of the in-process test servers.
+const (
+	testEmployeeKey = "test-employee-key"
+	testServiceKey  = "test-service-key"
+)
 
 type fixture struct {
 	userID, productID, orderID int64
@@ -130,7 +138,12 @@ func TestStoreRoutes(t *testing.T) {
 		{"create order duplicate product", "POST", "/orders", map[string]any{"user_id": f.userID, "items": []any{
 			map[string]any{"product_id": f.productID, "quantity": 1}, map[string]any{"product_id": f.productID, "quantity": 1}}}, 422, "twice"},
 		{"update order", "PUT", "/orders", map[string]any{"order_id": f.orderID, "is_paid": false, "payment_link": "http://example.com/pay"}, 200, `"updated":true`},
+		{"update order keeps its link", "PUT", "/orders", map[string]any{"order_id": f.orderID, "is_paid": false}, 200, `"updated":true`},
 		{"update unknown order", "PUT", "/orders", map[string]any{"order_id": 999999999, "is_paid": true}, 404, `"updated":false`},
+		{"update order paid against its payment", "PUT", "/orders", map[string]any{"order_id": f.orderID, "is_paid": true}, 409, "by its payment"},
+		{"update order script link", "PUT", "/orders", map[string]any{"order_id": f.orderID, "is_paid": false, "payment_link": "javascript:alert(1)"}, 422, "http or https"},
+		{"update order relative link", "PUT", "/orders", map[string]any{"order_id": f.orderID, "is_paid": false, "payment_link": "/pay/1"}, 422, "http or https"},
+		{"update order long link", "PUT", "/orders", map[string]any{"order_id": f.orderID, "is_paid": false, "payment_link": "https://example.com/" + strings.Repeat("a", 240)}, 422, "255"},
 		{"update order missing flag", "PUT", "/orders", map[string]any{"order_id": f.orderID}, 400, "is_paid is required"},
 		{"delete unknown order", "DELETE", "/orders/999999999", nil, 404, `"deleted":false`},
 		{"highest spenders", "GET", "/orders/reports/highest-spenders", nil, 200, `"total_expense"`},
@@ -181,13 +194,36 @@ func TestStoreDeletes(t *testing.T) {
 	stacktest.Eventually(t, 10*time.Second, "deleted order gone from reads", func() bool {
 		return c.Do(t, "GET", fmt.Sprintf("/orders/%d", f.orderID), nil).Status == 404
 	})
+}
 
-	g := newFixture(t, c)
-	if r = c.Do(t, "PUT", "/orders", map[string]any{"order_id": g.orderID, "is_paid": true}); r.Status != 200 {
-		t.Fatalf("mark paid: %d %s", r.Status, r.Raw)
+// PUT /orders changes payment state: it needs the employee key whatever the
+// configuration, 401 without it and 403 with a wrong one.
+func TestUpdateOrderNeedsTheEmployeeKey(t *testing.T) {
+	c, _ := newStoreServer(t)
+	f := newFixture(t, c)
+	body := map[string]any{"order_id": f.orderID, "is_paid": true, "payment_link": "javascript:alert(1)"}
+	cases := []struct {
+		name   string
+		header http.Header
+		status int
+	}{
+		{"anonymous", nil, http.StatusUnauthorized},
+		{"wrong key", http.Header{rest.EmployeeKeyHeader: {"guess"}}, http.StatusForbidden},
+		{"supplier key is not an employee key", http.Header{"X-Supplier-Key": {"test-key"}}, http.StatusUnauthorized},
 	}
-	if r = c.Do(t, "DELETE", fmt.Sprintf("/orders/%d", g.orderID), nil); r.Status != 409 || r.Field("deleted") != false {
-		t.Fatalf("delete paid order = %d %s, want 409", r.Status, r.Raw)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			anon := stacktest.NewClient(c.Base)
+			anon.Header = tc.header
+			r := anon.Do(t, "PUT", "/orders", body)
+			if r.Status != tc.status || r.Field("error") == nil {
+				t.Fatalf("PUT /orders = %d %s, want %d with a JSON error", r.Status, r.Raw, tc.status)
+			}
+		})
+	}
+	r := c.Do(t, "GET", fmt.Sprintf("/orders/%d", f.orderID), nil)
+	if r.Field("is_paid") != false || r.Field("payment_link") == "javascript:alert(1)" {
+		t.Fatalf("a refused PUT changed the order: %s", r.Raw)
 	}
 }
 
@@ -238,7 +274,7 @@ func TestGarbageNeverFails(t *testing.T) {
 		`{"order_id": 0, "is_paid": "yes"}`, `{"query": 5}`, `{"query": "{ product(id: 1) { id } }"}`,
 		"\xef\xbb\xbf{}", `{"name": "\u0000", "email": "a@b.c"}`,
 	}
-	api := rest.NewStore(nil, http.NotFoundHandler(), nil)
+	api := rest.NewStore(nil, http.NotFoundHandler(), nil, rest.EmployeeKey(""))
 	for _, r := range api.Routes() {
 		if r.Method != "POST" && r.Method != "PUT" {
 			continue

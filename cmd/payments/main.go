@@ -23,6 +23,7 @@ type Config struct {
 	Stack           config.Stack
 	HTTPAddr        string        // PAYMENTS_HTTP_ADDR
 	LinkBase        string        // PAYMENT_LINK_BASE: the gateway's public URL
+	ServiceKey      string        // PAYMENTS_SERVICE_KEY: POST /payments needs it
 	MaxAmount       money.Cents   // PAYMENT_MAX_AMOUNT
 	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
@@ -37,6 +38,7 @@ func loadConfig() (Config, error) {
 		Stack:           config.Load(),
 		HTTPAddr:        config.Env("PAYMENTS_HTTP_ADDR", "127.0.0.1:5009"),
 		LinkBase:        config.Env("PAYMENT_LINK_BASE", "http://127.0.0.1:8080"),
+		ServiceKey:      config.Env("PAYMENTS_SERVICE_KEY", rest.LocalServiceKey),
 		MaxAmount:       max,
 		OutboxRetention: config.EnvDuration("OUTBOX_RETENTION", 24*time.Hour),
 		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
@@ -74,7 +76,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	api := rest.NewPayments(svc, map[string]rest.Check{"mysql": db.PingContext, "kafka": runner.Healthy})
+	api := rest.NewPayments(svc, map[string]rest.Check{"mysql": db.PingContext, "kafka": runner.Healthy}, rest.ServiceKey(cfg.ServiceKey))
 	srv := server.NewHTTP(cfg.HTTPAddr, api)
 	janitor := func(ctx context.Context) error {
 		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.Queries().PurgeOutbox)

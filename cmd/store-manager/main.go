@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -26,24 +27,34 @@ type Config struct {
 	Stack           config.Stack
 	HTTPAddr        string        // STORE_HTTP_ADDR
 	SupplierKey     string        // SUPPLIER_API_KEY
-	EmployeeKey     string        // EMPLOYEE_API_KEY: when set, write routes need it
+	EmployeeKey     string        // EMPLOYEE_API_KEY: PUT /orders needs it
+	KeyOnWrites     bool          // EMPLOYEE_KEY_ON_WRITES: every write route needs the employee key
 	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 }
 
-func loadConfig() Config {
+func loadConfig() (Config, error) {
+	onWrites, err := config.EnvBool("EMPLOYEE_KEY_ON_WRITES", false)
+	if err != nil {
+		return Config{}, err
+	}
 	return Config{
 		Stack:           config.Load(),
 		HTTPAddr:        config.Env("STORE_HTTP_ADDR", "127.0.0.1:5000"),
 		SupplierKey:     config.Env("SUPPLIER_API_KEY", graphql.LocalSupplierKey),
-		EmployeeKey:     config.Env("EMPLOYEE_API_KEY", ""),
+		EmployeeKey:     config.Env("EMPLOYEE_API_KEY", rest.LocalEmployeeKey),
+		KeyOnWrites:     onWrites,
 		OutboxRetention: config.EnvDuration("OUTBOX_RETENTION", 24*time.Hour),
 		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
-	}
+	}, nil
 }
 
 func main() {
-	cfg := loadConfig()
+	cfg, err := loadConfig()
+	if err != nil {
+		slog.Error("store-manager: bad configuration", "err", err)
+		os.Exit(2)
+	}
 	server.Main("store-manager", func(ctx context.Context, log *slog.Logger) error { return run(ctx, cfg, log) })
 }
 
@@ -88,8 +99,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		"mysql": db.PingContext,
 		"redis": func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		"kafka": projector.Healthy,
-	})
-	srv := server.NewHTTP(cfg.HTTPAddr, rest.RequireEmployeeKey(cfg.EmployeeKey, api))
+	}, rest.EmployeeKey(cfg.EmployeeKey))
+	srv := server.NewHTTP(cfg.HTTPAddr, rest.RequireOnWrites(cfg.KeyOnWrites, rest.EmployeeKey(cfg.EmployeeKey), api))
 	janitor := func(ctx context.Context) error {
 		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.Queries().PurgeOutbox)
 	}

@@ -24,6 +24,9 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.createOrderStmt, err = db.PrepareContext(ctx, createOrder); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateOrder: %w", err)
+	}
 	if q.createOutboxEventStmt, err = db.PrepareContext(ctx, createOutboxEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOutboxEvent: %w", err)
 	}
@@ -36,20 +39,37 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteOutboxEventsBeforeStmt, err = db.PrepareContext(ctx, deleteOutboxEventsBefore); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteOutboxEventsBefore: %w", err)
 	}
+	if q.getOrderForUpdateStmt, err = db.PrepareContext(ctx, getOrderForUpdate); err != nil {
+		return nil, fmt.Errorf("error preparing query GetOrderForUpdate: %w", err)
+	}
 	if q.getPaymentStmt, err = db.PrepareContext(ctx, getPayment); err != nil {
 		return nil, fmt.Errorf("error preparing query GetPayment: %w", err)
 	}
 	if q.getPaymentByOrderStmt, err = db.PrepareContext(ctx, getPaymentByOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query GetPaymentByOrder: %w", err)
 	}
+	if q.getPaymentForUpdateStmt, err = db.PrepareContext(ctx, getPaymentForUpdate); err != nil {
+		return nil, fmt.Errorf("error preparing query GetPaymentForUpdate: %w", err)
+	}
 	if q.markPaymentPaidStmt, err = db.PrepareContext(ctx, markPaymentPaid); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkPaymentPaid: %w", err)
+	}
+	if q.voidOrderStmt, err = db.PrepareContext(ctx, voidOrder); err != nil {
+		return nil, fmt.Errorf("error preparing query VoidOrder: %w", err)
+	}
+	if q.voidPaymentOfOrderStmt, err = db.PrepareContext(ctx, voidPaymentOfOrder); err != nil {
+		return nil, fmt.Errorf("error preparing query VoidPaymentOfOrder: %w", err)
 	}
 	return &q, nil
 }
 
 func (q *Queries) Close() error {
 	var err error
+	if q.createOrderStmt != nil {
+		if cerr := q.createOrderStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createOrderStmt: %w", cerr)
+		}
+	}
 	if q.createOutboxEventStmt != nil {
 		if cerr := q.createOutboxEventStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createOutboxEventStmt: %w", cerr)
@@ -70,6 +90,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteOutboxEventsBeforeStmt: %w", cerr)
 		}
 	}
+	if q.getOrderForUpdateStmt != nil {
+		if cerr := q.getOrderForUpdateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getOrderForUpdateStmt: %w", cerr)
+		}
+	}
 	if q.getPaymentStmt != nil {
 		if cerr := q.getPaymentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getPaymentStmt: %w", cerr)
@@ -80,9 +105,24 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getPaymentByOrderStmt: %w", cerr)
 		}
 	}
+	if q.getPaymentForUpdateStmt != nil {
+		if cerr := q.getPaymentForUpdateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getPaymentForUpdateStmt: %w", cerr)
+		}
+	}
 	if q.markPaymentPaidStmt != nil {
 		if cerr := q.markPaymentPaidStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing markPaymentPaidStmt: %w", cerr)
+		}
+	}
+	if q.voidOrderStmt != nil {
+		if cerr := q.voidOrderStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing voidOrderStmt: %w", cerr)
+		}
+	}
+	if q.voidPaymentOfOrderStmt != nil {
+		if cerr := q.voidPaymentOfOrderStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing voidPaymentOfOrderStmt: %w", cerr)
 		}
 	}
 	return err
@@ -124,25 +164,35 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                           DBTX
 	tx                           *sql.Tx
+	createOrderStmt              *sql.Stmt
 	createOutboxEventStmt        *sql.Stmt
 	createPaymentStmt            *sql.Stmt
 	createProcessedEventStmt     *sql.Stmt
 	deleteOutboxEventsBeforeStmt *sql.Stmt
+	getOrderForUpdateStmt        *sql.Stmt
 	getPaymentStmt               *sql.Stmt
 	getPaymentByOrderStmt        *sql.Stmt
+	getPaymentForUpdateStmt      *sql.Stmt
 	markPaymentPaidStmt          *sql.Stmt
+	voidOrderStmt                *sql.Stmt
+	voidPaymentOfOrderStmt       *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                           tx,
 		tx:                           tx,
+		createOrderStmt:              q.createOrderStmt,
 		createOutboxEventStmt:        q.createOutboxEventStmt,
 		createPaymentStmt:            q.createPaymentStmt,
 		createProcessedEventStmt:     q.createProcessedEventStmt,
 		deleteOutboxEventsBeforeStmt: q.deleteOutboxEventsBeforeStmt,
+		getOrderForUpdateStmt:        q.getOrderForUpdateStmt,
 		getPaymentStmt:               q.getPaymentStmt,
 		getPaymentByOrderStmt:        q.getPaymentByOrderStmt,
+		getPaymentForUpdateStmt:      q.getPaymentForUpdateStmt,
 		markPaymentPaidStmt:          q.markPaymentPaidStmt,
+		voidOrderStmt:                q.voidOrderStmt,
+		voidPaymentOfOrderStmt:       q.voidPaymentOfOrderStmt,
 	}
 }

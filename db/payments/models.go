@@ -10,6 +10,14 @@ import (
 	"time"
 )
 
+type Order struct {
+	ID          int64
+	UserID      int64
+	TotalAmount string
+	IsVoid      bool
+	CreatedAt   time.Time
+}
+
 type Outbox struct {
 	ID            string
 	Aggregatetype string
@@ -27,6 +35,7 @@ type Payment struct {
 	IsPaid      bool
 	CreatedAt   time.Time
 	PaidAt      sql.NullTime
+	VoidedAt    sql.NullTime
 }
 
 type ProcessedEvent struct {

@@ -7,6 +7,7 @@ package paymentsdb
 
 import (
 	"context"
+	"database/sql"
 )
 
 const createPayment = `-- name: CreatePayment :execlastid
@@ -28,50 +29,106 @@ func (q *Queries) CreatePayment(ctx context.Context, arg CreatePaymentParams) (i
 }
 
 const getPayment = `-- name: GetPayment :one
-SELECT id, order_id, user_id, total_amount, is_paid, created_at, paid_at FROM payments WHERE id = ?
+SELECT id, order_id, user_id, total_amount, is_paid, voided_at FROM payments WHERE id = ?
 `
 
-func (q *Queries) GetPayment(ctx context.Context, id int64) (Payment, error) {
+type GetPaymentRow struct {
+	ID          int64
+	OrderID     int64
+	UserID      int64
+	TotalAmount string
+	IsPaid      bool
+	VoidedAt    sql.NullTime
+}
+
+func (q *Queries) GetPayment(ctx context.Context, id int64) (GetPaymentRow, error) {
 	row := q.queryRow(ctx, q.getPaymentStmt, getPayment, id)
-	var i Payment
+	var i GetPaymentRow
 	err := row.Scan(
 		&i.ID,
 		&i.OrderID,
 		&i.UserID,
 		&i.TotalAmount,
 		&i.IsPaid,
-		&i.CreatedAt,
-		&i.PaidAt,
+		&i.VoidedAt,
 	)
 	return i, err
 }
 
 const getPaymentByOrder = `-- name: GetPaymentByOrder :one
-SELECT id, order_id, user_id, total_amount, is_paid, created_at, paid_at FROM payments WHERE order_id = ?
+SELECT id, order_id, user_id, total_amount, is_paid, voided_at FROM payments WHERE order_id = ?
 `
 
-func (q *Queries) GetPaymentByOrder(ctx context.Context, orderID int64) (Payment, error) {
+type GetPaymentByOrderRow struct {
+	ID          int64
+	OrderID     int64
+	UserID      int64
+	TotalAmount string
+	IsPaid      bool
+	VoidedAt    sql.NullTime
+}
+
+func (q *Queries) GetPaymentByOrder(ctx context.Context, orderID int64) (GetPaymentByOrderRow, error) {
 	row := q.queryRow(ctx, q.getPaymentByOrderStmt, getPaymentByOrder, orderID)
-	var i Payment
+	var i GetPaymentByOrderRow
 	err := row.Scan(
 		&i.ID,
 		&i.OrderID,
 		&i.UserID,
 		&i.TotalAmount,
 		&i.IsPaid,
-		&i.CreatedAt,
-		&i.PaidAt,
+		&i.VoidedAt,
+	)
+	return i, err
+}
+
+const getPaymentForUpdate = `-- name: GetPaymentForUpdate :one
+SELECT id, order_id, user_id, total_amount, is_paid, voided_at FROM payments WHERE id = ? FOR UPDATE
+`
+
+type GetPaymentForUpdateRow struct {
+	ID          int64
+	OrderID     int64
+	UserID      int64
+	TotalAmount string
+	IsPaid      bool
+	VoidedAt    sql.NullTime
+}
+
+func (q *Queries) GetPaymentForUpdate(ctx context.Context, id int64) (GetPaymentForUpdateRow, error) {
+	row := q.queryRow(ctx, q.getPaymentForUpdateStmt, getPaymentForUpdate, id)
+	var i GetPaymentForUpdateRow
+	err := row.Scan(
+		&i.ID,
+		&i.OrderID,
+		&i.UserID,
+		&i.TotalAmount,
+		&i.IsPaid,
+		&i.VoidedAt,
 	)
 	return i, err
 }
 
 const markPaymentPaid = `-- name: MarkPaymentPaid :execrows
-UPDATE payments SET is_paid = TRUE, paid_at = CURRENT_TIMESTAMP(6) WHERE id = ? AND is_paid = FALSE
+UPDATE payments SET is_paid = TRUE, paid_at = CURRENT_TIMESTAMP(6) WHERE id = ? AND is_paid = FALSE AND voided_at IS NULL
 `
 
-// Pays an unpaid payment; 0 rows means it was already paid or is unknown.
+// Pays an unpaid, live payment; 0 rows means it was paid or void meanwhile.
 func (q *Queries) MarkPaymentPaid(ctx context.Context, id int64) (int64, error) {
 	result, err := q.exec(ctx, q.markPaymentPaidStmt, markPaymentPaid, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const voidPaymentOfOrder = `-- name: VoidPaymentOfOrder :execrows
+UPDATE payments SET voided_at = CURRENT_TIMESTAMP(6) WHERE order_id = ? AND is_paid = FALSE AND voided_at IS NULL
+`
+
+// Voids the unpaid payment of a cancelled or deleted order.
+func (q *Queries) VoidPaymentOfOrder(ctx context.Context, orderID int64) (int64, error) {
+	result, err := q.exec(ctx, q.voidPaymentOfOrderStmt, voidPaymentOfOrder, orderID)
 	if err != nil {
 		return 0, err
 	}

@@ -9,6 +9,8 @@ import (
 )
 
 type Querier interface {
+	// Records an order announced by the store; a replay leaves the row as it is.
+	CreateOrder(ctx context.Context, arg CreateOrderParams) error
 	CreateOutboxEvent(ctx context.Context, arg CreateOutboxEventParams) error
 	CreatePayment(ctx context.Context, arg CreatePaymentParams) (int64, error)
 	// Records that a consumer applied an event; 0 rows means it already had.
@@ -16,10 +18,16 @@ type Querier interface {
 	// Captured rows may go: Debezium reads the binlog, not the table. In batches,
 	// so a purge never holds many locks.
 	DeleteOutboxEventsBefore(ctx context.Context, arg DeleteOutboxEventsBeforeParams) (int64, error)
-	GetPayment(ctx context.Context, id int64) (Payment, error)
-	GetPaymentByOrder(ctx context.Context, orderID int64) (Payment, error)
-	// Pays an unpaid payment; 0 rows means it was already paid or is unknown.
+	GetOrderForUpdate(ctx context.Context, id int64) (GetOrderForUpdateRow, error)
+	GetPayment(ctx context.Context, id int64) (GetPaymentRow, error)
+	GetPaymentByOrder(ctx context.Context, orderID int64) (GetPaymentByOrderRow, error)
+	GetPaymentForUpdate(ctx context.Context, id int64) (GetPaymentForUpdateRow, error)
+	// Pays an unpaid, live payment; 0 rows means it was paid or void meanwhile.
 	MarkPaymentPaid(ctx context.Context, id int64) (int64, error)
+	// Marks an order cancelled or deleted, recording it when it was not known yet.
+	VoidOrder(ctx context.Context, arg VoidOrderParams) error
+	// Voids the unpaid payment of a cancelled or deleted order.
+	VoidPaymentOfOrder(ctx context.Context, orderID int64) (int64, error)
 }
 
 var _ Querier = (*Queries)(nil)

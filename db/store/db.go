@@ -117,6 +117,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.markOrderPaidStmt, err = db.PrepareContext(ctx, markOrderPaid); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkOrderPaid: %w", err)
 	}
+	if q.setOrderStockEventStmt, err = db.PrepareContext(ctx, setOrderStockEvent); err != nil {
+		return nil, fmt.Errorf("error preparing query SetOrderStockEvent: %w", err)
+	}
 	if q.setStockStmt, err = db.PrepareContext(ctx, setStock); err != nil {
 		return nil, fmt.Errorf("error preparing query SetStock: %w", err)
 	}
@@ -289,6 +292,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing markOrderPaidStmt: %w", cerr)
 		}
 	}
+	if q.setOrderStockEventStmt != nil {
+		if cerr := q.setOrderStockEventStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing setOrderStockEventStmt: %w", cerr)
+		}
+	}
 	if q.setStockStmt != nil {
 		if cerr := q.setStockStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setStockStmt: %w", cerr)
@@ -379,6 +387,7 @@ type Queries struct {
 	listProductsWithStockStmt    *sql.Stmt
 	listStockOverviewStmt        *sql.Stmt
 	markOrderPaidStmt            *sql.Stmt
+	setOrderStockEventStmt       *sql.Stmt
 	setStockStmt                 *sql.Stmt
 	updateOrderPaymentStmt       *sql.Stmt
 	updateOrderPaymentLinkStmt   *sql.Stmt
@@ -420,6 +429,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listProductsWithStockStmt:    q.listProductsWithStockStmt,
 		listStockOverviewStmt:        q.listStockOverviewStmt,
 		markOrderPaidStmt:            q.markOrderPaidStmt,
+		setOrderStockEventStmt:       q.setOrderStockEventStmt,
 		setStockStmt:                 q.setStockStmt,
 		updateOrderPaymentStmt:       q.updateOrderPaymentStmt,
 		updateOrderPaymentLinkStmt:   q.updateOrderPaymentLinkStmt,

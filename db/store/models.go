@@ -23,6 +23,7 @@ type Order struct {
 	Version       int64
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	StockEventID  sql.NullString
 }
 
 type OrderItem struct {

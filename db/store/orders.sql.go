@@ -41,7 +41,7 @@ func (q *Queries) DeleteOrder(ctx context.Context, id int64) (int64, error) {
 }
 
 const getOrder = `-- name: GetOrder :one
-SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at FROM orders WHERE id = ?
+SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at, stock_event_id FROM orders WHERE id = ?
 `
 
 func (q *Queries) GetOrder(ctx context.Context, id int64) (Order, error) {
@@ -60,12 +60,13 @@ func (q *Queries) GetOrder(ctx context.Context, id int64) (Order, error) {
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.StockEventID,
 	)
 	return i, err
 }
 
 const getOrderForUpdate = `-- name: GetOrderForUpdate :one
-SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at FROM orders WHERE id = ? FOR UPDATE
+SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at, stock_event_id FROM orders WHERE id = ? FOR UPDATE
 `
 
 func (q *Queries) GetOrderForUpdate(ctx context.Context, id int64) (Order, error) {
@@ -84,6 +85,7 @@ func (q *Queries) GetOrderForUpdate(ctx context.Context, id int64) (Order, error
 		&i.Version,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.StockEventID,
 	)
 	return i, err
 }
@@ -128,7 +130,7 @@ func (q *Queries) ListHighestSpenders(ctx context.Context, limit int32) ([]ListH
 }
 
 const listOrders = `-- name: ListOrders :many
-SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at FROM orders WHERE id > ? ORDER BY id LIMIT ?
+SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at, stock_event_id FROM orders WHERE id > ? ORDER BY id LIMIT ?
 `
 
 type ListOrdersParams struct {
@@ -158,6 +160,7 @@ func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Order
 			&i.Version,
 			&i.CreatedAt,
 			&i.UpdatedAt,
+			&i.StockEventID,
 		); err != nil {
 			return nil, err
 		}
@@ -178,6 +181,24 @@ UPDATE orders SET is_paid = TRUE, version = version + 1 WHERE id = ? AND is_paid
 
 func (q *Queries) MarkOrderPaid(ctx context.Context, id int64) (int64, error) {
 	result, err := q.exec(ctx, q.markOrderPaidStmt, markOrderPaid, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const setOrderStockEvent = `-- name: SetOrderStockEvent :execrows
+UPDATE orders SET stock_event_id = ? WHERE id = ?
+`
+
+type SetOrderStockEventParams struct {
+	StockEventID sql.NullString
+	ID           int64
+}
+
+// Records the StockDecreased event whose payment the order awaits.
+func (q *Queries) SetOrderStockEvent(ctx context.Context, arg SetOrderStockEventParams) (int64, error) {
+	result, err := q.exec(ctx, q.setOrderStockEventStmt, setOrderStockEvent, arg.StockEventID, arg.ID)
 	if err != nil {
 		return 0, err
 	}

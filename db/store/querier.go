@@ -49,6 +49,8 @@ type Querier interface {
 	// One join for the stock report: every product with its units in stock.
 	ListStockOverview(ctx context.Context) ([]ListStockOverviewRow, error)
 	MarkOrderPaid(ctx context.Context, id int64) (int64, error)
+	// Records the StockDecreased event whose payment the order awaits.
+	SetOrderStockEvent(ctx context.Context, arg SetOrderStockEventParams) (int64, error)
 	// Sets a product's stock to an absolute quantity; every change bumps the version.
 	SetStock(ctx context.Context, arg SetStockParams) error
 	UpdateOrderPayment(ctx context.Context, arg UpdateOrderPaymentParams) (int64, error)

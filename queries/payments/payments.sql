@@ -2,11 +2,18 @@
 INSERT INTO payments (order_id, user_id, total_amount) VALUES (?, ?, ?);
 
 -- name: GetPayment :one
-SELECT id, order_id, user_id, total_amount, is_paid, created_at, paid_at FROM payments WHERE id = ?;
+SELECT id, order_id, user_id, total_amount, is_paid, voided_at FROM payments WHERE id = ?;
+
+-- name: GetPaymentForUpdate :one
+SELECT id, order_id, user_id, total_amount, is_paid, voided_at FROM payments WHERE id = ? FOR UPDATE;
 
 -- name: MarkPaymentPaid :execrows
--- Pays an unpaid payment; 0 rows means it was already paid or is unknown.
-UPDATE payments SET is_paid = TRUE, paid_at = CURRENT_TIMESTAMP(6) WHERE id = ? AND is_paid = FALSE;
+-- Pays an unpaid, live payment; 0 rows means it was paid or void meanwhile.
+UPDATE payments SET is_paid = TRUE, paid_at = CURRENT_TIMESTAMP(6) WHERE id = ? AND is_paid = FALSE AND voided_at IS NULL;
 
 -- name: GetPaymentByOrder :one
-SELECT id, order_id, user_id, total_amount, is_paid, created_at, paid_at FROM payments WHERE order_id = ?;
+SELECT id, order_id, user_id, total_amount, is_paid, voided_at FROM payments WHERE order_id = ?;
+
+-- name: VoidPaymentOfOrder :execrows
+-- Voids the unpaid payment of a cancelled or deleted order.
+UPDATE payments SET voided_at = CURRENT_TIMESTAMP(6) WHERE order_id = ? AND is_paid = FALSE AND voided_at IS NULL;

@@ -34,3 +34,7 @@ UPDATE orders SET status = ?, payment_id = ?, payment_link = ?, version = versio
 
 -- name: MarkOrderPaid :execrows
 UPDATE orders SET is_paid = TRUE, version = version + 1 WHERE id = ? AND is_paid = FALSE;
+
+-- name: SetOrderStockEvent :execrows
+-- Records the StockDecreased event whose payment the order awaits.
+UPDATE orders SET stock_event_id = ? WHERE id = ?;

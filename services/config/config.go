@@ -4,7 +4,9 @@
 package config
 
 import (
+	"fmt"
 	"os"
+	"strconv"
 	"time"
 )
 
@@ -45,4 +47,18 @@ func EnvDuration(key string, def time.Duration) time.Duration {
 		return d
 	}
 	return def
+}
+
+// EnvBool returns the boolean in key ("true", "false", "1", "0"), def when it
+// is unset, and an error naming key when it is neither.
+func EnvBool(key string, def bool) (bool, error) {
+	v := os.Getenv(key)
+	if v == "" {
+		return def, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fmt.Errorf("%s must be true or false, not %q", key, v)
+	}
+	return b, nil
 }

@@ -35,6 +35,7 @@ const (
 	OrderCancelled        = "OrderCancelled"
 	SagaCompleted         = "SagaCompleted"
 	PaymentProcessed      = "PaymentProcessed"
+	PaymentVoided         = "PaymentVoided" // the unpaid payment of a cancelled or deleted order
 	OrderPaid             = "OrderPaid"
 	OrderUpdated          = "OrderUpdated"
 	OrderDeleted          = "OrderDeleted"
@@ -112,4 +113,7 @@ type PaymentEvent struct {
 	TotalAmount string `json:"total_amount,omitempty"`
 	PaymentLink string `json:"payment_link,omitempty"`
 	Reason      string `json:"reason,omitempty"`
+	// CausedBy is the id of the event this one answers: for PaymentCreated
+	// and PaymentCreationFailed, the order's StockDecreased.
+	CausedBy string `json:"caused_by,omitempty"`
 }

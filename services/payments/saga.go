@@ -19,32 +19,63 @@ const SagaConsumer = "payments-saga"
 // SagaTopics are the topics the payments saga handlers consume.
 var SagaTopics = []string{events.TopicOrders}
 
-// RegisterSaga adds the payments step of the order saga to reg.
+// RegisterSaga adds the payments step of the order saga to reg, and the
+// events by which payments learns of the orders it may charge.
 func (s *Service) RegisterSaga(reg *consumer.Registry) {
+	reg.Handle(events.OrderCreated, s.onOrderCreated)
 	reg.Handle(events.StockDecreased, s.onStockDecreased)
+	reg.Handle(events.OrderCancelled, s.voidOrder)
+	reg.Handle(events.OrderDeleted, s.voidOrder)
 }
 
-// onStockDecreased creates the order's payment: PaymentCreated with its link,
-// or PaymentCreationFailed when the payment cannot be accepted.
-func (s *Service) onStockDecreased(ctx context.Context, m consumer.Message) error {
+// decodeOrder reads the order an orders-topic event carries.
+func decodeOrder(m consumer.Message) (events.Order, error) {
 	var e events.OrderEvent
 	if err := m.DecodePayload(&e); err != nil {
-		return err
+		return events.Order{}, err
 	}
 	if e.Order.ID == 0 {
-		return consumer.Permanent(fmt.Errorf("%s %s carries no order", m.Type, m.ID))
+		return events.Order{}, consumer.Permanent(fmt.Errorf("%s %s carries no order", m.Type, m.ID))
 	}
-	o := e.Order
+	return e.Order, nil
+}
+
+// onOrderCreated records the order and its total: the one amount a payment
+// of this order may have. Recording it twice changes nothing.
+func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message) error {
+	o, err := decodeOrder(m)
+	if err != nil {
+		return err
+	}
+	err = s.q.Queries().CreateOrder(ctx, paymentsdb.CreateOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: o.TotalAmount})
+	if err != nil {
+		return fmt.Errorf("record order %d: %w", o.ID, err)
+	}
+	return nil
+}
+
+// onStockDecreased creates the order's payment for the order's total, and
+// announces it as caused by this event: PaymentCreated with its link, or
+// PaymentCreationFailed when the payment cannot be accepted.
+func (s *Service) onStockDecreased(ctx context.Context, m consumer.Message) error {
+	o, err := decodeOrder(m)
+	if err != nil {
+		return err
+	}
 	return txn.ExecOnce(ctx, s.db, s.q.Bind, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
 		amount, err := s.checkAmount(o.TotalAmount)
 		if err != nil {
 			return paymentEvent(events.PaymentCreationFailed, events.PaymentEvent{
-				OrderID: o.ID, UserID: o.UserID, TotalAmount: o.TotalAmount, Reason: err.Error(),
+				OrderID: o.ID, UserID: o.UserID, TotalAmount: o.TotalAmount, Reason: err.Error(), CausedBy: m.ID,
 			})
+		}
+		err = q.CreateOrder(ctx, paymentsdb.CreateOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: amount.String()})
+		if err != nil {
+			return nil, fmt.Errorf("record order %d: %w", o.ID, err)
 		}
 		id, err := q.CreatePayment(ctx, paymentsdb.CreatePaymentParams{OrderID: o.ID, UserID: o.UserID, TotalAmount: amount.String()})
 		if isDuplicate(err) {
-			// The order already has a payment (created through the API): announce that one.
+			// A trusted service created it through the API, for this same total: announce that one.
 			p, gerr := q.GetPaymentByOrder(ctx, o.ID)
 			if gerr != nil {
 				return nil, fmt.Errorf("get payment of order %d: %w", o.ID, gerr)
@@ -55,8 +86,34 @@ func (s *Service) onStockDecreased(ctx context.Context, m consumer.Message) erro
 			return nil, fmt.Errorf("create payment of order %d: %w", o.ID, err)
 		}
 		return paymentEvent(events.PaymentCreated, events.PaymentEvent{
-			OrderID: o.ID, PaymentID: id, UserID: o.UserID, TotalAmount: amount.String(), PaymentLink: s.Link(id),
+			OrderID: o.ID, PaymentID: id, UserID: o.UserID, TotalAmount: amount.String(), PaymentLink: s.Link(id), CausedBy: m.ID,
 		})
+	})
+}
+
+// voidOrder records that an order was cancelled or deleted and voids its
+// unpaid payment, so that payment can no longer be paid: PaymentVoided.
+func (s *Service) voidOrder(ctx context.Context, m consumer.Message) error {
+	o, err := decodeOrder(m)
+	if err != nil {
+		return err
+	}
+	total := o.TotalAmount
+	if total == "" {
+		total = "0"
+	}
+	return txn.ExecOnce(ctx, s.db, s.q.Bind, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
+		if err := q.VoidOrder(ctx, paymentsdb.VoidOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: total}); err != nil {
+			return nil, fmt.Errorf("void order %d: %w", o.ID, err)
+		}
+		n, err := q.VoidPaymentOfOrder(ctx, o.ID)
+		if err != nil {
+			return nil, fmt.Errorf("void payment of order %d: %w", o.ID, err)
+		}
+		if n == 0 {
+			return nil, nil
+		}
+		return paymentEvent(events.PaymentVoided, events.PaymentEvent{OrderID: o.ID, UserID: o.UserID, CausedBy: m.ID})
 	})
 }
 

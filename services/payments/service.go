@@ -53,6 +53,7 @@ type Payment struct {
 	UserID      int64
 	TotalAmount string
 	IsPaid      bool
+	IsVoid      bool // its order was cancelled or deleted before it was paid
 }
 
 func invalidf(format string, args ...any) error  { return apperr.Errorf(ErrInvalid, format, args...) }
@@ -76,7 +77,13 @@ func (s *Service) checkAmount(total string) (money.Cents, error) {
 	return c, nil
 }
 
-// CreatePayment records a payment for an order; an order has one payment.
+// CreatePayment records the payment of an order that the payments service
+// knows from the store's events, for that order's own total (the original's
+// POST /payments, for trusted services). The user and amount a caller sends
+// must be the order's; an unknown order is not found, and a cancelled or
+// deleted order, or one that has its payment already, is a conflict. The
+// store completes the order's saga only with the payment announced for its
+// StockDecreased event, which the saga step announces for this payment.
 func (s *Service) CreatePayment(ctx context.Context, userID, orderID int64, total string) (int64, error) {
 	if userID < 1 || orderID < 1 {
 		return 0, invalidf("user_id and order_id must be positive integers")
@@ -87,6 +94,22 @@ func (s *Service) CreatePayment(ctx context.Context, userID, orderID int64, tota
 	}
 	var id int64
 	err = txn.Exec(ctx, s.db, s.q.Bind, func(q Queries) ([]outbox.Event, error) {
+		o, err := q.GetOrderForUpdate(ctx, orderID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, notFoundf("order %d is not known to payments", orderID)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("lock order %d: %w", orderID, err)
+		}
+		switch {
+		case o.IsVoid:
+			return nil, conflictf("order %d was cancelled or deleted", orderID)
+		case o.UserID != userID:
+			return nil, invalidf("user_id %d is not the user of order %d", userID, orderID)
+		}
+		if own, err := money.Parse(o.TotalAmount); err != nil || own != amount {
+			return nil, invalidf("total_amount %s is not the total of order %d", amount, orderID)
+		}
 		id, err = q.CreatePayment(ctx, paymentsdb.CreatePaymentParams{OrderID: orderID, UserID: userID, TotalAmount: amount.String()})
 		if isDuplicate(err) {
 			return nil, conflictf("order %d already has a payment", orderID)
@@ -125,7 +148,7 @@ func (s *Service) Payment(ctx context.Context, id int64) (Payment, error) {
 	if err != nil {
 		return Payment{}, fmt.Errorf("get payment %d: %w", id, err)
 	}
-	return Payment{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: p.TotalAmount, IsPaid: p.IsPaid}, nil
+	return Payment{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: p.TotalAmount, IsPaid: p.IsPaid, IsVoid: p.VoidedAt.Valid}, nil
 }
 
 // Card is the card data of a payment. It is checked, never stored or logged.
@@ -142,26 +165,29 @@ func (Card) String() string { return "Card{redacted}" }
 func (c Card) GoString() string { return c.String() }
 
 // Process pays payment id with card and announces PaymentProcessed. Paying
-// a paid payment is a conflict.
+// a paid payment, or the void payment of a cancelled or deleted order, is a
+// conflict.
 func (s *Service) Process(ctx context.Context, id int64, card Card) (Payment, error) {
 	if err := s.checkCard(card); err != nil {
 		return Payment{}, err
 	}
 	var out Payment
 	err := txn.Exec(ctx, s.db, s.q.Bind, func(q Queries) ([]outbox.Event, error) {
-		n, err := q.MarkPaymentPaid(ctx, id)
-		if err != nil {
-			return nil, fmt.Errorf("pay payment %d: %w", id, err)
-		}
-		p, err := q.GetPayment(ctx, id)
+		p, err := q.GetPaymentForUpdate(ctx, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, notFoundf("payment %d not found", id)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("get payment %d: %w", id, err)
+			return nil, fmt.Errorf("lock payment %d: %w", id, err)
 		}
-		if n == 0 {
+		switch {
+		case p.VoidedAt.Valid:
+			return nil, conflictf("payment %d is void: its order was cancelled or deleted", id)
+		case p.IsPaid:
 			return nil, conflictf("payment %d is already paid", id)
+		}
+		if _, err := q.MarkPaymentPaid(ctx, id); err != nil {
+			return nil, fmt.Errorf("pay payment %d: %w", id, err)
 		}
 		out = Payment{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: p.TotalAmount, IsPaid: true}
 		return paymentEvent(events.PaymentProcessed, events.PaymentEvent{

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net/url"
+	"strings"
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/events"
@@ -237,26 +239,58 @@ func returnStock(ctx context.Context, q Queries, orderID int64) ([]outbox.Event,
 	return out, nil
 }
 
-// UpdateOrder sets an order's paid flag and payment link (the original's PUT /orders).
+// MaxPaymentLink is the longest payment link PUT /orders accepts.
+const MaxPaymentLink = 255
+
+// UpdateOrder is the original's PUT /orders, for employees: it sets an
+// order's payment link. is_paid is the payment's truth, set by the saga when
+// the order's own payment is processed: a request that contradicts it is a
+// conflict. An empty link leaves the link as it is.
 func (s *Service) UpdateOrder(ctx context.Context, id int64, isPaid bool, paymentLink string) error {
-	if len(paymentLink) > 512 {
-		return invalidf("payment_link is longer than 512 characters")
+	if paymentLink != "" {
+		if err := checkLink(paymentLink); err != nil {
+			return err
+		}
 	}
 	return s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
-		n, err := q.UpdateOrderPayment(ctx, storedb.UpdateOrderPaymentParams{
-			IsPaid: isPaid, PaymentLink: sql.NullString{String: paymentLink, Valid: paymentLink != ""}, ID: id,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("update order %d: %w", id, err)
-		}
-		if n == 0 {
+		o, err := q.GetOrderForUpdate(ctx, id)
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil, notFoundf("order %d not found", id)
 		}
-		o, err := q.GetOrder(ctx, id)
 		if err != nil {
-			return nil, fmt.Errorf("get order %d: %w", id, err)
+			return nil, fmt.Errorf("lock order %d: %w", id, err)
 		}
-		e, err := recordStep(ctx, q, id, events.OrderUpdated, o.Status, fmt.Sprintf("is_paid=%t", isPaid), "")
+		if isPaid != o.IsPaid {
+			return nil, conflictf("is_paid cannot be %t: order %d is %s by its payment", isPaid, id, paidWord(o.IsPaid))
+		}
+		link := o.PaymentLink
+		if paymentLink != "" {
+			link = sql.NullString{String: paymentLink, Valid: true}
+		}
+		if _, err := q.UpdateOrderPayment(ctx, storedb.UpdateOrderPaymentParams{IsPaid: o.IsPaid, PaymentLink: link, ID: id}); err != nil {
+			return nil, fmt.Errorf("update order %d: %w", id, err)
+		}
+		e, err := recordStep(ctx, q, id, events.OrderUpdated, o.Status, "payment link updated", "")
 		return []outbox.Event{e}, err
 	})
+}
+
+func paidWord(paid bool) string {
+	if paid {
+		return "paid"
+	}
+	return "unpaid"
+}
+
+// checkLink accepts an absolute http or https URL of at most MaxPaymentLink characters.
+func checkLink(link string) error {
+	if len(link) > MaxPaymentLink {
+		return invalidf("payment_link is longer than %d characters", MaxPaymentLink)
+	}
+	u, err := url.Parse(link)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		strings.ContainsFunc(link, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return invalidf("payment_link must be an absolute http or https URL")
+	}
+	return nil
 }

@@ -5,13 +5,18 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/apperr"
 	"github.com/store-manager/store-manager/services/consumer"
 	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/money"
 	"github.com/store-manager/store-manager/services/outbox"
 	"github.com/store-manager/store-manager/services/txn"
 )
@@ -123,7 +128,16 @@ func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message) error 
 			return nil, err
 		}
 		step, err := recordStep(ctx, q, o.ID, events.StockDecreased, StatusStockDecreased, "", "")
-		return append(out, step), err
+		if err != nil {
+			return nil, err
+		}
+		// The order now awaits the payment announced for this very event.
+		if _, err := q.SetOrderStockEvent(ctx, storedb.SetOrderStockEventParams{
+			StockEventID: sql.NullString{String: step.ID, Valid: true}, ID: o.ID,
+		}); err != nil {
+			return nil, fmt.Errorf("record the stock event of order %d: %w", o.ID, err)
+		}
+		return append(out, step), nil
 	})
 	if !errors.Is(err, errInsufficientStock) {
 		return err
@@ -155,13 +169,15 @@ func (s *Service) cancelOrder(from string) consumer.Handler {
 	}
 }
 
-// onPaymentCreated records the payment link and completes the saga.
+// onPaymentCreated records the payment link and completes the saga, when
+// the payment is the one this order asked for: caused by the order's own
+// StockDecreased, for the order's total. Any other is ignored and reported.
 func (s *Service) onPaymentCreated(ctx context.Context, m consumer.Message) error {
 	var p events.PaymentEvent
 	if err := m.DecodePayload(&p); err != nil {
 		return err
 	}
-	return s.step(ctx, m, p.OrderID, inStatus(StatusStockDecreased), func(q Queries, o storedb.Order) ([]outbox.Event, error) {
+	return s.paymentStep(ctx, m, p, createdMismatch, func(q Queries, o storedb.Order) ([]outbox.Event, error) {
 		_, err := q.UpdateOrderPaymentLink(ctx, storedb.UpdateOrderPaymentLinkParams{
 			Status:      StatusCompleted,
 			PaymentID:   sql.NullInt64{Int64: p.PaymentID, Valid: true},
@@ -177,6 +193,78 @@ func (s *Service) onPaymentCreated(ctx context.Context, m consumer.Message) erro
 		step, err := recordStep(ctx, q, o.ID, events.SagaCompleted, StatusCompleted, "", "")
 		return []outbox.Event{step}, err
 	})
+}
+
+// paymentStep runs a step for an event of the payments service exactly once:
+// it locks the event's order and applies fn only when mismatch finds nothing
+// wrong with the event for this order; otherwise the event is ignored,
+// logged as a warning with its id, and counted.
+func (s *Service) paymentStep(ctx context.Context, m consumer.Message, p events.PaymentEvent,
+	mismatch func(storedb.Order, events.PaymentEvent) string, fn func(q Queries, o storedb.Order) ([]outbox.Event, error)) error {
+	return txn.ExecOnce(ctx, s.db, s.q.Bind, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
+		o, ok, err := lockOrder(ctx, q, p.OrderID)
+		if err != nil {
+			return nil, err
+		}
+		why := "the order does not exist"
+		if ok {
+			why = mismatch(o, p)
+		}
+		if why != "" {
+			s.ignore(ctx, m, p.OrderID, why)
+			return nil, nil
+		}
+		return fn(q, o)
+	})
+}
+
+// ignore reports a saga event that the store refuses to apply.
+func (s *Service) ignore(ctx context.Context, m consumer.Message, orderID int64, why string) {
+	slog.WarnContext(ctx, "saga event ignored", "event_id", m.ID, "type", m.Type, "order_id", orderID, "reason", why)
+	IgnoredEvents.WithLabelValues(m.Type).Inc()
+}
+
+// IgnoredEvents counts the saga events the store refused to apply, by type.
+var IgnoredEvents = promauto.NewCounterVec(prometheus.CounterOpts{
+	Name: "store_saga_events_ignored_total",
+	Help: "Saga events the store refused to apply because they do not match their order.",
+}, []string{"type"})
+
+// createdMismatch says what is wrong with a PaymentCreated for order o, or "".
+func createdMismatch(o storedb.Order, p events.PaymentEvent) string {
+	switch {
+	case o.Status != StatusStockDecreased:
+		return "the order is " + o.Status + ", not awaiting a payment"
+	case !o.StockEventID.Valid || p.CausedBy != o.StockEventID.String:
+		return "the payment was not created for the order's StockDecreased event"
+	case p.PaymentID < 1:
+		return "the event names no payment"
+	case !sameAmount(p.TotalAmount, o.TotalAmount):
+		return "the payment's amount " + p.TotalAmount + " is not the order's total " + o.TotalAmount
+	}
+	return ""
+}
+
+// processedMismatch says what is wrong with a PaymentProcessed for order o, or "".
+func processedMismatch(o storedb.Order, p events.PaymentEvent) string {
+	switch {
+	case !o.PaymentID.Valid || o.PaymentID.Int64 != p.PaymentID:
+		return "the payment is not the order's own"
+	case o.Status != StatusCompleted:
+		return "the order is " + o.Status + ", not live"
+	case o.IsPaid:
+		return "the order is paid already"
+	case !sameAmount(p.TotalAmount, o.TotalAmount):
+		return "the payment's amount " + p.TotalAmount + " is not the order's total " + o.TotalAmount
+	}
+	return ""
+}
+
+// sameAmount reports whether two decimal amounts are equal to the cent.
+func sameAmount(a, b string) bool {
+	x, errA := money.Parse(a)
+	y, errB := money.Parse(b)
+	return errA == nil && errB == nil && x == y
 }
 
 // onPaymentCreationFailed compensates the stock step: StockIncreased.
@@ -205,14 +293,14 @@ func (s *Service) onPaymentCreationFailed(ctx context.Context, m consumer.Messag
 	})
 }
 
-// onPaymentProcessed marks the order paid.
+// onPaymentProcessed marks the order paid, when the payment is the order's
+// own and the order is live.
 func (s *Service) onPaymentProcessed(ctx context.Context, m consumer.Message) error {
 	var p events.PaymentEvent
 	if err := m.DecodePayload(&p); err != nil {
 		return err
 	}
-	unpaid := func(o storedb.Order) bool { return !o.IsPaid }
-	return s.step(ctx, m, p.OrderID, unpaid, func(q Queries, o storedb.Order) ([]outbox.Event, error) {
+	return s.paymentStep(ctx, m, p, processedMismatch, func(q Queries, o storedb.Order) ([]outbox.Event, error) {
 		if _, err := q.MarkOrderPaid(ctx, o.ID); err != nil {
 			return nil, fmt.Errorf("mark order %d paid: %w", o.ID, err)
 		}

@@ -1,0 +1,2 @@
+ALTER TABLE payments DROP COLUMN voided_at;
+DROP TABLE orders;
