@@ -73,8 +73,10 @@ func TestQueries(t *testing.T) {
 		{"negative threshold", `{ lowStock(threshold: -1) { id } }`, `threshold must be between`},
 		{"unknown field", `{ product(id: "1") { colour } }`, `Cannot query field`},
 		{"syntax error", `{ product(id: "1") { id `, `"errors"`},
-		{"too deep", `{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }`, `levels deep`},
-		{"too complex", manyAliases(60, id), "complexity"},
+		{"too deep", `{ products { items { a { b { c { d { e } } } } } } }`, `levels deep`},
+		{"introspection", `{ __schema { types { fields { type { ofType { ofType { ofType { name } } } } } } } }`, `"__schema":{"types":[`},
+		{"too complex", manyAliases(35, id), "complexity"},
+		{"too many fields", manyAliases(60, id), "QUERY_TOO_COMPLEX"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -197,5 +199,53 @@ func TestOverHTTP(t *testing.T) {
 	r = c.Do(t, "POST", "/graphql", `{"query": "mutation { restock(productId: \"1\", quantity: 1) { id } }"}`)
 	if r.Status != 403 {
 		t.Fatalf("restock with a wrong key over HTTP = %d %s", r.Status, r.Raw)
+	}
+}
+
+// A request's work stops at the server's own deadline: the answer says so,
+// as a client error code, and shows no internals.
+func TestDeadlineStopsTheRequest(t *testing.T) {
+	s := stacktest.NewStore(t)
+	srv := httptest.NewServer(graphql.NewHandler(&graphql.Resolver{Store: s.Service}, graphql.Options{SupplierKey: testKey, Timeout: time.Nanosecond}))
+	t.Cleanup(srv.Close)
+	r := query(t, stacktest.NewClient(srv.URL), `{ products(first: 5) { items { id } } }`)
+	if !strings.Contains(string(r.Raw), `"TIMEOUT"`) || strings.Contains(string(r.Raw), "internal") {
+		t.Fatalf("= %d %s, want a TIMEOUT error", r.Status, r.Raw)
+	}
+}
+
+// The costly documents of the trust-boundary review are refused over HTTP
+// with a JSON GraphQL error, and a body over the cap with 413.
+func TestCostlyRequestsAreRefusedOverHTTP(t *testing.T) {
+	c, _ := inProcess(t)
+	fanOut := `{ product(id: \"1\") { ...F0 } }`
+	for i := range 24 {
+		fanOut += fmt.Sprintf(` fragment F%d on Product { ...F%d ...F%d }`, i, i+1, i+1)
+	}
+	fanOut += ` fragment F24 on Product { id }`
+	cases := []struct {
+		name, body string
+		status     int
+		want       string
+	}{
+		{"fragment fan-out", `{"query": "` + fanOut + `"}`, 400, "QUERY_TOO_COMPLEX"},
+		{"repeated fields", `{"query": "{ product(id: \"1\") { ` + strings.Repeat("id ", 4000) + `} }"}`, 400, "QUERY_TOO_COMPLEX"},
+		{"body over 64 KiB", `{"query": "{ product(id: \"1\") { ` + strings.Repeat("id ", 30000) + `} }"}`, 413, "BODY_TOO_LARGE"},
+		{"malformed JSON is not echoed", `{"query": "{ secret-body-text`, 400, "must be a JSON object"},
+		{"original's empty variables", `{"query": "{ stockLevel(productId: \"999999999\") }", "variables": ""}`, 200, `{"data":{"stockLevel":null}}`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := c.Do(t, "POST", "", tc.body)
+			if r.Status != tc.status || !strings.Contains(string(r.Raw), tc.want) {
+				t.Fatalf("= %d %s, want %d containing %s", r.Status, r.Raw, tc.status, tc.want)
+			}
+			if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+				t.Fatalf("Content-Type = %q", ct)
+			}
+			if strings.Contains(string(r.Raw), "secret-body-text") {
+				t.Fatal("the error echoes the request body")
+			}
+		})
 	}
 }

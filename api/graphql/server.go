@@ -8,12 +8,13 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -32,36 +33,55 @@ const LocalSupplierKey = "local-supplier-key"
 
 // Options sets the limits and credentials of the GraphQL endpoint.
 type Options struct {
-	SupplierKey   string // the key suppliers send to restock; empty refuses every mutation
-	MaxComplexity int    // default 200
-	MaxDepth      int    // default 6
+	SupplierKey   string        // the key suppliers send to restock; empty refuses every mutation
+	MaxComplexity int           // default 200
+	Limits        Limits        // checked before validation; see Limits for the defaults
+	Timeout       time.Duration // the server's own deadline for one request; default 4s
 }
 
-// NewHandler serves GraphQL over POST (and GET for queries) for r.
+// NewHandler serves GraphQL over POST (and GET for queries) for r. Every
+// request is bounded before gqlgen sees it (body, tokens, fields, fragment
+// spreads, directives, depth), and runs under the request's context with a
+// deadline, so a client that leaves or a slow request stops its work.
 func NewHandler(r *Resolver, cfg Options) http.Handler {
 	if cfg.MaxComplexity == 0 {
 		cfg.MaxComplexity = 200
 	}
-	if cfg.MaxDepth == 0 {
-		cfg.MaxDepth = 6
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 4 * time.Second
 	}
+	g := newGuard(cfg.Limits)
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	srv.SetParserTokenLimit(g.limits.MaxTokens)
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetValidationRulesFn(cappedRules(maxValidationErrors))
+	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
-	srv.Use(depthLimit(cfg.MaxDepth))
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		slog.ErrorContext(ctx, "graphql resolver panic", "panic", v)
 		return errors.New("internal error")
 	})
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if ct := req.Header.Get("Content-Type"); req.Method == http.MethodPost && (ct == "" || strings.HasPrefix(ct, "application/x-www-form-urlencoded")) {
-			req.Header.Set("Content-Type", "application/json") // the original read any POST body as JSON
+		ctx, cancel := context.WithTimeout(req.Context(), cfg.Timeout)
+		defer cancel()
+		params, err := g.read(w, req)
+		if err == nil {
+			err = g.check(ctx, params.Query)
+		}
+		if err != nil {
+			writeRequestError(w, err)
+			return
 		}
 		auth := &authState{key: cfg.SupplierKey, sent: req.Header.Get(SupplierKeyHeader)}
 		buf := &bufferedResponse{header: w.Header()}
-		srv.ServeHTTP(buf, req.WithContext(context.WithValue(req.Context(), authKey{}, auth)))
+		srv.ServeHTTP(buf, forward(req.WithContext(context.WithValue(ctx, authKey{}, auth)), params))
+		if ctx.Err() != nil {
+			writeRequestError(w, refuse(http.StatusServiceUnavailable, "TIMEOUT", "the request ran out of time"))
+			return
+		}
 		status := buf.status
 		if s := auth.failedStatus(); s != 0 {
 			status = s // a refused mutation is refused at the HTTP level too
@@ -69,6 +89,7 @@ func NewHandler(r *Resolver, cfg Options) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
+		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		_, _ = w.Write(buf.body.Bytes())
 	})
@@ -137,6 +158,9 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		gerr.Extensions = map[string]any{"code": "BAD_USER_INPUT"}
 	case errors.Is(err, store.ErrNotFound):
 		gerr.Extensions = map[string]any{"code": "NOT_FOUND"}
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		gerr.Message = "the request ran out of time"
+		gerr.Extensions = map[string]any{"code": "TIMEOUT"}
 	case errors.As(err, &known) && errors.Unwrap(err) == nil:
 		// gqlgen's own validation and parsing errors: safe to show as they are.
 	default:
@@ -190,44 +214,4 @@ func newProducts(list []readmodel.Product) []*Product {
 		out[i] = newProduct(p)
 	}
 	return out
-}
-
-// depthLimit refuses operations nested deeper than max fields.
-type depthLimit int
-
-var _ interface {
-	graphql.HandlerExtension
-	graphql.OperationContextMutator
-} = depthLimit(0)
-
-func (depthLimit) ExtensionName() string                   { return "DepthLimit" }
-func (depthLimit) Validate(graphql.ExecutableSchema) error { return nil }
-func (d depthLimit) MutateOperationContext(_ context.Context, oc *graphql.OperationContext) *gqlerror.Error {
-	if oc.Operation == nil {
-		return nil
-	}
-	if depth := selectionDepth(oc.Operation.SelectionSet, 0); depth > int(d) {
-		return gqlerror.Errorf("the query is %d levels deep; at most %d are allowed", depth, int(d))
-	}
-	return nil
-}
-
-func selectionDepth(set ast.SelectionSet, seen int) int {
-	deepest := seen
-	for _, sel := range set {
-		var child ast.SelectionSet
-		next := seen
-		switch s := sel.(type) {
-		case *ast.Field:
-			child, next = s.SelectionSet, seen+1
-		case *ast.InlineFragment:
-			child = s.SelectionSet
-		case *ast.FragmentSpread:
-			if s.Definition != nil {
-				child = s.Definition.SelectionSet
-			}
-		}
-		deepest = max(deepest, selectionDepth(child, next))
-	}
-	return deepest
 }

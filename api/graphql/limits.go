@@ -1,0 +1,332 @@
+package graphql
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator/core"
+	"github.com/vektah/gqlparser/v2/validator/rules"
+)
+
+// Limits bound what one GraphQL request may cost, checked before gqlgen
+// validates or executes anything: validation walks every fragment spread and
+// compares every pair of fields, so an unchecked 1 KB document can cost
+// seconds of CPU.
+type Limits struct {
+	MaxBodyBytes  int64 // request body; default 64 KiB
+	MaxTokens     int   // tokens the parser reads; default 5000
+	MaxFields     int   // fields once every fragment is expanded; default 250
+	MaxSpreads    int   // fragment spreads written in the document; default 64
+	MaxDirectives int   // directives written in the document; default 32
+	MaxDepth      int   // nesting of data fields; default 6
+	MaxIntroDepth int   // nesting inside __schema and __type; default 15
+}
+
+func (l *Limits) setDefaults() {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	if l.MaxBodyBytes == 0 {
+		l.MaxBodyBytes = 64 << 10
+	}
+	def(&l.MaxTokens, 5000)
+	def(&l.MaxFields, 250)
+	def(&l.MaxSpreads, 64)
+	def(&l.MaxDirectives, 32)
+	def(&l.MaxDepth, 6)
+	def(&l.MaxIntroDepth, 15)
+}
+
+// request is a GraphQL request as the transports read it.
+type request struct {
+	Query         string          `json:"query"`
+	OperationName string          `json:"operationName,omitempty"`
+	Variables     json.RawMessage `json:"variables,omitempty"`
+	Extensions    json.RawMessage `json:"extensions,omitempty"`
+}
+
+// requestError is a request refused before gqlgen sees it.
+type requestError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func refuse(status int, code, format string, args ...any) error {
+	return &requestError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// writeRequestError answers a refused request in GraphQL's error shape.
+func writeRequestError(w http.ResponseWriter, err error) {
+	var re *requestError
+	if !errors.As(err, &re) {
+		re = &requestError{status: http.StatusBadRequest, code: "BAD_REQUEST", msg: "the request could not be read"}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(re.status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": re.msg, "extensions": map[string]any{"code": re.code}}},
+		"data":   nil,
+	})
+}
+
+// guard reads and checks requests against the limits, caching the verdict
+// on each distinct query so a repeated query is checked once.
+type guard struct {
+	limits  Limits
+	checked *lru.LRU[error]
+}
+
+func newGuard(l Limits) *guard {
+	l.setDefaults()
+	return &guard{limits: l, checked: lru.New[error](1000)}
+}
+
+// read returns the request's GraphQL parameters, from a POST body of at most
+// MaxBodyBytes or a GET's query string. "variables" may be null or "" (what
+// the original's clients send when there are none), or an object.
+func (g *guard) read(w http.ResponseWriter, r *http.Request) (request, error) {
+	var req request
+	switch r.Method {
+	case http.MethodGet:
+		q := r.URL.Query()
+		req = request{Query: q.Get("query"), OperationName: q.Get("operationName")}
+		if v := q.Get("variables"); v != "" {
+			req.Variables = json.RawMessage(v)
+		}
+		if e := q.Get("extensions"); e != "" {
+			req.Extensions = json.RawMessage(e)
+		}
+	case http.MethodPost:
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.limits.MaxBodyBytes))
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return req, refuse(http.StatusRequestEntityTooLarge, "BODY_TOO_LARGE", "the request body is over %d bytes", g.limits.MaxBodyBytes)
+		}
+		if err != nil {
+			return req, refuse(http.StatusBadRequest, "BAD_REQUEST", "the request body could not be read")
+		}
+		if err := json.Unmarshal(body, &req); err != nil {
+			return req, refuse(http.StatusBadRequest, "BAD_REQUEST", "the body must be a JSON object with a string \"query\"")
+		}
+	default:
+		return req, refuse(http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED", "GraphQL is served over GET and POST")
+	}
+	v := bytes.TrimSpace(req.Variables)
+	switch {
+	case len(v) == 0, string(v) == "null", string(v) == `""`:
+		req.Variables = nil
+	case v[0] != '{' || !json.Valid(v):
+		return req, refuse(http.StatusBadRequest, "BAD_REQUEST", "variables must be a JSON object")
+	}
+	if e := bytes.TrimSpace(req.Extensions); len(e) > 0 && string(e) != "null" && (e[0] != '{' || !json.Valid(e)) {
+		return req, refuse(http.StatusBadRequest, "BAD_REQUEST", "extensions must be a JSON object")
+	}
+	if strings.TrimSpace(req.Query) == "" {
+		return req, refuse(http.StatusBadRequest, "BAD_REQUEST", "a query is required")
+	}
+	return req, nil
+}
+
+// check parses query within the token limit and measures it, each fragment
+// once, before any validation runs.
+func (g *guard) check(ctx context.Context, query string) error {
+	if err, ok := g.checked.Get(ctx, query); ok {
+		return err
+	}
+	err := g.measure(query)
+	g.checked.Add(ctx, query, err)
+	return err
+}
+
+func (g *guard) measure(query string) error {
+	l := g.limits
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, l.MaxTokens)
+	if err != nil {
+		if strings.Contains(err.Error(), "token limit") {
+			return refuse(http.StatusBadRequest, "QUERY_TOO_LARGE", "the query is over %d tokens", l.MaxTokens)
+		}
+		return refuse(http.StatusBadRequest, "GRAPHQL_PARSE_FAILED", "%s", err.Error())
+	}
+	m := &meter{fragments: map[string]*ast.FragmentDefinition{}, memo: map[fragmentKey]cost{}, visiting: map[fragmentKey]bool{}}
+	for _, f := range doc.Fragments {
+		m.fragments[f.Name] = f
+	}
+	var total cost
+	for _, op := range doc.Operations {
+		m.directives += len(op.Directives)
+		total = total.merge(m.set(op.SelectionSet, false))
+	}
+	for _, f := range doc.Fragments {
+		m.directives += len(f.Directives)
+		m.countWritten(f.SelectionSet)
+	}
+	for _, op := range doc.Operations {
+		m.countWritten(op.SelectionSet)
+	}
+	switch {
+	case m.spreads > l.MaxSpreads:
+		return refuse(http.StatusBadRequest, "QUERY_TOO_COMPLEX", "the query has %d fragment spreads; at most %d are allowed", m.spreads, l.MaxSpreads)
+	case m.directives > l.MaxDirectives:
+		return refuse(http.StatusBadRequest, "QUERY_TOO_COMPLEX", "the query has %d directives; at most %d are allowed", m.directives, l.MaxDirectives)
+	case total.fields > l.MaxFields:
+		return refuse(http.StatusBadRequest, "QUERY_TOO_COMPLEX", "the query selects %d fields once its fragments are expanded; at most %d are allowed", total.fields, l.MaxFields)
+	case total.depth > l.MaxDepth:
+		return refuse(http.StatusBadRequest, "QUERY_TOO_DEEP", "the query is %d levels deep; at most %d are allowed", total.depth, l.MaxDepth)
+	case total.introDepth > l.MaxIntroDepth:
+		return refuse(http.StatusBadRequest, "QUERY_TOO_DEEP", "the introspection query is %d levels deep; at most %d are allowed", total.introDepth, l.MaxIntroDepth)
+	}
+	return nil
+}
+
+// cost is what a selection set asks for once its fragments are expanded.
+type cost struct {
+	fields     int // fields selected
+	depth      int // deepest nesting of data fields
+	introDepth int // deepest nesting below __schema or __type, counting them
+}
+
+func (c cost) merge(o cost) cost {
+	return cost{fields: min(c.fields+o.fields, maxCount), depth: max(c.depth, o.depth), introDepth: max(c.introDepth, o.introDepth)}
+}
+
+// maxCount caps field counts, which double with each level of fragment
+// fan-out, far below overflow and far above any limit.
+const maxCount = 1 << 40
+
+type fragmentKey struct {
+	name  string
+	intro bool
+}
+
+// meter measures a document, visiting each fragment once per context: a
+// fragment spread many times costs one lookup, however deep the fan-out.
+type meter struct {
+	fragments  map[string]*ast.FragmentDefinition
+	memo       map[fragmentKey]cost
+	visiting   map[fragmentKey]bool
+	spreads    int
+	directives int
+}
+
+// countWritten counts the spreads and directives written in a selection set
+// (not expanded: fragment definitions are counted once, on their own).
+func (m *meter) countWritten(set ast.SelectionSet) {
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			m.directives += len(s.Directives)
+			m.countWritten(s.SelectionSet)
+		case *ast.InlineFragment:
+			m.directives += len(s.Directives)
+			m.countWritten(s.SelectionSet)
+		case *ast.FragmentSpread:
+			m.spreads++
+			m.directives += len(s.Directives)
+		}
+	}
+}
+
+// set measures a selection set; intro is true below __schema or __type.
+func (m *meter) set(set ast.SelectionSet, intro bool) cost {
+	var c cost
+	for _, sel := range set {
+		switch s := sel.(type) {
+		case *ast.Field:
+			enters := !intro && (s.Name == "__schema" || s.Name == "__type")
+			child := m.set(s.SelectionSet, intro || enters)
+			f := cost{fields: min(1+child.fields, maxCount)}
+			switch {
+			case enters:
+				f.depth, f.introDepth = 1, 1+child.introDepth
+			case intro:
+				f.introDepth = 1 + child.introDepth
+			default:
+				f.depth, f.introDepth = 1+child.depth, child.introDepth
+			}
+			c = c.merge(f)
+		case *ast.InlineFragment:
+			c = c.merge(m.set(s.SelectionSet, intro))
+		case *ast.FragmentSpread:
+			c = c.merge(m.fragment(s.Name, intro))
+		}
+	}
+	return c
+}
+
+// fragment measures a named fragment once per context. An unknown fragment
+// or a cycle costs nothing here: validation refuses both.
+func (m *meter) fragment(name string, intro bool) cost {
+	key := fragmentKey{name, intro}
+	if c, ok := m.memo[key]; ok {
+		return c
+	}
+	def := m.fragments[name]
+	if def == nil || m.visiting[key] {
+		return cost{}
+	}
+	m.visiting[key] = true
+	c := m.set(def.SelectionSet, intro)
+	delete(m.visiting, key)
+	m.memo[key] = c
+	return c
+}
+
+// forward hands a checked request to gqlgen: a POST as a normalized JSON
+// body, a GET with its variables dropped when there are none.
+func forward(r *http.Request, req request) *http.Request {
+	if r.Method == http.MethodGet {
+		q := r.URL.Query()
+		if req.Variables == nil {
+			q.Del("variables")
+		}
+		u := *r.URL
+		u.RawQuery = q.Encode()
+		out := r.Clone(r.Context())
+		out.URL = &u
+		return out
+	}
+	body, _ := json.Marshal(req) // a struct of strings and valid raw JSON always marshals
+	out := r.Clone(r.Context())
+	out.Body = io.NopCloser(bytes.NewReader(body))
+	out.ContentLength = int64(len(body))
+	out.Header.Set("Content-Type", "application/json")
+	return out
+}
+
+// maxValidationErrors caps the errors validation reports: conflicting fields
+// are reported pair by pair, so a few hundred fields could yield tens of
+// thousands of errors and megabytes of answer.
+const maxValidationErrors = 20
+
+// cappedRules is GraphQL's default validation with at most max errors reported.
+func cappedRules(max int) func() *rules.Rules {
+	return func() *rules.Rules {
+		r := rules.NewDefaultRules()
+		reported := 0 // one rule set serves one validation, on one goroutine
+		for name, rule := range r.GetInner() {
+			r.ReplaceRule(name, func(ev *core.Events, addError core.AddErrFunc) {
+				rule(ev, func(opts ...core.ErrorOption) {
+					if reported < max {
+						reported++
+						addError(opts...)
+					}
+				})
+			})
+		}
+		return r
+	}
+}
