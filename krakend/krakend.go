@@ -96,8 +96,10 @@ func Load(r io.Reader) (Config, error) {
 			return Config{}, fmt.Errorf("%s: exactly one backend with one host is supported", where)
 		}
 		b := e.Backends[0]
-		if b.URLPattern != e.Path && strings.Contains(b.URLPattern, "{") {
-			return Config{}, fmt.Errorf("%s: a url_pattern with parameters must equal the endpoint", where)
+		for _, p := range paramRE.FindAllString(b.URLPattern, -1) {
+			if !strings.Contains(e.Path, p) {
+				return Config{}, fmt.Errorf("%s: url_pattern parameter %s is not a parameter of the endpoint", where, p)
+			}
 		}
 		if e.OutputEncoding != "no-op" || b.Encoding != "no-op" {
 			return Config{}, fmt.Errorf("%s: endpoints pass responses through unchanged (no-op encoding)", where)

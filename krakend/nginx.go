@@ -27,7 +27,8 @@ type nginxUpstream struct {
 type nginxRoute struct {
 	Index         int
 	Method        string
-	Rewrite       string // the backend path when it differs from the endpoint's
+	Alias         bool   // HEAD beside a GET: the GET's limits, declared once
+	Rewrite       string // a rewrite directive's arguments, when the backend path differs from the endpoint's
 	Upstream      string
 	Timeout       string
 	ConnectTO     string
@@ -47,16 +48,38 @@ type nginxLocation struct {
 
 var paramRE = regexp.MustCompile(`\{[^/}]+\}`)
 
+// idPattern matches an id in its one canonical form: "+1", "01" or "1.0"
+// match no route, so they never reach row 1.
+const idPattern = `([1-9][0-9]{0,18})`
+
+// pathRegexp turns /users/{user_id} into ^/users/([1-9][0-9]{0,18})$, one
+// capture group per parameter, in order.
+func pathRegexp(path string) string {
+	parts := paramRE.Split(path, -1)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return "^" + strings.Join(parts, idPattern) + "$"
+}
+
 // location turns /users/{user_id} into an nginx location matcher.
 func location(path string) string {
 	if !strings.Contains(path, "{") {
 		return "= " + path
 	}
-	parts := paramRE.Split(path, -1)
-	for i, p := range parts {
-		parts[i] = regexp.QuoteMeta(p)
+	return `~ "` + pathRegexp(path) + `"` // quoted: nginx reads { as a block
+}
+
+// rewrite returns the arguments of the rewrite from an endpoint's path to
+// its backend's, each backend parameter taken from the endpoint's capture
+// of the same name.
+func rewrite(path, pattern string) string {
+	captures := map[string]string{}
+	for i, p := range paramRE.FindAllString(path, -1) {
+		captures[p] = fmt.Sprintf("$%d", i+1)
 	}
-	return "~ ^" + strings.Join(parts, "[^/]+") + "$"
+	target := paramRE.ReplaceAllStringFunc(pattern, func(p string) string { return captures[p] })
+	return `"` + pathRegexp(path) + `" ` + target
 }
 
 func rate(perSecond float64) string {
@@ -99,7 +122,7 @@ func (c Config) Nginx(o NginxOptions) (string, error) {
 			ConnectTO: seconds(min(timeout, time.Second)),
 		}
 		if b.URLPattern != e.Path {
-			r.Rewrite = b.URLPattern
+			r.Rewrite = rewrite(e.Path, b.URLPattern)
 		}
 		if rl := e.ExtraConfig.RateLimit; rl != nil && rl.MaxRate > 0 && rl.ClientMaxRate > 0 {
 			r.HasRateLimits = true
@@ -113,6 +136,11 @@ func (c Config) Nginx(o NginxOptions) (string, error) {
 			order = append(order, e.Path)
 		}
 		loc.Routes = append(loc.Routes, r)
+		if e.Method == "GET" { // HEAD answers as GET does, without the body
+			head := r
+			head.Method, head.Alias = "HEAD", true
+			loc.Routes = append(loc.Routes, head)
+		}
 	}
 	var locs []nginxLocation
 	for _, p := range order {
@@ -160,7 +188,7 @@ http {
     limit_req_log_level warn;
     # The global buckets count every client together: their key is the same for all.
     map $server_port $gateway_all { default "all"; }
-{{range .Locations}}{{range .Routes}}{{if .HasRateLimits}}
+{{range .Locations}}{{range .Routes}}{{if and .HasRateLimits (not .Alias)}}
     limit_req_zone $gateway_all zone=ep{{.Index}}_all:1m rate={{.GlobalRate}};
     limit_req_zone $binary_remote_addr zone=ep{{.Index}}_client:10m rate={{.ClientRate}};{{end}}{{end}}{{end}}
 {{range .Upstreams}}
@@ -189,17 +217,25 @@ http {
         # Methods are dispatched through error_page 418, so the gateway's own JSON
         # error pages must be allowed to follow it.
         recursive_error_pages on;
+        # A request nginx cannot read has no URI yet: its error pages are URIs, not named locations.
+        error_page 400 494 /_gateway/400;
+        error_page 414 /_gateway/414;
         error_page 404 = @not_found;
+        error_page 413 = @too_large;
         error_page 429 = @too_many;
+        error_page 500 = @failed;
         error_page 502 503 = @unavailable;
         error_page 504 = @timeout;
-        error_page 413 = @too_large;
 
-        location @not_found   { return 404 '{"error":"the gateway has no route $request_method $uri"}\n'; }
-        location @too_many    { return 429 '{"error":"too many requests: retry later"}\n'; }
-        location @unavailable { return 502 '{"error":"the service behind $uri is unavailable"}\n'; }
-        location @timeout     { return 504 '{"error":"the service behind $uri did not answer in time"}\n'; }
-        location @too_large   { return 413 '{"error":"request body too large"}\n'; }
+        # Bodies never echo the path: it is the client's, and could break the JSON.
+        location = /_gateway/400 { internal; return 400 '{"error":"the gateway could not read the request"}\n'; }
+        location = /_gateway/414 { internal; return 414 '{"error":"the request URI is too long"}\n'; }
+        location @not_found    { return 404 '{"error":"the gateway has no route for $request_method on this path"}\n'; }
+        location @too_large    { return 413 '{"error":"request body too large"}\n'; }
+        location @too_many     { return 429 '{"error":"too many requests: retry later"}\n'; }
+        location @failed       { return 500 '{"error":"the gateway failed to handle the request"}\n'; }
+        location @unavailable  { return 502 '{"error":"the service behind the gateway is unavailable"}\n'; }
+        location @timeout      { return 504 '{"error":"the service behind the gateway did not answer in time"}\n'; }
 
         location / { return 404; }
 {{range .Locations}}
@@ -208,7 +244,8 @@ http {
             if ($request_method = {{.Method}}) { return 418; }
 {{- end}}
             # Only the declared methods: this location's own error_page hides the server's.
-            return 405 '{"error":"the gateway allows no $request_method on $uri"}\n';
+            add_header Allow "{{.Methods}}" always;
+            return 405 '{"error":"the gateway allows no $request_method on this path"}\n';
 {{- $loc := .}}
             error_page 418 = @ep_{{(index .Routes 0).Index}}_${request_method};
         }
@@ -222,7 +259,7 @@ http {
             proxy_send_timeout {{.Timeout}};
             proxy_read_timeout {{.Timeout}};
 {{- if .Rewrite}}
-            rewrite ^ {{.Rewrite}} break;
+            rewrite {{.Rewrite}} break;
 {{- end}}
             proxy_pass http://{{.Upstream}};
         }

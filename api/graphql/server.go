@@ -20,6 +20,7 @@ import (
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/store-manager/store-manager/services/apperr"
+	"github.com/store-manager/store-manager/services/ids"
 	"github.com/store-manager/store-manager/services/readmodel"
 	"github.com/store-manager/store-manager/services/store"
 )
@@ -176,9 +177,9 @@ var errInvalidArg = errors.New("invalid argument")
 func invalidArg(msg string) error { return apperr.Errorf(errInvalidArg, "%s", msg) }
 
 func parseID(name, s string) (int64, error) {
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id < 1 {
-		return 0, invalidArg(name + " must be a positive integer")
+	id, ok := ids.Parse(s)
+	if !ok {
+		return 0, invalidArg(name + " must be a positive integer written without sign, leading zero or spaces")
 	}
 	return id, nil
 }

@@ -7,12 +7,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strconv"
+	"reflect"
 	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/store-manager/store-manager/services/apperr"
+	"github.com/store-manager/store-manager/services/ids"
 )
 
 // MaxBodyBytes bounds every request body.
@@ -64,13 +65,39 @@ func decodeError(err error) error {
 		if typ.Field == "" {
 			return badRequestf("body must be a JSON object")
 		}
-		return badRequestf("field %s must be a %s", typ.Field, typ.Type.String())
+		return badRequestf("field %s must be %s", typ.Field, jsonType(typ.Type))
 	case strings.Contains(err.Error(), "into Number"):
-		return badRequestf("a number was expected: %s", strings.TrimPrefix(err.Error(), "json: "))
+		return badRequestf("a number was expected")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		return badRequestf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
 	default:
-		return badRequestf("body is not valid JSON: %v", err)
+		return badRequestf("body is not valid JSON")
+	}
+}
+
+// jsonType names the JSON type a Go type is read from, for error messages
+// that never show Go's own type names.
+func jsonType(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeFor[json.Number]() {
+		return "a number"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "a list"
+	default:
+		return "an object"
 	}
 }
 
@@ -81,12 +108,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// pathID reads a positive integer path parameter.
+// pathID reads a positive integer path parameter, in its canonical form only.
 func pathID(ps httprouter.Params, name string) (int64, error) {
 	s := ps.ByName(name)
-	id, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || id < 1 {
-		return 0, badRequestf("%s must be a positive integer, not %q", name, s)
+	id, ok := ids.Parse(s)
+	if !ok {
+		return 0, badRequestf("%s must be a positive integer written without sign, leading zero or spaces", name)
 	}
 	return id, nil
 }

@@ -67,6 +67,7 @@ type paymentResponse struct {
 	UserID      int64       `json:"user_id"`
 	TotalAmount json.Number `json:"total_amount"`
 	IsPaid      bool        `json:"is_paid"`
+	IsVoid      bool        `json:"is_void"`
 }
 
 func (h paymentHandlers) get(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
@@ -80,7 +81,7 @@ func (h paymentHandlers) get(w http.ResponseWriter, r *http.Request, ps httprout
 		writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, paymentResponse{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: json.Number(p.TotalAmount), IsPaid: p.IsPaid})
+	writeJSON(w, http.StatusOK, paymentResponse{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: json.Number(p.TotalAmount), IsPaid: p.IsPaid, IsVoid: p.IsVoid})
 }
 
 func (h paymentHandlers) process(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {

@@ -69,8 +69,14 @@ func newAPI(routes []Route) *API {
 		byID   httprouter.Handle
 	}
 	groups := map[string]*group{} // "GET /stocks/" -> group
+	all := routes
 	for _, rt := range routes {
-		prefix, rest, ok := splitConflict(rt.Path, routes, rt.Method)
+		if rt.Method == http.MethodGet { // HEAD answers as GET does, without the body
+			all = append(all[:len(all):len(all)], Route{http.MethodHead, rt.Path, rt.handler})
+		}
+	}
+	for _, rt := range all {
+		prefix, rest, ok := splitConflict(rt.Path, all, rt.Method)
 		if !ok {
 			r.Handle(rt.Method, toRouter(rt.Path), rt.handler)
 			continue

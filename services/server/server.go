@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	_ "github.com/go-sql-driver/mysql" // the MySQL driver, registered for sql.Open
 	"golang.org/x/sync/errgroup"
 
@@ -55,10 +57,20 @@ func OpenDB(ctx context.Context, dsn string, maxConns int) (*sql.DB, error) {
 	return db, nil
 }
 
-// NewHTTP returns an HTTP server for handler with the timeouts every service uses.
+// NewHTTP returns an HTTP server for handler with the timeouts every service
+// uses, and the process's Prometheus metrics at /metrics (not published
+// through the gateway).
 func NewHTTP(addr string, handler http.Handler) *http.Server {
+	metrics := promhttp.Handler()
+	withMetrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/metrics" && r.Method == http.MethodGet {
+			metrics.ServeHTTP(w, r)
+			return
+		}
+		handler.ServeHTTP(w, r)
+	})
 	return &http.Server{
-		Addr: addr, Handler: handler,
+		Addr: addr, Handler: withMetrics,
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 	}

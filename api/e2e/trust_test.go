@@ -1,0 +1,218 @@
+package e2e
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/store-manager/store-manager/api/rest"
+	"github.com/store-manager/store-manager/services/config"
+	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/stacktest"
+)
+
+var card = map[string]any{"cardNumber": "4242424242424242", "cardCode": "123", "expirationDate": "12/40"}
+
+// withKey is a gateway client that sends one API key.
+func withKey(header, value string) *stacktest.Client {
+	c := stacktest.NewClient(gatewayURL())
+	c.Header = http.Header{header: {value}}
+	return c
+}
+
+func employee() *stacktest.Client {
+	return withKey(rest.EmployeeKeyHeader, config.Env("EMPLOYEE_API_KEY", rest.LocalEmployeeKey))
+}
+
+func trustedService() *stacktest.Client {
+	return withKey(rest.ServiceKeyHeader, config.Env("PAYMENTS_SERVICE_KEY", rest.LocalServiceKey))
+}
+
+// completedOrder places an order of total 50.00 and waits for its payment.
+func completedOrder(t *testing.T, s system) (user, id int64, o order) {
+	t.Helper()
+	user, product := s.user(t), s.product(t, "25.00", 10)
+	id = s.order(t, user, product, 2)
+	o = s.settle(t, 20*time.Second, id)[id]
+	if o.Status != "Completed" || o.PaymentID == 0 {
+		t.Fatalf("order = %+v, want Completed with a payment", o)
+	}
+	return user, id, o
+}
+
+// The forged payment of the review: anonymous clients cannot create a
+// payment through the gateway, a trusted service cannot create one for
+// another amount or an unknown order, and the order's own payment is the
+// saga's, for the order's total.
+func TestForgedPaymentIsRefused(t *testing.T) {
+	s := newSystem(t)
+	user, id, o := completedOrder(t, s)
+	forged := map[string]any{"user_id": user, "order_id": id, "total_amount": 0.01}
+	for _, path := range []string{"/payments", "/payments-api/payments"} {
+		if r := s.payments.Do(t, "POST", path, forged); r.Status != 401 || r.Field("error") == nil {
+			t.Fatalf("anonymous POST %s = %d %s, want 401", path, r.Status, r.Raw)
+		}
+	}
+	if r := withKey(rest.ServiceKeyHeader, "guess").Do(t, "POST", "/payments", forged); r.Status != 403 {
+		t.Fatalf("POST /payments with a wrong key = %d %s, want 403", r.Status, r.Raw)
+	}
+	svc := trustedService()
+	if r := svc.Do(t, "POST", "/payments", forged); r.Status != 422 {
+		t.Fatalf("a trusted service paying 0.01 for a 50.00 order = %d %s, want 422", r.Status, r.Raw)
+	}
+	forged["total_amount"] = 50
+	if r := svc.Do(t, "POST", "/payments", forged); r.Status != 409 {
+		t.Fatalf("a second payment for the order = %d %s, want 409", r.Status, r.Raw)
+	}
+	if r := svc.Do(t, "POST", "/payments-api/payments", map[string]any{"user_id": user, "order_id": 999999999, "total_amount": 1}); r.Status != 404 {
+		t.Fatalf("a payment for an unknown order = %d %s, want 404", r.Status, r.Raw)
+	}
+	r := s.payments.Do(t, "GET", fmt.Sprintf("/payments/%d", o.PaymentID), nil)
+	if r.Status != 200 || r.Int("order_id") != id || fmt.Sprint(r.Field("total_amount")) != "50" {
+		t.Fatalf("the order's payment = %d %s, want 50.00 for order %d", r.Status, r.Raw, id)
+	}
+	// The original's gateway route pays it.
+	if r := s.payments.Do(t, "POST", fmt.Sprintf("/payments-api/payments/%d", o.PaymentID), card); r.Status != 200 || r.Field("is_paid") != true {
+		t.Fatalf("paying at the original's route = %d %s", r.Status, r.Raw)
+	}
+	stacktest.Eventually(t, 15*time.Second, "order paid", func() bool {
+		o, _ := s.getOrder(t, id)
+		return o.IsPaid
+	})
+}
+
+// Payment events that do not match their order are ignored, logged and
+// counted: a PaymentCreated not caused by the order's StockDecreased or for
+// another amount, and a PaymentProcessed for a payment that is not the
+// order's own or for a cancelled order.
+func TestMismatchedPaymentEventsAreIgnored(t *testing.T) {
+	s := newSystem(t)
+	_, completed, o := completedOrder(t, s)
+	user, product := s.user(t), s.product(t, "3.00", 1)
+	cancelled := s.order(t, user, product, 2) // not enough stock
+	if c := s.settle(t, 20*time.Second, cancelled)[cancelled]; c.Status != "Cancelled" {
+		t.Fatalf("order = %+v, want Cancelled", c)
+	}
+	forged := []struct {
+		typ     string
+		payload events.PaymentEvent
+	}{
+		{events.PaymentProcessed, events.PaymentEvent{OrderID: completed, PaymentID: o.PaymentID + 1_000_000, TotalAmount: "50.00"}},
+		{events.PaymentProcessed, events.PaymentEvent{OrderID: completed, PaymentID: o.PaymentID, TotalAmount: "0.01"}},
+		{events.PaymentCreated, events.PaymentEvent{OrderID: cancelled, PaymentID: 1, TotalAmount: "6.00", PaymentLink: "http://x/1", CausedBy: uuid.NewString()}},
+		{events.PaymentProcessed, events.PaymentEvent{OrderID: cancelled, PaymentID: 1, TotalAmount: "6.00"}},
+	}
+	before := ignoredEvents(t)
+	for _, f := range forged {
+		injectPaymentEvent(t, f.typ, f.payload)
+	}
+	stacktest.Eventually(t, 20*time.Second, "the forged events counted as ignored", func() bool {
+		return ignoredEvents(t)-before >= float64(len(forged))
+	})
+	for _, id := range []int64{completed, cancelled} {
+		got, _ := s.getOrder(t, id)
+		if got.IsPaid {
+			t.Fatalf("order %d became paid through a forged event: %+v", id, got)
+		}
+	}
+	if got, _ := s.getOrder(t, cancelled); got.Status != "Cancelled" || got.PaymentID != 0 {
+		t.Fatalf("cancelled order changed: %+v", got)
+	}
+}
+
+// injectPaymentEvent writes an event into the payments outbox, as a bug or
+// an intruder in the payments service could: Debezium relays it to the store.
+func injectPaymentEvent(t *testing.T, typ string, p events.PaymentEvent) {
+	t.Helper()
+	payload, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := stacktest.Open(t, stacktest.Stack(t).AdminDSN)
+	_, err = db.Exec("INSERT INTO payments.outbox (id, aggregatetype, aggregateid, type, payload) VALUES (?, ?, ?, ?, ?)",
+		uuid.NewString(), events.TopicPayments, strconv.FormatInt(p.OrderID, 10), typ, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ignoredEvents reads store-manager's count of ignored saga events.
+func ignoredEvents(t *testing.T) float64 {
+	t.Helper()
+	resp, err := http.Get(config.Env("STORE_URL", "http://127.0.0.1:5000") + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var total float64
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "store_saga_events_ignored_total{") {
+			v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			if err != nil {
+				t.Fatalf("metric line %q: %v", line, err)
+			}
+			total += v
+		}
+	}
+	return total
+}
+
+// A deleted order's payment is voided by the payments service, from the
+// OrderDeleted event, and cannot be paid any more.
+func TestDeletedOrderCannotBePaid(t *testing.T) {
+	s := newSystem(t)
+	_, id, o := completedOrder(t, s)
+	if r := s.store.Do(t, "DELETE", fmt.Sprintf("/orders/%d", id), nil); r.Status != 200 {
+		t.Fatalf("delete order: %d %s", r.Status, r.Raw)
+	}
+	stacktest.Eventually(t, 20*time.Second, "payment void", func() bool {
+		r := s.payments.Do(t, "GET", fmt.Sprintf("/payments/%d", o.PaymentID), nil)
+		return r.Field("is_void") == true
+	})
+	r := s.payments.Do(t, "POST", fmt.Sprintf("/payments/process/%d", o.PaymentID), card)
+	if r.Status != 409 || !strings.Contains(string(r.Raw), "void") {
+		t.Fatalf("paying the deleted order's payment = %d %s, want 409", r.Status, r.Raw)
+	}
+}
+
+// The unauthenticated payment state of the review: PUT /orders needs the
+// employee key, and even then cannot mark an unpaid order paid or store a
+// link that is not an http(s) URL.
+func TestPaymentStateIsNotWritableAnonymously(t *testing.T) {
+	s := newSystem(t)
+	_, id, _ := completedOrder(t, s)
+	attack := map[string]any{"order_id": id, "is_paid": true, "payment_link": "javascript:alert(1)"}
+	cases := []struct {
+		name   string
+		c      *stacktest.Client
+		body   map[string]any
+		status int
+	}{
+		{"anonymous", s.store, attack, 401},
+		{"wrong key", withKey(rest.EmployeeKeyHeader, "guess"), attack, 403},
+		{"employee marking an unpaid order paid", employee(), map[string]any{"order_id": id, "is_paid": true}, 409},
+		{"employee storing a script link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": "javascript:alert(1)"}, 422},
+		{"employee setting a real link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": "https://pay.example.com/1"}, 200},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if r := tc.c.Do(t, "PUT", "/orders", tc.body); r.Status != tc.status || r.JSON == nil {
+				t.Fatalf("PUT /orders = %d %s, want %d", r.Status, r.Raw, tc.status)
+			}
+		})
+	}
+	stacktest.Eventually(t, 15*time.Second, "the employee's link in the read model", func() bool {
+		o, _ := s.getOrder(t, id)
+		return o.PaymentLink == "https://pay.example.com/1" && !o.IsPaid
+	})
+}
