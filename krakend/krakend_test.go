@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -216,5 +217,66 @@ func waitHTTP(t *testing.T, url string) {
 			t.Fatalf("%s did not answer 200: %v", url, err)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// The generated gateway rewrites parameters into the backend's path, answers
+// HEAD on GET routes, names the allowed methods in 405s, refuses
+// non-canonical ids, and answers a backend that is down with a JSON 502.
+func TestGeneratedGatewayRoutes(t *testing.T) {
+	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"method":%q,"path":%q}`, r.Method, r.URL.Path)
+	}))
+	defer backend.Close()
+	down, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	downAddr := down.Addr().String()
+	down.Close()
+	cfg, err := krakend.Load(strings.NewReader(`{"version":3,"endpoints":[
+	  {"endpoint":"/fast","method":"GET","timeout":"1s","output_encoding":"no-op",
+	   "backend":[{"host":["http://b:1"],"url_pattern":"/fast","encoding":"no-op"}]},
+	  {"endpoint":"/alias/{thing_id}/pay","method":"POST","timeout":"1s","output_encoding":"no-op",
+	   "backend":[{"host":["http://b:1"],"url_pattern":"/real/{thing_id}","encoding":"no-op"}]},
+	  {"endpoint":"/down","method":"GET","timeout":"1s","output_encoding":"no-op",
+	   "backend":[{"host":["http://down:1"],"url_pattern":"/down","encoding":"no-op"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, state, addr := nginxConf(t, cfg, map[string]string{"http://b:1": strings.TrimPrefix(backend.URL, "http://"), "http://down:1": downAddr})
+	if out, err := exec.Command("nginx", "-c", conf, "-p", state).CombinedOutput(); err != nil {
+		t.Fatalf("start nginx: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("nginx", "-c", conf, "-p", state, "-s", "stop").Run() })
+	waitHTTP(t, "http://"+addr+"/fast")
+
+	cases := []struct {
+		method, path string
+		status       int
+		body, allow  string
+	}{
+		{"GET", "/fast", 200, `{"method":"GET","path":"/fast"}`, ""},
+		{"HEAD", "/fast", 200, ``, ""},
+		{"PATCH", "/fast", 405, `"error"`, "GET, HEAD"},
+		{"POST", "/alias/42/pay", 200, `{"method":"POST","path":"/real/42"}`, ""},
+		{"POST", "/alias/042/pay", 404, `"error"`, ""},
+		{"POST", "/alias/+42/pay", 404, `"error"`, ""},
+		{"GET", "/down", 502, `"error"`, ""},
+	}
+	for _, tc := range cases {
+		req, _ := http.NewRequest(tc.method, "http://"+addr+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.Contains(string(raw), tc.body) || resp.Header.Get("Allow") != tc.allow ||
+			resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s = %d %q Allow %q (%s); want %d %q Allow %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Content-Type"),
+				resp.Header.Get("Allow"), raw, tc.status, tc.body, tc.allow)
+		}
 	}
 }

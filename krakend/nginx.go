@@ -248,6 +248,7 @@ http {
             return 405 '{"error":"the gateway allows no $request_method on this path"}\n';
 {{- $loc := .}}
             error_page 418 = @ep_{{(index .Routes 0).Index}}_${request_method};
+            error_page 413 = @too_large; # a location's error_page hides the server's, so it is repeated here
         }
 {{range .Routes}}
         location @ep_{{(index $loc.Routes 0).Index}}_{{.Method}} {

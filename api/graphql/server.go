@@ -68,6 +68,10 @@ func NewHandler(r *Resolver, cfg Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		ctx, cancel := context.WithTimeout(req.Context(), cfg.Timeout)
 		defer cancel()
+		if req.Method == http.MethodHead { // answered as GET; the server sends no body
+			req = req.Clone(req.Context())
+			req.Method = http.MethodGet
+		}
 		params, err := g.read(w, req)
 		if err == nil {
 			err = g.check(ctx, params.Query)
