@@ -41,6 +41,7 @@ type nginxRoute struct {
 
 type nginxLocation struct {
 	Match   string // "= /path" or "~ ^/regex$"
+	URI     string // a regex of the request URI (path and query) that reaches this location
 	Path    string
 	Routes  []nginxRoute
 	Methods string // for the 405 answer
@@ -131,7 +132,7 @@ func (c Config) Nginx(o NginxOptions) (string, error) {
 		}
 		loc := byPath[e.Path]
 		if loc == nil {
-			loc = &nginxLocation{Match: location(e.Path), Path: e.Path}
+			loc = &nginxLocation{Match: location(e.Path), URI: strings.TrimSuffix(pathRegexp(e.Path), "$") + `(\?|$)`, Path: e.Path}
 			byPath[e.Path] = loc
 			order = append(order, e.Path)
 		}
@@ -184,6 +185,14 @@ http {
     server_tokens off;
     default_type application/json;
 
+    # The methods of each route, for a 405 that nginx answers before it picks a location (TRACE).
+    map $request_uri $gateway_allow {
+        default "";
+{{- range .Locations}}
+        "~{{.URI}}" "{{.Methods}}";
+{{- end}}
+    }
+
     limit_req_status 429;
     limit_req_log_level warn;
     # The global buckets count every client together: their key is the same for all.
@@ -220,6 +229,7 @@ http {
         # A request nginx cannot read has no URI yet: its error pages are URIs, not named locations.
         error_page 400 494 /_gateway/400;
         error_page 414 /_gateway/414;
+        error_page 405 /_gateway/405;
         error_page 404 = @not_found;
         error_page 413 = @too_large;
         error_page 429 = @too_many;
@@ -230,6 +240,11 @@ http {
         # Bodies never echo the path: it is the client's, and could break the JSON.
         location = /_gateway/400 { internal; return 400 '{"error":"the gateway could not read the request"}\n'; }
         location = /_gateway/414 { internal; return 414 '{"error":"the request URI is too long"}\n'; }
+        location = /_gateway/405 {
+            internal;
+            add_header Allow $gateway_allow always;
+            return 405 '{"error":"the gateway allows no such method on this path"}\n';
+        }
         location @not_found    { return 404 '{"error":"the gateway has no route for $request_method on this path"}\n'; }
         location @too_large    { return 413 '{"error":"request body too large"}\n'; }
         location @too_many     { return 429 '{"error":"too many requests: retry later"}\n'; }

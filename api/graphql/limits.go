@@ -87,12 +87,18 @@ func writeRequestError(w http.ResponseWriter, err error) {
 // on each distinct query so a repeated query is checked once.
 type guard struct {
 	limits  Limits
-	checked *lru.LRU[error]
+	checked *lru.LRU[verdict]
+}
+
+// verdict is what checking one query found.
+type verdict struct {
+	err      error
+	mutation bool // the document holds a mutation, which GET cannot carry
 }
 
 func newGuard(l Limits) *guard {
 	l.setDefaults()
-	return &guard{limits: l, checked: lru.New[error](1000)}
+	return &guard{limits: l, checked: lru.New[verdict](1000)}
 }
 
 // read returns the request's GraphQL parameters, from a POST body of at most
@@ -141,26 +147,39 @@ func (g *guard) read(w http.ResponseWriter, r *http.Request) (request, error) {
 	return req, nil
 }
 
-// check parses query within the token limit and measures it, each fragment
-// once, before any validation runs.
-func (g *guard) check(ctx context.Context, query string) error {
-	if err, ok := g.checked.Get(ctx, query); ok {
-		return err
+// check parses a request's query within the token limit and measures it,
+// each fragment once, before any validation runs.
+func (g *guard) check(ctx context.Context, method, query string) error {
+	v, ok := g.checked.Get(ctx, query)
+	if !ok {
+		v = g.judge(query)
+		g.checked.Add(ctx, query, v)
 	}
-	err := g.measure(query)
-	g.checked.Add(ctx, query, err)
-	return err
+	if v.err == nil && v.mutation && method != http.MethodPost {
+		return refuse(http.StatusBadRequest, "BAD_REQUEST", "mutations are sent with POST")
+	}
+	return v.err
 }
 
-func (g *guard) measure(query string) error {
-	l := g.limits
-	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, l.MaxTokens)
+// judge parses and measures query.
+func (g *guard) judge(query string) verdict {
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, g.limits.MaxTokens)
 	if err != nil {
 		if strings.Contains(err.Error(), "token limit") {
-			return refuse(http.StatusBadRequest, "QUERY_TOO_LARGE", "the query is over %d tokens", l.MaxTokens)
+			return verdict{err: refuse(http.StatusBadRequest, "QUERY_TOO_LARGE", "the query is over %d tokens", g.limits.MaxTokens)}
 		}
-		return refuse(http.StatusBadRequest, "GRAPHQL_PARSE_FAILED", "%s", err.Error())
+		return verdict{err: refuse(http.StatusBadRequest, "GRAPHQL_PARSE_FAILED", "%s", err.Error())}
 	}
+	v := verdict{err: g.measure(doc)}
+	for _, op := range doc.Operations {
+		v.mutation = v.mutation || op.Operation == ast.Mutation
+	}
+	return v
+}
+
+// measure refuses a parsed document that asks for too much.
+func (g *guard) measure(doc *ast.QueryDocument) error {
+	l := g.limits
 	m := &meter{fragments: map[string]*ast.FragmentDefinition{}, memo: map[fragmentKey]cost{}, visiting: map[fragmentKey]bool{}}
 	for _, f := range doc.Fragments {
 		m.fragments[f.Name] = f

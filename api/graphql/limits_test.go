@@ -55,10 +55,11 @@ func TestGuardRefusesCostlyDocumentsBeforeValidation(t *testing.T) {
 		{"fragment cycle is left to validation", `{ product(id: "1") { ...A } } fragment A on Product { ...B } fragment B on Product { ...A }`, ""},
 		{"introspection is allowed", introspectionQuery, ""},
 		{"an ordinary query is allowed", `{ product(id: "1") { id name sku price quantity } }`, ""},
+		{"a mutation is allowed over POST", `mutation { restock(productId: "1", quantity: 1) { id } }`, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := g.measure(tc.query)
+			err := g.check(t.Context(), http.MethodPost, tc.query)
 			var re *requestError
 			switch {
 			case tc.code == "" && err != nil:
@@ -67,6 +68,16 @@ func TestGuardRefusesCostlyDocumentsBeforeValidation(t *testing.T) {
 				t.Fatalf("= %v, want a %s refusal", err, tc.code)
 			}
 		})
+	}
+}
+
+// GET carries queries only.
+func TestGuardRefusesMutationsOverGET(t *testing.T) {
+	g := newGuard(Limits{})
+	err := g.check(t.Context(), http.MethodGet, `mutation { restock(productId: "1", quantity: 1) { id } }`)
+	var re *requestError
+	if !errors.As(err, &re) || re.status != http.StatusBadRequest {
+		t.Fatalf("= %v, want a 400 refusal", err)
 	}
 }
 
@@ -114,7 +125,7 @@ func BenchmarkGuardFanOut(b *testing.B) {
 	g := newGuard(Limits{})
 	q := fragmentFanOut(24)
 	for b.Loop() {
-		if g.measure(q) == nil {
+		if g.judge(q).err == nil {
 			b.Fatal("accepted")
 		}
 	}

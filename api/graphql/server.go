@@ -74,7 +74,7 @@ func NewHandler(r *Resolver, cfg Options) http.Handler {
 		}
 		params, err := g.read(w, req)
 		if err == nil {
-			err = g.check(ctx, params.Query)
+			err = g.check(ctx, req.Method, params.Query)
 		}
 		if err != nil {
 			writeRequestError(w, err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/store-manager/store-manager/api/rest"
+	"github.com/store-manager/store-manager/services/store"
 )
 
 // The OpenAPI documents describe exactly the routes the routers have, and
@@ -62,5 +63,35 @@ func TestOpenAPIMatchesRouters(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The document states the same text rules the store enforces.
+func TestOpenAPIPatternsAreTheStoreRules(t *testing.T) {
+	var doc struct {
+		Components struct {
+			Schemas map[string]struct {
+				Properties map[string]struct {
+					Pattern string `json:"pattern"`
+				} `json:"properties"`
+			} `json:"schemas"`
+		} `json:"components"`
+	}
+	if err := json.Unmarshal(rest.StoreOpenAPI(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	s := doc.Components.Schemas
+	cases := []struct {
+		schema, field, want string
+	}{
+		{"NewUser", "name", store.NamePattern},
+		{"NewProduct", "name", store.NamePattern},
+		{"NewProduct", "sku", store.NamePattern},
+		{"UpdateOrder", "payment_link", store.LinkPattern},
+	}
+	for _, tc := range cases {
+		if got := s[tc.schema].Properties[tc.field].Pattern; got != tc.want {
+			t.Errorf("%s.%s pattern = %q, want %q", tc.schema, tc.field, got, tc.want)
+		}
 	}
 }

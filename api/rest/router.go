@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -52,10 +53,12 @@ func newAPI(routes []Route) *API {
 	r := httprouter.New()
 	r.RedirectTrailingSlash = false
 	r.HandleMethodNotAllowed = true
+	r.HandleOPTIONS = false // OPTIONS is not served: it answers 405 like any other undeclared method
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		writeJSON(w, http.StatusNotFound, errorBody{Error: "no route " + req.Method + " " + req.URL.Path})
 	})
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		w.Header().Set("Allow", strings.Join(allowed(routes, req.URL.Path), ", "))
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + req.Method + " is not allowed on " + req.URL.Path})
 	})
 	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
@@ -101,6 +104,10 @@ func newAPI(routes []Route) *API {
 				h(w, req, nil)
 				return
 			}
+			if methods := allowed(routes, req.URL.Path); len(methods) > 0 && !slices.Contains(methods, req.Method) {
+				r.MethodNotAllowed.ServeHTTP(w, req) // a static path of another method, not an id
+				return
+			}
 			if g.byID != nil && rest != "" && !strings.Contains(rest, "/") {
 				g.byID(w, req, httprouter.Params{{Key: g.param, Value: rest}})
 				return
@@ -109,6 +116,48 @@ func newAPI(routes []Route) *API {
 		})
 	}
 	return &API{routes: routes, router: r}
+}
+
+// allowed lists the methods declared for path, HEAD with GET: those of the
+// route whose path is exactly path, else those of the routes whose
+// parameters match it (a static segment wins over a parameter).
+func allowed(routes []Route, path string) []string {
+	var exact, matched []string
+	for _, rt := range routes {
+		switch {
+		case rt.Path == path:
+			exact = append(exact, rt.Method)
+		case matchesTemplate(rt.Path, path):
+			matched = append(matched, rt.Method)
+		}
+	}
+	methods := exact
+	if len(methods) == 0 {
+		methods = matched
+	}
+	if slices.Contains(methods, http.MethodGet) {
+		methods = append(methods, http.MethodHead)
+	}
+	slices.Sort(methods)
+	return slices.Compact(methods)
+}
+
+// matchesTemplate reports whether path fits a template such as /users/{user_id}.
+func matchesTemplate(template, path string) bool {
+	t, p := strings.Split(template, "/"), strings.Split(path, "/")
+	if len(t) != len(p) {
+		return false
+	}
+	for i := range t {
+		if strings.HasPrefix(t[i], "{") {
+			if p[i] == "" {
+				return false
+			}
+		} else if t[i] != p[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // splitConflict reports whether path shares its prefix with a sibling route

@@ -306,11 +306,7 @@ func (h storeHandlers) updateOrder(w http.ResponseWriter, r *http.Request, _ htt
 		writeError(w, r, err)
 		return
 	}
-	link := ""
-	if req.PaymentLink != nil {
-		link = *req.PaymentLink
-	}
-	if err := h.svc.UpdateOrder(r.Context(), *req.OrderID, *req.IsPaid, link); err != nil {
+	if err := h.svc.UpdateOrder(r.Context(), *req.OrderID, *req.IsPaid, req.PaymentLink); err != nil {
 		writeError(w, r, err, map[string]any{"updated": false})
 		return
 	}

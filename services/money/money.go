@@ -19,8 +19,15 @@ type Cents int64
 // at most two decimals.
 var ErrFormat = errors.New("not an amount with at most two decimals")
 
-// Parse reads "12", "12.5" or "12.50". Negative, exponent and over-Max values fail.
+// Parse reads "12", "12.5" or "12.50" ("-0" is zero). Negative, exponent and
+// over-Max values fail.
 func Parse(s string) (Cents, error) {
+	if rest, neg := strings.CutPrefix(s, "-"); neg {
+		if c, err := Parse(rest); err != nil || c != 0 || strings.HasPrefix(rest, "-") {
+			return 0, fmt.Errorf("%q: %w", s, ErrFormat)
+		}
+		return 0, nil
+	}
 	whole, frac, hasDot := strings.Cut(s, ".")
 	if whole == "" || len(frac) > 2 || (hasDot && frac == "") || len(whole) > 10 {
 		return 0, fmt.Errorf("%q: %w", s, ErrFormat)

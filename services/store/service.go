@@ -6,9 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/mail"
-	"strings"
-	"unicode"
-	"unicode/utf8"
+	"time"
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/events"
@@ -63,19 +61,6 @@ func event(topic string, key int64, typ string, payload any) ([]outbox.Event, er
 	return []outbox.Event{e}, nil
 }
 
-func checkName(field, v string, maxLen int) (string, error) {
-	v = strings.TrimSpace(v)
-	switch {
-	case v == "":
-		return "", invalidf("%s is required", field)
-	case utf8.RuneCountInString(v) > maxLen:
-		return "", invalidf("%s is longer than %d characters", field, maxLen)
-	case strings.IndexFunc(v, unicode.IsControl) >= 0:
-		return "", invalidf("%s holds control characters", field)
-	}
-	return v, nil
-}
-
 // User is a store user.
 type User struct {
 	ID    int64
@@ -85,16 +70,15 @@ type User struct {
 
 // CreateUser adds a user; the email must be unused.
 func (s *Service) CreateUser(ctx context.Context, name, email string) (int64, error) {
-	name, err := checkName("name", name, MaxNameLen)
-	if err != nil {
+	if err := checkName("name", name, MaxNameLen); err != nil {
 		return 0, err
 	}
-	email = strings.TrimSpace(email)
 	if addr, perr := mail.ParseAddress(email); perr != nil || addr.Address != email || len(email) > MaxEmailLen {
-		return 0, invalidf("email %q is not a valid address", email)
+		return 0, invalidf("email is not a valid address of at most %d characters", MaxEmailLen)
 	}
 	var id int64
-	err = s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
+	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
+		var err error
 		id, err = q.CreateUser(ctx, storedb.CreateUserParams{Name: name, Email: email})
 		if mysqlErr(err, errDuplicateKey) {
 			return nil, conflictf("email %s is already used", email)
@@ -139,11 +123,10 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 // CreateProduct adds a product with no stock; the SKU must be unused. price
 // is a decimal with at most two places.
 func (s *Service) CreateProduct(ctx context.Context, name, sku, price string) (int64, error) {
-	name, err := checkName("name", name, MaxNameLen)
-	if err != nil {
+	if err := checkName("name", name, MaxNameLen); err != nil {
 		return 0, err
 	}
-	if sku, err = checkName("sku", sku, MaxSKULen); err != nil {
+	if err := checkName("sku", sku, MaxSKULen); err != nil {
 		return 0, err
 	}
 	cents, err := money.Parse(price)
@@ -206,9 +189,10 @@ func (s *Service) productFromDB(ctx context.Context, id int64) (readmodel.Produc
 	return out, nil
 }
 
-// DeleteProduct removes a product that no order uses, with its stock.
+// DeleteProduct removes a product that no order uses, with its stock. It
+// returns once the read side no longer shows the product (or after a bound).
 func (s *Service) DeleteProduct(ctx context.Context, id int64) error {
-	return s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
+	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		n, err := q.DeleteProduct(ctx, id)
 		if mysqlErr(err, errRowReferenced, errRowReferenced2) {
 			return nil, conflictf("product %d is used by orders and cannot be deleted", id)
@@ -221,6 +205,37 @@ func (s *Service) DeleteProduct(ctx context.Context, id int64) error {
 		}
 		return event(events.TopicProducts, id, events.ProductDeleted, events.Product{ID: id})
 	})
+	if err == nil {
+		s.awaitGone(ctx, func(ctx context.Context) (readmodel.Presence, error) {
+			_, p, err := s.reads.Product(ctx, id)
+			return p, err
+		})
+	}
+	return err
+}
+
+// maxProjectionWait bounds how long a delete waits for the read side.
+const maxProjectionWait = 2 * time.Second
+
+// awaitGone waits until presence finds the tombstone of an entity a command
+// has just deleted, so the client that deleted it reads its own write: only
+// the projector writes the read side, from the deletion's event. It gives up
+// after maxProjectionWait, or when ctx ends.
+func (s *Service) awaitGone(ctx context.Context, presence func(context.Context) (readmodel.Presence, error)) {
+	ctx, cancel := context.WithTimeout(ctx, maxProjectionWait)
+	defer cancel()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if p, err := presence(ctx); err != nil || p == readmodel.Deleted {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // SetStock sets a product's stock to an absolute quantity.
