@@ -35,7 +35,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 		tables  []string
 	}{
 		{"store", []string{"order_items", "order_steps", "orders", "outbox", "processed_events", "products", "stocks", "users"}},
-		{"payments", []string{"outbox", "payments", "processed_events"}},
+		{"payments", []string{"orders", "outbox", "payments", "processed_events"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.service, func(t *testing.T) {

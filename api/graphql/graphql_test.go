@@ -12,19 +12,19 @@ import (
 
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/services/config"
+	"github.com/store-manager/store-manager/services/readmodel"
 	"github.com/store-manager/store-manager/services/stacktest"
-	"github.com/store-manager/store-manager/services/store"
 )
 
 const testKey = "test-supplier-key"
 
 // inProcess serves GraphQL from this test process over the real database and Redis.
-func inProcess(t *testing.T) (*stacktest.Client, *store.Service) {
+func inProcess(t *testing.T) (*stacktest.Client, stacktest.Store) {
 	t.Helper()
 	s := stacktest.NewStore(t)
 	srv := httptest.NewServer(graphql.NewHandler(&graphql.Resolver{Store: s.Service}, graphql.Options{SupplierKey: testKey}))
 	t.Cleanup(srv.Close)
-	return stacktest.NewClient(srv.URL), s.Service
+	return stacktest.NewClient(srv.URL), s
 }
 
 func query(t *testing.T, c *stacktest.Client, q string) stacktest.Response {
@@ -33,24 +33,19 @@ func query(t *testing.T, c *stacktest.Client, q string) stacktest.Response {
 }
 
 // newProduct creates a product with stock and waits until the read model has it.
-func newProduct(t *testing.T, svc *store.Service, quantity int64) int64 {
+func newProduct(t *testing.T, s stacktest.Store, quantity int64) int64 {
 	t.Helper()
 	ctx := context.Background()
-	id, err := svc.CreateProduct(ctx, "Bolt", "G-"+stacktest.Suffix(), "0.35")
+	id, err := s.Service.CreateProduct(ctx, "Bolt", "G-"+stacktest.Suffix(), "0.35")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.SetStock(ctx, id, quantity); err != nil {
+	if _, err := s.Service.SetStock(ctx, id, quantity); err != nil {
 		t.Fatal(err)
 	}
 	stacktest.Eventually(t, 10*time.Second, "product projected", func() bool {
-		list, err := svc.LowStock(ctx, quantity, 100)
-		for _, p := range list {
-			if p.ID == id && int64(p.Quantity) == quantity {
-				return err == nil
-			}
-		}
-		return false
+		p, presence, err := s.Reads.Product(ctx, id)
+		return err == nil && presence == readmodel.Present && int64(p.Quantity) == quantity
 	})
 	return id
 }
@@ -182,7 +177,7 @@ func TestRestockNeedsSupplierKey(t *testing.T) {
 		})
 	}
 	stacktest.Eventually(t, 10*time.Second, "read model restocked to 25", func() bool {
-		p, err := svc.Product(context.Background(), id)
+		p, err := svc.Service.Product(context.Background(), id)
 		return err == nil && p.Quantity == 25
 	})
 }

@@ -125,7 +125,8 @@ func TestOrderProjectionConverges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.UpdateOrder(ctx, order, false, "http://example.com/pay/1"); err != nil {
+	link := "http://example.com/pay/1"
+	if err := e.svc.UpdateOrder(ctx, order, false, &link); err != nil {
 		t.Fatal(err)
 	}
 	// Wait for the running saga to finish, so the outbox holds the order's whole story.
