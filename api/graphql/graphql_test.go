@@ -12,8 +12,8 @@ import (
 
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/services/config"
-	"github.com/store-manager/store-manager/services/readmodel"
 	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/store"
 )
 
 const testKey = "test-supplier-key"
@@ -45,7 +45,7 @@ func newProduct(t *testing.T, s stacktest.Store, quantity int64) int64 {
 	}
 	stacktest.Eventually(t, 10*time.Second, "product projected", func() bool {
 		p, presence, err := s.Reads.Product(ctx, id)
-		return err == nil && presence == readmodel.Present && int64(p.Quantity) == quantity
+		return err == nil && presence == store.Present && int64(p.Quantity) == quantity
 	})
 	return id
 }

@@ -21,7 +21,6 @@ import (
 
 	"github.com/store-manager/store-manager/services/apperr"
 	"github.com/store-manager/store-manager/services/ids"
-	"github.com/store-manager/store-manager/services/readmodel"
 	"github.com/store-manager/store-manager/services/store"
 )
 
@@ -199,7 +198,7 @@ func pageSize(first *int, def int) (int, error) {
 }
 
 // nullIfNotFound turns a missing product into a null result, as the original did.
-func nullIfNotFound(p readmodel.Product, err error) (*Product, error) {
+func nullIfNotFound(p store.Product, err error) (*Product, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
@@ -209,11 +208,11 @@ func nullIfNotFound(p readmodel.Product, err error) (*Product, error) {
 	return newProduct(p), nil
 }
 
-func newProduct(p readmodel.Product) *Product {
+func newProduct(p store.Product) *Product {
 	return &Product{ID: strconv.FormatInt(p.ID, 10), Name: p.Name, Sku: p.SKU, Price: Decimal(p.Price), Quantity: int(p.Quantity)}
 }
 
-func newProducts(list []readmodel.Product) []*Product {
+func newProducts(list []store.Product) []*Product {
 	out := make([]*Product, len(list))
 	for i, p := range list {
 		out[i] = newProduct(p)

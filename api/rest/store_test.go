@@ -11,7 +11,6 @@ import (
 
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/api/rest"
-	"github.com/store-manager/store-manager/services/readmodel"
 	"github.com/store-manager/store-manager/services/stacktest"
 	"github.com/store-manager/store-manager/services/store"
 )
@@ -258,11 +257,11 @@ func TestReadModelFollowsCommands(t *testing.T) {
 	rm := stacktest.NewStore(t).Reads
 	stacktest.Eventually(t, 10*time.Second, "projected stock 777", func() bool {
 		p, presence, err := rm.Product(context.Background(), productID)
-		return err == nil && presence == readmodel.Present && p.Quantity == 777 && p.SKU == sku
+		return err == nil && presence == store.Present && p.Quantity == 777 && p.SKU == sku
 	})
 	stacktest.Eventually(t, 10*time.Second, "projected order", func() bool {
 		o, presence, err := rm.Order(context.Background(), f.orderID)
-		return err == nil && presence == readmodel.Present && o.ID == f.orderID
+		return err == nil && presence == store.Present && o.ID == f.orderID
 	})
 }
 

@@ -93,7 +93,7 @@ func rebuildCmd(ctx context.Context, cfg config.Stack) error {
 		return err
 	}
 	defer closeFn()
-	if err := svc.Rebuild(ctx, rm); err != nil {
+	if err := rm.Rebuild(ctx, svc); err != nil {
 		return err
 	}
 	slog.Info("read models rebuilt from the store database")

@@ -89,7 +89,7 @@ func TestProjectorConvergesUnderDuplicatesAndReordering(t *testing.T) {
 		e.rdb.Del(ctx, fmt.Sprintf("rm:product:%d", id))
 		e.replay(t, msgs)
 		p, presence, err := e.rm.Product(ctx, id)
-		if err != nil || presence != readmodel.Present {
+		if err != nil || presence != store.Present {
 			t.Fatalf("round %d: product %d: %v %v", round, id, presence, err)
 		}
 		if p.Quantity != 8 || p.StockVersion != 6 || p.Name != "Lamp" || p.Price != "19.90" {
@@ -102,7 +102,7 @@ func TestProjectorConvergesUnderDuplicatesAndReordering(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.replay(t, append(outboxEvents(t, e.db, events.TopicProducts, id), outboxEvents(t, e.db, events.TopicStocks, id)...))
-	if _, presence, _ := e.rm.Product(ctx, id); presence != readmodel.Deleted {
+	if _, presence, _ := e.rm.Product(ctx, id); presence != store.Deleted {
 		t.Fatalf("deleted product came back: %v", presence)
 	}
 }
@@ -145,7 +145,7 @@ func TestOrderProjectionConverges(t *testing.T) {
 		e.rdb.Del(ctx, fmt.Sprintf("rm:order:%d", order))
 		e.replay(t, msgs)
 		o, presence, err := e.rm.Order(ctx, order)
-		if err != nil || presence != readmodel.Present || o.Version != version || o.Status != status {
+		if err != nil || presence != store.Present || o.Version != version || o.Status != status {
 			t.Fatalf("round %d: read model %v v%d %s (%v), want v%d %s", round, presence, o.Version, o.Status, err, version, status)
 		}
 	}
@@ -158,7 +158,7 @@ func TestRebuildMatchesDatabase(t *testing.T) {
 	ctx := context.Background()
 	rm := readmodel.NewWithPrefix(e.rdb, "rebuildtest:"+stacktest.Suffix()+":")
 	t.Cleanup(func() { _ = rm.Reset(context.Background()) })
-	if err := e.svc.Rebuild(ctx, rm); err != nil {
+	if err := rm.Rebuild(ctx, e.svc); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := e.db.Query(`SELECT p.id, p.sku, p.price, s.quantity, s.version FROM products p JOIN stocks s ON s.product_id = p.id`)
@@ -178,7 +178,7 @@ func TestRebuildMatchesDatabase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if presence != readmodel.Present {
+		if presence != store.Present {
 			continue // created after the rebuild read the products
 		}
 		n++
@@ -211,7 +211,7 @@ func TestLists(t *testing.T) {
 	if err := rm.DeleteProduct(ctx, 5); err != nil {
 		t.Fatal(err)
 	}
-	ids := func(list []readmodel.Product, err error) []int64 {
+	ids := func(list []store.Product, err error) []int64 {
 		t.Helper()
 		if err != nil {
 			t.Fatal(err)

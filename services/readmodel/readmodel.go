@@ -15,24 +15,8 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/store"
 )
-
-// Presence tells whether the read model knows an entity.
-type Presence int
-
-// A read model has an entity, has never seen it, or saw it deleted.
-const (
-	Missing Presence = iota
-	Present
-	Deleted
-)
-
-// Product is a product with its stock, as the read model holds it.
-type Product struct {
-	events.Product
-	Quantity     int32
-	StockVersion int64
-}
 
 // DefaultPrefix starts every read-model key.
 const DefaultPrefix = "rm:"
@@ -107,7 +91,7 @@ func (s *Store) PutStock(ctx context.Context, st events.Stock) error {
 }
 
 // PutOrder records an order snapshot if its version is newer than the one
-// held; a snapshot marked Deleted leaves a tombstone.
+// held; a snapshot marked store.Deleted leaves a tombstone.
 func (s *Store) PutOrder(ctx context.Context, o events.Order) error {
 	body, err := json.Marshal(o)
 	if err != nil {
@@ -121,59 +105,59 @@ func (s *Store) PutOrder(ctx context.Context, o events.Order) error {
 }
 
 // Product returns a product with its stock.
-func (s *Store) Product(ctx context.Context, id int64) (Product, Presence, error) {
+func (s *Store) Product(ctx context.Context, id int64) (store.Product, store.Presence, error) {
 	h, err := s.rdb.HGetAll(ctx, s.productKey(id)).Result()
 	if err != nil {
-		return Product{}, Missing, fmt.Errorf("read product %d: %w", id, err)
+		return store.Product{}, store.Missing, fmt.Errorf("read product %d: %w", id, err)
 	}
 	return decodeProduct(id, h)
 }
 
-func decodeProduct(id int64, h map[string]string) (Product, Presence, error) {
+func decodeProduct(id int64, h map[string]string) (store.Product, store.Presence, error) {
 	if len(h) == 0 {
-		return Product{}, Missing, nil
+		return store.Product{}, store.Missing, nil
 	}
 	if h["deleted"] == "1" {
-		return Product{}, Deleted, nil
+		return store.Product{}, store.Deleted, nil
 	}
 	// Details and stock come from two topics: until both arrived, the product is not known yet.
 	if h["sku"] == "" || h["stock_v"] == "" {
-		return Product{}, Missing, nil
+		return store.Product{}, store.Missing, nil
 	}
 	q, err := strconv.ParseInt(h["quantity"], 10, 32)
 	if err != nil {
-		return Product{}, Missing, fmt.Errorf("product %d: bad quantity %q", id, h["quantity"])
+		return store.Product{}, store.Missing, fmt.Errorf("product %d: bad quantity %q", id, h["quantity"])
 	}
 	v, err := strconv.ParseInt(h["stock_v"], 10, 64)
 	if err != nil {
-		return Product{}, Missing, fmt.Errorf("product %d: bad stock version %q", id, h["stock_v"])
+		return store.Product{}, store.Missing, fmt.Errorf("product %d: bad stock version %q", id, h["stock_v"])
 	}
-	p := Product{Product: events.Product{ID: id, Name: h["name"], SKU: h["sku"], Price: h["price"]}, Quantity: int32(q), StockVersion: v}
-	return p, Present, nil
+	p := store.Product{Product: events.Product{ID: id, Name: h["name"], SKU: h["sku"], Price: h["price"]}, Quantity: int32(q), StockVersion: v}
+	return p, store.Present, nil
 }
 
 // Order returns an order snapshot.
-func (s *Store) Order(ctx context.Context, id int64) (events.Order, Presence, error) {
+func (s *Store) Order(ctx context.Context, id int64) (events.Order, store.Presence, error) {
 	h, err := s.rdb.HMGet(ctx, s.orderKey(id), "json", "deleted").Result()
 	if err != nil {
-		return events.Order{}, Missing, fmt.Errorf("read order %d: %w", id, err)
+		return events.Order{}, store.Missing, fmt.Errorf("read order %d: %w", id, err)
 	}
 	if d, _ := h[1].(string); d == "1" {
-		return events.Order{}, Deleted, nil
+		return events.Order{}, store.Deleted, nil
 	}
 	body, _ := h[0].(string)
 	if body == "" {
-		return events.Order{}, Missing, nil
+		return events.Order{}, store.Missing, nil
 	}
 	var o events.Order
 	if err := json.Unmarshal([]byte(body), &o); err != nil {
-		return events.Order{}, Missing, fmt.Errorf("decode order %d: %w", id, err)
+		return events.Order{}, store.Missing, fmt.Errorf("decode order %d: %w", id, err)
 	}
-	return o, Present, nil
+	return o, store.Present, nil
 }
 
 // Products returns up to limit live products with ids above afterID, in id order.
-func (s *Store) Products(ctx context.Context, afterID int64, limit int) ([]Product, error) {
+func (s *Store) Products(ctx context.Context, afterID int64, limit int) ([]store.Product, error) {
 	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
 		Key: s.productsKey(), ByScore: true, Start: "(" + strconv.FormatInt(afterID, 10), Stop: "+inf", Count: int64(limit),
 	}).Result()
@@ -185,7 +169,7 @@ func (s *Store) Products(ctx context.Context, afterID int64, limit int) ([]Produ
 
 // LowStock returns up to limit products whose stock is at most threshold,
 // lowest first.
-func (s *Store) LowStock(ctx context.Context, threshold int32, limit int) ([]Product, error) {
+func (s *Store) LowStock(ctx context.Context, threshold int32, limit int) ([]store.Product, error) {
 	ids, err := s.rdb.ZRangeArgs(ctx, redis.ZRangeArgs{
 		Key: s.levelsKey(), ByScore: true, Start: "-inf", Stop: strconv.FormatInt(int64(threshold), 10), Count: int64(limit),
 	}).Result()
@@ -196,7 +180,7 @@ func (s *Store) LowStock(ctx context.Context, threshold int32, limit int) ([]Pro
 }
 
 // products reads many products in one round trip.
-func (s *Store) products(ctx context.Context, ids []string) ([]Product, error) {
+func (s *Store) products(ctx context.Context, ids []string) ([]store.Product, error) {
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.MapStringStringCmd, len(ids))
 	for i, id := range ids {
@@ -205,14 +189,14 @@ func (s *Store) products(ctx context.Context, ids []string) ([]Product, error) {
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("read products: %w", err)
 	}
-	out := make([]Product, 0, len(ids))
+	out := make([]store.Product, 0, len(ids))
 	for i, id := range ids {
 		n, _ := strconv.ParseInt(id, 10, 64)
 		p, presence, err := decodeProduct(n, cmds[i].Val())
 		if err != nil {
 			return nil, err
 		}
-		if presence == Present {
+		if presence == store.Present {
 			out = append(out, p)
 		}
 	}

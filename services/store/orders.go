@@ -10,7 +10,6 @@ import (
 	"github.com/store-manager/store-manager/services/events"
 	"github.com/store-manager/store-manager/services/money"
 	"github.com/store-manager/store-manager/services/outbox"
-	"github.com/store-manager/store-manager/services/readmodel"
 )
 
 // Order saga states, held in orders.status: the state machine of the
@@ -178,9 +177,9 @@ func (s *Service) Order(ctx context.Context, id int64) (events.Order, error) {
 		return events.Order{}, err
 	}
 	switch presence {
-	case readmodel.Deleted:
+	case Deleted:
 		return events.Order{}, notFoundf("order %d not found", id)
-	case readmodel.Missing:
+	case Missing:
 		return orderSnapshot(ctx, s.q.Queries(), id) // not projected yet: read your own write
 	}
 	return o, nil
@@ -217,7 +216,7 @@ func (s *Service) DeleteOrder(ctx context.Context, id int64) error {
 		return append(out, e), err
 	})
 	if err == nil {
-		s.awaitGone(ctx, func(ctx context.Context) (readmodel.Presence, error) {
+		s.awaitGone(ctx, func(ctx context.Context) (Presence, error) {
 			_, p, err := s.reads.Order(ctx, id)
 			return p, err
 		})

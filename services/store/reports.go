@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/store-manager/store-manager/services/readmodel"
 )
 
 // StockLine is one line of the stock overview.
@@ -72,12 +71,12 @@ func (s *Service) BestSellers(ctx context.Context, limit int) ([]Seller, error) 
 func clampLimit(n int) int { return min(max(n, 1), MaxReportLimit) }
 
 // Products pages through products with their stock, from the read model.
-func (s *Service) Products(ctx context.Context, afterID int64, limit int) ([]readmodel.Product, error) {
+func (s *Service) Products(ctx context.Context, afterID int64, limit int) ([]Product, error) {
 	return s.reads.Products(ctx, afterID, clampLimit(limit))
 }
 
 // LowStock lists products with at most threshold units, from the read model.
-func (s *Service) LowStock(ctx context.Context, threshold int64, limit int) ([]readmodel.Product, error) {
+func (s *Service) LowStock(ctx context.Context, threshold int64, limit int) ([]Product, error) {
 	if threshold < 0 || threshold > MaxStock {
 		return nil, invalidf("threshold must be between 0 and %d", MaxStock)
 	}

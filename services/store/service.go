@@ -12,16 +12,15 @@ import (
 	"github.com/store-manager/store-manager/services/events"
 	"github.com/store-manager/store-manager/services/money"
 	"github.com/store-manager/store-manager/services/outbox"
-	"github.com/store-manager/store-manager/services/readmodel"
 	"github.com/store-manager/store-manager/services/txn"
 )
 
 // ReadModel is the read side the store's queries are served from.
 type ReadModel interface {
-	Product(ctx context.Context, id int64) (readmodel.Product, readmodel.Presence, error)
-	Order(ctx context.Context, id int64) (events.Order, readmodel.Presence, error)
-	Products(ctx context.Context, afterID int64, limit int) ([]readmodel.Product, error)
-	LowStock(ctx context.Context, threshold int32, limit int) ([]readmodel.Product, error)
+	Product(ctx context.Context, id int64) (Product, Presence, error)
+	Order(ctx context.Context, id int64) (events.Order, Presence, error)
+	Products(ctx context.Context, afterID int64, limit int) ([]Product, error)
+	LowStock(ctx context.Context, threshold int32, limit int) ([]Product, error)
 }
 
 // Limits on input values.
@@ -157,33 +156,33 @@ func (s *Service) CreateProduct(ctx context.Context, name, sku, price string) (i
 }
 
 // Product returns a product with its stock, from the read model.
-func (s *Service) Product(ctx context.Context, id int64) (readmodel.Product, error) {
+func (s *Service) Product(ctx context.Context, id int64) (Product, error) {
 	p, presence, err := s.reads.Product(ctx, id)
 	if err != nil {
-		return readmodel.Product{}, err
+		return Product{}, err
 	}
 	switch presence {
-	case readmodel.Deleted:
-		return readmodel.Product{}, notFoundf("product %d not found", id)
-	case readmodel.Missing:
+	case Deleted:
+		return Product{}, notFoundf("product %d not found", id)
+	case Missing:
 		return s.productFromDB(ctx, id) // not projected yet: read your own write
 	}
 	return p, nil
 }
 
-func (s *Service) productFromDB(ctx context.Context, id int64) (readmodel.Product, error) {
+func (s *Service) productFromDB(ctx context.Context, id int64) (Product, error) {
 	q := s.q.Queries()
 	p, err := q.GetProduct(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return readmodel.Product{}, notFoundf("product %d not found", id)
+		return Product{}, notFoundf("product %d not found", id)
 	}
 	if err != nil {
-		return readmodel.Product{}, fmt.Errorf("get product %d: %w", id, err)
+		return Product{}, fmt.Errorf("get product %d: %w", id, err)
 	}
-	out := readmodel.Product{Product: events.Product{ID: p.ID, Name: p.Name, SKU: p.Sku, Price: p.Price}}
+	out := Product{Product: events.Product{ID: p.ID, Name: p.Name, SKU: p.Sku, Price: p.Price}}
 	st, err := q.GetStock(ctx, id)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return readmodel.Product{}, fmt.Errorf("get stock %d: %w", id, err)
+		return Product{}, fmt.Errorf("get stock %d: %w", id, err)
 	}
 	out.Quantity, out.StockVersion = st.Quantity, st.Version
 	return out, nil
@@ -206,7 +205,7 @@ func (s *Service) DeleteProduct(ctx context.Context, id int64) error {
 		return event(events.TopicProducts, id, events.ProductDeleted, events.Product{ID: id})
 	})
 	if err == nil {
-		s.awaitGone(ctx, func(ctx context.Context) (readmodel.Presence, error) {
+		s.awaitGone(ctx, func(ctx context.Context) (Presence, error) {
 			_, p, err := s.reads.Product(ctx, id)
 			return p, err
 		})
@@ -221,13 +220,13 @@ const maxProjectionWait = 2 * time.Second
 // has just deleted, so the client that deleted it reads its own write: only
 // the projector writes the read side, from the deletion's event. It gives up
 // after maxProjectionWait, or when ctx ends.
-func (s *Service) awaitGone(ctx context.Context, presence func(context.Context) (readmodel.Presence, error)) {
+func (s *Service) awaitGone(ctx context.Context, presence func(context.Context) (Presence, error)) {
 	ctx, cancel := context.WithTimeout(ctx, maxProjectionWait)
 	defer cancel()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if p, err := presence(ctx); err != nil || p == readmodel.Deleted {
+		if p, err := presence(ctx); err != nil || p == Deleted {
 			return
 		}
 		select {
@@ -288,11 +287,11 @@ func stockChanged(ctx context.Context, q Queries, productID int64) (stockChange,
 
 // Restock adds quantity units to a product's stock (the suppliers' mutation)
 // and returns the product with its new stock.
-func (s *Service) Restock(ctx context.Context, productID int64, quantity int64) (readmodel.Product, error) {
+func (s *Service) Restock(ctx context.Context, productID int64, quantity int64) (Product, error) {
 	if quantity < 1 || quantity > MaxStock {
-		return readmodel.Product{}, invalidf("quantity must be between 1 and %d", MaxStock)
+		return Product{}, invalidf("quantity must be between 1 and %d", MaxStock)
 	}
-	var out readmodel.Product
+	var out Product
 	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		n, err := q.IncreaseStock(ctx, storedb.IncreaseStockParams{Amount: int32(quantity), ProductID: productID})
 		if mysqlErr(err, errOutOfRange, errCheckFailed, errCheckFailedMy) {
@@ -315,7 +314,7 @@ func (s *Service) Restock(ctx context.Context, productID int64, quantity int64) 
 		if err != nil {
 			return nil, fmt.Errorf("get product %d: %w", productID, err)
 		}
-		out = readmodel.Product{
+		out = Product{
 			Product:  events.Product{ID: p.ID, Name: p.Name, SKU: p.Sku, Price: p.Price},
 			Quantity: c.stock.Quantity, StockVersion: c.stock.Version,
 		}

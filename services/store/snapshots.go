@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	storedb "github.com/store-manager/store-manager/db/store"
+	"github.com/store-manager/store-manager/services/events"
+)
+
+// ProductSnapshots returns every product and its stock row as the database
+// holds them, for rebuilding the read side.
+func (s *Service) ProductSnapshots(ctx context.Context) ([]events.Product, []events.Stock, error) {
+	rows, err := s.q.Queries().ListProductsWithStock(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list products: %w", err)
+	}
+	products := make([]events.Product, 0, len(rows))
+	stocks := make([]events.Stock, 0, len(rows))
+	for _, p := range rows {
+		products = append(products, events.Product{ID: p.ID, Name: p.Name, SKU: p.Sku, Price: p.Price})
+		if p.Quantity.Valid {
+			stocks = append(stocks, events.Stock{ProductID: p.ID, Quantity: p.Quantity.Int32, Version: p.StockVersion.Int64})
+		}
+	}
+	return products, stocks, nil
+}
+
+// OrderSnapshots returns up to limit orders with ids above after, in id
+// order, with their items and steps, for rebuilding the read side.
+func (s *Service) OrderSnapshots(ctx context.Context, after int64, limit int) ([]events.Order, error) {
+	q := s.q.Queries()
+	orders, err := q.ListOrders(ctx, storedb.ListOrdersParams{ID: after, Limit: int32(limit)})
+	if err != nil || len(orders) == 0 {
+		return nil, err
+	}
+	ids := make([]int64, len(orders))
+	for i, o := range orders {
+		ids[i] = o.ID
+	}
+	items, err := q.ListOrderItemsForOrders(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list order items: %w", err)
+	}
+	steps, err := q.ListOrderStepsForOrders(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list order steps: %w", err)
+	}
+	itemsOf := map[int64][]storedb.OrderItem{}
+	for _, it := range items {
+		itemsOf[it.OrderID] = append(itemsOf[it.OrderID], it)
+	}
+	stepsOf := map[int64][]storedb.OrderStep{}
+	for _, st := range steps {
+		stepsOf[st.OrderID] = append(stepsOf[st.OrderID], st)
+	}
+	out := make([]events.Order, len(orders))
+	for i, o := range orders {
+		out[i] = buildOrder(o, itemsOf[o.ID], stepsOf[o.ID])
+	}
+	return out, nil
+}
