@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 	schema "github.com/store-manager/store-manager/sql"
 )
 

@@ -13,8 +13,8 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/store-manager/store-manager/services/config"
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
 
 // BenchmarkSagaToPaymentLink measures, through the gateway, the time from

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/store-manager/store-manager/services/config"
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
 
 // Terminal saga states.

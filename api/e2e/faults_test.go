@@ -16,10 +16,10 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
-	"github.com/store-manager/store-manager/services/config"
-	"github.com/store-manager/store-manager/services/consumer"
-	"github.com/store-manager/store-manager/services/events"
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
 )
 

@@ -13,9 +13,9 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/store-manager/store-manager/api/rest"
-	"github.com/store-manager/store-manager/services/config"
-	"github.com/store-manager/store-manager/services/events"
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
 
 var card = map[string]any{"cardNumber": "4242424242424242", "cardCode": "123", "expirationDate": "12/40"}

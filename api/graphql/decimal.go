@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/store-manager/store-manager/services/money"
+	"github.com/store-manager/store-manager/services/platform/money"
 )
 
 // Decimal is an amount of money as a decimal string, written to GraphQL

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/api/graphql"
-	"github.com/store-manager/store-manager/services/config"
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
 )
 

@@ -19,8 +19,8 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/store-manager/store-manager/services/apperr"
-	"github.com/store-manager/store-manager/services/ids"
+	"github.com/store-manager/store-manager/services/platform/apperr"
+	"github.com/store-manager/store-manager/services/platform/ids"
 	"github.com/store-manager/store-manager/services/store"
 )
 

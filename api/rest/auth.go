@@ -7,7 +7,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/store-manager/store-manager/services/apperr"
+	"github.com/store-manager/store-manager/services/platform/apperr"
 )
 
 // Headers that carry the API keys.

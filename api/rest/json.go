@@ -12,8 +12,8 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/store-manager/store-manager/services/apperr"
-	"github.com/store-manager/store-manager/services/ids"
+	"github.com/store-manager/store-manager/services/platform/apperr"
+	"github.com/store-manager/store-manager/services/platform/ids"
 )
 
 // MaxBodyBytes bounds every request body.

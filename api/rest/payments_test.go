@@ -11,9 +11,9 @@ import (
 
 	"github.com/store-manager/store-manager/api/rest"
 	paymentsdb "github.com/store-manager/store-manager/db/payments"
-	"github.com/store-manager/store-manager/services/money"
+	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/payments"
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
 
 // newPaymentsServer serves the payments API in-process over the real

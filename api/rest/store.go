@@ -9,7 +9,7 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/store"
 )
 

@@ -11,7 +11,7 @@ import (
 
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/api/rest"
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
 )
 

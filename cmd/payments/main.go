@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/api/rest"
-	"github.com/store-manager/store-manager/services/config"
-	"github.com/store-manager/store-manager/services/consumer"
-	"github.com/store-manager/store-manager/services/money"
-	"github.com/store-manager/store-manager/services/outbox"
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/money"
+	"github.com/store-manager/store-manager/services/platform/outbox"
 	"github.com/store-manager/store-manager/services/payments"
-	"github.com/store-manager/store-manager/services/server"
+	"github.com/store-manager/store-manager/services/platform/server"
 )
 
 // Config is the payments service's configuration, from the environment.

@@ -14,11 +14,11 @@ import (
 
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/api/rest"
-	"github.com/store-manager/store-manager/services/config"
-	"github.com/store-manager/store-manager/services/consumer"
-	"github.com/store-manager/store-manager/services/outbox"
-	"github.com/store-manager/store-manager/services/readmodel"
-	"github.com/store-manager/store-manager/services/server"
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/store/readmodel"
+	"github.com/store-manager/store-manager/services/platform/server"
 	"github.com/store-manager/store-manager/services/store"
 )
 

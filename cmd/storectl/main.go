@@ -15,10 +15,10 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/debezium"
-	"github.com/store-manager/store-manager/services/config"
-	"github.com/store-manager/store-manager/services/connectors"
-	"github.com/store-manager/store-manager/services/consumer"
-	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/connectors"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/events"
 	schema "github.com/store-manager/store-manager/sql"
 )
 

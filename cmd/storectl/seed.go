@@ -8,9 +8,9 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/store-manager/store-manager/services/config"
-	"github.com/store-manager/store-manager/services/readmodel"
-	"github.com/store-manager/store-manager/services/server"
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/store/readmodel"
+	"github.com/store-manager/store-manager/services/platform/server"
 	"github.com/store-manager/store-manager/services/store"
 )
 

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	paymentsdb "github.com/store-manager/store-manager/db/payments"
-	"github.com/store-manager/store-manager/services/outbox"
+	"github.com/store-manager/store-manager/services/platform/outbox"
 )
 
 // Queries are the payments database's generated queries bound to a connection or

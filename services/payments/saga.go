@@ -7,10 +7,10 @@ import (
 	"strconv"
 
 	paymentsdb "github.com/store-manager/store-manager/db/payments"
-	"github.com/store-manager/store-manager/services/consumer"
-	"github.com/store-manager/store-manager/services/events"
-	"github.com/store-manager/store-manager/services/outbox"
-	"github.com/store-manager/store-manager/services/txn"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // SagaConsumer names the payments saga consumer group and its processed_events rows.

@@ -12,11 +12,11 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	paymentsdb "github.com/store-manager/store-manager/db/payments"
-	"github.com/store-manager/store-manager/services/apperr"
-	"github.com/store-manager/store-manager/services/events"
-	"github.com/store-manager/store-manager/services/money"
-	"github.com/store-manager/store-manager/services/outbox"
-	"github.com/store-manager/store-manager/services/txn"
+	"github.com/store-manager/store-manager/services/platform/apperr"
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/platform/money"
+	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // Config sets the payments rules.

@@ -5,7 +5,7 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/store-manager/store-manager/services/apperr"
+	"github.com/store-manager/store-manager/services/platform/apperr"
 )
 
 // Sentinel errors of the store's use cases; the API maps each to a status.

@@ -7,9 +7,9 @@ import (
 	"fmt"
 
 	storedb "github.com/store-manager/store-manager/db/store"
-	"github.com/store-manager/store-manager/services/events"
-	"github.com/store-manager/store-manager/services/money"
-	"github.com/store-manager/store-manager/services/outbox"
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/platform/money"
+	"github.com/store-manager/store-manager/services/platform/outbox"
 )
 
 // Order saga states, held in orders.status: the state machine of the

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	storedb "github.com/store-manager/store-manager/db/store"
-	"github.com/store-manager/store-manager/services/outbox"
+	"github.com/store-manager/store-manager/services/platform/outbox"
 )
 
 // Queries are the store database's generated queries bound to a connection or

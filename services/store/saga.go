@@ -13,12 +13,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	storedb "github.com/store-manager/store-manager/db/store"
-	"github.com/store-manager/store-manager/services/apperr"
-	"github.com/store-manager/store-manager/services/consumer"
-	"github.com/store-manager/store-manager/services/events"
-	"github.com/store-manager/store-manager/services/money"
-	"github.com/store-manager/store-manager/services/outbox"
-	"github.com/store-manager/store-manager/services/txn"
+	"github.com/store-manager/store-manager/services/platform/apperr"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/platform/money"
+	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // SagaConsumer names the store's saga consumer group and its processed_events rows.

@@ -9,10 +9,10 @@ import (
 	"time"
 
 	storedb "github.com/store-manager/store-manager/db/store"
-	"github.com/store-manager/store-manager/services/events"
-	"github.com/store-manager/store-manager/services/money"
-	"github.com/store-manager/store-manager/services/outbox"
-	"github.com/store-manager/store-manager/services/txn"
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/platform/money"
+	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // ReadModel is the read side the store's queries are served from.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	storedb "github.com/store-manager/store-manager/db/store"
-	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/platform/events"
 )
 
 // ProductSnapshots returns every product and its stock row as the database

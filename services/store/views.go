@@ -1,6 +1,6 @@
 package store
 
-import "github.com/store-manager/store-manager/services/events"
+import "github.com/store-manager/store-manager/services/platform/events"
 
 // Product is a product with its stock, as the read side serves it.
 type Product struct {

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/store-manager/store-manager/services/outbox"
+	"github.com/store-manager/store-manager/services/platform/outbox"
 )
 
 // Recorder is what a transaction's queries need to write an outbox row.

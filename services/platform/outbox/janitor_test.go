@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/store-manager/store-manager/services/outbox"
+	"github.com/store-manager/store-manager/services/platform/outbox"
 )
 
 // The janitor purges in batches until a batch comes back short, each tick,

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/debezium"
-	"github.com/store-manager/store-manager/services/connectors"
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/connectors"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
 
 func TestLoadProjectConfigs(t *testing.T) {

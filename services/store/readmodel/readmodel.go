@@ -14,7 +14,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/store"
 )
 

@@ -3,7 +3,7 @@ package ids_test
 import (
 	"testing"
 
-	"github.com/store-manager/store-manager/services/ids"
+	"github.com/store-manager/store-manager/services/platform/ids"
 )
 
 func TestParseAcceptsOnlyCanonicalIDs(t *testing.T) {

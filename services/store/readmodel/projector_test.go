@@ -11,10 +11,10 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/store-manager/store-manager/services/consumer"
-	"github.com/store-manager/store-manager/services/events"
-	"github.com/store-manager/store-manager/services/readmodel"
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/store/readmodel"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
 )
 

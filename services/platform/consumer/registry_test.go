@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/store-manager/store-manager/services/consumer"
+	"github.com/store-manager/store-manager/services/platform/consumer"
 )
 
 func TestRegistryLookup(t *testing.T) {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
-	"github.com/store-manager/store-manager/services/readmodel"
+	"github.com/store-manager/store-manager/services/store/readmodel"
 	"github.com/store-manager/store-manager/services/store"
 )
 

@@ -3,7 +3,7 @@ package money_test
 import (
 	"testing"
 
-	"github.com/store-manager/store-manager/services/money"
+	"github.com/store-manager/store-manager/services/platform/money"
 )
 
 func TestParse(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
-	"github.com/store-manager/store-manager/services/consumer"
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
 
 func produce(t *testing.T, brokers, topic, id, typ string) {

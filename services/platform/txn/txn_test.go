@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	storedb "github.com/store-manager/store-manager/db/store"
-	"github.com/store-manager/store-manager/services/outbox"
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
-	"github.com/store-manager/store-manager/services/txn"
+	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 func countOutbox(t *testing.T, db *sql.DB, id string) int {

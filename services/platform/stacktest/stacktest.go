@@ -12,7 +12,7 @@ import (
 
 	driver "github.com/go-sql-driver/mysql"
 
-	"github.com/store-manager/store-manager/services/config"
+	"github.com/store-manager/store-manager/services/platform/config"
 )
 
 // Stack returns the stack settings, skipping the test under -short.

@@ -9,10 +9,10 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
-	"github.com/store-manager/store-manager/services/outbox"
-	"github.com/store-manager/store-manager/services/stacktest"
+	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
-	"github.com/store-manager/store-manager/services/txn"
+	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 func header(m *kafka.Message, key string) string {

@@ -4,7 +4,7 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/store-manager/store-manager/services/outbox"
+	"github.com/store-manager/store-manager/services/platform/outbox"
 )
 
 func TestNew(t *testing.T) {

@@ -3,8 +3,8 @@ package readmodel
 import (
 	"context"
 
-	"github.com/store-manager/store-manager/services/consumer"
-	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/events"
 )
 
 // ProjectorTopics are the topics the projector consumes.

@@ -20,7 +20,7 @@ import (
 	_ "github.com/go-sql-driver/mysql" // the MySQL driver, registered for sql.Open
 	"golang.org/x/sync/errgroup"
 
-	"github.com/store-manager/store-manager/services/config"
+	"github.com/store-manager/store-manager/services/platform/config"
 )
 
 // Main runs a service's run function with JSON logs at the level LOG_LEVEL

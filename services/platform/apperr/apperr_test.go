@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/store-manager/store-manager/services/apperr"
+	"github.com/store-manager/store-manager/services/platform/apperr"
 )
 
 func TestErrorf(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/store-manager/store-manager/services/events"
+	"github.com/store-manager/store-manager/services/platform/events"
 )
 
 // Snapshots is where a rebuild reads the write side's state: the store
