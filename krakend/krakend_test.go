@@ -18,7 +18,9 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/store-manager/store-manager/api/rest"
+	"github.com/store-manager/store-manager/api/httpkit"
+	"github.com/store-manager/store-manager/api/paymentsapi"
+	"github.com/store-manager/store-manager/api/storeapi"
 	"github.com/store-manager/store-manager/krakend"
 )
 
@@ -88,9 +90,9 @@ func TestEveryPublicRouteIsDeclared(t *testing.T) {
 		t.Fatal(err)
 	}
 	internal := map[string]bool{"GET /ready": true, "GET /health-check@payments": true}
-	services := map[string][]rest.Route{
-		"http://store-manager:5000": rest.NewStore(nil, http.NotFoundHandler(), nil, rest.EmployeeKey("")).Routes(),
-		"http://payments:5009":      rest.NewPayments(nil, nil, rest.ServiceKey("")).Routes(),
+	services := map[string][]httpkit.Route{
+		"http://store-manager:5000": storeapi.New(nil, http.NotFoundHandler(), nil, storeapi.EmployeeKey("")).Routes(),
+		"http://payments:5009":      paymentsapi.New(nil, nil, paymentsapi.ServiceKey("")).Routes(),
 	}
 	declared := map[string]bool{}
 	for _, e := range cfg.Endpoints {

@@ -12,7 +12,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/store-manager/store-manager/api/rest"
+	"github.com/store-manager/store-manager/api/paymentsapi"
+	"github.com/store-manager/store-manager/api/storeapi"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
@@ -28,11 +29,11 @@ func withKey(header, value string) *stacktest.Client {
 }
 
 func employee() *stacktest.Client {
-	return withKey(rest.EmployeeKeyHeader, config.Env("EMPLOYEE_API_KEY", rest.LocalEmployeeKey))
+	return withKey(storeapi.EmployeeKeyHeader, config.Env("EMPLOYEE_API_KEY", storeapi.LocalEmployeeKey))
 }
 
 func trustedService() *stacktest.Client {
-	return withKey(rest.ServiceKeyHeader, config.Env("PAYMENTS_SERVICE_KEY", rest.LocalServiceKey))
+	return withKey(paymentsapi.ServiceKeyHeader, config.Env("PAYMENTS_SERVICE_KEY", paymentsapi.LocalServiceKey))
 }
 
 // completedOrder places an order of total 50.00 and waits for its payment.
@@ -60,7 +61,7 @@ func TestForgedPaymentIsRefused(t *testing.T) {
 			t.Fatalf("anonymous POST %s = %d %s, want 401", path, r.Status, r.Raw)
 		}
 	}
-	if r := withKey(rest.ServiceKeyHeader, "guess").Do(t, "POST", "/payments", forged); r.Status != 403 {
+	if r := withKey(paymentsapi.ServiceKeyHeader, "guess").Do(t, "POST", "/payments", forged); r.Status != 403 {
 		t.Fatalf("POST /payments with a wrong key = %d %s, want 403", r.Status, r.Raw)
 	}
 	svc := trustedService()
@@ -199,7 +200,7 @@ func TestPaymentStateIsNotWritableAnonymously(t *testing.T) {
 		status int
 	}{
 		{"anonymous", s.store, attack, 401},
-		{"wrong key", withKey(rest.EmployeeKeyHeader, "guess"), attack, 403},
+		{"wrong key", withKey(storeapi.EmployeeKeyHeader, "guess"), attack, 403},
 		{"employee marking an unpaid order paid", employee(), map[string]any{"order_id": id, "is_paid": true}, 409},
 		{"employee storing a script link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": "javascript:alert(1)"}, 422},
 		{"employee setting a real link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": "https://pay.example.com/1"}, 200},

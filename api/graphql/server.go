@@ -19,7 +19,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/store-manager/store-manager/services/platform/apperr"
+	"github.com/store-manager/store-manager/services/platform/errs"
 	"github.com/store-manager/store-manager/services/platform/ids"
 	"github.com/store-manager/store-manager/services/store"
 )
@@ -126,8 +126,8 @@ func (a *authState) failedStatus() int {
 }
 
 var (
-	errUnauthenticated = errors.New("a supplier API key is required: send it in the " + SupplierKeyHeader + " header")
-	errForbidden       = errors.New("the supplier API key is not valid")
+	errUnauthenticated = errs.New(errs.Unauthorized, "a supplier API key is required: send it in the "+SupplierKeyHeader+" header")
+	errForbidden       = errs.New(errs.Forbidden, "the supplier API key is not valid")
 )
 
 // requireSupplier lets the request through only with the supplier key.
@@ -149,35 +149,29 @@ func requireSupplier(ctx context.Context) error {
 	return nil
 }
 
-// presentError shows clients the message of known errors and nothing of the others.
+// presentError shows clients the message and code of errors of a kind
+// (errs' table) and of gqlgen's own validation errors, and nothing of the
+// others, which are logged as server faults.
 func presentError(ctx context.Context, err error) *gqlerror.Error {
 	gerr := graphql.DefaultErrorPresenter(ctx, err)
-	var known *gqlerror.Error
-	switch {
-	case errors.Is(err, errUnauthenticated):
-		gerr.Extensions = map[string]any{"code": "UNAUTHENTICATED"}
-	case errors.Is(err, errForbidden):
-		gerr.Extensions = map[string]any{"code": "FORBIDDEN"}
-	case errors.Is(err, store.ErrInvalid), errors.Is(err, errInvalidArg):
-		gerr.Extensions = map[string]any{"code": "BAD_USER_INPUT"}
-	case errors.Is(err, store.ErrNotFound):
-		gerr.Extensions = map[string]any{"code": "NOT_FOUND"}
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		gerr.Message = "the request ran out of time"
-		gerr.Extensions = map[string]any{"code": "TIMEOUT"}
-	case errors.As(err, &known) && errors.Unwrap(err) == nil:
-		// gqlgen's own validation and parsing errors: safe to show as they are.
-	default:
-		slog.ErrorContext(ctx, "graphql request failed", "err", err)
-		gerr.Message = "internal error"
-		gerr.Extensions = map[string]any{"code": "INTERNAL"}
+	if code, known := errs.GraphQLCode(err); known {
+		if code == "TIMEOUT" {
+			gerr.Message = "the request ran out of time"
+		}
+		gerr.Extensions = map[string]any{"code": code}
+		return gerr
 	}
+	var own *gqlerror.Error
+	if errors.As(err, &own) && errors.Unwrap(err) == nil {
+		return gerr // gqlgen's own validation and parsing errors: safe to show as they are
+	}
+	slog.ErrorContext(ctx, "graphql request failed", "err", err)
+	gerr.Message = "internal error"
+	gerr.Extensions = map[string]any{"code": "INTERNAL"}
 	return gerr
 }
 
-var errInvalidArg = errors.New("invalid argument")
-
-func invalidArg(msg string) error { return apperr.Errorf(errInvalidArg, "%s", msg) }
+func invalidArg(msg string) error { return errs.Errorf(errs.Invalid, "%s", msg) }
 
 func parseID(name, s string) (int64, error) {
 	id, ok := ids.Parse(s)

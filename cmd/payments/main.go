@@ -9,12 +9,13 @@ import (
 	"os"
 	"time"
 
-	"github.com/store-manager/store-manager/api/rest"
+	"github.com/store-manager/store-manager/api/httpkit"
+	"github.com/store-manager/store-manager/api/paymentsapi"
+	"github.com/store-manager/store-manager/services/payments"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
-	"github.com/store-manager/store-manager/services/payments"
 	"github.com/store-manager/store-manager/services/platform/server"
 )
 
@@ -38,7 +39,7 @@ func loadConfig() (Config, error) {
 		Stack:           config.Load(),
 		HTTPAddr:        config.Env("PAYMENTS_HTTP_ADDR", "127.0.0.1:5009"),
 		LinkBase:        config.Env("PAYMENT_LINK_BASE", "http://127.0.0.1:8080"),
-		ServiceKey:      config.Env("PAYMENTS_SERVICE_KEY", rest.LocalServiceKey),
+		ServiceKey:      config.Env("PAYMENTS_SERVICE_KEY", paymentsapi.LocalServiceKey),
 		MaxAmount:       max,
 		OutboxRetention: config.EnvDuration("OUTBOX_RETENTION", 24*time.Hour),
 		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
@@ -76,7 +77,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	api := rest.NewPayments(svc, map[string]rest.Check{"mysql": db.PingContext, "kafka": runner.Healthy}, rest.ServiceKey(cfg.ServiceKey))
+	api := paymentsapi.New(svc, map[string]httpkit.Check{"mysql": db.PingContext, "kafka": runner.Healthy}, paymentsapi.ServiceKey(cfg.ServiceKey))
 	srv := server.NewHTTP(cfg.HTTPAddr, api)
 	janitor := func(ctx context.Context) error {
 		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.Queries().PurgeOutbox)

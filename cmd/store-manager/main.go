@@ -13,13 +13,14 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/store-manager/store-manager/api/graphql"
-	"github.com/store-manager/store-manager/api/rest"
+	"github.com/store-manager/store-manager/api/httpkit"
+	"github.com/store-manager/store-manager/api/storeapi"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/outbox"
-	"github.com/store-manager/store-manager/services/store/readmodel"
 	"github.com/store-manager/store-manager/services/platform/server"
 	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/services/store/readmodel"
 )
 
 // Config is store-manager's configuration, from the environment.
@@ -42,7 +43,7 @@ func loadConfig() (Config, error) {
 		Stack:           config.Load(),
 		HTTPAddr:        config.Env("STORE_HTTP_ADDR", "127.0.0.1:5000"),
 		SupplierKey:     config.Env("SUPPLIER_API_KEY", graphql.LocalSupplierKey),
-		EmployeeKey:     config.Env("EMPLOYEE_API_KEY", rest.LocalEmployeeKey),
+		EmployeeKey:     config.Env("EMPLOYEE_API_KEY", storeapi.LocalEmployeeKey),
 		KeyOnWrites:     onWrites,
 		OutboxRetention: config.EnvDuration("OUTBOX_RETENTION", 24*time.Hour),
 		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
@@ -95,12 +96,12 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 
 	gql := graphql.NewHandler(&graphql.Resolver{Store: svc}, graphql.Options{SupplierKey: cfg.SupplierKey})
-	api := rest.NewStore(svc, gql, map[string]rest.Check{
+	api := storeapi.New(svc, gql, map[string]httpkit.Check{
 		"mysql": db.PingContext,
 		"redis": func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		"kafka": projector.Healthy,
-	}, rest.EmployeeKey(cfg.EmployeeKey))
-	srv := server.NewHTTP(cfg.HTTPAddr, rest.RequireOnWrites(cfg.KeyOnWrites, rest.EmployeeKey(cfg.EmployeeKey), api))
+	}, storeapi.EmployeeKey(cfg.EmployeeKey))
+	srv := server.NewHTTP(cfg.HTTPAddr, storeapi.RequireOnWrites(cfg.KeyOnWrites, storeapi.EmployeeKey(cfg.EmployeeKey), api))
 	janitor := func(ctx context.Context) error {
 		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.Queries().PurgeOutbox)
 	}

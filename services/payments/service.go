@@ -9,10 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-sql-driver/mysql"
-
 	paymentsdb "github.com/store-manager/store-manager/db/payments"
-	"github.com/store-manager/store-manager/services/platform/apperr"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
@@ -55,10 +52,6 @@ type Payment struct {
 	IsPaid      bool
 	IsVoid      bool // its order was cancelled or deleted before it was paid
 }
-
-func invalidf(format string, args ...any) error  { return apperr.Errorf(ErrInvalid, format, args...) }
-func notFoundf(format string, args ...any) error { return apperr.Errorf(ErrNotFound, format, args...) }
-func conflictf(format string, args ...any) error { return apperr.Errorf(ErrConflict, format, args...) }
 
 // Link is the URL that processes payment id, through the gateway.
 func (s *Service) Link(id int64) string {
@@ -122,11 +115,6 @@ func (s *Service) CreatePayment(ctx context.Context, userID, orderID int64, tota
 		})
 	})
 	return id, err
-}
-
-func isDuplicate(err error) bool {
-	var me *mysql.MySQLError
-	return errors.As(err, &me) && me.Number == 1062
 }
 
 // paymentEvent builds an event on the payments topic, keyed by order id so

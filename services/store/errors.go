@@ -5,14 +5,14 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/store-manager/store-manager/services/platform/apperr"
+	"github.com/store-manager/store-manager/services/platform/errs"
 )
 
-// Sentinel errors of the store's use cases; the API maps each to a status.
+// Sentinel errors of the store's use cases, each of a kind of errs.
 var (
-	ErrNotFound = errors.New("not found")
-	ErrInvalid  = errors.New("invalid")
-	ErrConflict = errors.New("conflict")
+	ErrNotFound = errs.New(errs.NotFound, "store: not found")
+	ErrInvalid  = errs.New(errs.Invalid, "store: invalid")
+	ErrConflict = errs.New(errs.Conflict, "store: conflict")
 )
 
 // MySQL error numbers the store turns into conflicts.
@@ -26,9 +26,9 @@ const (
 	errCheckFailedMy   = 3819
 )
 
-func invalidf(format string, args ...any) error  { return apperr.Errorf(ErrInvalid, format, args...) }
-func notFoundf(format string, args ...any) error { return apperr.Errorf(ErrNotFound, format, args...) }
-func conflictf(format string, args ...any) error { return apperr.Errorf(ErrConflict, format, args...) }
+func invalidf(format string, args ...any) error  { return errs.Errorf(ErrInvalid, format, args...) }
+func notFoundf(format string, args ...any) error { return errs.Errorf(ErrNotFound, format, args...) }
+func conflictf(format string, args ...any) error { return errs.Errorf(ErrConflict, format, args...) }
 
 // mysqlErr reports whether err is a MySQL error with one of the numbers.
 func mysqlErr(err error, numbers ...uint16) bool {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"fmt"
-
 )
 
 // StockLine is one line of the stock overview.

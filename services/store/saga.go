@@ -13,8 +13,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	storedb "github.com/store-manager/store-manager/db/store"
-	"github.com/store-manager/store-manager/services/platform/apperr"
 	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/errs"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
@@ -116,7 +116,7 @@ func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message) error 
 				return nil, fmt.Errorf("decrease stock of product %d: %w", it.ProductID, err)
 			}
 			if n == 0 {
-				return nil, apperr.Errorf(errInsufficientStock, "not enough stock of product %d for %d units", it.ProductID, it.Quantity)
+				return nil, errs.Errorf(errInsufficientStock, "not enough stock of product %d for %d units", it.ProductID, it.Quantity)
 			}
 			c, err := stockChanged(ctx, q, it.ProductID)
 			if err != nil {

@@ -10,8 +10,8 @@ import (
 
 	"github.com/store-manager/store-manager/services/platform/outbox"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
-	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/services/platform/txn"
+	"github.com/store-manager/store-manager/services/store"
 )
 
 // BenchmarkCommitToKafka measures the time from an outbox row's commit to its

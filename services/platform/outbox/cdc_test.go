@@ -11,8 +11,8 @@ import (
 
 	"github.com/store-manager/store-manager/services/platform/outbox"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
-	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/services/platform/txn"
+	"github.com/store-manager/store-manager/services/store"
 )
 
 func header(m *kafka.Message, key string) string {

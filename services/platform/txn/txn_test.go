@@ -9,8 +9,8 @@ import (
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/outbox"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
-	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/services/platform/txn"
+	"github.com/store-manager/store-manager/services/store"
 )
 
 func countOutbox(t *testing.T, db *sql.DB, id string) int {

@@ -1,4 +1,4 @@
-package rest
+package storeapi
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/julienschmidt/httprouter"
+
+	"github.com/store-manager/store-manager/api/httpkit"
+	"github.com/store-manager/store-manager/services/platform/errs"
 
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/store"
@@ -19,34 +22,32 @@ type storeHandlers struct{ svc *store.Service }
 // wholeNumber reads a JSON number field that must be an integer in [min, max].
 func wholeNumber(field string, n *json.Number, lo, hi int64) (int64, error) {
 	if n == nil {
-		return 0, required(field)
+		return 0, httpkit.Required(field)
 	}
 	v, err := strconv.ParseInt(n.String(), 10, 64)
 	if err != nil || v < lo || v > hi {
-		return 0, invalidValuef("%s must be a whole number between %d and %d", field, lo, hi)
+		return 0, errs.Errorf(errs.Invalid, "%s must be a whole number between %d and %d", field, lo, hi)
 	}
 	return v, nil
 }
 
-func (h storeHandlers) createUser(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (h storeHandlers) createUser(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req struct {
 		Name  *string `json:"name"`
 		Email *string `json:"email"`
 	}
-	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, err)
-		return
+	if err := httpkit.Decode(w, r, &req); err != nil {
+		return err
 	}
-	if err := requireAll(field{"name", req.Name != nil}, field{"email", req.Email != nil}); err != nil {
-		writeError(w, r, err)
-		return
+	if err := httpkit.RequireAll(httpkit.Field{Name: "name", Set: req.Name != nil}, httpkit.Field{Name: "email", Set: req.Email != nil}); err != nil {
+		return err
 	}
 	id, err := h.svc.CreateUser(r.Context(), *req.Name, *req.Email)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]int64{"user_id": id})
+	httpkit.WriteJSON(w, http.StatusCreated, map[string]int64{"user_id": id})
+	return nil
 }
 
 type userResponse struct {
@@ -55,56 +56,53 @@ type userResponse struct {
 	Email string `json:"email"`
 }
 
-func (h storeHandlers) getUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, err := pathID(ps, "user_id")
+func (h storeHandlers) getUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	id, err := httpkit.PathID(ps, "user_id")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	u, err := h.svc.User(r.Context(), id)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, userResponse{ID: u.ID, Name: u.Name, Email: u.Email})
+	httpkit.WriteJSON(w, http.StatusOK, userResponse{ID: u.ID, Name: u.Name, Email: u.Email})
+	return nil
 }
 
 // deleteByID serves a DELETE route with the original's {"deleted": bool}
 // answer: del removes the entity whose id is the path parameter param.
-func deleteByID(param string, del func(ctx context.Context, id int64) error) httprouter.Handle {
-	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-		id, err := pathID(ps, param)
+func deleteByID(param string, del func(ctx context.Context, id int64) error) httpkit.Handler {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		id, err := httpkit.PathID(ps, param)
 		if err == nil {
 			err = del(r.Context(), id)
 		}
 		if err != nil {
-			writeError(w, r, err, map[string]any{"deleted": false})
-			return
+			return httpkit.WithFields(err, map[string]any{"deleted": false})
 		}
-		writeJSON(w, http.StatusOK, map[string]bool{"deleted": true})
+		httpkit.WriteJSON(w, http.StatusOK, map[string]bool{"deleted": true})
+		return nil
 	}
 }
 
-func (h storeHandlers) createProduct(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (h storeHandlers) createProduct(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req struct {
 		Name  *string      `json:"name"`
 		SKU   *string      `json:"sku"`
 		Price *json.Number `json:"price"`
 	}
-	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, err)
-		return
+	if err := httpkit.Decode(w, r, &req); err != nil {
+		return err
 	}
-	if err := requireAll(field{"name", req.Name != nil}, field{"sku", req.SKU != nil}, field{"price", req.Price != nil}); err != nil {
-		writeError(w, r, err)
-		return
+	if err := httpkit.RequireAll(httpkit.Field{Name: "name", Set: req.Name != nil}, httpkit.Field{Name: "sku", Set: req.SKU != nil}, httpkit.Field{Name: "price", Set: req.Price != nil}); err != nil {
+		return err
 	}
 	id, err := h.svc.CreateProduct(r.Context(), *req.Name, *req.SKU, req.Price.String())
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]int64{"product_id": id})
+	httpkit.WriteJSON(w, http.StatusCreated, map[string]int64{"product_id": id})
+	return nil
 }
 
 type productResponse struct {
@@ -114,18 +112,17 @@ type productResponse struct {
 	Price json.Number `json:"price"`
 }
 
-func (h storeHandlers) getProduct(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, err := pathID(ps, "product_id")
+func (h storeHandlers) getProduct(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	id, err := httpkit.PathID(ps, "product_id")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := h.svc.Product(r.Context(), id)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, productResponse{ID: p.ID, Name: p.Name, SKU: p.SKU, Price: json.Number(p.Price)})
+	httpkit.WriteJSON(w, http.StatusOK, productResponse{ID: p.ID, Name: p.Name, SKU: p.SKU, Price: json.Number(p.Price)})
+	return nil
 }
 
 type stockResponse struct {
@@ -133,47 +130,43 @@ type stockResponse struct {
 	Quantity  int32 `json:"quantity"`
 }
 
-func (h storeHandlers) setStock(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (h storeHandlers) setStock(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req struct {
 		ProductID *int64       `json:"product_id"`
 		Quantity  *json.Number `json:"quantity"`
 	}
-	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, err)
-		return
+	if err := httpkit.Decode(w, r, &req); err != nil {
+		return err
 	}
 	if req.ProductID == nil {
-		writeError(w, r, required("product_id"))
-		return
+		return httpkit.Required("product_id")
 	}
 	qty, err := wholeNumber("quantity", req.Quantity, 0, store.MaxStock)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	st, err := h.svc.SetStock(r.Context(), *req.ProductID, qty)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, struct {
+	httpkit.WriteJSON(w, http.StatusOK, struct {
 		Result string `json:"result"`
 		stockResponse
 	}{"Stock updated", stockResponse{ProductID: st.ProductID, Quantity: st.Quantity}})
+	return nil
 }
 
-func (h storeHandlers) getStock(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, err := pathID(ps, "product_id")
+func (h storeHandlers) getStock(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	id, err := httpkit.PathID(ps, "product_id")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	p, err := h.svc.Product(r.Context(), id)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, stockResponse{ProductID: p.ID, Quantity: p.Quantity})
+	httpkit.WriteJSON(w, http.StatusOK, stockResponse{ProductID: p.ID, Quantity: p.Quantity})
+	return nil
 }
 
 // overviewLine keeps the original report's French keys.
@@ -184,20 +177,20 @@ type overviewLine struct {
 	Quantity int64       `json:"Unités en stock"`
 }
 
-func (h storeHandlers) stockOverview(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (h storeHandlers) stockOverview(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	lines, err := h.svc.StockOverview(r.Context())
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	out := make([]overviewLine, len(lines))
 	for i, l := range lines {
 		out[i] = overviewLine{Article: l.Name, SKU: l.SKU, Price: json.Number(l.Price), Quantity: l.Quantity}
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpkit.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (h storeHandlers) createOrder(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (h storeHandlers) createOrder(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req struct {
 		UserID *int64 `json:"user_id"`
 		Items  *[]struct {
@@ -205,33 +198,29 @@ func (h storeHandlers) createOrder(w http.ResponseWriter, r *http.Request, _ htt
 			Quantity  *json.Number `json:"quantity"`
 		} `json:"items"`
 	}
-	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, err)
-		return
+	if err := httpkit.Decode(w, r, &req); err != nil {
+		return err
 	}
-	if err := requireAll(field{"user_id", req.UserID != nil}, field{"items", req.Items != nil}); err != nil {
-		writeError(w, r, err)
-		return
+	if err := httpkit.RequireAll(httpkit.Field{Name: "user_id", Set: req.UserID != nil}, httpkit.Field{Name: "items", Set: req.Items != nil}); err != nil {
+		return err
 	}
 	items := make([]store.Item, len(*req.Items))
 	for i, it := range *req.Items {
 		if it.ProductID == nil {
-			writeError(w, r, required("items["+strconv.Itoa(i)+"].product_id"))
-			return
+			return httpkit.Required("items[" + strconv.Itoa(i) + "].product_id")
 		}
 		qty, err := wholeNumber("items["+strconv.Itoa(i)+"].quantity", it.Quantity, 1, store.MaxItemQty)
 		if err != nil {
-			writeError(w, r, err)
-			return
+			return err
 		}
 		items[i] = store.Item{ProductID: *it.ProductID, Quantity: qty}
 	}
 	id, err := h.svc.CreateOrder(r.Context(), *req.UserID, items)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusCreated, map[string]int64{"order_id": id})
+	httpkit.WriteJSON(w, http.StatusCreated, map[string]int64{"order_id": id})
+	return nil
 }
 
 type orderItemResponse struct {
@@ -278,46 +267,42 @@ func newOrderResponse(o events.Order) orderResponse {
 	return out
 }
 
-func (h storeHandlers) getOrder(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
-	id, err := pathID(ps, "order_id")
+func (h storeHandlers) getOrder(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	id, err := httpkit.PathID(ps, "order_id")
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	o, err := h.svc.Order(r.Context(), id)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, http.StatusOK, newOrderResponse(o))
+	httpkit.WriteJSON(w, http.StatusOK, newOrderResponse(o))
+	return nil
 }
 
-func (h storeHandlers) updateOrder(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (h storeHandlers) updateOrder(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req struct {
 		OrderID     *int64  `json:"order_id"`
 		IsPaid      *bool   `json:"is_paid"`
 		PaymentLink *string `json:"payment_link"`
 	}
-	if err := decode(w, r, &req); err != nil {
-		writeError(w, r, err)
-		return
+	if err := httpkit.Decode(w, r, &req); err != nil {
+		return err
 	}
-	if err := requireAll(field{"order_id", req.OrderID != nil}, field{"is_paid", req.IsPaid != nil}); err != nil {
-		writeError(w, r, err)
-		return
+	if err := httpkit.RequireAll(httpkit.Field{Name: "order_id", Set: req.OrderID != nil}, httpkit.Field{Name: "is_paid", Set: req.IsPaid != nil}); err != nil {
+		return err
 	}
 	if err := h.svc.UpdateOrder(r.Context(), *req.OrderID, *req.IsPaid, req.PaymentLink); err != nil {
-		writeError(w, r, err, map[string]any{"updated": false})
-		return
+		return httpkit.WithFields(err, map[string]any{"updated": false})
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"updated": true})
+	httpkit.WriteJSON(w, http.StatusOK, map[string]bool{"updated": true})
+	return nil
 }
 
-func (h storeHandlers) highestSpenders(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (h storeHandlers) highestSpenders(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	rows, err := h.svc.HighestSpenders(r.Context(), 10)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	type line struct {
 		UserID       int64       `json:"user_id"`
@@ -328,14 +313,14 @@ func (h storeHandlers) highestSpenders(w http.ResponseWriter, r *http.Request, _
 	for i, s := range rows {
 		out[i] = line{UserID: s.UserID, Name: s.Name, TotalExpense: json.Number(s.TotalExpense)}
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpkit.WriteJSON(w, http.StatusOK, out)
+	return nil
 }
 
-func (h storeHandlers) bestSellers(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func (h storeHandlers) bestSellers(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	rows, err := h.svc.BestSellers(r.Context(), 10)
 	if err != nil {
-		writeError(w, r, err)
-		return
+		return err
 	}
 	type line struct {
 		ProductID    int64  `json:"product_id"`
@@ -346,5 +331,6 @@ func (h storeHandlers) bestSellers(w http.ResponseWriter, r *http.Request, _ htt
 	for i, s := range rows {
 		out[i] = line{ProductID: s.ProductID, Name: s.Name, QuantitySold: s.QuantitySold}
 	}
-	writeJSON(w, http.StatusOK, out)
+	httpkit.WriteJSON(w, http.StatusOK, out)
+	return nil
 }

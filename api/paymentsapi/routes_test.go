@@ -1,4 +1,4 @@
-package rest_test
+package paymentsapi_test
 
 import (
 	"context"
@@ -9,10 +9,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/store-manager/store-manager/api/rest"
+	"github.com/store-manager/store-manager/api/httpkit"
+	"github.com/store-manager/store-manager/api/paymentsapi"
 	paymentsdb "github.com/store-manager/store-manager/db/payments"
-	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/payments"
+	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
 
@@ -29,10 +30,10 @@ func newPaymentsServer(t *testing.T) (c *stacktest.Client, knowOrder func(id, us
 	}
 	t.Cleanup(func() { q.Close() })
 	svc := payments.New(db, q, payments.Config{MaxAmount: money.Cents(100000), LinkBase: "http://gateway.test"})
-	srv := httptest.NewServer(rest.NewPayments(svc, map[string]rest.Check{"mysql": db.PingContext}, rest.ServiceKey(testServiceKey)))
+	srv := httptest.NewServer(paymentsapi.New(svc, map[string]httpkit.Check{"mysql": db.PingContext}, paymentsapi.ServiceKey(testServiceKey)))
 	t.Cleanup(srv.Close)
 	c = stacktest.NewClient(srv.URL)
-	c.Header = http.Header{rest.ServiceKeyHeader: {testServiceKey}}
+	c.Header = http.Header{paymentsapi.ServiceKeyHeader: {testServiceKey}}
 	raw := paymentsdb.New(db)
 	return c, func(id, user int64, total string, void bool) {
 		t.Helper()
@@ -46,6 +47,9 @@ func newPaymentsServer(t *testing.T) (c *stacktest.Client, knowOrder func(id, us
 		}
 	}
 }
+
+// testServiceKey is the service key of the in-process test server.
+const testServiceKey = "test-service-key"
 
 func TestPaymentsRoutes(t *testing.T) {
 	c, knowOrder := newPaymentsServer(t)
@@ -117,8 +121,8 @@ func TestCreatePaymentNeedsTheServiceKey(t *testing.T) {
 		status int
 	}{
 		{"anonymous", nil, http.StatusUnauthorized},
-		{"wrong key", http.Header{rest.ServiceKeyHeader: {"guess"}}, http.StatusForbidden},
-		{"employee key is not a service key", http.Header{rest.EmployeeKeyHeader: {testEmployeeKey}}, http.StatusUnauthorized},
+		{"wrong key", http.Header{paymentsapi.ServiceKeyHeader: {"guess"}}, http.StatusForbidden},
+		{"employee key is not a service key", http.Header{"X-Employee-Key": {"local-employee-key"}}, http.StatusUnauthorized},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			anon := stacktest.NewClient(c.Base)

@@ -1,8 +1,7 @@
-package rest
+package httpkit
 
 import (
 	"context"
-	_ "embed"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -14,11 +13,23 @@ import (
 	"github.com/julienschmidt/httprouter"
 )
 
+// Handler serves one route; the error it returns is written by WriteError.
+type Handler func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error
+
 // Route is one method and path of an API, in OpenAPI's {param} notation.
 type Route struct {
 	Method  string
 	Path    string
-	handler httprouter.Handle
+	Handler Handler
+}
+
+// serve adapts a Handler to httprouter, writing the error it returns.
+func serve(h Handler) httprouter.Handle {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		if err := h(w, r, ps); err != nil {
+			WriteError(w, r, err)
+		}
+	}
 }
 
 // Check is one dependency that readiness verifies.
@@ -45,25 +56,25 @@ func (a *API) Routes() []Route {
 // ServeHTTP serves the API with its middleware.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
 
-// newAPI registers routes. Paths where a static segment and a parameter share
+// New registers routes. Paths where a static segment and a parameter share
 // a position (GET /stocks/reports/... beside GET /stocks/{product_id}), which
 // httprouter cannot hold together, are served by one catch-all that picks the
 // static route first.
-func newAPI(routes []Route) *API {
+func New(routes []Route) *API {
 	r := httprouter.New()
 	r.RedirectTrailingSlash = false
 	r.HandleMethodNotAllowed = true
 	r.HandleOPTIONS = false // OPTIONS is not served: it answers 405 like any other undeclared method
 	r.NotFound = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: "no route " + req.Method + " " + req.URL.Path})
+		WriteJSON(w, http.StatusNotFound, ErrorBody{Error: "no route " + req.Method + " " + req.URL.Path})
 	})
 	r.MethodNotAllowed = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Allow", strings.Join(allowed(routes, req.URL.Path), ", "))
-		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + req.Method + " is not allowed on " + req.URL.Path})
+		WriteJSON(w, http.StatusMethodNotAllowed, ErrorBody{Error: "method " + req.Method + " is not allowed on " + req.URL.Path})
 	})
 	r.PanicHandler = func(w http.ResponseWriter, req *http.Request, v any) {
 		slog.ErrorContext(req.Context(), "handler panic", "method", req.Method, "path", req.URL.Path, "panic", v, "stack", string(debug.Stack()))
-		writeJSON(w, http.StatusInternalServerError, errorBody{Error: "internal error"})
+		WriteJSON(w, http.StatusInternalServerError, ErrorBody{Error: "internal error"})
 	}
 
 	type group struct {
@@ -75,13 +86,13 @@ func newAPI(routes []Route) *API {
 	all := routes
 	for _, rt := range routes {
 		if rt.Method == http.MethodGet { // HEAD answers as GET does, without the body
-			all = append(all[:len(all):len(all)], Route{http.MethodHead, rt.Path, rt.handler})
+			all = append(all[:len(all):len(all)], Route{http.MethodHead, rt.Path, rt.Handler})
 		}
 	}
 	for _, rt := range all {
 		prefix, rest, ok := splitConflict(rt.Path, all, rt.Method)
 		if !ok {
-			r.Handle(rt.Method, toRouter(rt.Path), rt.handler)
+			r.Handle(rt.Method, toRouter(rt.Path), serve(rt.Handler))
 			continue
 		}
 		key := rt.Method + " " + prefix
@@ -91,9 +102,9 @@ func newAPI(routes []Route) *API {
 			groups[key] = g
 		}
 		if strings.HasPrefix(rest, "{") {
-			g.param, g.byID = strings.Trim(rest, "{}"), rt.handler
+			g.param, g.byID = strings.Trim(rest, "{}"), serve(rt.Handler)
 		} else {
-			g.static[rest] = rt.handler
+			g.static[rest] = serve(rt.Handler)
 		}
 	}
 	for key, g := range groups {
@@ -197,19 +208,24 @@ func toRouter(path string) string {
 	return strings.Join(segs, "/")
 }
 
-// handle adapts a plain http.Handler to a route.
-func handle(h http.Handler) httprouter.Handle {
-	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) { h.ServeHTTP(w, r) }
+// Plain adapts a plain http.Handler, which writes its own errors, to a route.
+func Plain(h http.Handler) Handler {
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+		h.ServeHTTP(w, r)
+		return nil
+	}
 }
 
-func healthCheck(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+// Health answers that the process is alive.
+func Health(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
 }
 
-// readiness answers 200 when every check passes within two seconds, else 503
+// Readiness answers 200 when every check passes within two seconds, else 503
 // naming what failed.
-func readiness(checks map[string]Check) httprouter.Handle {
-	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) {
+func Readiness(checks map[string]Check) Handler {
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()
 		status, body := http.StatusOK, map[string]string{}
@@ -220,14 +236,16 @@ func readiness(checks map[string]Check) httprouter.Handle {
 			}
 			body[name] = "ok"
 		}
-		writeJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": body})
+		WriteJSON(w, status, map[string]any{"ready": status == http.StatusOK, "checks": body})
+		return nil
 	}
 }
 
-// serveDocument serves a fixed JSON document.
-func serveDocument(doc []byte) httprouter.Handle {
-	return func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) {
+// Document serves a fixed JSON document.
+func Document(doc []byte) Handler {
+	return func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) error {
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(doc)
+		_, _ = w.Write(doc) // a client gone mid-answer leaves nothing to report
+		return nil
 	}
 }

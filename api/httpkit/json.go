@@ -1,6 +1,7 @@
-// Package rest is the HTTP JSON API of store-manager and payments: httprouter
-// routes, thin handlers, one error-to-status table and the middleware they share.
-package rest
+// Package httpkit is the small HTTP kit both services' APIs share: routes
+// whose handlers return errors, JSON bodies read within a cap, errors written
+// through the one table of kinds (errs), API keys, health and readiness.
+package httpkit
 
 import (
 	"encoding/json"
@@ -12,28 +13,21 @@ import (
 
 	"github.com/julienschmidt/httprouter"
 
-	"github.com/store-manager/store-manager/services/platform/apperr"
+	"github.com/store-manager/store-manager/services/platform/errs"
 	"github.com/store-manager/store-manager/services/platform/ids"
 )
 
 // MaxBodyBytes bounds every request body.
 const MaxBodyBytes = 64 << 10
 
-// Errors of the HTTP layer itself, mapped in the status table like the services' errors.
-var (
-	errBadRequest   = errors.New("bad request")
-	errTooLarge     = errors.New("request body too large")
-	errInvalidValue = errors.New("invalid value")
-)
-
 func badRequestf(format string, args ...any) error {
-	return apperr.Errorf(errBadRequest, format, args...)
+	return errs.Errorf(errs.BadRequest, format, args...)
 }
 
-// decode reads exactly one JSON object into v, rejecting unknown fields,
+// Decode reads exactly one JSON object into v, rejecting unknown fields,
 // trailing data, wrong types and bodies over MaxBodyBytes. The body is read
 // as JSON whatever Content-Type says, as curl's default form type is common.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
+func Decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -41,7 +35,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return apperr.Errorf(errTooLarge, "request body is over %d bytes", MaxBodyBytes)
+			return errs.Errorf(errs.TooLarge, "request body is over %d bytes", MaxBodyBytes)
 		}
 		return badRequestf("body must hold a single JSON object")
 	}
@@ -56,7 +50,7 @@ func decodeError(err error) error {
 	)
 	switch {
 	case errors.As(err, &mbe):
-		return apperr.Errorf(errTooLarge, "request body is over %d bytes", MaxBodyBytes)
+		return errs.Errorf(errs.TooLarge, "request body is over %d bytes", MaxBodyBytes)
 	case errors.Is(err, io.EOF):
 		return badRequestf("body is empty; a JSON object is required")
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &syntax):
@@ -101,15 +95,15 @@ func jsonType(t reflect.Type) string {
 	}
 }
 
-// writeJSON sends v with status.
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON sends v with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// pathID reads a positive integer path parameter, in its canonical form only.
-func pathID(ps httprouter.Params, name string) (int64, error) {
+// PathID reads a positive integer path parameter, in its canonical form only.
+func PathID(ps httprouter.Params, name string) (int64, error) {
 	s := ps.ByName(name)
 	id, ok := ids.Parse(s)
 	if !ok {
@@ -118,24 +112,20 @@ func pathID(ps httprouter.Params, name string) (int64, error) {
 	return id, nil
 }
 
-func invalidValuef(format string, args ...any) error {
-	return apperr.Errorf(errInvalidValue, format, args...)
+// Required reports a missing field of a request body.
+func Required(name string) error { return badRequestf("field %s is required", name) }
+
+// Field is a request body field and whether the request set it.
+type Field struct {
+	Name string
+	Set  bool
 }
 
-// required reports a missing field of a request body.
-func required(name string) error { return badRequestf("field %s is required", name) }
-
-// field is a request body field and whether the request set it.
-type field struct {
-	name string
-	set  bool
-}
-
-// requireAll reports the first field the request left out.
-func requireAll(fields ...field) error {
+// RequireAll reports the first field the request left out.
+func RequireAll(fields ...Field) error {
 	for _, f := range fields {
-		if !f.set {
-			return required(f.name)
+		if !f.Set {
+			return Required(f.Name)
 		}
 	}
 	return nil

@@ -1,4 +1,4 @@
-package rest_test
+package storeapi_test
 
 import (
 	"net/http"
@@ -6,9 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/julienschmidt/httprouter"
-
-	"github.com/store-manager/store-manager/api/rest"
+	"github.com/store-manager/store-manager/api/storeapi"
 )
 
 func TestRequireOnWritesGuardsEveryWriteWhenOn(t *testing.T) {
@@ -30,44 +28,15 @@ func TestRequireOnWritesGuardsEveryWriteWhenOn(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(tc.method, tc.path, nil)
 			if tc.sent != "" {
-				req.Header.Set(rest.EmployeeKeyHeader, tc.sent)
+				req.Header.Set(storeapi.EmployeeKeyHeader, tc.sent)
 			}
 			rec := httptest.NewRecorder()
-			rest.RequireOnWrites(tc.on, rest.EmployeeKey("k"), ok).ServeHTTP(rec, req)
+			storeapi.RequireOnWrites(tc.on, storeapi.EmployeeKey("k"), ok).ServeHTTP(rec, req)
 			if rec.Code != tc.status {
 				t.Fatalf("= %d %s, want %d", rec.Code, rec.Body, tc.status)
 			}
 			if rec.Code >= 400 && !strings.Contains(rec.Body.String(), `"error"`) {
 				t.Fatalf("refusal is not a JSON error: %s", rec.Body)
-			}
-		})
-	}
-}
-
-func TestKeyGuardRefusesMissingWrongAndUnsetKeys(t *testing.T) {
-	ok := func(w http.ResponseWriter, _ *http.Request, _ httprouter.Params) { w.WriteHeader(http.StatusNoContent) }
-	cases := []struct {
-		name, key, sent string
-		status          int
-	}{
-		{"no key sent", "k", "", http.StatusUnauthorized},
-		{"wrong key", "k", "x", http.StatusForbidden},
-		{"right key", "k", "k", http.StatusNoContent},
-		{"no key configured refuses all", "", "anything", http.StatusForbidden},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			req := httptest.NewRequest("POST", "/payments", nil)
-			if tc.sent != "" {
-				req.Header.Set(rest.ServiceKeyHeader, tc.sent)
-			}
-			rec := httptest.NewRecorder()
-			rest.ServiceKey(tc.key).Guard(ok)(rec, req, nil)
-			if rec.Code != tc.status {
-				t.Fatalf("= %d %s, want %d", rec.Code, rec.Body, tc.status)
-			}
-			if tc.status >= 400 && rec.Header().Get("Content-Type") != "application/json" {
-				t.Fatalf("refusal is not JSON: %q", rec.Header().Get("Content-Type"))
 			}
 		})
 	}

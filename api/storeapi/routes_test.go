@@ -1,4 +1,4 @@
-package rest_test
+package storeapi_test
 
 import (
 	"context"
@@ -10,7 +10,8 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/api/graphql"
-	"github.com/store-manager/store-manager/api/rest"
+	"github.com/store-manager/store-manager/api/httpkit"
+	"github.com/store-manager/store-manager/api/storeapi"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
 )
@@ -20,18 +21,15 @@ func newStoreServer(t *testing.T) (*stacktest.Client, *store.Service) {
 	t.Helper()
 	s := stacktest.NewStore(t)
 	gql := graphql.NewHandler(&graphql.Resolver{Store: s.Service}, graphql.Options{SupplierKey: "test-key"})
-	srv := httptest.NewServer(rest.NewStore(s.Service, gql, map[string]rest.Check{"mysql": s.DB.PingContext}, rest.EmployeeKey(testEmployeeKey)))
+	srv := httptest.NewServer(storeapi.New(s.Service, gql, map[string]httpkit.Check{"mysql": s.DB.PingContext}, storeapi.EmployeeKey(testEmployeeKey)))
 	t.Cleanup(srv.Close)
 	c := stacktest.NewClient(srv.URL)
-	c.Header = http.Header{rest.EmployeeKeyHeader: {testEmployeeKey}}
+	c.Header = http.Header{storeapi.EmployeeKeyHeader: {testEmployeeKey}}
 	return c, s.Service
 }
 
-// Keys of the in-process test servers.
-const (
-	testEmployeeKey = "test-employee-key"
-	testServiceKey  = "test-service-key"
-)
+// testEmployeeKey is the employee key of the in-process test server.
+const testEmployeeKey = "test-employee-key"
 
 type fixture struct {
 	userID, productID, orderID int64
@@ -65,7 +63,7 @@ func newFixture(t *testing.T, c *stacktest.Client) fixture {
 func TestStoreRoutes(t *testing.T) {
 	c, _ := newStoreServer(t)
 	f := newFixture(t, c)
-	huge := strings.Repeat("x", rest.MaxBodyBytes+10)
+	huge := strings.Repeat("x", httpkit.MaxBodyBytes+10)
 	// Stock is set on a product of its own, so the fixture's order keeps its stock and completes.
 	spare := c.Do(t, "POST", "/products", map[string]any{"name": "Spare", "sku": "S-" + stacktest.Suffix(), "price": 1}).Int("product_id")
 	item := func(pid any, qty any) map[string]any {
@@ -210,7 +208,7 @@ func TestUpdateOrderNeedsTheEmployeeKey(t *testing.T) {
 		status int
 	}{
 		{"anonymous", nil, http.StatusUnauthorized},
-		{"wrong key", http.Header{rest.EmployeeKeyHeader: {"guess"}}, http.StatusForbidden},
+		{"wrong key", http.Header{storeapi.EmployeeKeyHeader: {"guess"}}, http.StatusForbidden},
 		{"supplier key is not an employee key", http.Header{"X-Supplier-Key": {"test-key"}}, http.StatusUnauthorized},
 	}
 	for _, tc := range cases {
@@ -276,7 +274,7 @@ func TestGarbageNeverFails(t *testing.T) {
 		`{"order_id": 0, "is_paid": "yes"}`, `{"query": 5}`, `{"query": "{ product(id: 1) { id } }"}`,
 		"\xef\xbb\xbf{}", `{"name": "\u0000", "email": "a@b.c"}`,
 	}
-	api := rest.NewStore(nil, http.NotFoundHandler(), nil, rest.EmployeeKey(""))
+	api := storeapi.New(nil, http.NotFoundHandler(), nil, storeapi.EmployeeKey(""))
 	for _, r := range api.Routes() {
 		if r.Method != "POST" && r.Method != "PUT" {
 			continue

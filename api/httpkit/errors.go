@@ -1,0 +1,53 @@
+package httpkit
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"github.com/store-manager/store-manager/services/platform/errs"
+)
+
+// ErrorBody is every error response.
+type ErrorBody struct {
+	Error string `json:"error"`
+}
+
+// fieldsError carries fields a route adds to its error answers.
+type fieldsError struct {
+	error
+	fields map[string]any
+}
+
+func (e fieldsError) Unwrap() error { return e.error }
+
+// WithFields adds fields to err's JSON answer, for routes whose original
+// error shape had more than "error" (such as {"deleted": false}).
+func WithFields(err error, fields map[string]any) error {
+	if err == nil {
+		return nil
+	}
+	return fieldsError{err, fields}
+}
+
+// WriteError answers err as JSON with the status of its kind (errs). An
+// error of no kind is a fault of the server: it is logged and answered 500
+// without details.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	status, known := errs.HTTPStatus(err)
+	msg := err.Error()
+	if !known {
+		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error"
+	}
+	var fe fieldsError
+	if !errors.As(err, &fe) {
+		WriteJSON(w, status, ErrorBody{Error: msg})
+		return
+	}
+	body := map[string]any{"error": msg}
+	for k, v := range fe.fields {
+		body[k] = v
+	}
+	WriteJSON(w, status, body)
+}

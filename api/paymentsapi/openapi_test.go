@@ -1,0 +1,12 @@
+package paymentsapi_test
+
+import (
+	"testing"
+
+	"github.com/store-manager/store-manager/api/apitest"
+	"github.com/store-manager/store-manager/api/paymentsapi"
+)
+
+func TestOpenAPIMatchesRouter(t *testing.T) {
+	apitest.DocumentMatchesRoutes(t, paymentsapi.New(nil, nil, paymentsapi.ServiceKey("")), paymentsapi.OpenAPI())
+}

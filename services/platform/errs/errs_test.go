@@ -1,0 +1,45 @@
+package errs_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/store-manager/store-manager/services/platform/errs"
+)
+
+func TestKindsMapToStatusesAndCodes(t *testing.T) {
+	sentinel := errs.New(errs.NotFound, "order not found")
+	cases := []struct {
+		name   string
+		err    error
+		status int
+		code   string
+		known  bool
+	}{
+		{"kind", errs.Errorf(errs.Conflict, "order 7 is paid"), 409, "CONFLICT", true},
+		{"sentinel of a kind", errs.Errorf(sentinel, "order 7 not found"), 404, "NOT_FOUND", true},
+		{"wrapped", fmt.Errorf("handler: %w", errs.Errorf(errs.Invalid, "x")), 422, "BAD_USER_INPUT", true},
+		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), 503, "TIMEOUT", true},
+		{"credential", errs.Errorf(errs.Forbidden, "bad key"), 403, "FORBIDDEN", true},
+		{"fault", errors.New("connection refused"), 500, "INTERNAL", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, known := errs.HTTPStatus(tc.err)
+			code, codeKnown := errs.GraphQLCode(tc.err)
+			if status != tc.status || code != tc.code || known != tc.known || codeKnown != tc.known {
+				t.Fatalf("= %d %s %t %t; want %d %s %t", status, code, known, codeKnown, tc.status, tc.code, tc.known)
+			}
+		})
+	}
+}
+
+func TestErrorfReadsAsItsMessageAlone(t *testing.T) {
+	sentinel := errs.New(errs.NotFound, "not found")
+	err := errs.Errorf(sentinel, "order %d not found", 7)
+	if err.Error() != "order 7 not found" || !errors.Is(err, sentinel) || !errors.Is(err, errs.NotFound) || errors.Is(err, errs.Conflict) {
+		t.Fatalf("err = %q, or it matches the wrong kinds", err)
+	}
+}
