@@ -104,3 +104,35 @@ func TestStoreConstraints(t *testing.T) {
 		})
 	}
 }
+
+// The outbox and inbox tables are the same in every service's database: the
+// platform's statements (queries/outbox) are compiled once, against the
+// store's schema, and run on each.
+func TestOutboxTablesAreTheSameEverywhere(t *testing.T) {
+	columns := func(service, table string) []string {
+		dsn := stacktest.ScratchDatabase(t, "migtest_box_"+service)
+		if err := schema.Up(dsn, service); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := stacktest.Open(t, dsn).Query(`SELECT column_name, column_type, is_nullable, COALESCE(column_default, '')
+			FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position`, table)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []string
+		for rows.Next() {
+			var name, typ, null, def string
+			if err := rows.Scan(&name, &typ, &null, &def); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, name+" "+typ+" "+null+" "+def)
+		}
+		return out
+	}
+	for _, table := range []string{"outbox", "processed_events"} {
+		if s, p := columns("store", table), columns("payments", table); !slices.Equal(s, p) || len(s) == 0 {
+			t.Errorf("%s differs: store %v, payments %v", table, s, p)
+		}
+	}
+}

@@ -29,7 +29,7 @@ func newPaymentsServer(t *testing.T) (c *stacktest.Client, knowOrder func(id, us
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { q.Close() })
-	svc := payments.New(db, q, payments.Config{MaxAmount: money.Cents(100000), LinkBase: "http://gateway.test"})
+	svc := payments.New(q, payments.Config{MaxAmount: money.Cents(100000), LinkBase: "http://gateway.test"})
 	srv := httptest.NewServer(paymentsapi.New(svc, map[string]httpkit.Check{"mysql": db.PingContext}, paymentsapi.ServiceKey(testServiceKey)))
 	t.Cleanup(srv.Close)
 	c = stacktest.NewClient(srv.URL)

@@ -66,7 +66,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("prepare payments queries (is the schema migrated?): %w", err)
 	}
 	defer queries.Close()
-	svc := payments.New(db, queries, payments.Config{MaxAmount: cfg.MaxAmount, LinkBase: cfg.LinkBase})
+	svc := payments.New(queries, payments.Config{MaxAmount: cfg.MaxAmount, LinkBase: cfg.LinkBase})
 
 	saga := consumer.NewRegistry()
 	svc.RegisterSaga(saga)
@@ -80,7 +80,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	api := paymentsapi.New(svc, map[string]httpkit.Check{"mysql": db.PingContext, "kafka": runner.Healthy}, paymentsapi.ServiceKey(cfg.ServiceKey))
 	srv := server.NewHTTP(cfg.HTTPAddr, api)
 	janitor := func(ctx context.Context) error {
-		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.Queries().PurgeOutbox)
+		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.PurgeOutbox)
 	}
 	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, runner.Run, janitor)
 }

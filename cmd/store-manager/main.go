@@ -74,7 +74,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.Stack.RedisAddr, PoolSize: 64, MinIdleConns: 8})
 	defer rdb.Close()
 	reads := readmodel.New(rdb)
-	svc := store.New(db, queries, reads)
+	svc := store.New(queries, reads)
 
 	projection := consumer.NewRegistry()
 	reads.Register(projection)
@@ -103,7 +103,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}, storeapi.EmployeeKey(cfg.EmployeeKey))
 	srv := server.NewHTTP(cfg.HTTPAddr, storeapi.RequireOnWrites(cfg.KeyOnWrites, storeapi.EmployeeKey(cfg.EmployeeKey), api))
 	janitor := func(ctx context.Context) error {
-		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.Queries().PurgeOutbox)
+		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.PurgeOutbox)
 	}
 	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, projector.Run, sagaRunner.Run, janitor)
 }

@@ -44,7 +44,7 @@ func openStore(ctx context.Context, cfg config.Stack, reads store.ReadModel) (*s
 		db.Close()
 		return nil, nil, fmt.Errorf("prepare store queries (is the schema migrated?): %w", err)
 	}
-	return store.New(db, q, reads), func() { q.Close(); db.Close() }, nil
+	return store.New(q, reads), func() { q.Close(); db.Close() }, nil
 }
 
 // seedCmd adds the demo data through the store's commands, so their events

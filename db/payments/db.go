@@ -27,17 +27,8 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createOrderStmt, err = db.PrepareContext(ctx, createOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOrder: %w", err)
 	}
-	if q.createOutboxEventStmt, err = db.PrepareContext(ctx, createOutboxEvent); err != nil {
-		return nil, fmt.Errorf("error preparing query CreateOutboxEvent: %w", err)
-	}
 	if q.createPaymentStmt, err = db.PrepareContext(ctx, createPayment); err != nil {
 		return nil, fmt.Errorf("error preparing query CreatePayment: %w", err)
-	}
-	if q.createProcessedEventStmt, err = db.PrepareContext(ctx, createProcessedEvent); err != nil {
-		return nil, fmt.Errorf("error preparing query CreateProcessedEvent: %w", err)
-	}
-	if q.deleteOutboxEventsBeforeStmt, err = db.PrepareContext(ctx, deleteOutboxEventsBefore); err != nil {
-		return nil, fmt.Errorf("error preparing query DeleteOutboxEventsBefore: %w", err)
 	}
 	if q.getOrderForUpdateStmt, err = db.PrepareContext(ctx, getOrderForUpdate); err != nil {
 		return nil, fmt.Errorf("error preparing query GetOrderForUpdate: %w", err)
@@ -70,24 +61,9 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createOrderStmt: %w", cerr)
 		}
 	}
-	if q.createOutboxEventStmt != nil {
-		if cerr := q.createOutboxEventStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing createOutboxEventStmt: %w", cerr)
-		}
-	}
 	if q.createPaymentStmt != nil {
 		if cerr := q.createPaymentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createPaymentStmt: %w", cerr)
-		}
-	}
-	if q.createProcessedEventStmt != nil {
-		if cerr := q.createProcessedEventStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing createProcessedEventStmt: %w", cerr)
-		}
-	}
-	if q.deleteOutboxEventsBeforeStmt != nil {
-		if cerr := q.deleteOutboxEventsBeforeStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing deleteOutboxEventsBeforeStmt: %w", cerr)
 		}
 	}
 	if q.getOrderForUpdateStmt != nil {
@@ -162,37 +138,31 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                           DBTX
-	tx                           *sql.Tx
-	createOrderStmt              *sql.Stmt
-	createOutboxEventStmt        *sql.Stmt
-	createPaymentStmt            *sql.Stmt
-	createProcessedEventStmt     *sql.Stmt
-	deleteOutboxEventsBeforeStmt *sql.Stmt
-	getOrderForUpdateStmt        *sql.Stmt
-	getPaymentStmt               *sql.Stmt
-	getPaymentByOrderStmt        *sql.Stmt
-	getPaymentForUpdateStmt      *sql.Stmt
-	markPaymentPaidStmt          *sql.Stmt
-	voidOrderStmt                *sql.Stmt
-	voidPaymentOfOrderStmt       *sql.Stmt
+	db                      DBTX
+	tx                      *sql.Tx
+	createOrderStmt         *sql.Stmt
+	createPaymentStmt       *sql.Stmt
+	getOrderForUpdateStmt   *sql.Stmt
+	getPaymentStmt          *sql.Stmt
+	getPaymentByOrderStmt   *sql.Stmt
+	getPaymentForUpdateStmt *sql.Stmt
+	markPaymentPaidStmt     *sql.Stmt
+	voidOrderStmt           *sql.Stmt
+	voidPaymentOfOrderStmt  *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                           tx,
-		tx:                           tx,
-		createOrderStmt:              q.createOrderStmt,
-		createOutboxEventStmt:        q.createOutboxEventStmt,
-		createPaymentStmt:            q.createPaymentStmt,
-		createProcessedEventStmt:     q.createProcessedEventStmt,
-		deleteOutboxEventsBeforeStmt: q.deleteOutboxEventsBeforeStmt,
-		getOrderForUpdateStmt:        q.getOrderForUpdateStmt,
-		getPaymentStmt:               q.getPaymentStmt,
-		getPaymentByOrderStmt:        q.getPaymentByOrderStmt,
-		getPaymentForUpdateStmt:      q.getPaymentForUpdateStmt,
-		markPaymentPaidStmt:          q.markPaymentPaidStmt,
-		voidOrderStmt:                q.voidOrderStmt,
-		voidPaymentOfOrderStmt:       q.voidPaymentOfOrderStmt,
+		db:                      tx,
+		tx:                      tx,
+		createOrderStmt:         q.createOrderStmt,
+		createPaymentStmt:       q.createPaymentStmt,
+		getOrderForUpdateStmt:   q.getOrderForUpdateStmt,
+		getPaymentStmt:          q.getPaymentStmt,
+		getPaymentByOrderStmt:   q.getPaymentByOrderStmt,
+		getPaymentForUpdateStmt: q.getPaymentForUpdateStmt,
+		markPaymentPaidStmt:     q.markPaymentPaidStmt,
+		voidOrderStmt:           q.voidOrderStmt,
+		voidPaymentOfOrderStmt:  q.voidPaymentOfOrderStmt,
 	}
 }

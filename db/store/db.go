@@ -24,9 +24,6 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
-	if q.countUsersStmt, err = db.PrepareContext(ctx, countUsers); err != nil {
-		return nil, fmt.Errorf("error preparing query CountUsers: %w", err)
-	}
 	if q.createOrderStmt, err = db.PrepareContext(ctx, createOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOrder: %w", err)
 	}
@@ -35,12 +32,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.createOrderStepStmt, err = db.PrepareContext(ctx, createOrderStep); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOrderStep: %w", err)
-	}
-	if q.createOutboxEventStmt, err = db.PrepareContext(ctx, createOutboxEvent); err != nil {
-		return nil, fmt.Errorf("error preparing query CreateOutboxEvent: %w", err)
-	}
-	if q.createProcessedEventStmt, err = db.PrepareContext(ctx, createProcessedEvent); err != nil {
-		return nil, fmt.Errorf("error preparing query CreateProcessedEvent: %w", err)
 	}
 	if q.createProductStmt, err = db.PrepareContext(ctx, createProduct); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateProduct: %w", err)
@@ -53,9 +44,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.deleteOrderStmt, err = db.PrepareContext(ctx, deleteOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteOrder: %w", err)
-	}
-	if q.deleteOutboxEventsBeforeStmt, err = db.PrepareContext(ctx, deleteOutboxEventsBefore); err != nil {
-		return nil, fmt.Errorf("error preparing query DeleteOutboxEventsBefore: %w", err)
 	}
 	if q.deleteProductStmt, err = db.PrepareContext(ctx, deleteProduct); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteProduct: %w", err)
@@ -71,9 +59,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getProductStmt, err = db.PrepareContext(ctx, getProduct); err != nil {
 		return nil, fmt.Errorf("error preparing query GetProduct: %w", err)
-	}
-	if q.getProductBySKUStmt, err = db.PrepareContext(ctx, getProductBySKU); err != nil {
-		return nil, fmt.Errorf("error preparing query GetProductBySKU: %w", err)
 	}
 	if q.getStockStmt, err = db.PrepareContext(ctx, getStock); err != nil {
 		return nil, fmt.Errorf("error preparing query GetStock: %w", err)
@@ -137,11 +122,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
-	if q.countUsersStmt != nil {
-		if cerr := q.countUsersStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing countUsersStmt: %w", cerr)
-		}
-	}
 	if q.createOrderStmt != nil {
 		if cerr := q.createOrderStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createOrderStmt: %w", cerr)
@@ -155,16 +135,6 @@ func (q *Queries) Close() error {
 	if q.createOrderStepStmt != nil {
 		if cerr := q.createOrderStepStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createOrderStepStmt: %w", cerr)
-		}
-	}
-	if q.createOutboxEventStmt != nil {
-		if cerr := q.createOutboxEventStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing createOutboxEventStmt: %w", cerr)
-		}
-	}
-	if q.createProcessedEventStmt != nil {
-		if cerr := q.createProcessedEventStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing createProcessedEventStmt: %w", cerr)
 		}
 	}
 	if q.createProductStmt != nil {
@@ -185,11 +155,6 @@ func (q *Queries) Close() error {
 	if q.deleteOrderStmt != nil {
 		if cerr := q.deleteOrderStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteOrderStmt: %w", cerr)
-		}
-	}
-	if q.deleteOutboxEventsBeforeStmt != nil {
-		if cerr := q.deleteOutboxEventsBeforeStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing deleteOutboxEventsBeforeStmt: %w", cerr)
 		}
 	}
 	if q.deleteProductStmt != nil {
@@ -215,11 +180,6 @@ func (q *Queries) Close() error {
 	if q.getProductStmt != nil {
 		if cerr := q.getProductStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getProductStmt: %w", cerr)
-		}
-	}
-	if q.getProductBySKUStmt != nil {
-		if cerr := q.getProductBySKUStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing getProductBySKUStmt: %w", cerr)
 		}
 	}
 	if q.getStockStmt != nil {
@@ -354,85 +314,75 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                           DBTX
-	tx                           *sql.Tx
-	countUsersStmt               *sql.Stmt
-	createOrderStmt              *sql.Stmt
-	createOrderItemStmt          *sql.Stmt
-	createOrderStepStmt          *sql.Stmt
-	createOutboxEventStmt        *sql.Stmt
-	createProcessedEventStmt     *sql.Stmt
-	createProductStmt            *sql.Stmt
-	createUserStmt               *sql.Stmt
-	decreaseStockStmt            *sql.Stmt
-	deleteOrderStmt              *sql.Stmt
-	deleteOutboxEventsBeforeStmt *sql.Stmt
-	deleteProductStmt            *sql.Stmt
-	deleteUserStmt               *sql.Stmt
-	getOrderStmt                 *sql.Stmt
-	getOrderForUpdateStmt        *sql.Stmt
-	getProductStmt               *sql.Stmt
-	getProductBySKUStmt          *sql.Stmt
-	getStockStmt                 *sql.Stmt
-	getUserStmt                  *sql.Stmt
-	increaseStockStmt            *sql.Stmt
-	listBestSellersStmt          *sql.Stmt
-	listHighestSpendersStmt      *sql.Stmt
-	listOrderItemsStmt           *sql.Stmt
-	listOrderItemsForOrdersStmt  *sql.Stmt
-	listOrderStepsStmt           *sql.Stmt
-	listOrderStepsForOrdersStmt  *sql.Stmt
-	listOrdersStmt               *sql.Stmt
-	listProductPricesStmt        *sql.Stmt
-	listProductsWithStockStmt    *sql.Stmt
-	listStockOverviewStmt        *sql.Stmt
-	markOrderPaidStmt            *sql.Stmt
-	setOrderStockEventStmt       *sql.Stmt
-	setStockStmt                 *sql.Stmt
-	updateOrderPaymentStmt       *sql.Stmt
-	updateOrderPaymentLinkStmt   *sql.Stmt
-	updateOrderStatusStmt        *sql.Stmt
+	db                          DBTX
+	tx                          *sql.Tx
+	createOrderStmt             *sql.Stmt
+	createOrderItemStmt         *sql.Stmt
+	createOrderStepStmt         *sql.Stmt
+	createProductStmt           *sql.Stmt
+	createUserStmt              *sql.Stmt
+	decreaseStockStmt           *sql.Stmt
+	deleteOrderStmt             *sql.Stmt
+	deleteProductStmt           *sql.Stmt
+	deleteUserStmt              *sql.Stmt
+	getOrderStmt                *sql.Stmt
+	getOrderForUpdateStmt       *sql.Stmt
+	getProductStmt              *sql.Stmt
+	getStockStmt                *sql.Stmt
+	getUserStmt                 *sql.Stmt
+	increaseStockStmt           *sql.Stmt
+	listBestSellersStmt         *sql.Stmt
+	listHighestSpendersStmt     *sql.Stmt
+	listOrderItemsStmt          *sql.Stmt
+	listOrderItemsForOrdersStmt *sql.Stmt
+	listOrderStepsStmt          *sql.Stmt
+	listOrderStepsForOrdersStmt *sql.Stmt
+	listOrdersStmt              *sql.Stmt
+	listProductPricesStmt       *sql.Stmt
+	listProductsWithStockStmt   *sql.Stmt
+	listStockOverviewStmt       *sql.Stmt
+	markOrderPaidStmt           *sql.Stmt
+	setOrderStockEventStmt      *sql.Stmt
+	setStockStmt                *sql.Stmt
+	updateOrderPaymentStmt      *sql.Stmt
+	updateOrderPaymentLinkStmt  *sql.Stmt
+	updateOrderStatusStmt       *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                           tx,
-		tx:                           tx,
-		countUsersStmt:               q.countUsersStmt,
-		createOrderStmt:              q.createOrderStmt,
-		createOrderItemStmt:          q.createOrderItemStmt,
-		createOrderStepStmt:          q.createOrderStepStmt,
-		createOutboxEventStmt:        q.createOutboxEventStmt,
-		createProcessedEventStmt:     q.createProcessedEventStmt,
-		createProductStmt:            q.createProductStmt,
-		createUserStmt:               q.createUserStmt,
-		decreaseStockStmt:            q.decreaseStockStmt,
-		deleteOrderStmt:              q.deleteOrderStmt,
-		deleteOutboxEventsBeforeStmt: q.deleteOutboxEventsBeforeStmt,
-		deleteProductStmt:            q.deleteProductStmt,
-		deleteUserStmt:               q.deleteUserStmt,
-		getOrderStmt:                 q.getOrderStmt,
-		getOrderForUpdateStmt:        q.getOrderForUpdateStmt,
-		getProductStmt:               q.getProductStmt,
-		getProductBySKUStmt:          q.getProductBySKUStmt,
-		getStockStmt:                 q.getStockStmt,
-		getUserStmt:                  q.getUserStmt,
-		increaseStockStmt:            q.increaseStockStmt,
-		listBestSellersStmt:          q.listBestSellersStmt,
-		listHighestSpendersStmt:      q.listHighestSpendersStmt,
-		listOrderItemsStmt:           q.listOrderItemsStmt,
-		listOrderItemsForOrdersStmt:  q.listOrderItemsForOrdersStmt,
-		listOrderStepsStmt:           q.listOrderStepsStmt,
-		listOrderStepsForOrdersStmt:  q.listOrderStepsForOrdersStmt,
-		listOrdersStmt:               q.listOrdersStmt,
-		listProductPricesStmt:        q.listProductPricesStmt,
-		listProductsWithStockStmt:    q.listProductsWithStockStmt,
-		listStockOverviewStmt:        q.listStockOverviewStmt,
-		markOrderPaidStmt:            q.markOrderPaidStmt,
-		setOrderStockEventStmt:       q.setOrderStockEventStmt,
-		setStockStmt:                 q.setStockStmt,
-		updateOrderPaymentStmt:       q.updateOrderPaymentStmt,
-		updateOrderPaymentLinkStmt:   q.updateOrderPaymentLinkStmt,
-		updateOrderStatusStmt:        q.updateOrderStatusStmt,
+		db:                          tx,
+		tx:                          tx,
+		createOrderStmt:             q.createOrderStmt,
+		createOrderItemStmt:         q.createOrderItemStmt,
+		createOrderStepStmt:         q.createOrderStepStmt,
+		createProductStmt:           q.createProductStmt,
+		createUserStmt:              q.createUserStmt,
+		decreaseStockStmt:           q.decreaseStockStmt,
+		deleteOrderStmt:             q.deleteOrderStmt,
+		deleteProductStmt:           q.deleteProductStmt,
+		deleteUserStmt:              q.deleteUserStmt,
+		getOrderStmt:                q.getOrderStmt,
+		getOrderForUpdateStmt:       q.getOrderForUpdateStmt,
+		getProductStmt:              q.getProductStmt,
+		getStockStmt:                q.getStockStmt,
+		getUserStmt:                 q.getUserStmt,
+		increaseStockStmt:           q.increaseStockStmt,
+		listBestSellersStmt:         q.listBestSellersStmt,
+		listHighestSpendersStmt:     q.listHighestSpendersStmt,
+		listOrderItemsStmt:          q.listOrderItemsStmt,
+		listOrderItemsForOrdersStmt: q.listOrderItemsForOrdersStmt,
+		listOrderStepsStmt:          q.listOrderStepsStmt,
+		listOrderStepsForOrdersStmt: q.listOrderStepsForOrdersStmt,
+		listOrdersStmt:              q.listOrdersStmt,
+		listProductPricesStmt:       q.listProductPricesStmt,
+		listProductsWithStockStmt:   q.listProductsWithStockStmt,
+		listStockOverviewStmt:       q.listStockOverviewStmt,
+		markOrderPaidStmt:           q.markOrderPaidStmt,
+		setOrderStockEventStmt:      q.setOrderStockEventStmt,
+		setStockStmt:                q.setStockStmt,
+		updateOrderPaymentStmt:      q.updateOrderPaymentStmt,
+		updateOrderPaymentLinkStmt:  q.updateOrderPaymentLinkStmt,
+		updateOrderStatusStmt:       q.updateOrderStatusStmt,
 	}
 }

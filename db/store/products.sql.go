@@ -58,24 +58,6 @@ func (q *Queries) GetProduct(ctx context.Context, id int64) (Product, error) {
 	return i, err
 }
 
-const getProductBySKU = `-- name: GetProductBySKU :one
-SELECT id, name, sku, price, created_at, updated_at FROM products WHERE sku = ?
-`
-
-func (q *Queries) GetProductBySKU(ctx context.Context, sku string) (Product, error) {
-	row := q.queryRow(ctx, q.getProductBySKUStmt, getProductBySKU, sku)
-	var i Product
-	err := row.Scan(
-		&i.ID,
-		&i.Name,
-		&i.Sku,
-		&i.Price,
-		&i.CreatedAt,
-		&i.UpdatedAt,
-	)
-	return i, err
-}
-
 const listProductPrices = `-- name: ListProductPrices :many
 SELECT id, price FROM products WHERE id IN (/*SLICE:ids*/?) LOCK IN SHARE MODE
 `

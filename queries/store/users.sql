@@ -6,6 +6,3 @@ SELECT id, name, email, created_at FROM users WHERE id = ?;
 
 -- name: DeleteUser :execrows
 DELETE FROM users WHERE id = ?;
-
--- name: CountUsers :one
-SELECT COUNT(*) FROM users;

@@ -10,7 +10,6 @@ import (
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/outbox"
-	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // SagaConsumer names the payments saga consumer group and its processed_events rows.
@@ -47,7 +46,7 @@ func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message) error 
 	if err != nil {
 		return err
 	}
-	err = s.q.Queries().CreateOrder(ctx, paymentsdb.CreateOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: o.TotalAmount})
+	err = s.db.Queries().CreateOrder(ctx, paymentsdb.CreateOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: o.TotalAmount})
 	if err != nil {
 		return fmt.Errorf("record order %d: %w", o.ID, err)
 	}
@@ -62,7 +61,7 @@ func (s *Service) onStockDecreased(ctx context.Context, m consumer.Message) erro
 	if err != nil {
 		return err
 	}
-	return txn.ExecOnce(ctx, s.db, s.q.Bind, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
+	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
 		amount, err := s.checkAmount(o.TotalAmount)
 		if err != nil {
 			return paymentEvent(events.PaymentCreationFailed, events.PaymentEvent{
@@ -102,7 +101,7 @@ func (s *Service) voidOrder(ctx context.Context, m consumer.Message) error {
 	if total == "" {
 		total = "0"
 	}
-	return txn.ExecOnce(ctx, s.db, s.q.Bind, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
+	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
 		if err := q.VoidOrder(ctx, paymentsdb.VoidOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: total}); err != nil {
 			return nil, fmt.Errorf("void order %d: %w", o.ID, err)
 		}
@@ -127,7 +126,7 @@ func (s *Service) DeadLetter(ctx context.Context, m consumer.Message, cause erro
 	if err != nil {
 		return errNotAnOrder
 	}
-	return txn.Exec(ctx, s.db, s.q.Bind, func(Queries) ([]outbox.Event, error) {
+	return s.db.Exec(ctx, func(Queries) ([]outbox.Event, error) {
 		return paymentEvent(events.PaymentCreationFailed, events.PaymentEvent{OrderID: orderID, Reason: "payment step failed: " + cause.Error()})
 	})
 }

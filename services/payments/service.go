@@ -13,7 +13,6 @@ import (
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
-	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // Config sets the payments rules.
@@ -29,18 +28,17 @@ type Config struct {
 
 // Service holds the payments use cases.
 type Service struct {
-	db  *sql.DB
-	q   Binder
+	db  *DB
 	cfg Config
 }
 
-// New returns a Service on db with the prepared queries q.
-func New(db *sql.DB, q Binder, cfg Config) *Service {
+// New returns a Service on db.
+func New(db *DB, cfg Config) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	cfg.LinkBase = strings.TrimRight(cfg.LinkBase, "/")
-	return &Service{db: db, q: q, cfg: cfg}
+	return &Service{db: db, cfg: cfg}
 }
 
 // Payment is a payment as clients see it.
@@ -86,7 +84,7 @@ func (s *Service) CreatePayment(ctx context.Context, userID, orderID int64, tota
 		return 0, err
 	}
 	var id int64
-	err = txn.Exec(ctx, s.db, s.q.Bind, func(q Queries) ([]outbox.Event, error) {
+	err = s.db.Exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		o, err := q.GetOrderForUpdate(ctx, orderID)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, notFoundf("order %d is not known to payments", orderID)
@@ -129,7 +127,7 @@ func paymentEvent(typ string, p events.PaymentEvent) ([]outbox.Event, error) {
 
 // Payment returns one payment.
 func (s *Service) Payment(ctx context.Context, id int64) (Payment, error) {
-	p, err := s.q.Queries().GetPayment(ctx, id)
+	p, err := s.db.Queries().GetPayment(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Payment{}, notFoundf("payment %d not found", id)
 	}
@@ -160,7 +158,7 @@ func (s *Service) Process(ctx context.Context, id int64, card Card) (Payment, er
 		return Payment{}, err
 	}
 	var out Payment
-	err := txn.Exec(ctx, s.db, s.q.Bind, func(q Queries) ([]outbox.Event, error) {
+	err := s.db.Exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		p, err := q.GetPaymentForUpdate(ctx, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, notFoundf("payment %d not found", id)

@@ -180,7 +180,7 @@ func (s *Service) Order(ctx context.Context, id int64) (events.Order, error) {
 	case Deleted:
 		return events.Order{}, notFoundf("order %d not found", id)
 	case Missing:
-		return orderSnapshot(ctx, s.q.Queries(), id) // not projected yet: read your own write
+		return orderSnapshot(ctx, s.db.Queries(), id) // not projected yet: read your own write
 	}
 	return o, nil
 }

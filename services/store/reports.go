@@ -16,7 +16,7 @@ type StockLine struct {
 
 // StockOverview lists every product with its units in stock (one SQL join).
 func (s *Service) StockOverview(ctx context.Context) ([]StockLine, error) {
-	rows, err := s.q.Queries().ListStockOverview(ctx)
+	rows, err := s.db.Queries().ListStockOverview(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("stock overview: %w", err)
 	}
@@ -36,7 +36,7 @@ type Spender struct {
 
 // HighestSpenders returns the limit users who spent most.
 func (s *Service) HighestSpenders(ctx context.Context, limit int) ([]Spender, error) {
-	rows, err := s.q.Queries().ListHighestSpenders(ctx, int32(clampLimit(limit)))
+	rows, err := s.db.Queries().ListHighestSpenders(ctx, int32(clampLimit(limit)))
 	if err != nil {
 		return nil, fmt.Errorf("highest spenders: %w", err)
 	}
@@ -56,7 +56,7 @@ type Seller struct {
 
 // BestSellers returns the limit products sold most.
 func (s *Service) BestSellers(ctx context.Context, limit int) ([]Seller, error) {
-	rows, err := s.q.Queries().ListBestSellers(ctx, int32(clampLimit(limit)))
+	rows, err := s.db.Queries().ListBestSellers(ctx, int32(clampLimit(limit)))
 	if err != nil {
 		return nil, fmt.Errorf("best sellers: %w", err)
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
-	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // SagaConsumer names the store's saga consumer group and its processed_events rows.
@@ -49,7 +48,7 @@ var errInsufficientStock = errors.New("insufficient stock")
 // applies to. A deleted order, or one in another state, leaves nothing to do.
 func (s *Service) step(ctx context.Context, m consumer.Message, orderID int64, applies func(storedb.Order) bool,
 	fn func(q Queries, o storedb.Order) ([]outbox.Event, error)) error {
-	return txn.ExecOnce(ctx, s.db, s.q.Bind, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
+	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
 		o, ok, err := lockOrder(ctx, q, orderID)
 		if !ok || err != nil || !applies(o) {
 			return nil, err
@@ -201,7 +200,7 @@ func (s *Service) onPaymentCreated(ctx context.Context, m consumer.Message) erro
 // logged as a warning with its id, and counted.
 func (s *Service) paymentStep(ctx context.Context, m consumer.Message, p events.PaymentEvent,
 	mismatch func(storedb.Order, events.PaymentEvent) string, fn func(q Queries, o storedb.Order) ([]outbox.Event, error)) error {
-	return txn.ExecOnce(ctx, s.db, s.q.Bind, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
+	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
 		o, ok, err := lockOrder(ctx, q, p.OrderID)
 		if err != nil {
 			return nil, err

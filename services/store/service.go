@@ -12,7 +12,6 @@ import (
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
-	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // ReadModel is the read side the store's queries are served from.
@@ -36,20 +35,18 @@ const (
 
 // Service holds the store's use cases.
 type Service struct {
-	db    *sql.DB
-	q     Binder
+	db    *DB
 	reads ReadModel
 }
 
-// New returns a Service writing to db through the prepared queries q and
-// reading from reads.
-func New(db *sql.DB, q Binder, reads ReadModel) *Service {
-	return &Service{db: db, q: q, reads: reads}
+// New returns a Service writing to db and reading from reads.
+func New(db *DB, reads ReadModel) *Service {
+	return &Service{db: db, reads: reads}
 }
 
 // exec runs fn in one transaction that also writes the events fn returns.
 func (s *Service) exec(ctx context.Context, fn func(q Queries) ([]outbox.Event, error)) error {
-	return txn.Exec(ctx, s.db, s.q.Bind, fn)
+	return s.db.Exec(ctx, fn)
 }
 
 func event(topic string, key int64, typ string, payload any) ([]outbox.Event, error) {
@@ -92,7 +89,7 @@ func (s *Service) CreateUser(ctx context.Context, name, email string) (int64, er
 
 // User returns one user.
 func (s *Service) User(ctx context.Context, id int64) (User, error) {
-	u, err := s.q.Queries().GetUser(ctx, id)
+	u, err := s.db.Queries().GetUser(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, notFoundf("user %d not found", id)
 	}
@@ -171,7 +168,7 @@ func (s *Service) Product(ctx context.Context, id int64) (Product, error) {
 }
 
 func (s *Service) productFromDB(ctx context.Context, id int64) (Product, error) {
-	q := s.q.Queries()
+	q := s.db.Queries()
 	p, err := q.GetProduct(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Product{}, notFoundf("product %d not found", id)

@@ -11,7 +11,7 @@ import (
 // ProductSnapshots returns every product and its stock row as the database
 // holds them, for rebuilding the read side.
 func (s *Service) ProductSnapshots(ctx context.Context) ([]events.Product, []events.Stock, error) {
-	rows, err := s.q.Queries().ListProductsWithStock(ctx)
+	rows, err := s.db.Queries().ListProductsWithStock(ctx)
 	if err != nil {
 		return nil, nil, fmt.Errorf("list products: %w", err)
 	}
@@ -29,7 +29,7 @@ func (s *Service) ProductSnapshots(ctx context.Context) ([]events.Product, []eve
 // OrderSnapshots returns up to limit orders with ids above after, in id
 // order, with their items and steps, for rebuilding the read side.
 func (s *Service) OrderSnapshots(ctx context.Context, after int64, limit int) ([]events.Order, error) {
-	q := s.q.Queries()
+	q := s.db.Queries()
 	orders, err := q.ListOrders(ctx, storedb.ListOrdersParams{ID: after, Limit: int32(limit)})
 	if err != nil || len(orders) == 0 {
 		return nil, err

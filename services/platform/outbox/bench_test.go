@@ -10,7 +10,6 @@ import (
 
 	"github.com/store-manager/store-manager/services/platform/outbox"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
-	"github.com/store-manager/store-manager/services/platform/txn"
 	"github.com/store-manager/store-manager/services/store"
 )
 
@@ -43,7 +42,7 @@ func BenchmarkCommitToKafka(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := txn.Exec(ctx, db, binder.Bind, func(store.Queries) ([]outbox.Event, error) { return []outbox.Event{e}, nil }); err != nil {
+		if err := binder.Exec(ctx, func(store.Queries) ([]outbox.Event, error) { return []outbox.Event{e}, nil }); err != nil {
 			b.Fatal(err)
 		}
 		return e.ID, time.Now()

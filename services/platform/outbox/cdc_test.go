@@ -11,7 +11,6 @@ import (
 
 	"github.com/store-manager/store-manager/services/platform/outbox"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
-	"github.com/store-manager/store-manager/services/platform/txn"
 	"github.com/store-manager/store-manager/services/store"
 )
 
@@ -53,7 +52,7 @@ func TestCDCRoundTrip(t *testing.T) {
 		event outbox.Event
 		err   error
 	}{{committed, nil}, {rolledBack, errAbort}, {last, nil}} {
-		err := txn.Exec(ctx, db, binder.Bind, func(store.Queries) ([]outbox.Event, error) {
+		err := binder.Exec(ctx, func(store.Queries) ([]outbox.Event, error) {
 			return []outbox.Event{step.event}, step.err
 		})
 		if !errors.Is(err, step.err) {

@@ -33,5 +33,5 @@ func NewStore(t testing.TB) Store {
 	rdb := redis.NewClient(&redis.Options{Addr: st.RedisAddr})
 	t.Cleanup(func() { rdb.Close() })
 	reads := readmodel.New(rdb)
-	return Store{Service: store.New(db, q, reads), DB: db, Redis: rdb, Reads: reads}
+	return Store{Service: store.New(q, reads), DB: db, Redis: rdb, Reads: reads}
 }

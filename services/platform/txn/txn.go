@@ -1,5 +1,9 @@
-// Package txn runs a command in one database transaction that commits the
-// command's state change together with the outbox events announcing it.
+// Package txn runs commands in one database transaction that commits the
+// command's state change together with the outbox events announcing it and,
+// for an event handler, the record that the event was processed (the inbox).
+// The outbox and inbox statements are the platform's, written once
+// (queries/outbox) and prepared once per database: a service brings only its
+// own queries.
 package txn
 
 import (
@@ -7,21 +11,72 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
+	outboxdb "github.com/store-manager/store-manager/db/outbox"
 	"github.com/store-manager/store-manager/services/platform/outbox"
 )
 
-// Recorder is what a transaction's queries need to write an outbox row.
-type Recorder interface {
-	RecordEvent(ctx context.Context, e outbox.Event) error
+// Prepared is a service's sqlc queries, prepared on a database: they can be
+// bound to a transaction and closed.
+type Prepared[Q any] interface {
+	WithTx(tx *sql.Tx) Q
+	Close() error
 }
 
-// Exec runs fn in one transaction on db with queries bound to it, writes the
+// DB is a service's database with its prepared queries Q and the
+// platform's prepared outbox and inbox statements.
+type DB[Q Prepared[Q]] struct {
+	db      *sql.DB
+	queries Q
+	box     *outboxdb.Queries
+}
+
+// Prepare prepares a service's queries (with its sqlc package's Prepare)
+// and the outbox and inbox statements on db.
+func Prepare[Q Prepared[Q]](ctx context.Context, db *sql.DB, prepare func(context.Context, *sql.DB) (Q, error)) (*DB[Q], error) {
+	q, err := prepare(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	box, err := outboxdb.Prepare(ctx, db)
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("prepare outbox statements: %w", err), q.Close())
+	}
+	return &DB[Q]{db: db, queries: q, box: box}, nil
+}
+
+// Queries returns the prepared queries outside any transaction.
+func (d *DB[Q]) Queries() Q { return d.queries }
+
+// Close releases the prepared statements.
+func (d *DB[Q]) Close() error { return errors.Join(d.queries.Close(), d.box.Close()) }
+
+// Exec runs fn in one transaction with the queries bound to it, writes the
 // events fn returns to the outbox in that same transaction, and commits. If
 // fn fails, or writing an event fails, nothing is committed. It returns the
 // commit's error, so a caller never reports success for a lost write.
-func Exec[Q Recorder](ctx context.Context, db *sql.DB, bind func(*sql.Tx) Q, fn func(q Q) ([]outbox.Event, error)) (err error) {
-	tx, err := db.BeginTx(ctx, nil)
+func (d *DB[Q]) Exec(ctx context.Context, fn func(q Q) ([]outbox.Event, error)) error {
+	return d.exec(ctx, func(Q, *outboxdb.Queries) (bool, error) { return true, nil }, fn)
+}
+
+// ExecOnce is Exec for an event handler: in the same transaction it records
+// eventID as processed by consumer, and when that was done before it skips
+// fn, so a redelivered event has a single effect.
+func (d *DB[Q]) ExecOnce(ctx context.Context, consumer, eventID string, fn func(q Q) ([]outbox.Event, error)) error {
+	first := func(_ Q, box *outboxdb.Queries) (bool, error) {
+		n, err := box.CreateProcessedEvent(ctx, outboxdb.CreateProcessedEventParams{Consumer: consumer, EventID: eventID})
+		if err != nil {
+			return false, fmt.Errorf("record event %s: %w", eventID, err)
+		}
+		return n == 1, nil
+	}
+	return d.exec(ctx, first, fn)
+}
+
+// exec runs fn in one transaction when before says so, then writes fn's events.
+func (d *DB[Q]) exec(ctx context.Context, before func(Q, *outboxdb.Queries) (bool, error), fn func(q Q) ([]outbox.Event, error)) (err error) {
+	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
@@ -32,14 +87,23 @@ func Exec[Q Recorder](ctx context.Context, db *sql.DB, bind func(*sql.Tx) Q, fn 
 			}
 		}
 	}()
-	q := bind(tx)
-	events, err := fn(q)
+	q, box := d.queries.WithTx(tx), d.box.WithTx(tx)
+	run, err := before(q, box)
 	if err != nil {
 		return err
 	}
-	for _, e := range events {
-		if err := q.RecordEvent(ctx, e); err != nil {
-			return fmt.Errorf("record %s event: %w", e.Type, err)
+	if run {
+		events, err := fn(q)
+		if err != nil {
+			return err
+		}
+		for _, e := range events {
+			err := box.CreateOutboxEvent(ctx, outboxdb.CreateOutboxEventParams{
+				ID: e.ID, Aggregatetype: e.AggregateType, Aggregateid: e.AggregateID, Type: e.Type, Payload: e.Payload,
+			})
+			if err != nil {
+				return fmt.Errorf("record %s event: %w", e.Type, err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -48,25 +112,8 @@ func Exec[Q Recorder](ctx context.Context, db *sql.DB, bind func(*sql.Tx) Q, fn 
 	return nil
 }
 
-// Deduper is what a handler's queries need to record the events it applied.
-type Deduper interface {
-	Recorder
-	// MarkProcessed records that consumer applied eventID; false means it already had.
-	MarkProcessed(ctx context.Context, consumer, eventID string) (bool, error)
-}
-
-// ExecOnce is Exec for an event handler: in the same transaction it records
-// eventID as processed by consumer, and when that was done before it skips fn,
-// so a redelivered event has a single effect.
-func ExecOnce[Q Deduper](ctx context.Context, db *sql.DB, bind func(*sql.Tx) Q, consumer, eventID string, fn func(q Q) ([]outbox.Event, error)) error {
-	return Exec(ctx, db, bind, func(q Q) ([]outbox.Event, error) {
-		first, err := q.MarkProcessed(ctx, consumer, eventID)
-		if err != nil {
-			return nil, fmt.Errorf("record event %s: %w", eventID, err)
-		}
-		if !first {
-			return nil, nil
-		}
-		return fn(q)
-	})
+// PurgeOutbox deletes up to limit outbox rows created before a time (an
+// outbox.PurgeBatch): Debezium reads the binlog, not the table.
+func (d *DB[Q]) PurgeOutbox(ctx context.Context, before time.Time, limit int32) (int64, error) {
+	return d.box.DeleteOutboxEventsBefore(ctx, outboxdb.DeleteOutboxEventsBeforeParams{Before: before, Limit: limit})
 }

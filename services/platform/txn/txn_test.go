@@ -9,7 +9,6 @@ import (
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/outbox"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
-	"github.com/store-manager/store-manager/services/platform/txn"
 	"github.com/store-manager/store-manager/services/store"
 )
 
@@ -47,7 +46,7 @@ func TestExecCommitsStateAndEventsTogether(t *testing.T) {
 			sku := "TX-" + stacktest.Suffix()
 			var productID int64
 			var event outbox.Event
-			err := txn.Exec(ctx, db, binder.Bind, func(q store.Queries) ([]outbox.Event, error) {
+			err := binder.Exec(ctx, func(q store.Queries) ([]outbox.Event, error) {
 				id, err := q.CreateProduct(ctx, storedb.CreateProductParams{Name: "Round trip", Sku: sku, Price: "12.34"})
 				if err != nil {
 					return nil, err
@@ -88,5 +87,32 @@ func TestExecCommitsStateAndEventsTogether(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// An event handled twice through ExecOnce has a single effect: the second
+// time, fn does not run and nothing is written.
+func TestExecOnceSkipsAProcessedEvent(t *testing.T) {
+	st := stacktest.Stack(t)
+	db := stacktest.Open(t, st.StoreDSN)
+	ctx := context.Background()
+	binder, err := store.Prepare(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer binder.Close()
+	eventID, consumer := "00000000-0000-7000-8000-"+stacktest.Suffix(), "txn-test"
+	runs := 0
+	for range 2 {
+		err := binder.ExecOnce(ctx, consumer, eventID, func(store.Queries) ([]outbox.Event, error) {
+			runs++
+			return nil, nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runs != 1 {
+		t.Fatalf("fn ran %d times for one event, want 1", runs)
 	}
 }

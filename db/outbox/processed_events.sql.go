@@ -3,7 +3,7 @@
 //   sqlc v1.31.1
 // source: processed_events.sql
 
-package storedb
+package outboxdb
 
 import (
 	"context"

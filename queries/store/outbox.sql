@@ -1,7 +1,0 @@
--- name: CreateOutboxEvent :exec
-INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (?, ?, ?, ?, ?);
-
--- name: DeleteOutboxEventsBefore :execrows
--- Captured rows may go: Debezium reads the binlog, not the table. In batches,
--- so a purge never holds many locks.
-DELETE FROM outbox WHERE created_at < sqlc.arg(before) ORDER BY created_at LIMIT ?;
