@@ -99,23 +99,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listStockOverviewStmt, err = db.PrepareContext(ctx, listStockOverview); err != nil {
 		return nil, fmt.Errorf("error preparing query ListStockOverview: %w", err)
 	}
-	if q.markOrderPaidStmt, err = db.PrepareContext(ctx, markOrderPaid); err != nil {
-		return nil, fmt.Errorf("error preparing query MarkOrderPaid: %w", err)
-	}
-	if q.setOrderStockEventStmt, err = db.PrepareContext(ctx, setOrderStockEvent); err != nil {
-		return nil, fmt.Errorf("error preparing query SetOrderStockEvent: %w", err)
+	if q.saveOrderStmt, err = db.PrepareContext(ctx, saveOrder); err != nil {
+		return nil, fmt.Errorf("error preparing query SaveOrder: %w", err)
 	}
 	if q.setStockStmt, err = db.PrepareContext(ctx, setStock); err != nil {
 		return nil, fmt.Errorf("error preparing query SetStock: %w", err)
-	}
-	if q.updateOrderPaymentStmt, err = db.PrepareContext(ctx, updateOrderPayment); err != nil {
-		return nil, fmt.Errorf("error preparing query UpdateOrderPayment: %w", err)
-	}
-	if q.updateOrderPaymentLinkStmt, err = db.PrepareContext(ctx, updateOrderPaymentLink); err != nil {
-		return nil, fmt.Errorf("error preparing query UpdateOrderPaymentLink: %w", err)
-	}
-	if q.updateOrderStatusStmt, err = db.PrepareContext(ctx, updateOrderStatus); err != nil {
-		return nil, fmt.Errorf("error preparing query UpdateOrderStatus: %w", err)
 	}
 	return &q, nil
 }
@@ -247,34 +235,14 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listStockOverviewStmt: %w", cerr)
 		}
 	}
-	if q.markOrderPaidStmt != nil {
-		if cerr := q.markOrderPaidStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing markOrderPaidStmt: %w", cerr)
-		}
-	}
-	if q.setOrderStockEventStmt != nil {
-		if cerr := q.setOrderStockEventStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing setOrderStockEventStmt: %w", cerr)
+	if q.saveOrderStmt != nil {
+		if cerr := q.saveOrderStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing saveOrderStmt: %w", cerr)
 		}
 	}
 	if q.setStockStmt != nil {
 		if cerr := q.setStockStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing setStockStmt: %w", cerr)
-		}
-	}
-	if q.updateOrderPaymentStmt != nil {
-		if cerr := q.updateOrderPaymentStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing updateOrderPaymentStmt: %w", cerr)
-		}
-	}
-	if q.updateOrderPaymentLinkStmt != nil {
-		if cerr := q.updateOrderPaymentLinkStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing updateOrderPaymentLinkStmt: %w", cerr)
-		}
-	}
-	if q.updateOrderStatusStmt != nil {
-		if cerr := q.updateOrderStatusStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing updateOrderStatusStmt: %w", cerr)
 		}
 	}
 	return err
@@ -341,12 +309,8 @@ type Queries struct {
 	listProductPricesStmt       *sql.Stmt
 	listProductsWithStockStmt   *sql.Stmt
 	listStockOverviewStmt       *sql.Stmt
-	markOrderPaidStmt           *sql.Stmt
-	setOrderStockEventStmt      *sql.Stmt
+	saveOrderStmt               *sql.Stmt
 	setStockStmt                *sql.Stmt
-	updateOrderPaymentStmt      *sql.Stmt
-	updateOrderPaymentLinkStmt  *sql.Stmt
-	updateOrderStatusStmt       *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
@@ -378,11 +342,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listProductPricesStmt:       q.listProductPricesStmt,
 		listProductsWithStockStmt:   q.listProductsWithStockStmt,
 		listStockOverviewStmt:       q.listStockOverviewStmt,
-		markOrderPaidStmt:           q.markOrderPaidStmt,
-		setOrderStockEventStmt:      q.setOrderStockEventStmt,
+		saveOrderStmt:               q.saveOrderStmt,
 		setStockStmt:                q.setStockStmt,
-		updateOrderPaymentStmt:      q.updateOrderPaymentStmt,
-		updateOrderPaymentLinkStmt:  q.updateOrderPaymentLinkStmt,
-		updateOrderStatusStmt:       q.updateOrderStatusStmt,
 	}
 }

@@ -9,17 +9,19 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+	"time"
 )
 
 const createOrderStep = `-- name: CreateOrderStep :exec
-INSERT INTO order_steps (order_id, event, status, detail) VALUES (?, ?, ?, ?)
+INSERT INTO order_steps (order_id, event, status, detail, created_at) VALUES (?, ?, ?, ?, ?)
 `
 
 type CreateOrderStepParams struct {
-	OrderID int64
-	Event   string
-	Status  string
-	Detail  sql.NullString
+	OrderID   int64
+	Event     string
+	Status    string
+	Detail    sql.NullString
+	CreatedAt time.Time
 }
 
 func (q *Queries) CreateOrderStep(ctx context.Context, arg CreateOrderStepParams) error {
@@ -28,6 +30,7 @@ func (q *Queries) CreateOrderStep(ctx context.Context, arg CreateOrderStepParams
 		arg.Event,
 		arg.Status,
 		arg.Detail,
+		arg.CreatedAt,
 	)
 	return err
 }

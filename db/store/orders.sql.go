@@ -8,20 +8,29 @@ package storedb
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 const createOrder = `-- name: CreateOrder :execlastid
-INSERT INTO orders (user_id, total_amount, status) VALUES (?, ?, ?)
+INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
 `
 
 type CreateOrderParams struct {
 	UserID      int64
 	TotalAmount string
 	Status      string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 func (q *Queries) CreateOrder(ctx context.Context, arg CreateOrderParams) (int64, error) {
-	result, err := q.exec(ctx, q.createOrderStmt, createOrder, arg.UserID, arg.TotalAmount, arg.Status)
+	result, err := q.exec(ctx, q.createOrderStmt, createOrder,
+		arg.UserID,
+		arg.TotalAmount,
+		arg.Status,
+		arg.CreatedAt,
+		arg.UpdatedAt,
+	)
 	if err != nil {
 		return 0, err
 	}
@@ -175,95 +184,39 @@ func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Order
 	return items, nil
 }
 
-const markOrderPaid = `-- name: MarkOrderPaid :execrows
-UPDATE orders SET is_paid = TRUE, version = version + 1 WHERE id = ? AND is_paid = FALSE
+const saveOrder = `-- name: SaveOrder :execrows
+UPDATE orders
+SET status = ?, payment_id = ?, payment_link = ?, is_paid = ?, stock_taken = ?, failure_reason = ?,
+    stock_event_id = ?, version = ?, updated_at = ?
+WHERE id = ?
 `
 
-func (q *Queries) MarkOrderPaid(ctx context.Context, id int64) (int64, error) {
-	result, err := q.exec(ctx, q.markOrderPaidStmt, markOrderPaid, id)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const setOrderStockEvent = `-- name: SetOrderStockEvent :execrows
-UPDATE orders SET stock_event_id = ? WHERE id = ?
-`
-
-type SetOrderStockEventParams struct {
-	StockEventID sql.NullString
-	ID           int64
-}
-
-// Records the StockDecreased event whose payment the order awaits.
-func (q *Queries) SetOrderStockEvent(ctx context.Context, arg SetOrderStockEventParams) (int64, error) {
-	result, err := q.exec(ctx, q.setOrderStockEventStmt, setOrderStockEvent, arg.StockEventID, arg.ID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const updateOrderPayment = `-- name: UpdateOrderPayment :execrows
-UPDATE orders SET is_paid = ?, payment_link = ?, version = version + 1 WHERE id = ?
-`
-
-type UpdateOrderPaymentParams struct {
-	IsPaid      bool
-	PaymentLink sql.NullString
-	ID          int64
-}
-
-func (q *Queries) UpdateOrderPayment(ctx context.Context, arg UpdateOrderPaymentParams) (int64, error) {
-	result, err := q.exec(ctx, q.updateOrderPaymentStmt, updateOrderPayment, arg.IsPaid, arg.PaymentLink, arg.ID)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const updateOrderPaymentLink = `-- name: UpdateOrderPaymentLink :execrows
-UPDATE orders SET status = ?, payment_id = ?, payment_link = ?, version = version + 1 WHERE id = ?
-`
-
-type UpdateOrderPaymentLinkParams struct {
-	Status      string
-	PaymentID   sql.NullInt64
-	PaymentLink sql.NullString
-	ID          int64
-}
-
-func (q *Queries) UpdateOrderPaymentLink(ctx context.Context, arg UpdateOrderPaymentLinkParams) (int64, error) {
-	result, err := q.exec(ctx, q.updateOrderPaymentLinkStmt, updateOrderPaymentLink,
-		arg.Status,
-		arg.PaymentID,
-		arg.PaymentLink,
-		arg.ID,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const updateOrderStatus = `-- name: UpdateOrderStatus :execrows
-UPDATE orders SET status = ?, stock_taken = ?, failure_reason = ?, version = version + 1 WHERE id = ?
-`
-
-type UpdateOrderStatusParams struct {
+type SaveOrderParams struct {
 	Status        string
+	PaymentID     sql.NullInt64
+	PaymentLink   sql.NullString
+	IsPaid        bool
 	StockTaken    bool
 	FailureReason sql.NullString
+	StockEventID  sql.NullString
+	Version       int64
+	UpdatedAt     time.Time
 	ID            int64
 }
 
-// Moves an order's saga state; every change bumps the version.
-func (q *Queries) UpdateOrderStatus(ctx context.Context, arg UpdateOrderStatusParams) (int64, error) {
-	result, err := q.exec(ctx, q.updateOrderStatusStmt, updateOrderStatus,
+// Writes the state a saga step left an order in, with its next version; the
+// step holds the order's row lock.
+func (q *Queries) SaveOrder(ctx context.Context, arg SaveOrderParams) (int64, error) {
+	result, err := q.exec(ctx, q.saveOrderStmt, saveOrder,
 		arg.Status,
+		arg.PaymentID,
+		arg.PaymentLink,
+		arg.IsPaid,
 		arg.StockTaken,
 		arg.FailureReason,
+		arg.StockEventID,
+		arg.Version,
+		arg.UpdatedAt,
 		arg.ID,
 	)
 	if err != nil {

@@ -1,5 +1,5 @@
 -- name: CreateOrderStep :exec
-INSERT INTO order_steps (order_id, event, status, detail) VALUES (?, ?, ?, ?);
+INSERT INTO order_steps (order_id, event, status, detail, created_at) VALUES (?, ?, ?, ?, ?);
 
 -- name: ListOrderSteps :many
 SELECT * FROM order_steps WHERE order_id = ? ORDER BY id;

@@ -1,5 +1,5 @@
 -- name: CreateOrder :execlastid
-INSERT INTO orders (user_id, total_amount, status) VALUES (?, ?, ?);
+INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?);
 
 -- name: GetOrder :one
 SELECT * FROM orders WHERE id = ?;
@@ -9,9 +9,6 @@ SELECT * FROM orders WHERE id = ? FOR UPDATE;
 
 -- name: ListOrders :many
 SELECT * FROM orders WHERE id > ? ORDER BY id LIMIT ?;
-
--- name: UpdateOrderPayment :execrows
-UPDATE orders SET is_paid = ?, payment_link = ?, version = version + 1 WHERE id = ?;
 
 -- name: DeleteOrder :execrows
 DELETE FROM orders WHERE id = ?;
@@ -25,16 +22,10 @@ GROUP BY o.user_id, u.name
 ORDER BY total_expense DESC, o.user_id
 LIMIT ?;
 
--- name: UpdateOrderStatus :execrows
--- Moves an order's saga state; every change bumps the version.
-UPDATE orders SET status = ?, stock_taken = ?, failure_reason = ?, version = version + 1 WHERE id = ?;
-
--- name: UpdateOrderPaymentLink :execrows
-UPDATE orders SET status = ?, payment_id = ?, payment_link = ?, version = version + 1 WHERE id = ?;
-
--- name: MarkOrderPaid :execrows
-UPDATE orders SET is_paid = TRUE, version = version + 1 WHERE id = ? AND is_paid = FALSE;
-
--- name: SetOrderStockEvent :execrows
--- Records the StockDecreased event whose payment the order awaits.
-UPDATE orders SET stock_event_id = ? WHERE id = ?;
+-- name: SaveOrder :execrows
+-- Writes the state a saga step left an order in, with its next version; the
+-- step holds the order's row lock.
+UPDATE orders
+SET status = ?, payment_id = ?, payment_link = ?, is_paid = ?, stock_taken = ?, failure_reason = ?,
+    stock_event_id = ?, version = ?, updated_at = ?
+WHERE id = ?;

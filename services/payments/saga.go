@@ -21,32 +21,27 @@ var SagaTopics = []string{events.TopicOrders}
 // RegisterSaga adds the payments step of the order saga to reg, and the
 // events by which payments learns of the orders it may charge.
 func (s *Service) RegisterSaga(reg *consumer.Registry) {
-	reg.Handle(events.OrderCreated, s.onOrderCreated)
-	reg.Handle(events.StockDecreased, s.onStockDecreased)
-	reg.Handle(events.OrderCancelled, s.voidOrder)
-	reg.Handle(events.OrderDeleted, s.voidOrder)
+	consumer.Handle(reg, events.OrderCreated, withOrder(s.onOrderCreated))
+	consumer.Handle(reg, events.StockDecreased, withOrder(s.onStockDecreased))
+	consumer.Handle(reg, events.OrderCancelled, withOrder(s.voidOrder))
+	consumer.Handle(reg, events.OrderDeleted, withOrder(s.voidOrder))
 }
 
-// decodeOrder reads the order an orders-topic event carries.
-func decodeOrder(m consumer.Message) (events.Order, error) {
-	var e events.OrderEvent
-	if err := m.DecodePayload(&e); err != nil {
-		return events.Order{}, err
+// withOrder hands h the order an orders-topic event carries; an event
+// without one is a permanent failure.
+func withOrder(h func(ctx context.Context, m consumer.Message, o events.Order) error) func(context.Context, consumer.Message, events.OrderEvent) error {
+	return func(ctx context.Context, m consumer.Message, e events.OrderEvent) error {
+		if e.Order.ID == 0 {
+			return consumer.Permanent(fmt.Errorf("%s %s carries no order", m.Type, m.ID))
+		}
+		return h(ctx, m, e.Order)
 	}
-	if e.Order.ID == 0 {
-		return events.Order{}, consumer.Permanent(fmt.Errorf("%s %s carries no order", m.Type, m.ID))
-	}
-	return e.Order, nil
 }
 
 // onOrderCreated records the order and its total: the one amount a payment
 // of this order may have. Recording it twice changes nothing.
-func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message) error {
-	o, err := decodeOrder(m)
-	if err != nil {
-		return err
-	}
-	err = s.db.Queries().CreateOrder(ctx, paymentsdb.CreateOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: o.TotalAmount})
+func (s *Service) onOrderCreated(ctx context.Context, _ consumer.Message, o events.Order) error {
+	err := s.db.Queries().CreateOrder(ctx, paymentsdb.CreateOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: o.TotalAmount})
 	if err != nil {
 		return fmt.Errorf("record order %d: %w", o.ID, err)
 	}
@@ -56,11 +51,7 @@ func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message) error 
 // onStockDecreased creates the order's payment for the order's total, and
 // announces it as caused by this event: PaymentCreated with its link, or
 // PaymentCreationFailed when the payment cannot be accepted.
-func (s *Service) onStockDecreased(ctx context.Context, m consumer.Message) error {
-	o, err := decodeOrder(m)
-	if err != nil {
-		return err
-	}
+func (s *Service) onStockDecreased(ctx context.Context, m consumer.Message, o events.Order) error {
 	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
 		amount, err := s.checkAmount(o.TotalAmount)
 		if err != nil {
@@ -92,11 +83,7 @@ func (s *Service) onStockDecreased(ctx context.Context, m consumer.Message) erro
 
 // voidOrder records that an order was cancelled or deleted and voids its
 // unpaid payment, so that payment can no longer be paid: PaymentVoided.
-func (s *Service) voidOrder(ctx context.Context, m consumer.Message) error {
-	o, err := decodeOrder(m)
-	if err != nil {
-		return err
-	}
+func (s *Service) voidOrder(ctx context.Context, m consumer.Message, o events.Order) error {
 	total := o.TotalAmount
 	if total == "" {
 		total = "0"

@@ -1,29 +1,18 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
-)
-
-// Order saga states, held in orders.status: the state machine of the
-// original, one state per saga event. Completed, Cancelled and
-// NeedsAttention are terminal.
-const (
-	StatusCreated               = "Created"               // OrderCreated written; waiting for stock
-	StatusStockDecreased        = "StockDecreased"        // stock taken; waiting for the payment
-	StatusStockDecreaseFailed   = "StockDecreaseFailed"   // not enough stock; cancelling
-	StatusPaymentCreationFailed = "PaymentCreationFailed" // no payment; returning stock
-	StatusStockIncreased        = "StockIncreased"        // stock returned; cancelling
-	StatusCompleted             = "Completed"             // payment created, link known
-	StatusCancelled             = "Cancelled"             // a step failed and was compensated
-	StatusNeedsAttention        = "NeedsAttention"        // an event kept failing and went to a dead-letter topic
 )
 
 // Item is one line of an order to create.
@@ -52,6 +41,8 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 		seen[it.ProductID] = true
 		ids = append(ids, it.ProductID)
 	}
+	items = slices.Clone(items) // in product order, as the database lists an order's items
+	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.ProductID, b.ProductID) })
 	var orderID int64
 	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		if _, err := q.GetUser(ctx, userID); errors.Is(err, sql.ErrNoRows) {
@@ -80,50 +71,37 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 				return nil, invalidf("the order's total is over %s", money.Max)
 			}
 		}
-		orderID, err = q.CreateOrder(ctx, storedb.CreateOrderParams{UserID: userID, TotalAmount: total.String(), Status: StatusCreated})
+		at := now()
+		o := &order{Order: storedb.Order{UserID: userID, TotalAmount: total.String(), Status: StatusCreated, CreatedAt: at, UpdatedAt: at}}
+		o.ID, err = q.CreateOrder(ctx, storedb.CreateOrderParams{
+			UserID: userID, TotalAmount: o.TotalAmount, Status: o.Status, CreatedAt: at, UpdatedAt: at,
+		})
 		if mysqlErr(err, errNoReferencedRow) {
 			return nil, notFoundf("user %d not found", userID)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("create order: %w", err)
 		}
+		orderID = o.ID
 		for _, it := range items {
+			item := storedb.OrderItem{OrderID: o.ID, ProductID: it.ProductID, Quantity: int32(it.Quantity), UnitPrice: prices[it.ProductID].String()}
 			err := q.CreateOrderItem(ctx, storedb.CreateOrderItemParams{
-				OrderID: orderID, ProductID: it.ProductID, Quantity: int32(it.Quantity), UnitPrice: prices[it.ProductID].String(),
+				OrderID: item.OrderID, ProductID: item.ProductID, Quantity: item.Quantity, UnitPrice: item.UnitPrice,
 			})
 			if err != nil {
 				return nil, fmt.Errorf("create order item: %w", err)
 			}
+			o.items = append(o.items, item)
 		}
-		e, err := recordStep(ctx, q, orderID, events.OrderCreated, StatusCreated, "", "")
+		// The row starts at version 1: its first step is announced as is.
+		if err := o.note(ctx, q, events.OrderCreated, "", at); err != nil {
+			return nil, err
+		}
+		e, err := outbox.New(events.TopicOrders, strconv.FormatInt(o.ID, 10), events.OrderCreated,
+			events.OrderEvent{Order: buildOrder(o.Order, o.items, o.steps)})
 		return []outbox.Event{e}, err
 	})
 	return orderID, err
-}
-
-// recordStep appends a step to an order's history and builds the event that
-// announces it, carrying the order's snapshot as of this transaction.
-func recordStep(ctx context.Context, q Queries, orderID int64, eventType, status, detail, reason string) (outbox.Event, error) {
-	if err := addStep(ctx, q, orderID, eventType, status, detail); err != nil {
-		return outbox.Event{}, err
-	}
-	snap, err := orderSnapshot(ctx, q, orderID)
-	if err != nil {
-		return outbox.Event{}, err
-	}
-	return outbox.New(events.TopicOrders, fmt.Sprint(orderID), eventType, events.OrderEvent{Order: snap, Reason: reason})
-}
-
-// addStep appends a step to an order's history.
-func addStep(ctx context.Context, q Queries, orderID int64, eventType, status, detail string) error {
-	detail = truncate(detail, 512)
-	err := q.CreateOrderStep(ctx, storedb.CreateOrderStepParams{
-		OrderID: orderID, Event: eventType, Status: status, Detail: sql.NullString{String: detail, Valid: detail != ""},
-	})
-	if err != nil {
-		return fmt.Errorf("record step %s of order %d: %w", eventType, orderID, err)
-	}
-	return nil
 }
 
 // orderSnapshot reads an order with its items and steps.
@@ -144,30 +122,6 @@ func orderSnapshot(ctx context.Context, q Queries, id int64) (events.Order, erro
 		return events.Order{}, fmt.Errorf("list steps of order %d: %w", id, err)
 	}
 	return buildOrder(o, items, steps), nil
-}
-
-func buildOrder(o storedb.Order, items []storedb.OrderItem, steps []storedb.OrderStep) events.Order {
-	out := events.Order{
-		ID: o.ID, UserID: o.UserID, TotalAmount: o.TotalAmount, Status: o.Status, IsPaid: o.IsPaid,
-		Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
-		Items: make([]events.OrderItem, 0, len(items)), Steps: make([]events.OrderStep, 0, len(steps)),
-	}
-	if o.PaymentID.Valid {
-		out.PaymentID = &o.PaymentID.Int64
-	}
-	if o.PaymentLink.Valid {
-		out.PaymentLink = &o.PaymentLink.String
-	}
-	if o.FailureReason.Valid {
-		out.FailureReason = &o.FailureReason.String
-	}
-	for _, it := range items {
-		out.Items = append(out.Items, events.OrderItem{ProductID: it.ProductID, Quantity: it.Quantity, UnitPrice: it.UnitPrice})
-	}
-	for _, st := range steps {
-		out.Steps = append(out.Steps, events.OrderStep{Event: st.Event, Status: st.Status, Detail: st.Detail.String, At: st.CreatedAt})
-	}
-	return out
 }
 
 // Order returns an order with its items and saga history, from the read model.
@@ -202,11 +156,13 @@ func (s *Service) DeleteOrder(ctx context.Context, id int64) error {
 		}
 		var out []outbox.Event
 		if o.StockTaken {
-			returned, err := returnStock(ctx, q, id)
+			items, err := q.ListOrderItems(ctx, id)
 			if err != nil {
+				return nil, fmt.Errorf("list items of order %d: %w", id, err)
+			}
+			if out, err = returnStock(ctx, q, items); err != nil {
 				return nil, err
 			}
-			out = append(out, returned...)
 		}
 		if _, err := q.DeleteOrder(ctx, id); err != nil {
 			return nil, fmt.Errorf("delete order %d: %w", id, err)
@@ -225,11 +181,7 @@ func (s *Service) DeleteOrder(ctx context.Context, id int64) error {
 }
 
 // returnStock gives an order's items back to stock and builds their StockUpdated events.
-func returnStock(ctx context.Context, q Queries, orderID int64) ([]outbox.Event, error) {
-	items, err := q.ListOrderItems(ctx, orderID)
-	if err != nil {
-		return nil, fmt.Errorf("list items of order %d: %w", orderID, err)
-	}
+func returnStock(ctx context.Context, q Queries, items []storedb.OrderItem) ([]outbox.Event, error) {
 	out := make([]outbox.Event, 0, len(items))
 	for _, it := range items {
 		if _, err := q.IncreaseStock(ctx, storedb.IncreaseStockParams{Amount: it.Quantity, ProductID: it.ProductID}); err != nil {
@@ -258,24 +210,20 @@ func (s *Service) UpdateOrder(ctx context.Context, id int64, isPaid bool, paymen
 		}
 	}
 	return s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
-		o, err := q.GetOrderForUpdate(ctx, id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, notFoundf("order %d not found", id)
-		}
+		o, ok, err := lockOrder(ctx, q, id)
 		if err != nil {
-			return nil, fmt.Errorf("lock order %d: %w", id, err)
+			return nil, err
+		}
+		if !ok {
+			return nil, notFoundf("order %d not found", id)
 		}
 		if isPaid != o.IsPaid {
 			return nil, conflictf("is_paid cannot be %t: order %d is %s by its payment", isPaid, id, paidWord(o.IsPaid))
 		}
-		link := o.PaymentLink
 		if paymentLink != nil {
-			link = sql.NullString{String: *paymentLink, Valid: true}
+			o.PaymentLink = sql.NullString{String: *paymentLink, Valid: true}
 		}
-		if _, err := q.UpdateOrderPayment(ctx, storedb.UpdateOrderPaymentParams{IsPaid: o.IsPaid, PaymentLink: link, ID: id}); err != nil {
-			return nil, fmt.Errorf("update order %d: %w", id, err)
-		}
-		e, err := recordStep(ctx, q, id, events.OrderUpdated, o.Status, "payment link updated", "")
+		e, err := o.advance(ctx, q, events.OrderUpdated, "payment link updated", "")
 		return []outbox.Event{e}, err
 	})
 }

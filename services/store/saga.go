@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -28,192 +27,181 @@ var SagaTopics = []string{events.TopicOrders, events.TopicPayments}
 
 // RegisterSaga adds the store's steps of the order saga to reg. Each runs in
 // one transaction that applies the step, writes the next event and records
-// the event as processed.
+// the event as processed; the state machine (machine.go) says which steps
+// apply to an order in which state.
 func (s *Service) RegisterSaga(reg *consumer.Registry) {
-	reg.Handle(events.OrderCreated, s.onOrderCreated)
-	reg.Handle(events.StockDecreaseFailed, s.cancelOrder(StatusStockDecreaseFailed))
-	reg.Handle(events.PaymentCreated, s.onPaymentCreated)
-	reg.Handle(events.PaymentCreationFailed, s.onPaymentCreationFailed)
-	reg.Handle(events.StockIncreased, s.cancelOrder(StatusStockIncreased))
-	reg.Handle(events.PaymentProcessed, s.onPaymentProcessed)
-	reg.Handle(events.OrderCreationFailed, s.onOrderCreationFailed)
+	consumer.Handle(reg, events.OrderCreated, s.onOrderCreated)
+	consumer.Handle(reg, events.StockDecreaseFailed, s.cancel)
+	consumer.Handle(reg, events.StockIncreased, s.cancel)
+	consumer.Handle(reg, events.PaymentCreated, s.onPaymentCreated)
+	consumer.Handle(reg, events.PaymentCreationFailed, s.onPaymentCreationFailed)
+	consumer.Handle(reg, events.PaymentProcessed, s.onPaymentProcessed)
+	consumer.Handle(reg, events.OrderCreationFailed, s.onOrderCreationFailed)
 }
 
 // errInsufficientStock aborts the stock step's transaction, undoing the
 // items already taken, so the step is all-or-nothing.
 var errInsufficientStock = errors.New("insufficient stock")
 
+// applyFn changes an order for a step and returns the events the change
+// caused besides the step's own, and the step's detail for the history.
+type applyFn func(q Queries, o *order) (events []outbox.Event, detail string, err error)
+
 // step runs a saga step exactly once per event, in one transaction: it locks
-// the event's order and applies fn when the order is in a state the step
-// applies to. A deleted order, or one in another state, leaves nothing to do.
-func (s *Service) step(ctx context.Context, m consumer.Message, orderID int64, applies func(storedb.Order) bool,
-	fn func(q Queries, o storedb.Order) ([]outbox.Event, error)) error {
+// the event's order and, when the state machine moves the order on input,
+// applies fn, moves the order and announces the move. A deleted order, or
+// one the input does not move, leaves nothing to do.
+func (s *Service) step(ctx context.Context, m consumer.Message, orderID int64, input string, fn applyFn) error {
 	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
 		o, ok, err := lockOrder(ctx, q, orderID)
-		if !ok || err != nil || !applies(o) {
+		if !ok || err != nil {
 			return nil, err
 		}
-		return fn(q, o)
+		t, ok := move(o.Status, input)
+		if !ok {
+			return nil, nil
+		}
+		return apply(ctx, q, o, t, fn)
 	})
 }
 
-// inStatus applies a step to orders in one saga state.
-func inStatus(status string) func(storedb.Order) bool {
-	return func(o storedb.Order) bool { return o.Status == status }
+// failing are the states of a saga that failed: their announcements carry
+// the failure reason, as the step's detail and the event's reason.
+var failing = map[string]bool{
+	StatusStockDecreaseFailed: true, StatusStockIncreased: true, StatusCancelled: true, StatusNeedsAttention: true,
 }
 
-func anyOrder(storedb.Order) bool { return true }
-
-// lockOrder locks the order of a saga event. A deleted order is not an
-// error: the event has nothing left to do.
-func lockOrder(ctx context.Context, q Queries, id int64) (storedb.Order, bool, error) {
-	o, err := q.GetOrderForUpdate(ctx, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return storedb.Order{}, false, nil
+// apply runs fn on o, then moves o as t says and announces it, with the
+// detail fn returned.
+func apply(ctx context.Context, q Queries, o *order, t transition, fn applyFn) ([]outbox.Event, error) {
+	var out []outbox.Event
+	var detail string
+	if fn != nil {
+		var err error
+		if out, detail, err = fn(q, o); err != nil {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return storedb.Order{}, false, fmt.Errorf("lock order %d: %w", id, err)
+	o.Status = t.to
+	reason := ""
+	if failing[t.to] {
+		detail, reason = o.FailureReason.String, o.FailureReason.String
 	}
-	return o, true, nil
-}
-
-func setStatus(ctx context.Context, q Queries, o storedb.Order, status string, stockTaken bool, reason string) error {
-	r := o.FailureReason
-	if reason != "" {
-		r = sql.NullString{String: truncate(reason, 512), Valid: true}
-	}
-	_, err := q.UpdateOrderStatus(ctx, storedb.UpdateOrderStatusParams{Status: status, StockTaken: stockTaken, FailureReason: r, ID: o.ID})
-	if err != nil {
-		return fmt.Errorf("set order %d to %s: %w", o.ID, status, err)
-	}
-	return nil
-}
-
-// truncate keeps the first n characters of s, for VARCHAR(n) columns.
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n])
+	e, err := o.advance(ctx, q, t.announce, detail, reason)
+	return append(out, e), err
 }
 
 // onOrderCreated takes the stock of every item, or none: StockDecreased or StockDecreaseFailed.
-func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message) error {
-	var e events.OrderEvent
-	if err := m.DecodePayload(&e); err != nil {
-		return err
-	}
-	err := s.step(ctx, m, e.Order.ID, inStatus(StatusCreated), func(q Queries, o storedb.Order) ([]outbox.Event, error) {
-		items, err := q.ListOrderItems(ctx, o.ID)
-		if err != nil {
-			return nil, fmt.Errorf("list items of order %d: %w", o.ID, err)
-		}
-		out := make([]outbox.Event, 0, len(items)+1)
-		for _, it := range items {
+func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message, e events.OrderEvent) error {
+	err := s.step(ctx, m, e.Order.ID, inputStockTaken, func(q Queries, o *order) ([]outbox.Event, string, error) {
+		out := make([]outbox.Event, 0, len(o.items))
+		for _, it := range o.items {
 			n, err := q.DecreaseStock(ctx, storedb.DecreaseStockParams{Amount: it.Quantity, ProductID: it.ProductID})
 			if err != nil {
-				return nil, fmt.Errorf("decrease stock of product %d: %w", it.ProductID, err)
+				return nil, "", fmt.Errorf("decrease stock of product %d: %w", it.ProductID, err)
 			}
 			if n == 0 {
-				return nil, errs.Errorf(errInsufficientStock, "not enough stock of product %d for %d units", it.ProductID, it.Quantity)
+				return nil, "", errs.Errorf(errInsufficientStock, "not enough stock of product %d for %d units", it.ProductID, it.Quantity)
 			}
 			c, err := stockChanged(ctx, q, it.ProductID)
 			if err != nil {
-				return nil, err
+				return nil, "", err
 			}
 			out = append(out, c.event)
 		}
-		if err := setStatus(ctx, q, o, StatusStockDecreased, true, ""); err != nil {
-			return nil, err
-		}
-		step, err := recordStep(ctx, q, o.ID, events.StockDecreased, StatusStockDecreased, "", "")
-		if err != nil {
-			return nil, err
-		}
-		// The order now awaits the payment announced for this very event.
-		if _, err := q.SetOrderStockEvent(ctx, storedb.SetOrderStockEventParams{
-			StockEventID: sql.NullString{String: step.ID, Valid: true}, ID: o.ID,
-		}); err != nil {
-			return nil, fmt.Errorf("record the stock event of order %d: %w", o.ID, err)
-		}
-		return append(out, step), nil
+		o.StockTaken = true
+		return out, "", nil
 	})
 	if !errors.Is(err, errInsufficientStock) {
 		return err
 	}
 	reason := err.Error()
-	return s.step(ctx, m, e.Order.ID, inStatus(StatusCreated), func(q Queries, o storedb.Order) ([]outbox.Event, error) {
-		if err := setStatus(ctx, q, o, StatusStockDecreaseFailed, false, reason); err != nil {
-			return nil, err
-		}
-		step, err := recordStep(ctx, q, o.ID, events.StockDecreaseFailed, StatusStockDecreaseFailed, reason, reason)
-		return []outbox.Event{step}, err
+	return s.step(ctx, m, e.Order.ID, inputStockShort, func(_ Queries, o *order) ([]outbox.Event, string, error) {
+		o.fail(reason)
+		return nil, "", nil
 	})
 }
 
-// cancelOrder ends the saga of an order in the from state with OrderCancelled.
-func (s *Service) cancelOrder(from string) consumer.Handler {
-	return func(ctx context.Context, m consumer.Message) error {
-		var e events.OrderEvent
-		if err := m.DecodePayload(&e); err != nil {
-			return err
-		}
-		return s.step(ctx, m, e.Order.ID, inStatus(from), func(q Queries, o storedb.Order) ([]outbox.Event, error) {
-			if err := setStatus(ctx, q, o, StatusCancelled, o.StockTaken, ""); err != nil {
-				return nil, err
-			}
-			step, err := recordStep(ctx, q, o.ID, events.OrderCancelled, StatusCancelled, o.FailureReason.String, o.FailureReason.String)
-			return []outbox.Event{step}, err
-		})
-	}
+// cancel ends the saga of an order whose step failed and was compensated: OrderCancelled.
+func (s *Service) cancel(ctx context.Context, m consumer.Message, e events.OrderEvent) error {
+	return s.step(ctx, m, e.Order.ID, m.Type, nil)
 }
 
 // onPaymentCreated records the payment link and completes the saga, when
 // the payment is the one this order asked for: caused by the order's own
 // StockDecreased, for the order's total. Any other is ignored and reported.
-func (s *Service) onPaymentCreated(ctx context.Context, m consumer.Message) error {
-	var p events.PaymentEvent
-	if err := m.DecodePayload(&p); err != nil {
-		return err
-	}
-	return s.paymentStep(ctx, m, p, createdMismatch, func(q Queries, o storedb.Order) ([]outbox.Event, error) {
-		_, err := q.UpdateOrderPaymentLink(ctx, storedb.UpdateOrderPaymentLinkParams{
-			Status:      StatusCompleted,
-			PaymentID:   sql.NullInt64{Int64: p.PaymentID, Valid: true},
-			PaymentLink: sql.NullString{String: p.PaymentLink, Valid: true},
-			ID:          o.ID,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("record payment of order %d: %w", o.ID, err)
+func (s *Service) onPaymentCreated(ctx context.Context, m consumer.Message, p events.PaymentEvent) error {
+	return s.paymentStep(ctx, m, p, createdMismatch, func(q Queries, o *order) ([]outbox.Event, string, error) {
+		o.PaymentID = sql.NullInt64{Int64: p.PaymentID, Valid: true}
+		o.PaymentLink = sql.NullString{String: p.PaymentLink, Valid: true}
+		o.Status = StatusCompleted
+		return nil, "", o.note(ctx, q, events.PaymentCreated, "payment "+strconv.FormatInt(p.PaymentID, 10), now())
+	})
+}
+
+// onPaymentCreationFailed compensates the stock step: StockIncreased.
+func (s *Service) onPaymentCreationFailed(ctx context.Context, m consumer.Message, p events.PaymentEvent) error {
+	return s.step(ctx, m, p.OrderID, m.Type, func(q Queries, o *order) ([]outbox.Event, string, error) {
+		o.fail("payment creation failed: " + p.Reason)
+		o.Status = StatusPaymentCreationFailed
+		if err := o.note(ctx, q, events.PaymentCreationFailed, o.FailureReason.String, now()); err != nil {
+			return nil, "", err
 		}
-		if err := addStep(ctx, q, o.ID, events.PaymentCreated, StatusCompleted, "payment "+strconv.FormatInt(p.PaymentID, 10)); err != nil {
+		if !o.StockTaken {
+			return nil, "", nil
+		}
+		o.StockTaken = false
+		out, err := returnStock(ctx, q, o.items)
+		return out, "", err
+	})
+}
+
+// onPaymentProcessed marks the order paid, when the payment is the order's
+// own and the order is live.
+func (s *Service) onPaymentProcessed(ctx context.Context, m consumer.Message, p events.PaymentEvent) error {
+	return s.paymentStep(ctx, m, p, processedMismatch, func(_ Queries, o *order) ([]outbox.Event, string, error) {
+		o.IsPaid = true
+		return nil, "payment " + strconv.FormatInt(p.PaymentID, 10), nil
+	})
+}
+
+// onOrderCreationFailed closes the saga of an order that could not start.
+func (s *Service) onOrderCreationFailed(ctx context.Context, m consumer.Message, e events.OrderEvent) error {
+	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
+		o, ok, err := lockOrder(ctx, q, e.Order.ID)
+		if !ok || err != nil {
 			return nil, err
 		}
-		step, err := recordStep(ctx, q, o.ID, events.SagaCompleted, StatusCompleted, "", "")
+		step, err := o.advance(ctx, q, events.SagaCompleted, "with error", e.Reason)
 		return []outbox.Event{step}, err
 	})
 }
 
 // paymentStep runs a step for an event of the payments service exactly once:
-// it locks the event's order and applies fn only when mismatch finds nothing
-// wrong with the event for this order; otherwise the event is ignored,
-// logged as a warning with its id, and counted.
+// it locks the event's order and moves it only when the state machine and
+// mismatch find nothing wrong with the event for this order; otherwise the
+// event is ignored, logged as a warning with its id, and counted.
 func (s *Service) paymentStep(ctx context.Context, m consumer.Message, p events.PaymentEvent,
-	mismatch func(storedb.Order, events.PaymentEvent) string, fn func(q Queries, o storedb.Order) ([]outbox.Event, error)) error {
+	mismatch func(*order, events.PaymentEvent) string, fn applyFn) error {
 	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
 		o, ok, err := lockOrder(ctx, q, p.OrderID)
 		if err != nil {
 			return nil, err
 		}
 		why := "the order does not exist"
+		var t transition
 		if ok {
-			why = mismatch(o, p)
+			if t, ok = move(o.Status, m.Type); !ok {
+				why = "the order is " + o.Status + ", which this event does not move"
+			} else {
+				why = mismatch(o, p)
+			}
 		}
 		if why != "" {
 			s.ignore(ctx, m, p.OrderID, why)
 			return nil, nil
 		}
-		return fn(q, o)
+		return apply(ctx, q, o, t, fn)
 	})
 }
 
@@ -230,10 +218,8 @@ var IgnoredEvents = promauto.NewCounterVec(prometheus.CounterOpts{
 }, []string{"type"})
 
 // createdMismatch says what is wrong with a PaymentCreated for order o, or "".
-func createdMismatch(o storedb.Order, p events.PaymentEvent) string {
+func createdMismatch(o *order, p events.PaymentEvent) string {
 	switch {
-	case o.Status != StatusStockDecreased:
-		return "the order is " + o.Status + ", not awaiting a payment"
 	case !o.StockEventID.Valid || p.CausedBy != o.StockEventID.String:
 		return "the payment was not created for the order's StockDecreased event"
 	case p.PaymentID < 1:
@@ -245,12 +231,10 @@ func createdMismatch(o storedb.Order, p events.PaymentEvent) string {
 }
 
 // processedMismatch says what is wrong with a PaymentProcessed for order o, or "".
-func processedMismatch(o storedb.Order, p events.PaymentEvent) string {
+func processedMismatch(o *order, p events.PaymentEvent) string {
 	switch {
 	case !o.PaymentID.Valid || o.PaymentID.Int64 != p.PaymentID:
 		return "the payment is not the order's own"
-	case o.Status != StatusCompleted:
-		return "the order is " + o.Status + ", not live"
 	case o.IsPaid:
 		return "the order is paid already"
 	case !sameAmount(p.TotalAmount, o.TotalAmount):
@@ -266,60 +250,6 @@ func sameAmount(a, b string) bool {
 	return errA == nil && errB == nil && x == y
 }
 
-// onPaymentCreationFailed compensates the stock step: StockIncreased.
-func (s *Service) onPaymentCreationFailed(ctx context.Context, m consumer.Message) error {
-	var p events.PaymentEvent
-	if err := m.DecodePayload(&p); err != nil {
-		return err
-	}
-	return s.step(ctx, m, p.OrderID, inStatus(StatusStockDecreased), func(q Queries, o storedb.Order) ([]outbox.Event, error) {
-		reason := "payment creation failed: " + p.Reason
-		if err := addStep(ctx, q, o.ID, events.PaymentCreationFailed, StatusPaymentCreationFailed, reason); err != nil {
-			return nil, err
-		}
-		var out []outbox.Event
-		if o.StockTaken {
-			var err error
-			if out, err = returnStock(ctx, q, o.ID); err != nil {
-				return nil, err
-			}
-		}
-		if err := setStatus(ctx, q, o, StatusStockIncreased, false, reason); err != nil {
-			return nil, err
-		}
-		step, err := recordStep(ctx, q, o.ID, events.StockIncreased, StatusStockIncreased, reason, reason)
-		return append(out, step), err
-	})
-}
-
-// onPaymentProcessed marks the order paid, when the payment is the order's
-// own and the order is live.
-func (s *Service) onPaymentProcessed(ctx context.Context, m consumer.Message) error {
-	var p events.PaymentEvent
-	if err := m.DecodePayload(&p); err != nil {
-		return err
-	}
-	return s.paymentStep(ctx, m, p, processedMismatch, func(q Queries, o storedb.Order) ([]outbox.Event, error) {
-		if _, err := q.MarkOrderPaid(ctx, o.ID); err != nil {
-			return nil, fmt.Errorf("mark order %d paid: %w", o.ID, err)
-		}
-		step, err := recordStep(ctx, q, o.ID, events.OrderPaid, o.Status, "payment "+strconv.FormatInt(p.PaymentID, 10), "")
-		return []outbox.Event{step}, err
-	})
-}
-
-// onOrderCreationFailed closes the saga of an order that could not start.
-func (s *Service) onOrderCreationFailed(ctx context.Context, m consumer.Message) error {
-	var e events.OrderEvent
-	if err := m.DecodePayload(&e); err != nil {
-		return err
-	}
-	return s.step(ctx, m, e.Order.ID, anyOrder, func(q Queries, o storedb.Order) ([]outbox.Event, error) {
-		step, err := recordStep(ctx, q, o.ID, events.SagaCompleted, o.Status, "with error", e.Reason)
-		return []outbox.Event{step}, err
-	})
-}
-
 // DeadLetter flags the order of a saga event that kept failing, so it is
 // seen rather than silently dropped: NeedsAttention, with the error. An
 // OrderCreated that could not be processed becomes OrderCreationFailed.
@@ -333,15 +263,11 @@ func (s *Service) DeadLetter(ctx context.Context, m consumer.Message, cause erro
 		if !ok || err != nil {
 			return nil, err
 		}
-		reason := fmt.Sprintf("%s event %s failed: %v", m.Type, m.ID, cause)
-		if err := setStatus(ctx, q, o, StatusNeedsAttention, o.StockTaken, reason); err != nil {
-			return nil, err
-		}
-		typ := events.OrderNeedsAttention
+		o.fail(fmt.Sprintf("%s event %s failed: %v", m.Type, m.ID, cause))
+		t, _ := move(o.Status, inputDeadLetter)
 		if m.Type == events.OrderCreated {
-			typ = events.OrderCreationFailed
+			t.announce = events.OrderCreationFailed
 		}
-		step, err := recordStep(ctx, q, o.ID, typ, StatusNeedsAttention, reason, reason)
-		return []outbox.Event{step}, err
+		return apply(ctx, q, o, t, nil)
 	})
 }

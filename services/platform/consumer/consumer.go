@@ -28,15 +28,6 @@ type Message struct {
 	Payload   json.RawMessage
 }
 
-// DecodePayload unmarshals the event's JSON payload into v. A payload that
-// does not decode is a permanent error: retrying cannot fix it.
-func (m Message) DecodePayload(v any) error {
-	if err := json.Unmarshal(m.Payload, v); err != nil {
-		return Permanent(fmt.Errorf("decode %s %s: %w", m.Type, m.ID, err))
-	}
-	return nil
-}
-
 // Handler applies one event. An error marked with Permanent is not retried.
 type Handler func(ctx context.Context, m Message) error
 
@@ -55,21 +46,35 @@ func NewRegistry() *Registry {
 	return &Registry{byType: map[string]Handler{}, byTopic: map[string]Handler{}}
 }
 
-// Handle registers h for events of one type. It panics on a second handler
-// for the same type: that is a wiring mistake.
-func (r *Registry) Handle(eventType string, h Handler) {
+// Handle registers h for events of one type, with their JSON payload
+// decoded into a T: a payload that does not decode is a permanent failure,
+// as retrying cannot fix it. It panics on a second handler for the same
+// type: that is a wiring mistake.
+func Handle[T any](r *Registry, eventType string, h func(ctx context.Context, m Message, payload T) error) {
 	if _, dup := r.byType[eventType]; dup {
 		panic("consumer: second handler for event type " + eventType)
 	}
-	r.byType[eventType] = h
+	r.byType[eventType] = decoding(h)
 }
 
-// HandleTopic registers h for every event on topic that has no handler of its own type.
-func (r *Registry) HandleTopic(topic string, h Handler) {
+// HandleTopic registers h, with payloads decoded as Handle does, for every
+// event on topic that has no handler of its own type.
+func HandleTopic[T any](r *Registry, topic string, h func(ctx context.Context, m Message, payload T) error) {
 	if _, dup := r.byTopic[topic]; dup {
 		panic("consumer: second handler for topic " + topic)
 	}
-	r.byTopic[topic] = h
+	r.byTopic[topic] = decoding(h)
+}
+
+// decoding adapts a typed handler: it decodes the payload, then calls h.
+func decoding[T any](h func(ctx context.Context, m Message, payload T) error) Handler {
+	return func(ctx context.Context, m Message) error {
+		var payload T
+		if err := json.Unmarshal(m.Payload, &payload); err != nil {
+			return Permanent(fmt.Errorf("decode %s %s: %w", m.Type, m.ID, err))
+		}
+		return h(ctx, m, payload)
+	}
 }
 
 // Lookup returns the handler for m, if any.
@@ -80,6 +85,9 @@ func (r *Registry) Lookup(m Message) (Handler, bool) {
 	h, ok := r.byTopic[m.Topic]
 	return h, ok
 }
+
+// DeadLetterTopic is where the messages of topic go when their handler keeps failing.
+func DeadLetterTopic(topic string) string { return topic + ".dlq" }
 
 // Config sets up a Runner.
 type Config struct {
@@ -93,9 +101,6 @@ type Config struct {
 	// topic, so the service can flag what the message was about.
 	OnDeadLetter func(ctx context.Context, m Message, cause error) error
 }
-
-// DeadLetterTopic is where the messages of topic go when their handler keeps failing.
-func DeadLetterTopic(topic string) string { return topic + ".dlq" }
 
 // Runner consumes Config.Topics in one consumer group.
 type Runner struct {

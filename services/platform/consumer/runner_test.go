@@ -2,6 +2,7 @@ package consumer_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -71,15 +72,15 @@ func TestRunnerRetriesDeadLettersAndCommits(t *testing.T) {
 	var mu sync.Mutex
 	var deadLettered []string
 	reg := consumer.NewRegistry()
-	reg.Handle("Flaky", func(_ context.Context, m consumer.Message) error {
+	consumer.Handle(reg, "Flaky", func(_ context.Context, m consumer.Message, _ json.RawMessage) error {
 		if flaky.Add(1) < 3 {
 			return errors.New("transient")
 		}
 		handled.Add(1)
 		return nil
 	})
-	reg.Handle("Broken", func(context.Context, consumer.Message) error { return errors.New("always broken") })
-	reg.Handle("Fine", func(context.Context, consumer.Message) error { handled.Add(1); return nil })
+	consumer.Handle(reg, "Broken", func(context.Context, consumer.Message, json.RawMessage) error { return errors.New("always broken") })
+	consumer.Handle(reg, "Fine", func(context.Context, consumer.Message, json.RawMessage) error { handled.Add(1); return nil })
 	hook := func(_ context.Context, m consumer.Message, cause error) error {
 		mu.Lock()
 		defer mu.Unlock()

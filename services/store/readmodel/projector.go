@@ -13,32 +13,16 @@ var ProjectorTopics = []string{events.TopicProducts, events.TopicStocks, events.
 // Register adds the projector's handlers to reg: product and stock events
 // by type, and every event on the orders topic, which all carry a snapshot.
 func (s *Store) Register(reg *consumer.Registry) {
-	reg.Handle(events.ProductCreated, func(ctx context.Context, m consumer.Message) error {
-		var p events.Product
-		if err := m.DecodePayload(&p); err != nil {
-			return err
-		}
+	consumer.Handle(reg, events.ProductCreated, func(ctx context.Context, _ consumer.Message, p events.Product) error {
 		return s.PutProduct(ctx, p)
 	})
-	reg.Handle(events.ProductDeleted, func(ctx context.Context, m consumer.Message) error {
-		var p events.Product
-		if err := m.DecodePayload(&p); err != nil {
-			return err
-		}
+	consumer.Handle(reg, events.ProductDeleted, func(ctx context.Context, _ consumer.Message, p events.Product) error {
 		return s.DeleteProduct(ctx, p.ID)
 	})
-	reg.Handle(events.StockUpdated, func(ctx context.Context, m consumer.Message) error {
-		var st events.Stock
-		if err := m.DecodePayload(&st); err != nil {
-			return err
-		}
+	consumer.Handle(reg, events.StockUpdated, func(ctx context.Context, _ consumer.Message, st events.Stock) error {
 		return s.PutStock(ctx, st)
 	})
-	reg.HandleTopic(events.TopicOrders, func(ctx context.Context, m consumer.Message) error {
-		var e events.OrderEvent
-		if err := m.DecodePayload(&e); err != nil {
-			return err
-		}
+	consumer.HandleTopic(reg, events.TopicOrders, func(ctx context.Context, _ consumer.Message, e events.OrderEvent) error {
 		if e.Order.ID == 0 {
 			return nil // an order event without a snapshot has nothing to project
 		}

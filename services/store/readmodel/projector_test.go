@@ -240,3 +240,59 @@ func TestLists(t *testing.T) {
 		}
 	}
 }
+
+// Every step an order's saga announces reaches the read model, each with a
+// newer version: the running saga and projector leave the read model's
+// order equal to the database's, for a completed order and for one whose
+// OrderCreated was dead-lettered (OrderCreationFailed, then SagaCompleted).
+func TestEverySagaEventReachesTheReadModel(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	user, err := e.svc.CreateUser(ctx, "Saga Tester", "s-"+stacktest.Suffix()+"@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	product, err := e.svc.CreateProduct(ctx, "Mug", "M-"+stacktest.Suffix(), "3.00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.SetStock(ctx, product, 10); err != nil {
+		t.Fatal(err)
+	}
+	order, err := e.svc.CreateOrder(ctx, user, []store.Item{{ProductID: product, Quantity: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	projected := func(want []string) {
+		t.Helper()
+		stacktest.Eventually(t, 20*time.Second, fmt.Sprintf("steps %v in the read model", want), func() bool {
+			o, presence, err := e.rm.Order(ctx, order)
+			if err != nil || presence != store.Present {
+				return false
+			}
+			var got []string
+			for _, st := range o.Steps {
+				got = append(got, st.Event)
+			}
+			return slices.Equal(got, want)
+		})
+		fromDB, err := e.svc.OrderSnapshots(ctx, order-1, 1)
+		if err != nil || len(fromDB) != 1 {
+			t.Fatalf("read order %d: %v", order, err)
+		}
+		o, _, _ := e.rm.Order(ctx, order)
+		if o.Version != fromDB[0].Version || o.Status != fromDB[0].Status || len(o.Steps) != len(fromDB[0].Steps) {
+			t.Fatalf("read model v%d %s %d steps; database v%d %s %d steps",
+				o.Version, o.Status, len(o.Steps), fromDB[0].Version, fromDB[0].Status, len(fromDB[0].Steps))
+		}
+	}
+	projected([]string{"OrderCreated", "StockDecreased", "PaymentCreated", "SagaCompleted"})
+
+	// The order's OrderCreated kept failing: the store flags it, and the
+	// OrderCreationFailed it announces closes the saga with SagaCompleted.
+	created := outboxEvents(t, e.db, events.TopicOrders, order)[0]
+	if err := e.svc.DeadLetter(ctx, created, fmt.Errorf("poison")); err != nil {
+		t.Fatal(err)
+	}
+	projected([]string{"OrderCreated", "StockDecreased", "PaymentCreated", "SagaCompleted", "OrderCreationFailed", "SagaCompleted"})
+}

@@ -1,0 +1,131 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf8"
+
+	storedb "github.com/store-manager/store-manager/db/store"
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/platform/outbox"
+)
+
+// order is an order as a command's transaction holds it, kept current as the
+// command changes it: its row, its items and its history. Events are built
+// from it, never from reading the order back.
+type order struct {
+	storedb.Order
+	items []storedb.OrderItem
+	steps []storedb.OrderStep
+}
+
+// lockOrder locks order id for the transaction and reads its items and
+// history. A deleted order is not an error: ok is false.
+func lockOrder(ctx context.Context, q Queries, id int64) (o *order, ok bool, err error) {
+	row, err := q.GetOrderForUpdate(ctx, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("lock order %d: %w", id, err)
+	}
+	o = &order{Order: row}
+	if o.items, err = q.ListOrderItems(ctx, id); err != nil {
+		return nil, false, fmt.Errorf("list items of order %d: %w", id, err)
+	}
+	if o.steps, err = q.ListOrderSteps(ctx, id); err != nil {
+		return nil, false, fmt.Errorf("list steps of order %d: %w", id, err)
+	}
+	return o, true, nil
+}
+
+// now is a step's time, at the precision the database keeps.
+func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// note appends a step to the order's history without announcing it.
+func (o *order) note(ctx context.Context, q Queries, eventType, detail string, at time.Time) error {
+	st := storedb.OrderStep{
+		OrderID: o.ID, Event: eventType, Status: o.Status, CreatedAt: at,
+		Detail: sql.NullString{String: truncate(detail, 512), Valid: detail != ""},
+	}
+	err := q.CreateOrderStep(ctx, storedb.CreateOrderStepParams{
+		OrderID: st.OrderID, Event: st.Event, Status: st.Status, Detail: st.Detail, CreatedAt: st.CreatedAt,
+	})
+	if err != nil {
+		return fmt.Errorf("record step %s of order %d: %w", eventType, o.ID, err)
+	}
+	o.steps = append(o.steps, st)
+	return nil
+}
+
+// advance is the one way an order moves: it writes the order's state as the
+// caller left it with the next version, appends the step to its history, and
+// returns the event that announces it, with the order's snapshot as this
+// transaction holds it. An order announcing StockDecreased awaits the
+// payment caused by that very event.
+func (o *order) advance(ctx context.Context, q Queries, eventType, detail, reason string) (outbox.Event, error) {
+	at := now()
+	o.Version++
+	o.UpdatedAt = at
+	if err := o.note(ctx, q, eventType, detail, at); err != nil {
+		return outbox.Event{}, err
+	}
+	e, err := outbox.New(events.TopicOrders, strconv.FormatInt(o.ID, 10), eventType,
+		events.OrderEvent{Order: buildOrder(o.Order, o.items, o.steps), Reason: reason})
+	if err != nil {
+		return outbox.Event{}, err
+	}
+	if eventType == events.StockDecreased {
+		o.StockEventID = sql.NullString{String: e.ID, Valid: true}
+	}
+	_, err = q.SaveOrder(ctx, storedb.SaveOrderParams{
+		Status: o.Status, PaymentID: o.PaymentID, PaymentLink: o.PaymentLink, IsPaid: o.IsPaid, StockTaken: o.StockTaken,
+		FailureReason: o.FailureReason, StockEventID: o.StockEventID, Version: o.Version, UpdatedAt: o.UpdatedAt, ID: o.ID,
+	})
+	if err != nil {
+		return outbox.Event{}, fmt.Errorf("save order %d: %w", o.ID, err)
+	}
+	return e, nil
+}
+
+// fail records why an order's saga failed.
+func (o *order) fail(reason string) {
+	o.FailureReason = sql.NullString{String: truncate(reason, 512), Valid: true}
+}
+
+// truncate keeps the first n characters of s, for VARCHAR(n) columns.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n])
+}
+
+// buildOrder is an order's snapshot as events and the read side carry it.
+func buildOrder(o storedb.Order, items []storedb.OrderItem, steps []storedb.OrderStep) events.Order {
+	out := events.Order{
+		ID: o.ID, UserID: o.UserID, TotalAmount: o.TotalAmount, Status: o.Status, IsPaid: o.IsPaid,
+		Version: o.Version, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		Items: make([]events.OrderItem, 0, len(items)), Steps: make([]events.OrderStep, 0, len(steps)),
+	}
+	if o.PaymentID.Valid {
+		out.PaymentID = &o.PaymentID.Int64
+	}
+	if o.PaymentLink.Valid {
+		out.PaymentLink = &o.PaymentLink.String
+	}
+	if o.FailureReason.Valid {
+		out.FailureReason = &o.FailureReason.String
+	}
+	for _, it := range items {
+		out.Items = append(out.Items, events.OrderItem{ProductID: it.ProductID, Quantity: it.Quantity, UnitPrice: it.UnitPrice})
+	}
+	for _, st := range steps {
+		out.Steps = append(out.Steps, events.OrderStep{Event: st.Event, Status: st.Status, Detail: st.Detail.String, At: st.CreatedAt})
+	}
+	return out
+}
