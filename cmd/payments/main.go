@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/store-manager/store-manager/api/httpkit"
@@ -31,28 +30,24 @@ type Config struct {
 }
 
 func loadConfig() (Config, error) {
+	var r config.Reader
 	max, err := money.Parse(config.Env("PAYMENT_MAX_AMOUNT", "10000.00"))
-	if err != nil {
-		return Config{}, fmt.Errorf("PAYMENT_MAX_AMOUNT: %w", err)
-	}
-	return Config{
+	r.Check("PAYMENT_MAX_AMOUNT", err)
+	cfg := Config{
 		Stack:           config.Load(),
 		HTTPAddr:        config.Env("PAYMENTS_HTTP_ADDR", "127.0.0.1:5009"),
 		LinkBase:        config.Env("PAYMENT_LINK_BASE", "http://127.0.0.1:8080"),
 		ServiceKey:      config.Env("PAYMENTS_SERVICE_KEY", paymentsapi.LocalServiceKey),
 		MaxAmount:       max,
-		OutboxRetention: config.EnvDuration("OUTBOX_RETENTION", 24*time.Hour),
-		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
-	}, nil
+		OutboxRetention: r.Duration("OUTBOX_RETENTION", 24*time.Hour),
+		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+	}
+	return cfg, r.Err()
 }
 
 func main() {
 	cfg, err := loadConfig()
-	if err != nil {
-		slog.Error("payments: bad configuration", "err", err)
-		os.Exit(2)
-	}
-	server.Main("payments", func(ctx context.Context, log *slog.Logger) error { return run(ctx, cfg, log) })
+	server.Main("payments", err, func(ctx context.Context, log *slog.Logger) error { return run(ctx, cfg, log) })
 }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,28 +34,22 @@ type Config struct {
 }
 
 func loadConfig() (Config, error) {
-	onWrites, err := config.EnvBool("EMPLOYEE_KEY_ON_WRITES", false)
-	if err != nil {
-		return Config{}, err
-	}
-	return Config{
+	var r config.Reader
+	cfg := Config{
 		Stack:           config.Load(),
 		HTTPAddr:        config.Env("STORE_HTTP_ADDR", "127.0.0.1:5000"),
 		SupplierKey:     config.Env("SUPPLIER_API_KEY", graphql.LocalSupplierKey),
 		EmployeeKey:     config.Env("EMPLOYEE_API_KEY", storeapi.LocalEmployeeKey),
-		KeyOnWrites:     onWrites,
-		OutboxRetention: config.EnvDuration("OUTBOX_RETENTION", 24*time.Hour),
-		ShutdownTimeout: config.EnvDuration("SHUTDOWN_TIMEOUT", 15*time.Second),
-	}, nil
+		KeyOnWrites:     r.Bool("EMPLOYEE_KEY_ON_WRITES", false),
+		OutboxRetention: r.Duration("OUTBOX_RETENTION", 24*time.Hour),
+		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+	}
+	return cfg, r.Err()
 }
 
 func main() {
 	cfg, err := loadConfig()
-	if err != nil {
-		slog.Error("store-manager: bad configuration", "err", err)
-		os.Exit(2)
-	}
-	server.Main("store-manager", func(ctx context.Context, log *slog.Logger) error { return run(ctx, cfg, log) })
+	server.Main("store-manager", err, func(ctx context.Context, log *slog.Logger) error { return run(ctx, cfg, log) })
 }
 
 func run(ctx context.Context, cfg Config, log *slog.Logger) error {

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -40,25 +41,47 @@ func Env(key, def string) string {
 	return def
 }
 
-// EnvDuration returns the duration in key (such as "250ms"), or def when it is
-// unset or malformed.
-func EnvDuration(key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(os.Getenv(key)); err == nil {
-		return d
-	}
-	return def
+// Reader reads typed settings from the environment and collects every
+// malformed one, so a service names all its configuration errors at start
+// instead of running on defaults it was not given.
+type Reader struct {
+	errs []error
 }
 
-// EnvBool returns the boolean in key ("true", "false", "1", "0"), def when it
-// is unset, and an error naming key when it is neither.
-func EnvBool(key string, def bool) (bool, error) {
+// Duration returns the duration in key (such as "250ms"), or def when key is unset.
+func (r *Reader) Duration(key string, def time.Duration) time.Duration {
 	v := os.Getenv(key)
 	if v == "" {
-		return def, nil
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s must be a positive duration such as 30s, not %q", key, v))
+		return def
+	}
+	return d
+}
+
+// Bool returns the boolean in key ("true", "false", "1", "0"), or def when key is unset.
+func (r *Reader) Bool(key string, def bool) bool {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, fmt.Errorf("%s must be true or false, not %q", key, v)
+		r.errs = append(r.errs, fmt.Errorf("%s must be true or false, not %q", key, v))
+		return def
 	}
-	return b, nil
+	return b
 }
+
+// Check records err, when not nil, as the error of setting key.
+func (r *Reader) Check(key string, err error) {
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %w", key, err))
+	}
+}
+
+// Err is every malformed setting read so far, or nil.
+func (r *Reader) Err() error { return errors.Join(r.errs...) }

@@ -217,7 +217,9 @@ func (r *Runner) close() {
 	if err := r.consumer.Close(); err != nil {
 		r.log.Warn("close consumer", "err", err)
 	}
-	r.producer.Flush(5000)
+	if left := r.producer.Flush(5000); left > 0 {
+		r.log.Error("dead-letter producer closed with undelivered messages", "messages", left)
+	}
 	r.producer.Close()
 }
 
@@ -268,11 +270,11 @@ func (r *Runner) dispatch(ctx context.Context, km *kafka.Message) {
 			backoff.WithNotify(func(err error, next time.Duration) {
 				r.log.Warn("handler failed; retrying", "type", m.Type, "event", m.ID, "attempt", attempt, "in", next, "err", err)
 			}))
+		if err != nil && ctx.Err() == nil {
+			r.deadLetter(ctx, km, m, err)
+		}
 		if ctx.Err() != nil {
 			return // shutting down: the offset is not stored, so the message is redelivered
-		}
-		if err != nil {
-			r.deadLetter(ctx, km, m, err)
 		}
 	}
 	if _, err := r.consumer.StoreMessage(km); err != nil {
@@ -291,21 +293,49 @@ func safely(ctx context.Context, h Handler, m Message) (err error) {
 	return h(ctx, m)
 }
 
+// deadLetter puts a message whose handler gave up on its dead-letter topic,
+// with the error in a header, and waits until the broker has it: until then
+// (retrying with backoff, until ctx ends) the message's offset is not
+// stored, so a message is never lost. Then the hook flags what it was about.
 func (r *Runner) deadLetter(ctx context.Context, km *kafka.Message, m Message, cause error) {
 	r.log.Error("handler gave up; dead-lettering", "type", m.Type, "event", m.ID, "key", m.Key, "err", cause)
 	topic := DeadLetterTopic(m.Topic)
 	headers := append(append([]kafka.Header(nil), km.Headers...), kafka.Header{Key: "error", Value: []byte(cause.Error())})
-	err := r.producer.Produce(&kafka.Message{
-		TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
-		Key:            km.Key, Value: km.Value, Headers: headers,
-	}, nil)
-	if err != nil {
-		r.log.Error("dead-letter produce", "err", err)
+	retry := func(what string, op func() error) error {
+		_, err := backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, op() },
+			backoff.WithBackOff(&backoff.ExponentialBackOff{
+				InitialInterval: 100 * time.Millisecond, RandomizationFactor: 0.3, Multiplier: 2, MaxInterval: 5 * time.Second,
+			}),
+			backoff.WithMaxElapsedTime(0),
+			backoff.WithNotify(func(err error, next time.Duration) {
+				r.log.Error(what+" failed; retrying", "type", m.Type, "event", m.ID, "in", next, "err", err)
+			}))
+		return err
 	}
-	if r.cfg.OnDeadLetter != nil {
-		if err := r.cfg.OnDeadLetter(ctx, m, cause); err != nil {
-			r.log.Error("dead-letter hook", "type", m.Type, "event", m.ID, "err", err)
+	err := retry("dead-letter produce", func() error {
+		delivered := make(chan kafka.Event, 1)
+		err := r.producer.Produce(&kafka.Message{
+			TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
+			Key:            km.Key, Value: km.Value, Headers: headers,
+		}, delivered)
+		if err != nil {
+			return err
 		}
+		select {
+		case ev := <-delivered:
+			if dm, ok := ev.(*kafka.Message); ok && dm.TopicPartition.Error != nil {
+				return dm.TopicPartition.Error
+			}
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	})
+	if err != nil || r.cfg.OnDeadLetter == nil {
+		return // only ctx ending stops the retries: the message is redelivered
+	}
+	if err := retry("dead-letter hook", func() error { return r.cfg.OnDeadLetter(ctx, m, cause) }); err != nil {
+		r.log.Error("dead-letter hook", "type", m.Type, "event", m.ID, "err", err)
 	}
 }
 

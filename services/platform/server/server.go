@@ -25,9 +25,17 @@ import (
 
 // Main runs a service's run function with JSON logs at the level LOG_LEVEL
 // names (default INFO), until SIGINT or SIGTERM, and exits 1 when it fails.
-func Main(name string, run func(ctx context.Context, log *slog.Logger) error) {
+// A configuration error (cfgErr, or a LOG_LEVEL that names no level) stops
+// it at once with exit status 2, naming every setting that is wrong.
+func Main(name string, cfgErr error, run func(ctx context.Context, log *slog.Logger) error) {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(config.Env("LOG_LEVEL", "INFO")))
+	if err := level.UnmarshalText([]byte(config.Env("LOG_LEVEL", "INFO"))); err != nil {
+		cfgErr = errors.Join(cfgErr, fmt.Errorf("LOG_LEVEL must be DEBUG, INFO, WARN or ERROR, not %q", os.Getenv("LOG_LEVEL")))
+	}
+	if cfgErr != nil {
+		fmt.Fprintf(os.Stderr, "%s: bad configuration:\n%v\n", name, cfgErr)
+		os.Exit(2)
+	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
