@@ -24,9 +24,11 @@ func badRequestf(format string, args ...any) error {
 	return errs.Errorf(errs.BadRequest, format, args...)
 }
 
-// Decode reads exactly one JSON object into v, rejecting unknown fields,
-// trailing data, wrong types and bodies over MaxBodyBytes. The body is read
-// as JSON whatever Content-Type says, as curl's default form type is common.
+// Decode reads exactly one JSON object into v, a pointer to a struct,
+// rejecting unknown fields, trailing data, wrong types, bodies over
+// MaxBodyBytes, and a nil pointer field tagged `required:"true"`. The body
+// is read as JSON whatever Content-Type says, as curl's default form type
+// is common.
 func Decode(w http.ResponseWriter, r *http.Request, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	dec.DisallowUnknownFields()
@@ -38,6 +40,20 @@ func Decode(w http.ResponseWriter, r *http.Request, v any) error {
 			return errs.Errorf(errs.TooLarge, "request body is over %d bytes", MaxBodyBytes)
 		}
 		return badRequestf("body must hold a single JSON object")
+	}
+	return requireFields(v)
+}
+
+// requireFields reports the first pointer field tagged `required:"true"`
+// that the request left out (or sent as null).
+func requireFields(v any) error {
+	rv := reflect.ValueOf(v).Elem()
+	for i := range rv.NumField() {
+		f := rv.Type().Field(i)
+		if f.Tag.Get("required") == "true" && f.Type.Kind() == reflect.Pointer && rv.Field(i).IsNil() {
+			name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+			return Required(name)
+		}
 	}
 	return nil
 }
@@ -114,19 +130,3 @@ func PathID(ps httprouter.Params, name string) (int64, error) {
 
 // Required reports a missing field of a request body.
 func Required(name string) error { return badRequestf("field %s is required", name) }
-
-// Field is a request body field and whether the request set it.
-type Field struct {
-	Name string
-	Set  bool
-}
-
-// RequireAll reports the first field the request left out.
-func RequireAll(fields ...Field) error {
-	for _, f := range fields {
-		if !f.Set {
-			return Required(f.Name)
-		}
-	}
-	return nil
-}

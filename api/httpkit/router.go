@@ -249,3 +249,38 @@ func Document(doc []byte) Handler {
 		return nil
 	}
 }
+
+// Create serves a POST route that creates an entity: it decodes the body
+// into a T (see Decode), create makes the entity, and the answer is 201 with
+// the new id under key.
+func Create[T any](key string, create func(ctx context.Context, req T) (int64, error)) Handler {
+	return func(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
+		var req T
+		if err := Decode(w, r, &req); err != nil {
+			return err
+		}
+		id, err := create(r.Context(), req)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusCreated, map[string]int64{key: id})
+		return nil
+	}
+}
+
+// GetByID serves a GET route: get reads what the path parameter param
+// names, and render turns it into the answer.
+func GetByID[T any](param string, get func(ctx context.Context, id int64) (T, error), render func(T) any) Handler {
+	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+		id, err := PathID(ps, param)
+		if err != nil {
+			return err
+		}
+		v, err := get(r.Context(), id)
+		if err != nil {
+			return err
+		}
+		WriteJSON(w, http.StatusOK, render(v))
+		return nil
+	}
+}

@@ -8,5 +8,5 @@ import (
 )
 
 func TestOpenAPIMatchesRouter(t *testing.T) {
-	apitest.DocumentMatchesRoutes(t, paymentsapi.New(nil, nil, paymentsapi.ServiceKey("")), paymentsapi.OpenAPI())
+	apitest.DocumentMatchesRoutes(t, paymentsapi.New(nil, nil, paymentsapi.ServiceKey("")), paymentsapi.OpenAPI)
 }

@@ -4,6 +4,7 @@
 package paymentsapi
 
 import (
+	"context"
 	_ "embed"
 	"encoding/json"
 	"net/http"
@@ -11,15 +12,13 @@ import (
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/store-manager/store-manager/api/httpkit"
-
 	"github.com/store-manager/store-manager/services/payments"
 )
 
-//go:embed openapi/payments.json
-var openAPI []byte
-
 // OpenAPI is the OpenAPI document of the payments REST API.
-func OpenAPI() []byte { return openAPI }
+//
+//go:embed openapi/payments.json
+var OpenAPI []byte
 
 // ServiceKeyHeader carries the trusted services' API key.
 const ServiceKeyHeader = "X-Service-Key"
@@ -43,9 +42,9 @@ func New(svc *payments.Service, checks map[string]httpkit.Check, service httpkit
 		{Method: "GET", Path: "/", Handler: h.root},
 		{Method: "GET", Path: "/health-check", Handler: httpkit.Health},
 		{Method: "GET", Path: "/ready", Handler: httpkit.Readiness(checks)},
-		{Method: "GET", Path: "/openapi.json", Handler: httpkit.Document(openAPI)},
-		{Method: "POST", Path: "/payments", Handler: service.Guard(h.create)},
-		{Method: "GET", Path: "/payments/{payment_id}", Handler: h.get},
+		{Method: "GET", Path: "/openapi.json", Handler: httpkit.Document(OpenAPI)},
+		{Method: "POST", Path: "/payments", Handler: service.Guard(httpkit.Create("payment_id", h.create))},
+		{Method: "GET", Path: "/payments/{payment_id}", Handler: httpkit.GetByID("payment_id", svc.Payment, newPaymentResponse)},
 		{Method: "POST", Path: "/payments/process/{payment_id}", Handler: h.process},
 	})
 }
@@ -57,25 +56,14 @@ func (paymentHandlers) root(w http.ResponseWriter, _ *http.Request, _ httprouter
 	return nil
 }
 
-func (h paymentHandlers) create(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	var req struct {
-		UserID      *int64       `json:"user_id"`
-		OrderID     *int64       `json:"order_id"`
-		TotalAmount *json.Number `json:"total_amount"`
-	}
-	if err := httpkit.Decode(w, r, &req); err != nil {
-		return err
-	}
-	if err := httpkit.RequireAll(httpkit.Field{Name: "user_id", Set: req.UserID != nil}, httpkit.Field{Name: "order_id", Set: req.OrderID != nil},
-		httpkit.Field{Name: "total_amount", Set: req.TotalAmount != nil}); err != nil {
-		return err
-	}
-	id, err := h.svc.CreatePayment(r.Context(), *req.UserID, *req.OrderID, req.TotalAmount.String())
-	if err != nil {
-		return err
-	}
-	httpkit.WriteJSON(w, http.StatusCreated, map[string]int64{"payment_id": id})
-	return nil
+type newPayment struct {
+	UserID      *int64       `json:"user_id" required:"true"`
+	OrderID     *int64       `json:"order_id" required:"true"`
+	TotalAmount *json.Number `json:"total_amount" required:"true"`
+}
+
+func (h paymentHandlers) create(ctx context.Context, req newPayment) (int64, error) {
+	return h.svc.CreatePayment(ctx, *req.UserID, *req.OrderID, req.TotalAmount.String())
 }
 
 type paymentResponse struct {
@@ -87,17 +75,8 @@ type paymentResponse struct {
 	IsVoid      bool        `json:"is_void"`
 }
 
-func (h paymentHandlers) get(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	id, err := httpkit.PathID(ps, "payment_id")
-	if err != nil {
-		return err
-	}
-	p, err := h.svc.Payment(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	httpkit.WriteJSON(w, http.StatusOK, paymentResponse{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: json.Number(p.TotalAmount), IsPaid: p.IsPaid, IsVoid: p.IsVoid})
-	return nil
+func newPaymentResponse(p payments.Payment) any {
+	return paymentResponse{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: json.Number(p.TotalAmount), IsPaid: p.IsPaid, IsVoid: p.IsVoid}
 }
 
 func (h paymentHandlers) process(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
@@ -106,15 +85,11 @@ func (h paymentHandlers) process(w http.ResponseWriter, r *http.Request, ps http
 		return err
 	}
 	var req struct {
-		CardNumber     *string `json:"cardNumber"`
-		CardCode       *string `json:"cardCode"`
-		ExpirationDate *string `json:"expirationDate"`
+		CardNumber     *string `json:"cardNumber" required:"true"`
+		CardCode       *string `json:"cardCode" required:"true"`
+		ExpirationDate *string `json:"expirationDate" required:"true"`
 	}
 	if err := httpkit.Decode(w, r, &req); err != nil {
-		return err
-	}
-	if err := httpkit.RequireAll(httpkit.Field{Name: "cardNumber", Set: req.CardNumber != nil}, httpkit.Field{Name: "cardCode", Set: req.CardCode != nil},
-		httpkit.Field{Name: "expirationDate", Set: req.ExpirationDate != nil}); err != nil {
 		return err
 	}
 	p, err := h.svc.Process(r.Context(), id, payments.Card{Number: *req.CardNumber, Code: *req.CardCode, Expiration: *req.ExpirationDate})

@@ -11,7 +11,6 @@ import (
 
 	"github.com/store-manager/store-manager/api/httpkit"
 	"github.com/store-manager/store-manager/services/platform/errs"
-
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/store"
 )
@@ -31,23 +30,13 @@ func wholeNumber(field string, n *json.Number, lo, hi int64) (int64, error) {
 	return v, nil
 }
 
-func (h storeHandlers) createUser(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	var req struct {
-		Name  *string `json:"name"`
-		Email *string `json:"email"`
-	}
-	if err := httpkit.Decode(w, r, &req); err != nil {
-		return err
-	}
-	if err := httpkit.RequireAll(httpkit.Field{Name: "name", Set: req.Name != nil}, httpkit.Field{Name: "email", Set: req.Email != nil}); err != nil {
-		return err
-	}
-	id, err := h.svc.CreateUser(r.Context(), *req.Name, *req.Email)
-	if err != nil {
-		return err
-	}
-	httpkit.WriteJSON(w, http.StatusCreated, map[string]int64{"user_id": id})
-	return nil
+type newUser struct {
+	Name  *string `json:"name" required:"true"`
+	Email *string `json:"email" required:"true"`
+}
+
+func (h storeHandlers) createUser(ctx context.Context, req newUser) (int64, error) {
+	return h.svc.CreateUser(ctx, *req.Name, *req.Email)
 }
 
 type userResponse struct {
@@ -56,18 +45,7 @@ type userResponse struct {
 	Email string `json:"email"`
 }
 
-func (h storeHandlers) getUser(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	id, err := httpkit.PathID(ps, "user_id")
-	if err != nil {
-		return err
-	}
-	u, err := h.svc.User(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	httpkit.WriteJSON(w, http.StatusOK, userResponse{ID: u.ID, Name: u.Name, Email: u.Email})
-	return nil
-}
+func newUserResponse(u store.User) any { return userResponse{ID: u.ID, Name: u.Name, Email: u.Email} }
 
 // deleteByID serves a DELETE route with the original's {"deleted": bool}
 // answer: del removes the entity whose id is the path parameter param.
@@ -85,24 +63,14 @@ func deleteByID(param string, del func(ctx context.Context, id int64) error) htt
 	}
 }
 
-func (h storeHandlers) createProduct(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	var req struct {
-		Name  *string      `json:"name"`
-		SKU   *string      `json:"sku"`
-		Price *json.Number `json:"price"`
-	}
-	if err := httpkit.Decode(w, r, &req); err != nil {
-		return err
-	}
-	if err := httpkit.RequireAll(httpkit.Field{Name: "name", Set: req.Name != nil}, httpkit.Field{Name: "sku", Set: req.SKU != nil}, httpkit.Field{Name: "price", Set: req.Price != nil}); err != nil {
-		return err
-	}
-	id, err := h.svc.CreateProduct(r.Context(), *req.Name, *req.SKU, req.Price.String())
-	if err != nil {
-		return err
-	}
-	httpkit.WriteJSON(w, http.StatusCreated, map[string]int64{"product_id": id})
-	return nil
+type newProduct struct {
+	Name  *string      `json:"name" required:"true"`
+	SKU   *string      `json:"sku" required:"true"`
+	Price *json.Number `json:"price" required:"true"`
+}
+
+func (h storeHandlers) createProduct(ctx context.Context, req newProduct) (int64, error) {
+	return h.svc.CreateProduct(ctx, *req.Name, *req.SKU, req.Price.String())
 }
 
 type productResponse struct {
@@ -112,17 +80,8 @@ type productResponse struct {
 	Price json.Number `json:"price"`
 }
 
-func (h storeHandlers) getProduct(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	id, err := httpkit.PathID(ps, "product_id")
-	if err != nil {
-		return err
-	}
-	p, err := h.svc.Product(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	httpkit.WriteJSON(w, http.StatusOK, productResponse{ID: p.ID, Name: p.Name, SKU: p.SKU, Price: json.Number(p.Price)})
-	return nil
+func newProductResponse(p store.Product) any {
+	return productResponse{ID: p.ID, Name: p.Name, SKU: p.SKU, Price: json.Number(p.Price)}
 }
 
 type stockResponse struct {
@@ -132,14 +91,11 @@ type stockResponse struct {
 
 func (h storeHandlers) setStock(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req struct {
-		ProductID *int64       `json:"product_id"`
+		ProductID *int64       `json:"product_id" required:"true"`
 		Quantity  *json.Number `json:"quantity"`
 	}
 	if err := httpkit.Decode(w, r, &req); err != nil {
 		return err
-	}
-	if req.ProductID == nil {
-		return httpkit.Required("product_id")
 	}
 	qty, err := wholeNumber("quantity", req.Quantity, 0, store.MaxStock)
 	if err != nil {
@@ -156,17 +112,8 @@ func (h storeHandlers) setStock(w http.ResponseWriter, r *http.Request, _ httpro
 	return nil
 }
 
-func (h storeHandlers) getStock(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	id, err := httpkit.PathID(ps, "product_id")
-	if err != nil {
-		return err
-	}
-	p, err := h.svc.Product(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	httpkit.WriteJSON(w, http.StatusOK, stockResponse{ProductID: p.ID, Quantity: p.Quantity})
-	return nil
+func newStockResponse(p store.Product) any {
+	return stockResponse{ProductID: p.ID, Quantity: p.Quantity}
 }
 
 // overviewLine keeps the original report's French keys.
@@ -190,37 +137,27 @@ func (h storeHandlers) stockOverview(w http.ResponseWriter, r *http.Request, _ h
 	return nil
 }
 
-func (h storeHandlers) createOrder(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
-	var req struct {
-		UserID *int64 `json:"user_id"`
-		Items  *[]struct {
-			ProductID *int64       `json:"product_id"`
-			Quantity  *json.Number `json:"quantity"`
-		} `json:"items"`
-	}
-	if err := httpkit.Decode(w, r, &req); err != nil {
-		return err
-	}
-	if err := httpkit.RequireAll(httpkit.Field{Name: "user_id", Set: req.UserID != nil}, httpkit.Field{Name: "items", Set: req.Items != nil}); err != nil {
-		return err
-	}
+type newOrder struct {
+	UserID *int64 `json:"user_id" required:"true"`
+	Items  *[]struct {
+		ProductID *int64       `json:"product_id"`
+		Quantity  *json.Number `json:"quantity"`
+	} `json:"items" required:"true"`
+}
+
+func (h storeHandlers) createOrder(ctx context.Context, req newOrder) (int64, error) {
 	items := make([]store.Item, len(*req.Items))
 	for i, it := range *req.Items {
 		if it.ProductID == nil {
-			return httpkit.Required("items[" + strconv.Itoa(i) + "].product_id")
+			return 0, httpkit.Required("items[" + strconv.Itoa(i) + "].product_id")
 		}
 		qty, err := wholeNumber("items["+strconv.Itoa(i)+"].quantity", it.Quantity, 1, store.MaxItemQty)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		items[i] = store.Item{ProductID: *it.ProductID, Quantity: qty}
 	}
-	id, err := h.svc.CreateOrder(r.Context(), *req.UserID, items)
-	if err != nil {
-		return err
-	}
-	httpkit.WriteJSON(w, http.StatusCreated, map[string]int64{"order_id": id})
-	return nil
+	return h.svc.CreateOrder(ctx, *req.UserID, items)
 }
 
 type orderItemResponse struct {
@@ -251,7 +188,7 @@ type orderResponse struct {
 	UpdatedAt     time.Time           `json:"updated_at"`
 }
 
-func newOrderResponse(o events.Order) orderResponse {
+func newOrderResponse(o events.Order) any {
 	out := orderResponse{
 		ID: o.ID, UserID: o.UserID, TotalAmount: json.Number(o.TotalAmount), Status: o.Status,
 		PaymentID: o.PaymentID, PaymentLink: o.PaymentLink, IsPaid: o.IsPaid, FailureReason: o.FailureReason,
@@ -267,29 +204,13 @@ func newOrderResponse(o events.Order) orderResponse {
 	return out
 }
 
-func (h storeHandlers) getOrder(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
-	id, err := httpkit.PathID(ps, "order_id")
-	if err != nil {
-		return err
-	}
-	o, err := h.svc.Order(r.Context(), id)
-	if err != nil {
-		return err
-	}
-	httpkit.WriteJSON(w, http.StatusOK, newOrderResponse(o))
-	return nil
-}
-
 func (h storeHandlers) updateOrder(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req struct {
-		OrderID     *int64  `json:"order_id"`
-		IsPaid      *bool   `json:"is_paid"`
+		OrderID     *int64  `json:"order_id" required:"true"`
+		IsPaid      *bool   `json:"is_paid" required:"true"`
 		PaymentLink *string `json:"payment_link"`
 	}
 	if err := httpkit.Decode(w, r, &req); err != nil {
-		return err
-	}
-	if err := httpkit.RequireAll(httpkit.Field{Name: "order_id", Set: req.OrderID != nil}, httpkit.Field{Name: "is_paid", Set: req.IsPaid != nil}); err != nil {
 		return err
 	}
 	if err := h.svc.UpdateOrder(r.Context(), *req.OrderID, *req.IsPaid, req.PaymentLink); err != nil {

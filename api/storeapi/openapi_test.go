@@ -11,7 +11,7 @@ import (
 )
 
 func TestOpenAPIMatchesRouter(t *testing.T) {
-	apitest.DocumentMatchesRoutes(t, storeapi.New(nil, http.NotFoundHandler(), nil, storeapi.EmployeeKey("")), storeapi.OpenAPI())
+	apitest.DocumentMatchesRoutes(t, storeapi.New(nil, http.NotFoundHandler(), nil, storeapi.EmployeeKey("")), storeapi.OpenAPI)
 }
 
 // The document states the same text rules the store enforces.
@@ -25,7 +25,7 @@ func TestOpenAPIPatternsAreTheStoreRules(t *testing.T) {
 			} `json:"schemas"`
 		} `json:"components"`
 	}
-	if err := json.Unmarshal(storeapi.OpenAPI(), &doc); err != nil {
+	if err := json.Unmarshal(storeapi.OpenAPI, &doc); err != nil {
 		t.Fatal(err)
 	}
 	s := doc.Components.Schemas

@@ -10,6 +10,7 @@ import (
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // SagaConsumer names the payments saga consumer group and its processed_events rows.
@@ -52,7 +53,7 @@ func (s *Service) onOrderCreated(ctx context.Context, _ consumer.Message, o even
 // announces it as caused by this event: PaymentCreated with its link, or
 // PaymentCreationFailed when the payment cannot be accepted.
 func (s *Service) onStockDecreased(ctx context.Context, m consumer.Message, o events.Order) error {
-	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
+	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q *paymentsdb.Queries) ([]outbox.Event, error) {
 		amount, err := s.checkAmount(o.TotalAmount)
 		if err != nil {
 			return paymentEvent(events.PaymentCreationFailed, events.PaymentEvent{
@@ -64,7 +65,7 @@ func (s *Service) onStockDecreased(ctx context.Context, m consumer.Message, o ev
 			return nil, fmt.Errorf("record order %d: %w", o.ID, err)
 		}
 		id, err := q.CreatePayment(ctx, paymentsdb.CreatePaymentParams{OrderID: o.ID, UserID: o.UserID, TotalAmount: amount.String()})
-		if isDuplicate(err) {
+		if txn.MySQLError(err, txn.DuplicateKey) {
 			// A trusted service created it through the API, for this same total: announce that one.
 			p, gerr := q.GetPaymentByOrder(ctx, o.ID)
 			if gerr != nil {
@@ -88,7 +89,7 @@ func (s *Service) voidOrder(ctx context.Context, m consumer.Message, o events.Or
 	if total == "" {
 		total = "0"
 	}
-	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
+	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q *paymentsdb.Queries) ([]outbox.Event, error) {
 		if err := q.VoidOrder(ctx, paymentsdb.VoidOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: total}); err != nil {
 			return nil, fmt.Errorf("void order %d: %w", o.ID, err)
 		}
@@ -113,7 +114,7 @@ func (s *Service) DeadLetter(ctx context.Context, m consumer.Message, cause erro
 	if err != nil {
 		return errNotAnOrder
 	}
-	return s.db.Exec(ctx, func(Queries) ([]outbox.Event, error) {
+	return s.db.Exec(ctx, func(*paymentsdb.Queries) ([]outbox.Event, error) {
 		return paymentEvent(events.PaymentCreationFailed, events.PaymentEvent{OrderID: orderID, Reason: "payment step failed: " + cause.Error()})
 	})
 }

@@ -10,9 +10,11 @@ import (
 	"time"
 
 	paymentsdb "github.com/store-manager/store-manager/db/payments"
+	"github.com/store-manager/store-manager/services/platform/errs"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // Config sets the payments rules.
@@ -24,6 +26,15 @@ type Config struct {
 	LinkBase string
 	// Now tells the time, for card expiry; time.Now when nil.
 	Now func() time.Time
+}
+
+// DB is the payments database: its prepared queries, and the platform's outbox and inbox.
+type DB = txn.DB[*paymentsdb.Queries]
+
+// Prepare prepares every payments query, and the outbox's, once on db.
+func Prepare(ctx context.Context, db *sql.DB) (*DB, error) {
+	prepare := func(ctx context.Context, db *sql.DB) (*paymentsdb.Queries, error) { return paymentsdb.Prepare(ctx, db) }
+	return txn.Prepare(ctx, db, prepare)
 }
 
 // Service holds the payments use cases.
@@ -60,10 +71,10 @@ func (s *Service) Link(id int64) string {
 func (s *Service) checkAmount(total string) (money.Cents, error) {
 	c, err := money.Parse(total)
 	if err != nil {
-		return 0, invalidf("total_amount: %v", err)
+		return 0, errs.Errorf(ErrInvalid, "total_amount: %v", err)
 	}
 	if c > s.cfg.MaxAmount {
-		return 0, invalidf("total_amount %s is over the limit of %s per payment", c, s.cfg.MaxAmount)
+		return 0, errs.Errorf(ErrInvalid, "total_amount %s is over the limit of %s per payment", c, s.cfg.MaxAmount)
 	}
 	return c, nil
 }
@@ -77,33 +88,33 @@ func (s *Service) checkAmount(total string) (money.Cents, error) {
 // StockDecreased event, which the saga step announces for this payment.
 func (s *Service) CreatePayment(ctx context.Context, userID, orderID int64, total string) (int64, error) {
 	if userID < 1 || orderID < 1 {
-		return 0, invalidf("user_id and order_id must be positive integers")
+		return 0, errs.Errorf(ErrInvalid, "user_id and order_id must be positive integers")
 	}
 	amount, err := s.checkAmount(total)
 	if err != nil {
 		return 0, err
 	}
 	var id int64
-	err = s.db.Exec(ctx, func(q Queries) ([]outbox.Event, error) {
+	err = s.db.Exec(ctx, func(q *paymentsdb.Queries) ([]outbox.Event, error) {
 		o, err := q.GetOrderForUpdate(ctx, orderID)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, notFoundf("order %d is not known to payments", orderID)
+			return nil, errs.Errorf(ErrNotFound, "order %d is not known to payments", orderID)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("lock order %d: %w", orderID, err)
 		}
 		switch {
 		case o.IsVoid:
-			return nil, conflictf("order %d was cancelled or deleted", orderID)
+			return nil, errs.Errorf(ErrConflict, "order %d was cancelled or deleted", orderID)
 		case o.UserID != userID:
-			return nil, invalidf("user_id %d is not the user of order %d", userID, orderID)
+			return nil, errs.Errorf(ErrInvalid, "user_id %d is not the user of order %d", userID, orderID)
 		}
 		if own, err := money.Parse(o.TotalAmount); err != nil || own != amount {
-			return nil, invalidf("total_amount %s is not the total of order %d", amount, orderID)
+			return nil, errs.Errorf(ErrInvalid, "total_amount %s is not the total of order %d", amount, orderID)
 		}
 		id, err = q.CreatePayment(ctx, paymentsdb.CreatePaymentParams{OrderID: orderID, UserID: userID, TotalAmount: amount.String()})
-		if isDuplicate(err) {
-			return nil, conflictf("order %d already has a payment", orderID)
+		if txn.MySQLError(err, txn.DuplicateKey) {
+			return nil, errs.Errorf(ErrConflict, "order %d already has a payment", orderID)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("create payment: %w", err)
@@ -129,7 +140,7 @@ func paymentEvent(typ string, p events.PaymentEvent) ([]outbox.Event, error) {
 func (s *Service) Payment(ctx context.Context, id int64) (Payment, error) {
 	p, err := s.db.Queries().GetPayment(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Payment{}, notFoundf("payment %d not found", id)
+		return Payment{}, errs.Errorf(ErrNotFound, "payment %d not found", id)
 	}
 	if err != nil {
 		return Payment{}, fmt.Errorf("get payment %d: %w", id, err)
@@ -158,19 +169,19 @@ func (s *Service) Process(ctx context.Context, id int64, card Card) (Payment, er
 		return Payment{}, err
 	}
 	var out Payment
-	err := s.db.Exec(ctx, func(q Queries) ([]outbox.Event, error) {
+	err := s.db.Exec(ctx, func(q *paymentsdb.Queries) ([]outbox.Event, error) {
 		p, err := q.GetPaymentForUpdate(ctx, id)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, notFoundf("payment %d not found", id)
+			return nil, errs.Errorf(ErrNotFound, "payment %d not found", id)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("lock payment %d: %w", id, err)
 		}
 		switch {
 		case p.VoidedAt.Valid:
-			return nil, conflictf("payment %d is void: its order was cancelled or deleted", id)
+			return nil, errs.Errorf(ErrConflict, "payment %d is void: its order was cancelled or deleted", id)
 		case p.IsPaid:
-			return nil, conflictf("payment %d is already paid", id)
+			return nil, errs.Errorf(ErrConflict, "payment %d is already paid", id)
 		}
 		if _, err := q.MarkPaymentPaid(ctx, id); err != nil {
 			return nil, fmt.Errorf("pay payment %d: %w", id, err)
@@ -186,19 +197,19 @@ func (s *Service) Process(ctx context.Context, id int64, card Card) (Payment, er
 func (s *Service) checkCard(c Card) error {
 	number := strings.ReplaceAll(strings.ReplaceAll(c.Number, " ", ""), "-", "")
 	if !luhn(number) {
-		return invalidf("cardNumber is not a valid card number")
+		return errs.Errorf(ErrInvalid, "cardNumber is not a valid card number")
 	}
 	if n := len(c.Code); (n != 3 && n != 4) || !digits(c.Code) {
-		return invalidf("cardCode must be 3 or 4 digits")
+		return errs.Errorf(ErrInvalid, "cardCode must be 3 or 4 digits")
 	}
 	month, year, ok := parseExpiry(c.Expiration)
 	if !ok {
-		return invalidf("expirationDate must be MM/YY or MM/YYYY")
+		return errs.Errorf(ErrInvalid, "expirationDate must be MM/YY or MM/YYYY")
 	}
 	now := s.cfg.Now()
 	// A card is valid through the last day of its expiry month.
 	if !time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC).After(now) {
-		return invalidf("the card has expired")
+		return errs.Errorf(ErrInvalid, "the card has expired")
 	}
 	return nil
 }

@@ -10,9 +10,11 @@ import (
 	"strconv"
 
 	storedb "github.com/store-manager/store-manager/db/store"
+	"github.com/store-manager/store-manager/services/platform/errs"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // Item is one line of an order to create.
@@ -24,19 +26,19 @@ type Item struct {
 // CreateOrder records an order for userID and starts its saga with OrderCreated.
 func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (int64, error) {
 	if len(items) == 0 {
-		return 0, invalidf("an order needs at least one item")
+		return 0, errs.Errorf(ErrInvalid, "an order needs at least one item")
 	}
 	if len(items) > MaxOrderItems {
-		return 0, invalidf("an order has at most %d items", MaxOrderItems)
+		return 0, errs.Errorf(ErrInvalid, "an order has at most %d items", MaxOrderItems)
 	}
 	ids := make([]int64, 0, len(items))
 	seen := make(map[int64]bool, len(items))
 	for i, it := range items {
 		if it.Quantity < 1 || it.Quantity > MaxItemQty {
-			return 0, invalidf("items[%d].quantity must be between 1 and %d", i, MaxItemQty)
+			return 0, errs.Errorf(ErrInvalid, "items[%d].quantity must be between 1 and %d", i, MaxItemQty)
 		}
 		if seen[it.ProductID] {
-			return 0, invalidf("items[%d]: product %d appears twice", i, it.ProductID)
+			return 0, errs.Errorf(ErrInvalid, "items[%d]: product %d appears twice", i, it.ProductID)
 		}
 		seen[it.ProductID] = true
 		ids = append(ids, it.ProductID)
@@ -46,7 +48,7 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 	var orderID int64
 	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		if _, err := q.GetUser(ctx, userID); errors.Is(err, sql.ErrNoRows) {
-			return nil, notFoundf("user %d not found", userID)
+			return nil, errs.Errorf(ErrNotFound, "user %d not found", userID)
 		} else if err != nil {
 			return nil, fmt.Errorf("get user %d: %w", userID, err)
 		}
@@ -64,11 +66,11 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 		for _, it := range items {
 			p, ok := prices[it.ProductID]
 			if !ok {
-				return nil, notFoundf("product %d not found", it.ProductID)
+				return nil, errs.Errorf(ErrNotFound, "product %d not found", it.ProductID)
 			}
 			total += p * money.Cents(it.Quantity)
 			if total > money.Max {
-				return nil, invalidf("the order's total is over %s", money.Max)
+				return nil, errs.Errorf(ErrInvalid, "the order's total is over %s", money.Max)
 			}
 		}
 		at := now()
@@ -76,8 +78,8 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 		o.ID, err = q.CreateOrder(ctx, storedb.CreateOrderParams{
 			UserID: userID, TotalAmount: o.TotalAmount, Status: o.Status, CreatedAt: at, UpdatedAt: at,
 		})
-		if mysqlErr(err, errNoReferencedRow) {
-			return nil, notFoundf("user %d not found", userID)
+		if txn.MySQLError(err, txn.NoReferencedRow) {
+			return nil, errs.Errorf(ErrNotFound, "user %d not found", userID)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("create order: %w", err)
@@ -108,7 +110,7 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 func orderSnapshot(ctx context.Context, q Queries, id int64) (events.Order, error) {
 	o, err := q.GetOrder(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return events.Order{}, notFoundf("order %d not found", id)
+		return events.Order{}, errs.Errorf(ErrNotFound, "order %d not found", id)
 	}
 	if err != nil {
 		return events.Order{}, fmt.Errorf("get order %d: %w", id, err)
@@ -132,7 +134,7 @@ func (s *Service) Order(ctx context.Context, id int64) (events.Order, error) {
 	}
 	switch presence {
 	case Deleted:
-		return events.Order{}, notFoundf("order %d not found", id)
+		return events.Order{}, errs.Errorf(ErrNotFound, "order %d not found", id)
 	case Missing:
 		return orderSnapshot(ctx, s.db.Queries(), id) // not projected yet: read your own write
 	}
@@ -146,13 +148,13 @@ func (s *Service) DeleteOrder(ctx context.Context, id int64) error {
 	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		o, err := q.GetOrderForUpdate(ctx, id)
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, notFoundf("order %d not found", id)
+			return nil, errs.Errorf(ErrNotFound, "order %d not found", id)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("lock order %d: %w", id, err)
 		}
 		if o.IsPaid {
-			return nil, conflictf("order %d is paid and cannot be deleted", id)
+			return nil, errs.Errorf(ErrConflict, "order %d is paid and cannot be deleted", id)
 		}
 		var out []outbox.Event
 		if o.StockTaken {
@@ -215,10 +217,10 @@ func (s *Service) UpdateOrder(ctx context.Context, id int64, isPaid bool, paymen
 			return nil, err
 		}
 		if !ok {
-			return nil, notFoundf("order %d not found", id)
+			return nil, errs.Errorf(ErrNotFound, "order %d not found", id)
 		}
 		if isPaid != o.IsPaid {
-			return nil, conflictf("is_paid cannot be %t: order %d is %s by its payment", isPaid, id, paidWord(o.IsPaid))
+			return nil, errs.Errorf(ErrConflict, "is_paid cannot be %t: order %d is %s by its payment", isPaid, id, paidWord(o.IsPaid))
 		}
 		if paymentLink != nil {
 			o.PaymentLink = sql.NullString{String: *paymentLink, Valid: true}

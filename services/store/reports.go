@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+
+	"github.com/store-manager/store-manager/services/platform/errs"
 )
 
 // StockLine is one line of the stock overview.
@@ -77,7 +79,7 @@ func (s *Service) Products(ctx context.Context, afterID int64, limit int) ([]Pro
 // LowStock lists products with at most threshold units, from the read model.
 func (s *Service) LowStock(ctx context.Context, threshold int64, limit int) ([]Product, error) {
 	if threshold < 0 || threshold > MaxStock {
-		return nil, invalidf("threshold must be between 0 and %d", MaxStock)
+		return nil, errs.Errorf(ErrInvalid, "threshold must be between 0 and %d", MaxStock)
 	}
 	return s.reads.LowStock(ctx, int32(threshold), clampLimit(limit))
 }

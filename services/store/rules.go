@@ -3,6 +3,8 @@ package store
 import (
 	"regexp"
 	"unicode/utf8"
+
+	"github.com/store-manager/store-manager/services/platform/errs"
 )
 
 // Patterns of text fields, written once for the service's checks and the
@@ -30,11 +32,11 @@ var (
 func checkName(field, v string, maxLen int) error {
 	switch {
 	case v == "":
-		return invalidf("%s is required", field)
+		return errs.Errorf(ErrInvalid, "%s is required", field)
 	case utf8.RuneCountInString(v) > maxLen:
-		return invalidf("%s is longer than %d characters", field, maxLen)
+		return errs.Errorf(ErrInvalid, "%s is longer than %d characters", field, maxLen)
 	case !nameRE.MatchString(v):
-		return invalidf("%s must not hold control characters nor begin or end with a space", field)
+		return errs.Errorf(ErrInvalid, "%s must not hold control characters nor begin or end with a space", field)
 	}
 	return nil
 }
@@ -43,10 +45,10 @@ func checkName(field, v string, maxLen int) error {
 // matching LinkPattern.
 func checkLink(link string) error {
 	if len(link) > MaxPaymentLink {
-		return invalidf("payment_link is longer than %d characters", MaxPaymentLink)
+		return errs.Errorf(ErrInvalid, "payment_link is longer than %d characters", MaxPaymentLink)
 	}
 	if !linkRE.MatchString(link) {
-		return invalidf("payment_link must be an absolute http or https URL")
+		return errs.Errorf(ErrInvalid, "payment_link must be an absolute http or https URL")
 	}
 	return nil
 }

@@ -9,9 +9,11 @@ import (
 	"time"
 
 	storedb "github.com/store-manager/store-manager/db/store"
+	"github.com/store-manager/store-manager/services/platform/errs"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // ReadModel is the read side the store's queries are served from.
@@ -32,6 +34,17 @@ const (
 	MaxOrderItems  = 100
 	MaxReportLimit = 100
 )
+
+// Queries are the store database's generated queries, bound to a transaction or not.
+type Queries = *storedb.Queries
+
+// DB is the store database: its prepared queries, and the platform's outbox and inbox.
+type DB = txn.DB[Queries]
+
+// Prepare prepares every store query, and the outbox's, once on db.
+func Prepare(ctx context.Context, db *sql.DB) (*DB, error) {
+	return txn.Prepare(ctx, db, func(ctx context.Context, db *sql.DB) (Queries, error) { return storedb.Prepare(ctx, db) })
+}
 
 // Service holds the store's use cases.
 type Service struct {
@@ -70,14 +83,14 @@ func (s *Service) CreateUser(ctx context.Context, name, email string) (int64, er
 		return 0, err
 	}
 	if addr, perr := mail.ParseAddress(email); perr != nil || addr.Address != email || len(email) > MaxEmailLen {
-		return 0, invalidf("email is not a valid address of at most %d characters", MaxEmailLen)
+		return 0, errs.Errorf(ErrInvalid, "email is not a valid address of at most %d characters", MaxEmailLen)
 	}
 	var id int64
 	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		var err error
 		id, err = q.CreateUser(ctx, storedb.CreateUserParams{Name: name, Email: email})
-		if mysqlErr(err, errDuplicateKey) {
-			return nil, conflictf("email %s is already used", email)
+		if txn.MySQLError(err, txn.DuplicateKey) {
+			return nil, errs.Errorf(ErrConflict, "email %s is already used", email)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("create user: %w", err)
@@ -91,7 +104,7 @@ func (s *Service) CreateUser(ctx context.Context, name, email string) (int64, er
 func (s *Service) User(ctx context.Context, id int64) (User, error) {
 	u, err := s.db.Queries().GetUser(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return User{}, notFoundf("user %d not found", id)
+		return User{}, errs.Errorf(ErrNotFound, "user %d not found", id)
 	}
 	if err != nil {
 		return User{}, fmt.Errorf("get user %d: %w", id, err)
@@ -103,14 +116,14 @@ func (s *Service) User(ctx context.Context, id int64) (User, error) {
 func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 	return s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		n, err := q.DeleteUser(ctx, id)
-		if mysqlErr(err, errRowReferenced, errRowReferenced2) {
-			return nil, conflictf("user %d has orders and cannot be deleted", id)
+		if txn.MySQLError(err, txn.RowReferenced, txn.RowReferenced2) {
+			return nil, errs.Errorf(ErrConflict, "user %d has orders and cannot be deleted", id)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("delete user %d: %w", id, err)
 		}
 		if n == 0 {
-			return nil, notFoundf("user %d not found", id)
+			return nil, errs.Errorf(ErrNotFound, "user %d not found", id)
 		}
 		return event(events.TopicUsers, id, events.UserDeleted, events.User{ID: id})
 	})
@@ -127,13 +140,13 @@ func (s *Service) CreateProduct(ctx context.Context, name, sku, price string) (i
 	}
 	cents, err := money.Parse(price)
 	if err != nil {
-		return 0, invalidf("price: %v", err)
+		return 0, errs.Errorf(ErrInvalid, "price: %v", err)
 	}
 	var id int64
 	err = s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		id, err = q.CreateProduct(ctx, storedb.CreateProductParams{Name: name, Sku: sku, Price: cents.String()})
-		if mysqlErr(err, errDuplicateKey) {
-			return nil, conflictf("SKU %s is already used", sku)
+		if txn.MySQLError(err, txn.DuplicateKey) {
+			return nil, errs.Errorf(ErrConflict, "SKU %s is already used", sku)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("create product: %w", err)
@@ -160,7 +173,7 @@ func (s *Service) Product(ctx context.Context, id int64) (Product, error) {
 	}
 	switch presence {
 	case Deleted:
-		return Product{}, notFoundf("product %d not found", id)
+		return Product{}, errs.Errorf(ErrNotFound, "product %d not found", id)
 	case Missing:
 		return s.productFromDB(ctx, id) // not projected yet: read your own write
 	}
@@ -171,7 +184,7 @@ func (s *Service) productFromDB(ctx context.Context, id int64) (Product, error) 
 	q := s.db.Queries()
 	p, err := q.GetProduct(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Product{}, notFoundf("product %d not found", id)
+		return Product{}, errs.Errorf(ErrNotFound, "product %d not found", id)
 	}
 	if err != nil {
 		return Product{}, fmt.Errorf("get product %d: %w", id, err)
@@ -190,14 +203,14 @@ func (s *Service) productFromDB(ctx context.Context, id int64) (Product, error) 
 func (s *Service) DeleteProduct(ctx context.Context, id int64) error {
 	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		n, err := q.DeleteProduct(ctx, id)
-		if mysqlErr(err, errRowReferenced, errRowReferenced2) {
-			return nil, conflictf("product %d is used by orders and cannot be deleted", id)
+		if txn.MySQLError(err, txn.RowReferenced, txn.RowReferenced2) {
+			return nil, errs.Errorf(ErrConflict, "product %d is used by orders and cannot be deleted", id)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("delete product %d: %w", id, err)
 		}
 		if n == 0 {
-			return nil, notFoundf("product %d not found", id)
+			return nil, errs.Errorf(ErrNotFound, "product %d not found", id)
 		}
 		return event(events.TopicProducts, id, events.ProductDeleted, events.Product{ID: id})
 	})
@@ -237,18 +250,18 @@ func (s *Service) awaitGone(ctx context.Context, presence func(context.Context) 
 // SetStock sets a product's stock to an absolute quantity.
 func (s *Service) SetStock(ctx context.Context, productID int64, quantity int64) (events.Stock, error) {
 	if quantity < 0 || quantity > MaxStock {
-		return events.Stock{}, invalidf("quantity must be between 0 and %d", MaxStock)
+		return events.Stock{}, errs.Errorf(ErrInvalid, "quantity must be between 0 and %d", MaxStock)
 	}
 	var st events.Stock
 	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		if _, err := q.GetProduct(ctx, productID); errors.Is(err, sql.ErrNoRows) {
-			return nil, notFoundf("product %d not found", productID)
+			return nil, errs.Errorf(ErrNotFound, "product %d not found", productID)
 		} else if err != nil {
 			return nil, fmt.Errorf("get product %d: %w", productID, err)
 		}
 		err := q.SetStock(ctx, storedb.SetStockParams{ProductID: productID, Quantity: int32(quantity)})
-		if mysqlErr(err, errNoReferencedRow) {
-			return nil, notFoundf("product %d not found", productID)
+		if txn.MySQLError(err, txn.NoReferencedRow) {
+			return nil, errs.Errorf(ErrNotFound, "product %d not found", productID)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("set stock of product %d: %w", productID, err)
@@ -286,26 +299,26 @@ func stockChanged(ctx context.Context, q Queries, productID int64) (stockChange,
 // and returns the product with its new stock.
 func (s *Service) Restock(ctx context.Context, productID int64, quantity int64) (Product, error) {
 	if quantity < 1 || quantity > MaxStock {
-		return Product{}, invalidf("quantity must be between 1 and %d", MaxStock)
+		return Product{}, errs.Errorf(ErrInvalid, "quantity must be between 1 and %d", MaxStock)
 	}
 	var out Product
 	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		n, err := q.IncreaseStock(ctx, storedb.IncreaseStockParams{Amount: int32(quantity), ProductID: productID})
-		if mysqlErr(err, errOutOfRange, errCheckFailed, errCheckFailedMy) {
-			return nil, invalidf("stock of product %d would exceed %d units", productID, MaxStock)
+		if txn.MySQLError(err, txn.OutOfRange, txn.CheckFailed, txn.CheckFailedMy) {
+			return nil, errs.Errorf(ErrInvalid, "stock of product %d would exceed %d units", productID, MaxStock)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("restock product %d: %w", productID, err)
 		}
 		if n == 0 {
-			return nil, notFoundf("product %d not found", productID)
+			return nil, errs.Errorf(ErrNotFound, "product %d not found", productID)
 		}
 		c, err := stockChanged(ctx, q, productID)
 		if err != nil {
 			return nil, err
 		}
 		if int64(c.stock.Quantity) > MaxStock {
-			return nil, invalidf("stock of product %d would exceed %d units", productID, MaxStock)
+			return nil, errs.Errorf(ErrInvalid, "stock of product %d would exceed %d units", productID, MaxStock)
 		}
 		p, err := q.GetProduct(ctx, productID)
 		if err != nil {

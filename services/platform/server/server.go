@@ -15,9 +15,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	_ "github.com/go-sql-driver/mysql" // the MySQL driver, registered for sql.Open
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/store-manager/store-manager/services/platform/config"
