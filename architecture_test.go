@@ -46,6 +46,7 @@ func TestTestHelpersStayInTests(t *testing.T) {
 	helpers := map[string]bool{
 		"github.com/store-manager/store-manager/services/platform/stacktest": true,
 		"github.com/store-manager/store-manager/api/apitest":                 true,
+		"github.com/store-manager/store-manager/services/store/storetest":    true,
 	}
 	for _, line := range goList(t, "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...") {
 		pkg, imports, _ := strings.Cut(line, " ")

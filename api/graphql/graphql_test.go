@@ -14,15 +14,17 @@ import (
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/services/store/storetest"
 )
 
 const testKey = "test-supplier-key"
 
-// inProcess serves GraphQL from this test process over the real database and Redis.
-func inProcess(t *testing.T) (*stacktest.Client, stacktest.Store) {
+// inProcess serves GraphQL from this test process over the test's own
+// databases and read models.
+func inProcess(t *testing.T) (*stacktest.Client, storetest.System) {
 	t.Helper()
-	s := stacktest.NewStore(t)
-	srv := httptest.NewServer(graphql.NewHandler(&graphql.Resolver{Store: s.Service}, graphql.Options{SupplierKey: testKey}))
+	s := storetest.New(t)
+	srv := httptest.NewServer(graphql.NewHandler(&graphql.Resolver{Store: s.Store}, graphql.Options{SupplierKey: testKey}))
 	t.Cleanup(srv.Close)
 	return stacktest.NewClient(srv.URL), s
 }
@@ -33,14 +35,14 @@ func query(t *testing.T, c *stacktest.Client, q string) stacktest.Response {
 }
 
 // newProduct creates a product with stock and waits until the read model has it.
-func newProduct(t *testing.T, s stacktest.Store, quantity int64) int64 {
+func newProduct(t *testing.T, s storetest.System, quantity int64) int64 {
 	t.Helper()
 	ctx := context.Background()
-	id, err := s.Service.CreateProduct(ctx, "Bolt", "G-"+stacktest.Suffix(), "0.35")
+	id, err := s.Store.CreateProduct(ctx, "Bolt", "G-"+stacktest.Suffix(), "0.35")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Service.SetStock(ctx, id, quantity); err != nil {
+	if _, err := s.Store.SetStock(ctx, id, quantity); err != nil {
 		t.Fatal(err)
 	}
 	stacktest.Eventually(t, 10*time.Second, "product projected", func() bool {
@@ -177,7 +179,7 @@ func TestRestockNeedsSupplierKey(t *testing.T) {
 		})
 	}
 	stacktest.Eventually(t, 10*time.Second, "read model restocked to 25", func() bool {
-		p, err := svc.Service.Product(context.Background(), id)
+		p, err := svc.Store.Product(context.Background(), id)
 		return err == nil && p.Quantity == 25
 	})
 }
@@ -200,8 +202,8 @@ func TestOverHTTP(t *testing.T) {
 // A request's work stops at the server's own deadline: the answer says so,
 // as a client error code, and shows no internals.
 func TestDeadlineStopsTheRequest(t *testing.T) {
-	s := stacktest.NewStore(t)
-	srv := httptest.NewServer(graphql.NewHandler(&graphql.Resolver{Store: s.Service}, graphql.Options{SupplierKey: testKey, Timeout: time.Nanosecond}))
+	s := storetest.New(t)
+	srv := httptest.NewServer(graphql.NewHandler(&graphql.Resolver{Store: s.Store}, graphql.Options{SupplierKey: testKey, Timeout: time.Nanosecond}))
 	t.Cleanup(srv.Close)
 	r := query(t, stacktest.NewClient(srv.URL), `{ products(first: 5) { items { id } } }`)
 	if !strings.Contains(string(r.Raw), `"TIMEOUT"`) || strings.Contains(string(r.Raw), "internal") {

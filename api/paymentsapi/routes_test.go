@@ -2,28 +2,32 @@ package paymentsapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/google/uuid"
+
 	"github.com/store-manager/store-manager/api/httpkit"
 	"github.com/store-manager/store-manager/api/paymentsapi"
-	paymentsdb "github.com/store-manager/store-manager/db/payments"
 	"github.com/store-manager/store-manager/services/payments"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
 
-// newPaymentsServer serves the payments API in-process over the real
-// database, with a limit of 1000.00 per payment. Its client sends the
-// service key; knowOrder records an order as the store's events would.
-func newPaymentsServer(t *testing.T) (c *stacktest.Client, knowOrder func(id, user int64, total string, void bool)) {
+// newPaymentsServer serves the payments API in-process over a payments
+// database of the test's own, with a limit of 1000.00 per payment. Its
+// client sends the service key; announce hands the payments saga one of the
+// store's events about an order, as Kafka would.
+func newPaymentsServer(t *testing.T) (c *stacktest.Client, announce func(typ string, id, user int64, total string)) {
 	t.Helper()
-	st := stacktest.Stack(t)
-	db := stacktest.Open(t, st.PaymentsDSN)
+	db := stacktest.Open(t, stacktest.MigratedDatabase(t, "payments"))
 	q, err := payments.Prepare(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
@@ -34,15 +38,20 @@ func newPaymentsServer(t *testing.T) (c *stacktest.Client, knowOrder func(id, us
 	t.Cleanup(srv.Close)
 	c = stacktest.NewClient(srv.URL)
 	c.Header = http.Header{paymentsapi.ServiceKeyHeader: {testServiceKey}}
-	raw := paymentsdb.New(db)
-	return c, func(id, user int64, total string, void bool) {
+	saga := consumer.NewRegistry()
+	svc.RegisterSaga(saga)
+	return c, func(typ string, id, user int64, total string) {
 		t.Helper()
-		p := paymentsdb.CreateOrderParams{ID: id, UserID: user, TotalAmount: total}
-		err := raw.CreateOrder(context.Background(), p)
-		if void {
-			err = raw.VoidOrder(context.Background(), paymentsdb.VoidOrderParams(p))
-		}
+		payload, err := json.Marshal(events.OrderEvent{Order: events.Order{ID: id, UserID: user, TotalAmount: total}})
 		if err != nil {
+			t.Fatal(err)
+		}
+		m := consumer.Message{ID: uuid.NewString(), Type: typ, Topic: events.TopicOrders, Key: strconv.FormatInt(id, 10), Payload: payload}
+		h, ok := saga.Lookup(m)
+		if !ok {
+			t.Fatalf("the payments saga does not handle %s", typ)
+		}
+		if err := h(context.Background(), m); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -52,14 +61,13 @@ func newPaymentsServer(t *testing.T) (c *stacktest.Client, knowOrder func(id, us
 const testServiceKey = "test-service-key"
 
 func TestPaymentsRoutes(t *testing.T) {
-	c, knowOrder := newPaymentsServer(t)
-
-	// Order ids far above the store's keep these payments apart from real orders.
-	orderID := 1_000_000_000 + rand.Int64N(1_000_000_000)
-	knowOrder(orderID, 1, "42.50", false)
-	knowOrder(orderID+1, 1, "1000.01", false)
-	knowOrder(orderID+2, 1, "10.00", false)
-	knowOrder(orderID+3, 1, "10.00", true)
+	c, announce := newPaymentsServer(t)
+	orderID := int64(100)
+	announce(events.OrderCreated, orderID, 1, "42.50")
+	announce(events.OrderCreated, orderID+1, 1, "1000.01")
+	announce(events.OrderCreated, orderID+2, 1, "10.00")
+	announce(events.OrderCreated, orderID+3, 1, "10.00")
+	announce(events.OrderCancelled, orderID+3, 1, "10.00")
 	r := c.Do(t, "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID, "total_amount": 42.5})
 	if r.Status != 201 {
 		t.Fatalf("create payment: %d %s", r.Status, r.Raw)
@@ -111,9 +119,9 @@ func TestPaymentsRoutes(t *testing.T) {
 // Creating a payment needs the service key: 401 without it, 403 with a wrong
 // one, and nothing is created either way.
 func TestCreatePaymentNeedsTheServiceKey(t *testing.T) {
-	c, knowOrder := newPaymentsServer(t)
-	orderID := 1_000_000_000 + rand.Int64N(1_000_000_000)
-	knowOrder(orderID, 1, "50.00", false)
+	c, announce := newPaymentsServer(t)
+	orderID := int64(7)
+	announce(events.OrderCreated, orderID, 1, "50.00")
 	body := map[string]any{"user_id": 1, "order_id": orderID, "total_amount": 0.01}
 	for _, tc := range []struct {
 		name   string
@@ -138,19 +146,18 @@ func TestCreatePaymentNeedsTheServiceKey(t *testing.T) {
 	}
 }
 
-// The payment of a cancelled or deleted order is void and cannot be paid.
+// The payment of a deleted order is voided by the saga and cannot be paid.
 func TestVoidPaymentCannotBePaid(t *testing.T) {
-	c, knowOrder := newPaymentsServer(t)
-	orderID := 1_000_000_000 + rand.Int64N(1_000_000_000)
-	knowOrder(orderID, 1, "5.00", false)
+	c, announce := newPaymentsServer(t)
+	orderID := int64(9)
+	announce(events.OrderCreated, orderID, 1, "5.00")
 	r := c.Do(t, "POST", "/payments", map[string]any{"user_id": 1, "order_id": orderID, "total_amount": 5})
 	if r.Status != 201 {
 		t.Fatalf("create: %d %s", r.Status, r.Raw)
 	}
-	knowOrder(orderID, 1, "5.00", true)
-	st := stacktest.Stack(t)
-	if _, err := stacktest.Open(t, st.PaymentsDSN).Exec("UPDATE payments SET voided_at = NOW(6) WHERE order_id = ?", orderID); err != nil {
-		t.Fatal(err)
+	announce(events.OrderDeleted, orderID, 1, "")
+	if r := c.Do(t, "GET", fmt.Sprintf("/payments/%d", r.Int("payment_id")), nil); r.Field("is_void") != true {
+		t.Fatalf("payment of a deleted order = %s, want it void", r.Raw)
 	}
 	card := map[string]any{"cardNumber": "4242424242424242", "cardCode": "123", "expirationDate": "12/40"}
 	if r := c.Do(t, "POST", fmt.Sprintf("/payments/process/%d", r.Int("payment_id")), card); r.Status != 409 || !strings.Contains(string(r.Raw), "void") {

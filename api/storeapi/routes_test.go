@@ -14,18 +14,20 @@ import (
 	"github.com/store-manager/store-manager/api/storeapi"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/services/store/storetest"
 )
 
-// newStoreServer serves the store API in-process over the real database and Redis.
-func newStoreServer(t *testing.T) (*stacktest.Client, *store.Service) {
+// newStoreServer serves the store API in-process over the test's own
+// databases and read models, with the saga and projector running.
+func newStoreServer(t *testing.T) (*stacktest.Client, storetest.System) {
 	t.Helper()
-	s := stacktest.NewStore(t)
-	gql := graphql.NewHandler(&graphql.Resolver{Store: s.Service}, graphql.Options{SupplierKey: "test-key"})
-	srv := httptest.NewServer(storeapi.New(s.Service, gql, map[string]httpkit.Check{"mysql": s.DB.PingContext}, storeapi.EmployeeKey(testEmployeeKey)))
+	s := storetest.New(t)
+	gql := graphql.NewHandler(&graphql.Resolver{Store: s.Store}, graphql.Options{SupplierKey: "test-key"})
+	srv := httptest.NewServer(storeapi.New(s.Store, gql, map[string]httpkit.Check{"mysql": s.StoreDB.PingContext}, storeapi.EmployeeKey(testEmployeeKey)))
 	t.Cleanup(srv.Close)
 	c := stacktest.NewClient(srv.URL)
 	c.Header = http.Header{storeapi.EmployeeKeyHeader: {testEmployeeKey}}
-	return c, s.Service
+	return c, s
 }
 
 // testEmployeeKey is the employee key of the in-process test server.
@@ -165,7 +167,8 @@ func TestStoreRoutes(t *testing.T) {
 // Deleting: a user without orders, a product without orders, an unpaid order
 // (its stock comes back if the saga took it), and never a paid order.
 func TestStoreDeletes(t *testing.T) {
-	c, svc := newStoreServer(t)
+	c, s := newStoreServer(t)
+	svc := s.Store
 	ctx := context.Background()
 	f := newFixture(t, c)
 
@@ -242,9 +245,9 @@ func stockInDB(t *testing.T, svc *store.Service, productID int64) int64 {
 	return 0
 }
 
-// After a command, the read model served by the running projector shows it.
+// After a command, the read model kept by the projector shows it.
 func TestReadModelFollowsCommands(t *testing.T) {
-	c, _ := newStoreServer(t)
+	c, s := newStoreServer(t)
 	f := newFixture(t, c)
 	sku := "R-" + stacktest.Suffix()
 	r := c.Do(t, "POST", "/products", map[string]any{"name": "Unordered", "sku": sku, "price": 1})
@@ -252,7 +255,7 @@ func TestReadModelFollowsCommands(t *testing.T) {
 	if r := c.Do(t, "POST", "/stocks", map[string]any{"product_id": productID, "quantity": 777}); r.Status != 200 {
 		t.Fatal(r.Status, string(r.Raw))
 	}
-	rm := stacktest.NewStore(t).Reads
+	rm := s.Reads
 	stacktest.Eventually(t, 10*time.Second, "projected stock 777", func() bool {
 		p, presence, err := rm.Product(context.Background(), productID)
 		return err == nil && presence == store.Present && p.Quantity == 777 && p.SKU == sku

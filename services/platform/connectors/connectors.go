@@ -102,6 +102,11 @@ func (c *Client) Register(ctx context.Context, conn Connector) error {
 	return c.do(ctx, http.MethodPut, path.Join("/connectors", url.PathEscape(conn.Name), "config"), body, nil)
 }
 
+// Delete removes a connector; its offsets stay with the worker.
+func (c *Client) Delete(ctx context.Context, name string) error {
+	return c.do(ctx, http.MethodDelete, path.Join("/connectors", url.PathEscape(name)), nil, nil)
+}
+
 // State is a connector's and its tasks' state, as GET /connectors/{name}/status reports it.
 type State struct {
 	Name      string `json:"name"`

@@ -18,7 +18,7 @@ import (
 // reports the median and the 99th percentile.
 func BenchmarkCommitToKafka(b *testing.B) {
 	st := stacktest.Stack(b)
-	db := stacktest.Open(b, st.StoreDSN)
+	db := stacktest.CapturedDatabase(b, "store")
 	ctx := context.Background()
 	binder, err := store.Prepare(ctx, db)
 	if err != nil {

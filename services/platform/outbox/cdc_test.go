@@ -25,10 +25,11 @@ func header(m *kafka.Message, key string) string {
 
 // An outbox row committed in a transaction reaches its routed topic through
 // Debezium with the aggregate id as key, the type in a header and the payload
-// as JSON; a rolled-back row never does.
+// as JSON; a rolled-back row never does. The store database is the test's
+// own, captured by a connector of its own configured as the stack's.
 func TestCDCRoundTrip(t *testing.T) {
 	st := stacktest.Stack(t)
-	db := stacktest.Open(t, st.StoreDSN)
+	db := stacktest.CapturedDatabase(t, "store")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	binder, err := store.Prepare(ctx, db)

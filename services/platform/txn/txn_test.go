@@ -23,8 +23,7 @@ func countOutbox(t *testing.T, db *sql.DB, id string) int {
 
 // State and outbox rows commit together through the sqlc queries, or not at all.
 func TestExecCommitsStateAndEventsTogether(t *testing.T) {
-	st := stacktest.Stack(t)
-	db := stacktest.Open(t, st.StoreDSN)
+	db := stacktest.Open(t, stacktest.MigratedDatabase(t, "store"))
 	ctx := context.Background()
 	binder, err := store.Prepare(ctx, db)
 	if err != nil {
@@ -93,8 +92,7 @@ func TestExecCommitsStateAndEventsTogether(t *testing.T) {
 // An event handled twice through ExecOnce has a single effect: the second
 // time, fn does not run and nothing is written.
 func TestExecOnceSkipsAProcessedEvent(t *testing.T) {
-	st := stacktest.Stack(t)
-	db := stacktest.Open(t, st.StoreDSN)
+	db := stacktest.Open(t, stacktest.MigratedDatabase(t, "store"))
 	ctx := context.Background()
 	binder, err := store.Prepare(ctx, db)
 	if err != nil {

@@ -1,0 +1,78 @@
+// Package storetest builds store-manager's and the payments service's use
+// cases in a test process, on data of the test's own: scratch store and
+// payments databases, a Redis key prefix, and the projector and both saga
+// handlers fed by an in-process relay of the outboxes. Nothing it does
+// touches the databases or read models the running system serves. Only
+// tests import it.
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/store-manager/store-manager/services/payments"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/money"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/services/store/readmodel"
+)
+
+// System is the two services' use cases over the test's own data.
+type System struct {
+	Store      *store.Service
+	Payments   *payments.Service
+	StoreDB    *sql.DB
+	PaymentsDB *sql.DB
+	Redis      *redis.Client
+	Reads      *readmodel.Store
+	Prefix     string // every read-model key of the System starts with it
+}
+
+// MaxPayment is the payments limit of a System: an order over it fails at
+// payment creation.
+const MaxPayment = money.Cents(1000000) // 10000.00
+
+// New builds a System, with its saga and projector running, and removes
+// its data when the test ends.
+func New(t testing.TB) System {
+	t.Helper()
+	st := stacktest.Stack(t)
+	ctx := context.Background()
+	s := System{
+		StoreDB:    stacktest.Open(t, stacktest.MigratedDatabase(t, "store")),
+		PaymentsDB: stacktest.Open(t, stacktest.MigratedDatabase(t, "payments")),
+		Redis:      redis.NewClient(&redis.Options{Addr: st.RedisAddr}),
+	}
+	t.Cleanup(func() { s.Redis.Close() })
+	s.Prefix = "test:" + stacktest.Suffix() + ":"
+	s.Reads = readmodel.NewWithPrefix(s.Redis, s.Prefix)
+	t.Cleanup(func() { _ = s.Reads.Reset(context.Background()) })
+
+	storeDB, err := store.Prepare(ctx, s.StoreDB)
+	if err != nil {
+		t.Fatalf("prepare store queries: %v", err)
+	}
+	t.Cleanup(func() { storeDB.Close() })
+	paymentsDB, err := payments.Prepare(ctx, s.PaymentsDB)
+	if err != nil {
+		t.Fatalf("prepare payments queries: %v", err)
+	}
+	t.Cleanup(func() { paymentsDB.Close() })
+	s.Store = store.New(storeDB, s.Reads)
+	s.Payments = payments.New(paymentsDB, payments.Config{MaxAmount: MaxPayment, LinkBase: "http://gateway.test"})
+
+	projector, storeSaga, paymentsSaga := consumer.NewRegistry(), consumer.NewRegistry(), consumer.NewRegistry()
+	s.Reads.Register(projector)
+	s.Store.RegisterSaga(storeSaga)
+	s.Payments.RegisterSaga(paymentsSaga)
+	stacktest.StartRelay(t, []*sql.DB{s.StoreDB, s.PaymentsDB},
+		stacktest.Route{Registry: projector, Topics: readmodel.ProjectorTopics},
+		stacktest.Route{Registry: storeSaga, Topics: store.SagaTopics},
+		stacktest.Route{Registry: paymentsSaga, Topics: payments.SagaTopics},
+	)
+	return s
+}
