@@ -43,24 +43,44 @@ run: stack build migrate connectors seed apps gateway
 	@echo "  X-Service-Key:  $(PAYMENTS_SERVICE_KEY)      (PAYMENTS_SERVICE_KEY: POST /payments, trusted services only)"
 	@echo "Stop it with: make stop"
 
-# The end-to-end suite stops and restarts services, so it runs after the rest.
-test: tools check-generated stack build migrate connectors apps gateway
+# make test runs its own instance of the system beside the one make run serves,
+# on the same infrastructure: databases store_test and payments_test; topics,
+# consumer groups, connectors and read-model keys in the "test" namespace;
+# services on 5100 and 5109 and a gateway on 8180. It never writes make run's data.
+TEST_ENV := STACK_NAMESPACE=test \
+  STORE_DB_DSN='store:store@tcp(127.0.0.1:3306)/store_test?parseTime=true' \
+  PAYMENTS_DB_DSN='payments:payments@tcp(127.0.0.1:3306)/payments_test?parseTime=true' \
+  STORE_HTTP_ADDR=127.0.0.1:5100 PAYMENTS_HTTP_ADDR=127.0.0.1:5109 GATEWAY_ADDR=127.0.0.1:8180 \
+  PAYMENT_LINK_BASE=http://127.0.0.1:8180 \
+  STORE_URL=http://127.0.0.1:5100 PAYMENTS_URL=http://127.0.0.1:5109 GATEWAY_URL=http://127.0.0.1:8180
+
+# Package tests own their data (scratch databases); the end-to-end suite runs
+# against the test instance and stops and restarts its services, so it runs last.
+test: tools check-generated stack build
+	$(TEST_ENV) $(BIN)/storectl migrate up
+	$(TEST_ENV) $(BIN)/storectl connectors register
+	$(TEST_ENV) $(STACK) apps
+	$(TEST_ENV) $(STACK) gateway
 	go vet ./...
-	go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /api/e2e)
-	$(MAKE) --no-print-directory api-conformance
-	go test $(GO_TEST_FLAGS) ./api/e2e
+	$(TEST_ENV) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /api/e2e)
+	$(MAKE) --no-print-directory api-conformance STORE=http://127.0.0.1:5100 PAYMENTS=http://127.0.0.1:5109 GATEWAY=http://127.0.0.1:8180
+	$(TEST_ENV) go test $(GO_TEST_FLAGS) ./api/e2e
 
 # Schemathesis (pinned, in a git-ignored virtual environment) against both
 # OpenAPI documents, directly and through the gateway: every check, every
 # phase, a bounded number of examples (api/schemathesis.toml).
+# STORE, PAYMENTS and GATEWAY say which instance (make test passes its own).
 ST := $(VENV)/bin/schemathesis --config-file api/schemathesis.toml run --checks all --no-color
+STORE    ?= http://127.0.0.1:5000
+PAYMENTS ?= http://127.0.0.1:5009
+GATEWAY  ?= http://127.0.0.1:8080
 api-conformance: $(SCHEMATHESIS)
-	$(ST) http://127.0.0.1:5000/openapi.json --url http://127.0.0.1:5000 \
+	$(ST) $(STORE)/openapi.json --url $(STORE) \
 	  -H "X-Employee-Key: $(EMPLOYEE_API_KEY)" -H "X-Supplier-Key: $(SUPPLIER_API_KEY)"
-	$(ST) http://127.0.0.1:5009/openapi.json --url http://127.0.0.1:5009 -H "X-Service-Key: $(PAYMENTS_SERVICE_KEY)"
-	$(ST) http://127.0.0.1:8080/openapi.json --url http://127.0.0.1:8080 --exclude-path /ready \
+	$(ST) $(PAYMENTS)/openapi.json --url $(PAYMENTS) -H "X-Service-Key: $(PAYMENTS_SERVICE_KEY)"
+	$(ST) $(GATEWAY)/openapi.json --url $(GATEWAY) --exclude-path /ready \
 	  -H "X-Employee-Key: $(EMPLOYEE_API_KEY)" -H "X-Supplier-Key: $(SUPPLIER_API_KEY)"
-	$(ST) http://127.0.0.1:8080/payments/openapi.json --url http://127.0.0.1:8080 -H "X-Service-Key: $(PAYMENTS_SERVICE_KEY)" \
+	$(ST) $(GATEWAY)/payments/openapi.json --url $(GATEWAY) -H "X-Service-Key: $(PAYMENTS_SERVICE_KEY)" \
 	  --exclude-path / --exclude-path /health-check --exclude-path /ready --exclude-path /openapi.json
 
 $(SCHEMATHESIS):

@@ -123,7 +123,7 @@ func nginxConf(t *testing.T, cfg krakend.Config, backends map[string]string) (co
 		t.Fatal("nginx is not installed: the stack installs it (make stack)")
 	}
 	state = t.TempDir()
-	for _, d := range []string{"run", "logs", "nginx"} {
+	for _, d := range []string{"run", "logs", "nginx/gateway"} {
 		if err := os.MkdirAll(filepath.Join(state, d), 0o755); err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 
 // NginxOptions places the generated nginx.
 type NginxOptions struct {
+	Name     string            // names its pid, log and temp files, so gateways can run side by side (default "gateway")
 	Listen   string            // address:port to listen on
 	StateDir string            // where nginx keeps its pid, temp files and logs
 	Backends map[string]string // backend host URL in krakend.json -> address:port to reach it here
@@ -159,7 +160,10 @@ func (c Config) Nginx(o NginxOptions) (string, error) {
 	}
 	sort.Slice(ups, func(i, j int) bool { return ups[i].Name < ups[j].Name })
 	var b strings.Builder
-	err := nginxTemplate.Execute(&b, map[string]any{"Listen": o.Listen, "State": o.StateDir, "Upstreams": ups, "Locations": locs})
+	if o.Name == "" {
+		o.Name = "gateway"
+	}
+	err := nginxTemplate.Execute(&b, map[string]any{"Name": o.Name, "Listen": o.Listen, "State": o.StateDir, "Upstreams": ups, "Locations": locs})
 	return b.String(), err
 }
 
@@ -167,8 +171,8 @@ var nginxTemplate = template.Must(template.New("nginx").Parse(`# Generated from 
 worker_processes 2;
 daemon on;
 user root;
-pid {{.State}}/run/gateway.pid;
-error_log {{.State}}/logs/gateway-error.log warn;
+pid {{.State}}/run/{{.Name}}.pid;
+error_log {{.State}}/logs/{{.Name}}-error.log warn;
 
 events {
     worker_connections 4096;
@@ -176,11 +180,11 @@ events {
 
 http {
     access_log off;
-    client_body_temp_path {{.State}}/nginx/client_body;
-    proxy_temp_path {{.State}}/nginx/proxy;
-    fastcgi_temp_path {{.State}}/nginx/fastcgi;
-    uwsgi_temp_path {{.State}}/nginx/uwsgi;
-    scgi_temp_path {{.State}}/nginx/scgi;
+    client_body_temp_path {{.State}}/nginx/{{.Name}}/client_body;
+    proxy_temp_path {{.State}}/nginx/{{.Name}}/proxy;
+    fastcgi_temp_path {{.State}}/nginx/{{.Name}}/fastcgi;
+    uwsgi_temp_path {{.State}}/nginx/{{.Name}}/uwsgi;
+    scgi_temp_path {{.State}}/nginx/{{.Name}}/scgi;
     client_max_body_size 1m;
     server_tokens off;
     default_type application/json;

@@ -12,6 +12,9 @@
 #   stack/stack.sh clean     stop, then remove the state folder
 #
 # Environment: STATE (default: .state beside this folder), START_TIMEOUT seconds (default 120).
+# STACK_NAMESPACE names an instance of the services and the gateway beside the default one
+# (make test runs "test"): their pid and log files carry its name, and STORE_HTTP_ADDR,
+# PAYMENTS_HTTP_ADDR and GATEWAY_ADDR say where they listen. The infrastructure is shared.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -105,7 +108,6 @@ start_mariadb() {
   nohup mariadbd --defaults-file="$STATE/conf/my.cnf" >>"$LOGS/mariadb.log" 2>&1 &
   echo $! >"$RUN/mariadb.pid"
   wait_for mariadb "$LOGS/mariadb.log" mariadb_ready
-  mariadb --defaults-file="$STATE/conf/my.cnf" -uroot <"$CONF/bootstrap.sql"
 }
 
 mariadb_ready() { mariadb-admin --defaults-file="$STATE/conf/my.cnf" -uroot ping >/dev/null 2>&1; }
@@ -162,6 +164,8 @@ start() {
   install
   mkdir -p "$LOGS" "$RUN" "$STATE/conf"
   start_mariadb
+  # Databases and accounts, every start: an older state folder gets what was added since.
+  mariadb --defaults-file="$STATE/conf/my.cnf" -uroot <"$CONF/bootstrap.sql"
   start_redis
   start_kafka
   start_connect
@@ -169,44 +173,63 @@ start() {
 }
 
 # start_app NAME PORT: runs $STATE/bin/NAME in the background and waits for its health check.
-start_app() {
-  local name=$1 port=$2
-  [ -x "$STATE/bin/$name" ] || die "$STATE/bin/$name is missing: run 'make build' first"
-  log "starting $name on 127.0.0.1:$port"
-  nohup "$STATE/bin/$name" >>"$LOGS/$name.log" 2>&1 </dev/null &
-  echo $! >"$RUN/$name.pid"
-  wait_for "$name" "$LOGS/$name.log" curl -fs -o /dev/null "http://127.0.0.1:$port/health-check"
+# instance NAME: the pid and log name of a service or the gateway in STACK_NAMESPACE.
+instance() {
+  case $1 in
+    store-manager|payments|gateway) echo "$1${STACK_NAMESPACE:+-$STACK_NAMESPACE}" ;;
+    *) echo "$1" ;;
+  esac
 }
 
-app_port() { case $1 in store-manager) echo 5000 ;; payments) echo 5009 ;; *) die "unknown service $1" ;; esac; }
+# app_addr NAME: where a service of this instance listens.
+app_addr() {
+  case $1 in
+    store-manager) echo "${STORE_HTTP_ADDR:-127.0.0.1:5000}" ;;
+    payments) echo "${PAYMENTS_HTTP_ADDR:-127.0.0.1:5009}" ;;
+    *) die "unknown service $1" ;;
+  esac
+}
+
+start_app() {
+  local name=$1 inst addr
+  inst=$(instance "$name") addr=$(app_addr "$name")
+  [ -x "$STATE/bin/$name" ] || die "$STATE/bin/$name is missing: run 'make build' first"
+  log "starting $inst on $addr"
+  nohup "$STATE/bin/$name" >>"$LOGS/$inst.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$inst.pid"
+  wait_for "$inst" "$LOGS/$inst.log" curl -fs -o /dev/null "http://$addr/health-check"
+}
 
 apps() {
   mkdir -p "$LOGS" "$RUN"
-  for name in store-manager payments; do stop_one "$name"; start_app "$name" "$(app_port "$name")"; done
+  for name in store-manager payments; do stop_one "$(instance "$name")"; start_app "$name"; done
 }
 
 app() {
   mkdir -p "$LOGS" "$RUN"
-  alive "$1" || start_app "$1" "$(app_port "$1")"
+  alive "$(instance "$1")" || start_app "$1"
 }
 
 # gateway: the native stand-in for KrakenD, nginx configured from krakend/krakend.json.
 gateway() {
   [ -x "$STATE/bin/gatewayconf" ] || die "$STATE/bin/gatewayconf is missing: run 'make build' first"
-  mkdir -p "$LOGS" "$RUN" "$STATE/conf" "$STATE/nginx"
-  "$STATE/bin/gatewayconf" -listen 127.0.0.1:8080 -state "$STATE" \
-    -backend http://store-manager:5000=127.0.0.1:5000 -backend http://payments:5009=127.0.0.1:5009 \
-    >"$STATE/conf/nginx.conf"
-  nginx -t -q -c "$STATE/conf/nginx.conf" -p "$STATE/nginx" 2>>"$LOGS/gateway-error.log" \
-    || { tail -n 20 "$LOGS/gateway-error.log" >&2; die "the generated gateway config is invalid"; }
-  if alive gateway; then
-    log "reloading the gateway"
-    nginx -c "$STATE/conf/nginx.conf" -p "$STATE/nginx" -s reload 2>>"$LOGS/gateway-error.log"
+  local inst addr conf
+  inst=$(instance gateway) addr=${GATEWAY_ADDR:-127.0.0.1:8080}
+  conf="$STATE/conf/nginx${STACK_NAMESPACE:+-$STACK_NAMESPACE}.conf"
+  mkdir -p "$LOGS" "$RUN" "$STATE/conf" "$STATE/nginx/$inst"
+  "$STATE/bin/gatewayconf" -name "$inst" -listen "$addr" -state "$STATE" \
+    -backend "http://store-manager:5000=$(app_addr store-manager)" -backend "http://payments:5009=$(app_addr payments)" \
+    >"$conf"
+  nginx -t -q -c "$conf" -p "$STATE/nginx" 2>>"$LOGS/$inst-error.log" \
+    || { tail -n 20 "$LOGS/$inst-error.log" >&2; die "the generated gateway config is invalid"; }
+  if alive "$inst"; then
+    log "reloading $inst"
+    nginx -c "$conf" -p "$STATE/nginx" -s reload 2>>"$LOGS/$inst-error.log"
   else
-    log "starting the gateway on 127.0.0.1:8080"
-    nginx -c "$STATE/conf/nginx.conf" -p "$STATE/nginx"
+    log "starting $inst on $addr"
+    nginx -c "$conf" -p "$STATE/nginx"
   fi
-  wait_for gateway "$LOGS/gateway-error.log" curl -fs -o /dev/null http://127.0.0.1:8080/health-check
+  wait_for "$inst" "$LOGS/$inst-error.log" curl -fs -o /dev/null "http://$addr/health-check"
 }
 
 # stop_one NAME: TERM, wait up to 30 s, then KILL.
@@ -223,16 +246,18 @@ stop_one() {
 
 stop() {
   if [ $# -gt 0 ]; then
-    for name in "$@"; do stop_one "$name"; done
+    for name in "$@"; do stop_one "$(instance "$name")"; done
     return
   fi
-  # Reverse order of start: the services and the CDC relay first, the database last.
-  for name in gateway payments store-manager connect kafka redis mariadb; do stop_one "$name"; done
+  # Reverse order of start: the services (of every instance) and the CDC relay first, the database last.
+  for name in gateway gateway-test payments payments-test store-manager store-manager-test connect kafka redis mariadb; do
+    stop_one "$name"
+  done
 }
 
 status() {
   local rc=0
-  for name in mariadb redis kafka connect store-manager payments gateway; do
+  for name in mariadb redis kafka connect store-manager payments gateway store-manager-test payments-test gateway-test; do
     if alive "$name"; then printf '%-14s running (pid %s)\n' "$name" "$(cat "$RUN/$name.pid")"
     else printf '%-14s stopped\n' "$name"; [[ $name =~ ^(mariadb|redis|kafka|connect)$ ]] && rc=3; fi
   done

@@ -16,6 +16,7 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
+	"github.com/store-manager/store-manager/services/payments"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
@@ -23,7 +24,8 @@ import (
 	"github.com/store-manager/store-manager/services/store"
 )
 
-// findMessage reads topic from the start until a message with key and event type shows up.
+// findMessage reads topic (in the stack's namespace) from the start until a
+// message with key and event type shows up.
 func findMessage(t *testing.T, topic, key, eventType string) *kafka.Message {
 	t.Helper()
 	c, err := kafka.NewConsumer(&kafka.ConfigMap{
@@ -34,7 +36,7 @@ func findMessage(t *testing.T, topic, key, eventType string) *kafka.Message {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
+	if err := c.Subscribe(config.Load().Topic(topic), nil); err != nil {
 		t.Fatal(err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -112,11 +114,11 @@ func TestDuplicateEventsHaveOneEffect(t *testing.T) {
 	key := strconv.FormatInt(id, 10)
 
 	created := findMessage(t, events.TopicOrders, key, events.OrderCreated)
-	committedPast(t, store.SagaConsumer, redeliver(t, created))
+	committedPast(t, config.Load().Group(store.SagaConsumer), redeliver(t, created))
 	decreased := findMessage(t, events.TopicOrders, key, events.StockDecreased)
-	committedPast(t, "payments-saga", redeliver(t, decreased))
+	committedPast(t, config.Load().Group(payments.SagaConsumer), redeliver(t, decreased))
 	paymentCreated := findMessage(t, events.TopicPayments, key, events.PaymentCreated)
-	committedPast(t, store.SagaConsumer, redeliver(t, paymentCreated))
+	committedPast(t, config.Load().Group(store.SagaConsumer), redeliver(t, paymentCreated))
 
 	after, _ := s.getOrder(t, id)
 	if !slices.Equal(after.Steps, before.Steps) || after.PaymentID != before.PaymentID {
@@ -132,6 +134,9 @@ func pidOf(t *testing.T, name string) int {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	state := config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state"))
+	if ns := config.Load().Namespace; ns != "" {
+		name += "-" + ns // the stack's instance of the service
+	}
 	raw, err := os.ReadFile(filepath.Join(state, "run", name+".pid"))
 	if err != nil {
 		t.Fatalf("%s is not running: %v", name, err)
@@ -281,7 +286,7 @@ func TestPoisonEventIsDeadLettered(t *testing.T) {
 	id := s.order(t, user, product, 1)
 	s.settle(t, 20*time.Second, id)
 	eventID := "00000000-0000-7000-8000-" + stacktest.Suffix()
-	topic := events.TopicOrders
+	topic := config.Load().Topic(events.TopicOrders)
 	redeliver(t, &kafka.Message{
 		TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
 		Key:            []byte(strconv.FormatInt(id, 10)),
@@ -294,7 +299,7 @@ func TestPoisonEventIsDeadLettered(t *testing.T) {
 		return o.Status == "NeedsAttention" && strings.Contains(o.FailureReason, eventID) &&
 			slices.Contains(o.Steps, events.OrderCreationFailed) && slices.Contains(o.Steps, events.SagaCompleted)
 	})
-	dead := findMessage(t, consumer.DeadLetterTopic(topic), strconv.FormatInt(id, 10), events.OrderCreated)
+	dead := findMessage(t, consumer.DeadLetterTopic(events.TopicOrders), strconv.FormatInt(id, 10), events.OrderCreated)
 	var cause string
 	for _, h := range dead.Headers {
 		if h.Key == "error" {

@@ -136,8 +136,8 @@ func injectPaymentEvent(t *testing.T, typ string, p events.PaymentEvent) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := stacktest.Open(t, stacktest.Stack(t).AdminDSN)
-	_, err = db.Exec("INSERT INTO payments.outbox (id, aggregatetype, aggregateid, type, payload) VALUES (?, ?, ?, ?, ?)",
+	db := stacktest.Open(t, stacktest.Stack(t).PaymentsDSN)
+	_, err = db.Exec("INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (?, ?, ?, ?, ?)",
 		uuid.NewString(), events.TopicPayments, strconv.FormatInt(p.OrderID, 10), typ, payload)
 	if err != nil {
 		t.Fatal(err)

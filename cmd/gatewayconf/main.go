@@ -39,6 +39,7 @@ func run(args []string) error {
 	listen := fs.String("listen", "127.0.0.1:8080", "address the gateway listens on")
 	state := fs.String("state", ".state", "state folder for the pid, temp files and logs")
 	config := fs.String("config", "", "krakend.json to read (default: the committed one)")
+	name := fs.String("name", "gateway", "the gateway's name: its pid, log and temp files are named after it")
 	bs := backends{}
 	fs.Var(bs, "backend", "HOST_URL=ADDRESS:PORT: where a backend host of krakend.json is reached (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -60,7 +61,7 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	out, err := cfg.Nginx(krakend.NginxOptions{Listen: *listen, StateDir: *state, Backends: bs})
+	out, err := cfg.Nginx(krakend.NginxOptions{Name: *name, Listen: *listen, StateDir: *state, Backends: bs})
 	if err != nil {
 		return err
 	}

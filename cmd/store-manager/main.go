@@ -66,13 +66,14 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.Stack.RedisAddr, PoolSize: 64, MinIdleConns: 8})
 	defer rdb.Close()
-	reads := readmodel.New(rdb)
+	reads := readmodel.New(rdb, cfg.Stack.RedisPrefix())
 	svc := store.New(queries, reads)
 
 	projection := consumer.NewRegistry()
 	reads.Register(projection)
 	projector, err := consumer.New(consumer.Config{
-		Brokers: cfg.Stack.KafkaBrokers, GroupID: "store-manager-projector", Topics: readmodel.ProjectorTopics,
+		Brokers: cfg.Stack.KafkaBrokers, GroupID: cfg.Stack.Group("store-manager-projector"), Topics: readmodel.ProjectorTopics,
+		TopicPrefix: cfg.Stack.Topic(""),
 	}, projection, log)
 	if err != nil {
 		return err
@@ -81,7 +82,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	saga := consumer.NewRegistry()
 	svc.RegisterSaga(saga)
 	sagaRunner, err := consumer.New(consumer.Config{
-		Brokers: cfg.Stack.KafkaBrokers, GroupID: store.SagaConsumer, Topics: store.SagaTopics,
+		Brokers: cfg.Stack.KafkaBrokers, GroupID: cfg.Stack.Group(store.SagaConsumer), Topics: store.SagaTopics,
+		TopicPrefix: cfg.Stack.Topic(""),
 		OnDeadLetter: svc.DeadLetter,
 	}, saga, log)
 	if err != nil {

@@ -14,7 +14,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/store-manager/store-manager/debezium"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
@@ -132,14 +131,18 @@ func connectorsCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return errUsage
 	}
-	all, err := connectors.Load(debezium.Configs)
+	all, err := connectors.ForStack(cfg)
 	if err != nil {
 		return err
 	}
 	client := connectors.NewClient(cfg.ConnectURL)
 	switch args[0] {
 	case "register":
-		if err := consumer.EnsureTopics(ctx, kafkaBrokers(cfg, o), events.Topics, 3); err != nil {
+		topics := make([]string, len(events.Topics))
+		for i, t := range events.Topics {
+			topics[i] = cfg.Topic(t)
+		}
+		if err := consumer.EnsureTopics(ctx, kafkaBrokers(cfg, o), topics, 3); err != nil {
 			return err
 		}
 		for _, c := range all {

@@ -87,7 +87,7 @@ func seedCmd(ctx context.Context, cfg config.Stack) error {
 func rebuildCmd(ctx context.Context, cfg config.Stack) error {
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
 	defer rdb.Close()
-	rm := readmodel.New(rdb)
+	rm := readmodel.New(rdb, cfg.RedisPrefix())
 	svc, closeFn, err := openStore(ctx, cfg, rm)
 	if err != nil {
 		return err

@@ -19,6 +19,27 @@ type Stack struct {
 	RedisAddr    string
 	KafkaBrokers string
 	ConnectURL   string // Kafka Connect REST API
+	// Namespace keeps one instance of the system apart from another on the
+	// same servers: "" for the one make run serves, "test" for make test's.
+	// It prefixes topics, consumer groups, connectors and read-model keys;
+	// the databases are named by the DSNs.
+	Namespace string
+}
+
+// Topic is the broker's name for topic in this namespace.
+func (s Stack) Topic(topic string) string { return s.prefix(".") + topic }
+
+// Group is the consumer group's name in this namespace.
+func (s Stack) Group(group string) string { return s.prefix(".") + group }
+
+// RedisPrefix starts every read-model key in this namespace.
+func (s Stack) RedisPrefix() string { return s.prefix(":") + "rm:" }
+
+func (s Stack) prefix(sep string) string {
+	if s.Namespace == "" {
+		return ""
+	}
+	return s.Namespace + sep
 }
 
 // Load reads the stack settings, falling back to the native stack's defaults.
@@ -30,6 +51,7 @@ func Load() Stack {
 		RedisAddr:    Env("REDIS_ADDR", "127.0.0.1:6379"),
 		KafkaBrokers: Env("KAFKA_BROKERS", "127.0.0.1:9092"),
 		ConnectURL:   Env("KAFKA_CONNECT_URL", "http://127.0.0.1:8083"),
+		Namespace:    os.Getenv("STACK_NAMESPACE"),
 	}
 }
 

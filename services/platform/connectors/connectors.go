@@ -13,8 +13,14 @@ import (
 	"net/url"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/store-manager/store-manager/debezium"
+	"github.com/store-manager/store-manager/services/platform/config"
 )
 
 // Connector is one connector definition as the REST API takes it.
@@ -199,4 +205,50 @@ func firstLine(s string) string {
 		return s[:i]
 	}
 	return s
+}
+
+// InNamespace returns c for the instance of the system in namespace ns
+// (see config.Stack), capturing database: the connector's name, its
+// database, topics, server id and schema history are the namespace's own,
+// and each event goes to the namespace's topic. In the empty namespace c is
+// returned as it is.
+func InNamespace(c Connector, ns, database string) (Connector, error) {
+	if ns == "" {
+		return c, nil
+	}
+	id, err := strconv.Atoi(c.Config["database.server.id"])
+	if err != nil {
+		return Connector{}, fmt.Errorf("%s: database.server.id %q is not a number", c.Name, c.Config["database.server.id"])
+	}
+	out := Overrides{Set: map[string]string{
+		"database.include.list":                    database,
+		"table.include.list":                       database + ".outbox",
+		"topic.prefix":                             ns + "-" + database,
+		"database.server.id":                       strconv.Itoa(id + 100),
+		"schema.history.internal.kafka.topic":      "schema-history." + ns + "." + database,
+		"transforms.outbox.route.topic.replacement": ns + ".${routedByValue}",
+	}}.Apply(c)
+	out.Name = ns + "-" + c.Name
+	return out, nil
+}
+
+// ForStack loads the project's connectors as they are for the instance of
+// the system in st's namespace: each captures its service's database, as
+// the service's DSN names it.
+func ForStack(st config.Stack) ([]Connector, error) {
+	all, err := Load(debezium.Configs)
+	if err != nil {
+		return nil, err
+	}
+	dsn := map[string]string{"store-outbox": st.StoreDSN, "payments-outbox": st.PaymentsDSN}
+	for i, c := range all {
+		d, err := mysql.ParseDSN(dsn[c.Name])
+		if err != nil {
+			return nil, fmt.Errorf("the database of %s: %w", c.Name, err)
+		}
+		if all[i], err = InNamespace(c, st.Namespace, d.DBName); err != nil {
+			return nil, err
+		}
+	}
+	return all, nil
 }

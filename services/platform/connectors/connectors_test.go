@@ -69,12 +69,13 @@ func TestOverridesApply(t *testing.T) {
 	}
 }
 
-// Registering again updates in place, and every connector and task runs.
+// Registering again updates in place, and every connector and task of the
+// stack's instance runs.
 func TestConnectorsRunning(t *testing.T) {
 	st := stacktest.Stack(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	all, err := connectors.Load(debezium.Configs)
+	all, err := connectors.ForStack(st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,6 +92,39 @@ func TestConnectorsRunning(t *testing.T) {
 		}
 		if len(s.Tasks) != 1 {
 			t.Errorf("%s has %d tasks, want 1", c.Name, len(s.Tasks))
+		}
+	}
+}
+
+// A connector in a namespace captures the namespace's database and routes to
+// the namespace's topics, under names that cannot clash with the default one.
+func TestInNamespace(t *testing.T) {
+	all, err := connectors.Load(debezium.Configs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range all {
+		same, err := connectors.InNamespace(c, "", "ignored")
+		if err != nil || same.Name != c.Name || same.Config["database.include.list"] != c.Config["database.include.list"] {
+			t.Fatalf("the default namespace changed %s: %+v %v", c.Name, same, err)
+		}
+		n, err := connectors.InNamespace(c, "test", "store_test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]string{
+			"database.include.list":                    "store_test",
+			"table.include.list":                       "store_test.outbox",
+			"transforms.outbox.route.topic.replacement": "test.${routedByValue}",
+		}
+		for k, v := range want {
+			if n.Config[k] != v {
+				t.Errorf("%s %s = %q, want %q", c.Name, k, n.Config[k], v)
+			}
+		}
+		if n.Name == c.Name || n.Config["database.server.id"] == c.Config["database.server.id"] ||
+			n.Config["schema.history.internal.kafka.topic"] == c.Config["schema.history.internal.kafka.topic"] {
+			t.Errorf("%s in a namespace shares a name, server id or history topic with the default: %+v", c.Name, n)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -94,6 +95,9 @@ type Config struct {
 	Brokers string
 	GroupID string
 	Topics  []string
+	// TopicPrefix is put before every topic name on the broker, so several
+	// instances of the system can share one; handlers see the bare names.
+	TopicPrefix string
 	// MaxAttempts is how often a handler is tried before its message is
 	// dead-lettered (default 8).
 	MaxAttempts uint
@@ -154,7 +158,11 @@ func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
 // a key) are handled in order.
 func (r *Runner) Run(ctx context.Context) error {
 	defer r.close()
-	if err := r.consumer.SubscribeTopics(r.cfg.Topics, nil); err != nil {
+	topics := make([]string, len(r.cfg.Topics))
+	for i, t := range r.cfg.Topics {
+		topics[i] = r.cfg.TopicPrefix + t
+	}
+	if err := r.consumer.SubscribeTopics(topics, nil); err != nil {
 		return fmt.Errorf("subscribe %v: %w", r.cfg.Topics, err)
 	}
 	go r.drainProducerEvents()
@@ -236,11 +244,11 @@ func (r *Runner) drainProducerEvents() {
 	}
 }
 
-// Decode turns a Kafka message published by the outbox router into a Message.
-func Decode(km *kafka.Message) Message {
+// decode turns a Kafka message published by the outbox router into a Message.
+func (r *Runner) decode(km *kafka.Message) Message {
 	m := Message{Key: string(km.Key), Payload: km.Value, Partition: km.TopicPartition.Partition, Offset: int64(km.TopicPartition.Offset)}
 	if km.TopicPartition.Topic != nil {
-		m.Topic = *km.TopicPartition.Topic
+		m.Topic = strings.TrimPrefix(*km.TopicPartition.Topic, r.cfg.TopicPrefix)
 	}
 	for _, h := range km.Headers {
 		switch h.Key {
@@ -255,7 +263,7 @@ func Decode(km *kafka.Message) Message {
 
 // dispatch handles one message and stores its offset; only ctx ending stops it.
 func (r *Runner) dispatch(ctx context.Context, km *kafka.Message) {
-	m := Decode(km)
+	m := r.decode(km)
 	if h, ok := r.registry.Lookup(m); ok {
 		attempt := 0
 		_, err := backoff.Retry(ctx, func() (struct{}, error) {
@@ -299,7 +307,7 @@ func safely(ctx context.Context, h Handler, m Message) (err error) {
 // stored, so a message is never lost. Then the hook flags what it was about.
 func (r *Runner) deadLetter(ctx context.Context, km *kafka.Message, m Message, cause error) {
 	r.log.Error("handler gave up; dead-lettering", "type", m.Type, "event", m.ID, "key", m.Key, "err", cause)
-	topic := DeadLetterTopic(m.Topic)
+	topic := r.cfg.TopicPrefix + DeadLetterTopic(m.Topic)
 	headers := append(append([]kafka.Header(nil), km.Headers...), kafka.Header{Key: "error", Value: []byte(cause.Error())})
 	retry := func(what string, op func() error) error {
 		_, err := backoff.Retry(ctx, func() (struct{}, error) { return struct{}{}, op() },

@@ -18,7 +18,7 @@ import (
 // reports the median and the 99th percentile.
 func BenchmarkCommitToKafka(b *testing.B) {
 	st := stacktest.Stack(b)
-	db := stacktest.CapturedDatabase(b, "store")
+	db, prefix := stacktest.CapturedDatabase(b, "store")
 	ctx := context.Background()
 	binder, err := store.Prepare(ctx, db)
 	if err != nil {
@@ -34,7 +34,7 @@ func BenchmarkCommitToKafka(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
+	if err := c.Subscribe(prefix+topic, nil); err != nil {
 		b.Fatal(err)
 	}
 	send := func() (string, time.Time) {

@@ -29,7 +29,7 @@ func header(m *kafka.Message, key string) string {
 // own, captured by a connector of its own configured as the stack's.
 func TestCDCRoundTrip(t *testing.T) {
 	st := stacktest.Stack(t)
-	db := stacktest.CapturedDatabase(t, "store")
+	db, prefix := stacktest.CapturedDatabase(t, "store")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	binder, err := store.Prepare(ctx, db)
@@ -72,7 +72,7 @@ func TestCDCRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Subscribe(topic, nil); err != nil {
+	if err := c.Subscribe(prefix+topic, nil); err != nil {
 		t.Fatal(err)
 	}
 

@@ -18,10 +18,12 @@ import (
 
 // CapturedDatabase creates a migrated scratch database for service and a
 // Debezium connector of its own that relays the database's outbox to Kafka,
-// configured as the stack's connector for the service is; both go when the
-// test ends. It returns once an event written to the outbox has reached
-// Kafka, so the connector captures everything the test writes after.
-func CapturedDatabase(t testing.TB, service string) *sql.DB {
+// configured as the stack's connector for the service is, in a namespace
+// named after the database; both go when the test ends. It returns the
+// database and the prefix of its topics once an event written to the outbox
+// has reached Kafka, so the connector captures everything the test writes
+// after.
+func CapturedDatabase(t testing.TB, service string) (db *sql.DB, topicPrefix string) {
 	t.Helper()
 	st := Stack(t)
 	dsn := MigratedDatabase(t, service)
@@ -46,14 +48,11 @@ func CapturedDatabase(t testing.TB, service string) *sql.DB {
 	if conn.Name == "" {
 		t.Fatalf("no connector configured for %s", service)
 	}
-	conn = connectors.Overrides{Set: map[string]string{
-		"database.include.list":               name,
-		"table.include.list":                  name + ".outbox",
-		"topic.prefix":                        name,
-		"database.server.id":                  fmt.Sprint(10000 + rand.IntN(50000)),
-		"schema.history.internal.kafka.topic": "schema-history." + name,
-	}}.Apply(conn)
-	conn.Name = name
+	if conn, err = connectors.InNamespace(conn, name, name); err != nil {
+		t.Fatal(err)
+	}
+	// Scratch connectors may run side by side: each needs a server id of its own.
+	conn = connectors.Overrides{Set: map[string]string{"database.server.id": fmt.Sprint(10000 + rand.IntN(50000))}}.Apply(conn)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -61,19 +60,21 @@ func CapturedDatabase(t testing.TB, service string) *sql.DB {
 	if err := client.Register(ctx, conn); err != nil {
 		t.Fatalf("register a connector for %s: %v", name, err)
 	}
-	t.Cleanup(func() { _ = client.Delete(context.Background(), name) })
-	if _, err := client.WaitRunning(ctx, name); err != nil {
+	t.Cleanup(func() { _ = client.Delete(context.Background(), conn.Name) })
+	if _, err := client.WaitRunning(ctx, conn.Name); err != nil {
 		t.Fatalf("connector for %s: %v", name, err)
 	}
-	db := Open(t, dsn)
-	awaitCapture(ctx, t, st.KafkaBrokers, db, name)
-	return db
+	db = Open(t, dsn)
+	topicPrefix = name + "."
+	awaitCapture(ctx, t, st.KafkaBrokers, db, topicPrefix)
+	return db, topicPrefix
 }
 
 // awaitCapture writes canary events to db's outbox until one reaches Kafka.
-func awaitCapture(ctx context.Context, t testing.TB, brokers string, db *sql.DB, name string) {
+func awaitCapture(ctx context.Context, t testing.TB, brokers string, db *sql.DB, topicPrefix string) {
 	t.Helper()
-	topic := "canary_" + name
+	const aggregate = "canary"
+	topic := topicPrefix + aggregate
 	c, err := kafka.NewConsumer(&kafka.ConfigMap{
 		"bootstrap.servers": brokers, "group.id": topic, "auto.offset.reset": "earliest",
 		"topic.metadata.refresh.interval.ms": 250, "enable.auto.commit": false,
@@ -87,11 +88,11 @@ func awaitCapture(ctx context.Context, t testing.TB, brokers string, db *sql.DB,
 	}
 	for next := time.Now(); ; {
 		if ctx.Err() != nil {
-			t.Fatalf("the connector for %s captured nothing in time", name)
+			t.Fatalf("the connector for %s captured nothing in time", topicPrefix)
 		}
 		if time.Now().After(next) {
 			_, err := db.ExecContext(ctx, `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (?, ?, 'canary', 'Canary', '{}')`,
-				uuid.NewString(), topic)
+				uuid.NewString(), aggregate)
 			if err != nil {
 				t.Fatal(err)
 			}

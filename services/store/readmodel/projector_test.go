@@ -184,7 +184,7 @@ func TestRebuildMatchesDatabase(t *testing.T) {
 		return err == nil && presence == store.Present && o.Status == store.StatusCompleted
 	})
 
-	rm := readmodel.NewWithPrefix(e.rdb, "rebuildtest:"+stacktest.Suffix()+":")
+	rm := readmodel.New(e.rdb, "rebuildtest:"+stacktest.Suffix()+":")
 	t.Cleanup(func() { _ = rm.Reset(context.Background()) })
 	if err := rm.Rebuild(ctx, e.svc); err != nil {
 		t.Fatal(err)
@@ -215,7 +215,7 @@ func TestRebuildMatchesDatabase(t *testing.T) {
 func TestLists(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	rm := readmodel.NewWithPrefix(e.rdb, "liststest:"+stacktest.Suffix()+":")
+	rm := readmodel.New(e.rdb, "liststest:"+stacktest.Suffix()+":")
 	t.Cleanup(func() { _ = rm.Reset(context.Background()) })
 	for id, q := range map[int64]int32{1: 7, 2: 0, 3: 3, 4: 12, 5: 3} {
 		if err := rm.PutProduct(ctx, events.Product{ID: id, Name: fmt.Sprint("p", id), SKU: fmt.Sprint("S", id), Price: "1.00"}); err != nil {

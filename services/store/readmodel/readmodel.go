@@ -18,9 +18,6 @@ import (
 	"github.com/store-manager/store-manager/services/store"
 )
 
-// DefaultPrefix starts every read-model key.
-const DefaultPrefix = "rm:"
-
 func (s *Store) productKey(id int64) string { return s.prefix + "product:" + strconv.FormatInt(id, 10) }
 func (s *Store) orderKey(id int64) string   { return s.prefix + "order:" + strconv.FormatInt(id, 10) }
 func (s *Store) productsKey() string        { return s.prefix + "products" }     // zset of live product ids, scored by id
@@ -65,11 +62,8 @@ type Store struct {
 	prefix string
 }
 
-// New returns a Store on rdb with the DefaultPrefix.
-func New(rdb redis.UniversalClient) *Store { return NewWithPrefix(rdb, DefaultPrefix) }
-
-// NewWithPrefix returns a Store whose keys all start with prefix.
-func NewWithPrefix(rdb redis.UniversalClient, prefix string) *Store {
+// New returns a Store on rdb whose keys all start with prefix.
+func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix}
 }
 

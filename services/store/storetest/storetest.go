@@ -49,7 +49,7 @@ func New(t testing.TB) System {
 	}
 	t.Cleanup(func() { s.Redis.Close() })
 	s.Prefix = "test:" + stacktest.Suffix() + ":"
-	s.Reads = readmodel.NewWithPrefix(s.Redis, s.Prefix)
+	s.Reads = readmodel.New(s.Redis, s.Prefix)
 	t.Cleanup(func() { _ = s.Reads.Reset(context.Background()) })
 
 	storeDB, err := store.Prepare(ctx, s.StoreDB)
