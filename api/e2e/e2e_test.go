@@ -32,6 +32,15 @@ func newSystem(t testing.TB) system {
 	return system{store: gateway, payments: gateway}
 }
 
+// instance names a service of the stack's instance (STACK_NAMESPACE), as
+// its pid and log files are named.
+func instance(name string) string {
+	if ns := config.Load().Namespace; ns != "" {
+		return name + "-" + ns
+	}
+	return name
+}
+
 // gatewayURL is where every client reaches the system.
 func gatewayURL() string { return config.Env("GATEWAY_URL", "http://127.0.0.1:8080") }
 

@@ -134,10 +134,7 @@ func pidOf(t *testing.T, name string) int {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	state := config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state"))
-	if ns := config.Load().Namespace; ns != "" {
-		name += "-" + ns // the stack's instance of the service
-	}
-	raw, err := os.ReadFile(filepath.Join(state, "run", name+".pid"))
+	raw, err := os.ReadFile(filepath.Join(state, "run", instance(name)+".pid"))
 	if err != nil {
 		t.Fatalf("%s is not running: %v", name, err)
 	}
@@ -327,7 +324,7 @@ func TestGracefulShutdown(t *testing.T) {
 		return syscall.Kill(pid, 0) != nil
 	})
 	_, file, _, _ := runtime.Caller(0)
-	logFile := filepath.Join(config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state")), "logs", "store-manager.log")
+	logFile := filepath.Join(config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state")), "logs", instance("store-manager")+".log")
 	raw, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)
