@@ -32,10 +32,10 @@ func newSystem(t testing.TB) system {
 	return system{store: gateway, payments: gateway}
 }
 
-// instance names a service of the stack's instance (STACK_NAMESPACE), as
-// its pid and log files are named.
+// instance names a component as its pid and log files are named: a service
+// of the stack's instance (STACK_NAMESPACE) carries the namespace.
 func instance(name string) string {
-	if ns := config.Load().Namespace; ns != "" {
+	if ns := config.Load().Namespace; ns != "" && (name == "store-manager" || name == "payments" || name == "gateway") {
 		return name + "-" + ns
 	}
 	return name

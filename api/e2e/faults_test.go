@@ -248,6 +248,26 @@ func TestServiceKilledMidSaga(t *testing.T) {
 
 // With Kafka Connect stopped, orders wait in the outbox; when it is back,
 // Debezium resumes from its binlog offset and every saga completes.
+// The broker SIGKILLed in the middle of a stream of orders and restarted:
+// the relay and the consumers recover by themselves, every accepted order
+// reaches a terminal state within 60 s of the broker's return, and stock is
+// conserved.
+func TestBrokerKilledMidStream(t *testing.T) {
+	s := newSystem(t)
+	user, product := s.user(t), s.product(t, "1.00", 1000)
+	t.Cleanup(func() { stack(t, "start") })
+	orders := orderStream(s, user, product, 20*time.Millisecond)
+	orders.waitAccepted(t, 20)
+	if err := syscall.Kill(pidOf(t, "kafka"), syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	stack(t, "start")
+	orders.waitAccepted(t, orders.accepted.Load()+20) // orders keep coming after the broker is back
+	orders.end()
+	conserved(t, s, product, 1000, s.settle(t, 60*time.Second, ordersOf(t, user)...))
+}
+
 func TestConnectStoppedLosesNothing(t *testing.T) {
 	s := newSystem(t)
 	user, product := s.user(t), s.product(t, "1.00", 100)

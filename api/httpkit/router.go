@@ -92,7 +92,7 @@ func New(routes []Route) *API {
 	for _, rt := range all {
 		prefix, rest, ok := splitConflict(rt.Path, all, rt.Method)
 		if !ok {
-			r.Handle(rt.Method, toRouter(rt.Path), serve(rt.Handler))
+			r.Handle(rt.Method, toRouter(rt.Path), observed(rt.Path, serve(rt.Handler)))
 			continue
 		}
 		key := rt.Method + " " + prefix
@@ -102,9 +102,9 @@ func New(routes []Route) *API {
 			groups[key] = g
 		}
 		if strings.HasPrefix(rest, "{") {
-			g.param, g.byID = strings.Trim(rest, "{}"), serve(rt.Handler)
+			g.param, g.byID = strings.Trim(rest, "{}"), observed(rt.Path, serve(rt.Handler))
 		} else {
-			g.static[rest] = serve(rt.Handler)
+			g.static[rest] = observed(rt.Path, serve(rt.Handler))
 		}
 	}
 	for key, g := range groups {

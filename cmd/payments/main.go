@@ -8,6 +8,9 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
 	"github.com/store-manager/store-manager/api/httpkit"
 	"github.com/store-manager/store-manager/api/paymentsapi"
 	"github.com/store-manager/store-manager/services/payments"
@@ -56,6 +59,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("payments database: %w", err)
 	}
 	defer db.Close()
+	prometheus.MustRegister(collectors.NewDBStatsCollector(db, "payments"))
 	queries, err := payments.Prepare(ctx, db)
 	if err != nil {
 		return fmt.Errorf("prepare payments queries (is the schema migrated?): %w", err)
@@ -76,7 +80,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	api := paymentsapi.New(svc, map[string]httpkit.Check{"mysql": db.PingContext, "kafka": runner.Healthy}, paymentsapi.ServiceKey(cfg.ServiceKey))
 	srv := server.NewHTTP(cfg.HTTPAddr, api)
 	janitor := func(ctx context.Context) error {
-		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.PurgeOutbox)
+		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries)
 	}
 	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, runner.Run, janitor)
 }

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/store-manager/store-manager/api/graphql"
@@ -58,6 +60,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return fmt.Errorf("store database: %w", err)
 	}
 	defer db.Close()
+	prometheus.MustRegister(collectors.NewDBStatsCollector(db, "store"))
 	queries, err := store.Prepare(ctx, db)
 	if err != nil {
 		return fmt.Errorf("prepare store queries (is the schema migrated?): %w", err)
@@ -98,7 +101,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}, storeapi.EmployeeKey(cfg.EmployeeKey))
 	srv := server.NewHTTP(cfg.HTTPAddr, storeapi.RequireOnWrites(cfg.KeyOnWrites, storeapi.EmployeeKey(cfg.EmployeeKey), api))
 	janitor := func(ctx context.Context) error {
-		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries.PurgeOutbox)
+		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries)
 	}
 	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, projector.Run, sagaRunner.Run, janitor)
 }

@@ -24,6 +24,9 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.countOutboxEventsBeforeStmt, err = db.PrepareContext(ctx, countOutboxEventsBefore); err != nil {
+		return nil, fmt.Errorf("error preparing query CountOutboxEventsBefore: %w", err)
+	}
 	if q.createOutboxEventStmt, err = db.PrepareContext(ctx, createOutboxEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOutboxEvent: %w", err)
 	}
@@ -38,6 +41,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.countOutboxEventsBeforeStmt != nil {
+		if cerr := q.countOutboxEventsBeforeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countOutboxEventsBeforeStmt: %w", cerr)
+		}
+	}
 	if q.createOutboxEventStmt != nil {
 		if cerr := q.createOutboxEventStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createOutboxEventStmt: %w", cerr)
@@ -92,6 +100,7 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                           DBTX
 	tx                           *sql.Tx
+	countOutboxEventsBeforeStmt  *sql.Stmt
 	createOutboxEventStmt        *sql.Stmt
 	createProcessedEventStmt     *sql.Stmt
 	deleteOutboxEventsBeforeStmt *sql.Stmt
@@ -101,6 +110,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                           tx,
 		tx:                           tx,
+		countOutboxEventsBeforeStmt:  q.countOutboxEventsBeforeStmt,
 		createOutboxEventStmt:        q.createOutboxEventStmt,
 		createProcessedEventStmt:     q.createProcessedEventStmt,
 		deleteOutboxEventsBeforeStmt: q.deleteOutboxEventsBeforeStmt,

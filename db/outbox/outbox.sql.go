@@ -11,6 +11,18 @@ import (
 	"time"
 )
 
+const countOutboxEventsBefore = `-- name: CountOutboxEventsBefore :one
+SELECT COUNT(*) FROM outbox WHERE created_at < ?
+`
+
+// Rows a purge should have removed already: a janitor that falls behind shows here.
+func (q *Queries) CountOutboxEventsBefore(ctx context.Context, before time.Time) (int64, error) {
+	row := q.queryRow(ctx, q.countOutboxEventsBeforeStmt, countOutboxEventsBefore, before)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const createOutboxEvent = `-- name: CreateOutboxEvent :exec
 INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (?, ?, ?, ?, ?)
 `

@@ -5,3 +5,7 @@ INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (?, ?,
 -- Captured rows may go: Debezium reads the binlog, not the table. In batches,
 -- so a purge never holds many locks.
 DELETE FROM outbox WHERE created_at < sqlc.arg(before) ORDER BY created_at LIMIT ?;
+
+-- name: CountOutboxEventsBefore :one
+-- Rows a purge should have removed already: a janitor that falls behind shows here.
+SELECT COUNT(*) FROM outbox WHERE created_at < sqlc.arg(before);

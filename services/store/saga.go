@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
@@ -82,14 +83,28 @@ func apply(ctx context.Context, q Queries, o *order, t transition, fn applyFn) (
 			return nil, err
 		}
 	}
+	from := o.Status
 	o.Status = t.to
 	reason := ""
 	if failing[t.to] {
 		detail, reason = o.FailureReason.String, o.FailureReason.String
 	}
 	e, err := o.advance(ctx, q, t.announce, detail, reason)
+	if err == nil && terminal[t.to] && !terminal[from] {
+		sagaDuration.WithLabelValues(t.to).Observe(time.Since(o.CreatedAt).Seconds())
+	}
 	return append(out, e), err
 }
+
+// terminal are the states a saga ends in.
+var terminal = map[string]bool{StatusCompleted: true, StatusCancelled: true, StatusNeedsAttention: true}
+
+// sagaDuration is the time from an order's creation to the end of its saga, by outcome.
+var sagaDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
+	Name:    "saga_duration_seconds",
+	Help:    "Time from an order's creation to its saga's terminal state, by outcome (the state).",
+	Buckets: []float64{.025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 600},
+}, []string{"outcome"})
 
 // onOrderCreated takes the stock of every item, or none: StockDecreased or StockDecreaseFailed.
 func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message, e events.OrderEvent) error {

@@ -27,6 +27,7 @@ type Message struct {
 	Partition int32
 	Offset    int64
 	Payload   json.RawMessage
+	Time      time.Time // when the event was written (its record's timestamp), zero when unknown
 }
 
 // Handler applies one event. An error marked with Permanent is not retried.
@@ -166,6 +167,11 @@ func (r *Runner) Run(ctx context.Context) error {
 		return fmt.Errorf("subscribe %v: %w", r.cfg.Topics, err)
 	}
 	go r.drainProducerEvents()
+	lagCtx, stopLag := context.WithCancel(ctx)
+	var measuring sync.WaitGroup
+	measuring.Add(1)
+	go func() { defer measuring.Done(); r.measureLag(lagCtx, 5*time.Second) }()
+	defer func() { stopLag(); measuring.Wait() }() // before close: the consumer is in use until then
 	lanes := map[string]chan *kafka.Message{}
 	var workers sync.WaitGroup
 	defer func() { // runs before close: every worker is done before the final commit
@@ -247,6 +253,9 @@ func (r *Runner) drainProducerEvents() {
 // decode turns a Kafka message published by the outbox router into a Message.
 func (r *Runner) decode(km *kafka.Message) Message {
 	m := Message{Key: string(km.Key), Payload: km.Value, Partition: km.TopicPartition.Partition, Offset: int64(km.TopicPartition.Offset)}
+	if km.TimestampType != kafka.TimestampNotAvailable {
+		m.Time = km.Timestamp
+	}
 	if km.TopicPartition.Topic != nil {
 		m.Topic = strings.TrimPrefix(*km.TopicPartition.Topic, r.cfg.TopicPrefix)
 	}
@@ -276,10 +285,15 @@ func (r *Runner) dispatch(ctx context.Context, km *kafka.Message) {
 			backoff.WithMaxTries(r.cfg.MaxAttempts),
 			backoff.WithMaxElapsedTime(0),
 			backoff.WithNotify(func(err error, next time.Duration) {
+				retries.WithLabelValues(r.cfg.GroupID, m.Topic).Inc()
 				r.log.Warn("handler failed; retrying", "type", m.Type, "event", m.ID, "attempt", attempt, "in", next, "err", err)
 			}))
 		if err != nil && ctx.Err() == nil {
+			deadLetters.WithLabelValues(r.cfg.GroupID, m.Topic).Inc()
 			r.deadLetter(ctx, km, m, err)
+		}
+		if err == nil && !m.Time.IsZero() {
+			eventAge.WithLabelValues(r.cfg.GroupID, m.Topic, m.Type).Observe(time.Since(m.Time).Seconds())
 		}
 		if ctx.Err() != nil {
 			return // shutting down: the offset is not stored, so the message is redelivered

@@ -117,3 +117,8 @@ func (d *DB[Q]) exec(ctx context.Context, before func(Q, *outboxdb.Queries) (boo
 func (d *DB[Q]) PurgeOutbox(ctx context.Context, before time.Time, limit int32) (int64, error) {
 	return d.box.DeleteOutboxEventsBefore(ctx, outboxdb.DeleteOutboxEventsBeforeParams{Before: before, Limit: limit})
 }
+
+// CountOutbox counts the outbox rows created before a time.
+func (d *DB[Q]) CountOutbox(ctx context.Context, before time.Time) (int64, error) {
+	return d.box.CountOutboxEventsBefore(ctx, before)
+}
