@@ -25,9 +25,9 @@ PAYMENTS_SERVICE_KEY ?= local-service-key
 
 export CGO_ENABLED := 1
 
-.PHONY: run test test-unit api-conformance generate check-generated tools stack apps gateway stop status clean build migrate connectors seed
+.PHONY: run test test-unit api-conformance generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
 
-run: stack build migrate connectors seed apps gateway
+run: stack build migrate connectors seed apps gateway supervisor
 	@echo
 	@echo "Store Manager is running; every client goes through the gateway:"
 	@echo "  gateway        http://127.0.0.1:8080 (routes and limits from krakend/krakend.json)"
@@ -37,6 +37,7 @@ run: stack build migrate connectors seed apps gateway
 	@echo "  Kafka Connect  http://127.0.0.1:8083/connectors"
 	@echo "  store-manager  http://127.0.0.1:5000 (REST; GraphQL at /graphql; OpenAPI at /openapi.json)"
 	@echo "  payments       http://127.0.0.1:5009"
+	@echo "  supervisor     http://127.0.0.1:5020/metrics (connectors, canaries)"
 	@echo "API keys (LOCAL DEVELOPMENT DEFAULTS; set the variables to real secrets anywhere else):"
 	@echo "  X-Employee-Key: $(EMPLOYEE_API_KEY)     (EMPLOYEE_API_KEY: PUT /orders, payment state)"
 	@echo "  X-Supplier-Key: $(SUPPLIER_API_KEY)     (SUPPLIER_API_KEY: the GraphQL restock mutation)"
@@ -51,7 +52,7 @@ TEST_ENV := STACK_NAMESPACE=test \
   STORE_DB_DSN='store:store@tcp(127.0.0.1:3306)/store_test?parseTime=true' \
   PAYMENTS_DB_DSN='payments:payments@tcp(127.0.0.1:3306)/payments_test?parseTime=true' \
   STORE_HTTP_ADDR=127.0.0.1:5100 PAYMENTS_HTTP_ADDR=127.0.0.1:5109 GATEWAY_ADDR=127.0.0.1:8180 \
-  PAYMENT_LINK_BASE=http://127.0.0.1:8180 \
+  PAYMENT_LINK_BASE=http://127.0.0.1:8180 SUPERVISOR_METRICS_ADDR=127.0.0.1:5120 \
   STORE_URL=http://127.0.0.1:5100 PAYMENTS_URL=http://127.0.0.1:5109 GATEWAY_URL=http://127.0.0.1:8180
 
 # Package tests own their data (scratch databases); the end-to-end suite runs
@@ -61,6 +62,7 @@ test: tools check-generated stack build
 	$(TEST_ENV) $(BIN)/storectl connectors register
 	$(TEST_ENV) $(STACK) apps
 	$(TEST_ENV) $(STACK) gateway
+	$(TEST_ENV) $(STACK) supervisor
 	go vet ./...
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /api/e2e)
 	$(MAKE) --no-print-directory api-conformance STORE=http://127.0.0.1:5100 PAYMENTS=http://127.0.0.1:5109 GATEWAY=http://127.0.0.1:8180
@@ -132,6 +134,9 @@ apps: build
 
 gateway: build
 	$(STACK) gateway
+
+supervisor: build
+	$(STACK) supervisor
 
 stop:
 	$(STACK) stop

@@ -7,6 +7,8 @@
 #   stack/stack.sh apps      (re)start store-manager and payments from the state folder's bin/
 #   stack/stack.sh app NAME  start one service (store-manager or payments) unless it runs
 #   stack/stack.sh gateway   render nginx from krakend/krakend.json and (re)start it on 127.0.0.1:8080
+#   stack/stack.sh supervisor  (re)start the connector supervisor (storectl supervise)
+#   stack/stack.sh restart NAME  stop, then start again, one component (the supervisor restarts connect)
 #   stack/stack.sh stop [NAME...]  stop every component, or the named ones
 #   stack/stack.sh status    show what runs
 #   stack/stack.sh clean     stop, then remove the state folder
@@ -176,7 +178,7 @@ start() {
 # instance NAME: the pid and log name of a service or the gateway in STACK_NAMESPACE.
 instance() {
   case $1 in
-    store-manager|payments|gateway) echo "$1${STACK_NAMESPACE:+-$STACK_NAMESPACE}" ;;
+    store-manager|payments|gateway|supervisor) echo "$1${STACK_NAMESPACE:+-$STACK_NAMESPACE}" ;;
     *) echo "$1" ;;
   esac
 }
@@ -208,6 +210,31 @@ apps() {
 app() {
   mkdir -p "$LOGS" "$RUN"
   alive "$(instance "$1")" || start_app "$1"
+}
+
+# supervisor: storectl supervise, which keeps the connectors of this instance relaying and
+# restarts the Connect worker through this script when restarting connectors does not help.
+supervisor() {
+  local inst; inst=$(instance supervisor)
+  [ -x "$STATE/bin/storectl" ] || die "$STATE/bin/storectl is missing: run 'make build' first"
+  mkdir -p "$LOGS" "$RUN"
+  stop_one "$inst"
+  log "starting $inst"
+  STACK_SCRIPT="$ROOT/stack/stack.sh" nohup "$STATE/bin/storectl" supervise >>"$LOGS/$inst.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$inst.pid"
+  sleep 0.5
+  alive "$inst" || { tail -n 20 "$LOGS/$inst.log" >&2; die "$inst exited at start"; }
+}
+
+# restart NAME: stop one component, then start what is missing.
+restart() {
+  stop_one "$(instance "$1")"
+  case $1 in
+    store-manager|payments) app "$1" ;;
+    gateway) gateway ;;
+    supervisor) supervisor ;;
+    *) start ;;
+  esac
 }
 
 # gateway: the native stand-in for KrakenD, nginx configured from krakend/krakend.json.
@@ -250,16 +277,18 @@ stop() {
     return
   fi
   # Reverse order of start: the services (of every instance) and the CDC relay first, the database last.
-  for name in gateway gateway-test payments payments-test store-manager store-manager-test connect kafka redis mariadb; do
+  for name in supervisor supervisor-test gateway gateway-test payments payments-test store-manager store-manager-test \
+    connect kafka redis mariadb; do
     stop_one "$name"
   done
 }
 
 status() {
   local rc=0
-  for name in mariadb redis kafka connect store-manager payments gateway store-manager-test payments-test gateway-test; do
-    if alive "$name"; then printf '%-14s running (pid %s)\n' "$name" "$(cat "$RUN/$name.pid")"
-    else printf '%-14s stopped\n' "$name"; [[ $name =~ ^(mariadb|redis|kafka|connect)$ ]] && rc=3; fi
+  for name in mariadb redis kafka connect store-manager payments gateway supervisor \
+    store-manager-test payments-test gateway-test supervisor-test; do
+    if alive "$name"; then printf '%-18s running (pid %s)\n' "$name" "$(cat "$RUN/$name.pid")"
+    else printf '%-18s stopped\n' "$name"; [[ $name =~ ^(mariadb|redis|kafka|connect)$ ]] && rc=3; fi
   done
   return $rc
 }
@@ -272,8 +301,10 @@ case "${1:-}" in
   apps) apps ;;
   app) app "${2:?usage: $0 app NAME}" ;;
   gateway) gateway ;;
+  supervisor) supervisor ;;
+  restart) restart "${2:?usage: $0 restart NAME}" ;;
   stop) shift; stop "$@" ;;
   status) status ;;
   clean) clean ;;
-  *) echo "usage: $0 install|start|apps|app NAME|gateway|stop [NAME...]|status|clean" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|apps|app NAME|gateway|supervisor|restart NAME|stop [NAME...]|status|clean" >&2; exit 2 ;;
 esac

@@ -71,7 +71,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	svc.RegisterSaga(saga)
 	runner, err := consumer.New(consumer.Config{
 		Brokers: cfg.Stack.KafkaBrokers, GroupID: cfg.Stack.Group(payments.SagaConsumer), Topics: payments.SagaTopics,
-		TopicPrefix: cfg.Stack.Topic(""),
+		TopicPrefix:  cfg.Stack.Topic(""),
 		OnDeadLetter: svc.DeadLetter,
 	}, saga, log)
 	if err != nil {

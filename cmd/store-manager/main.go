@@ -86,7 +86,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	svc.RegisterSaga(saga)
 	sagaRunner, err := consumer.New(consumer.Config{
 		Brokers: cfg.Stack.KafkaBrokers, GroupID: cfg.Stack.Group(store.SagaConsumer), Topics: store.SagaTopics,
-		TopicPrefix: cfg.Stack.Topic(""),
+		TopicPrefix:  cfg.Stack.Topic(""),
 		OnDeadLetter: svc.DeadLetter,
 	}, saga, log)
 	if err != nil {

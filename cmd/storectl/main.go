@@ -30,6 +30,8 @@ commands:
   connectors status              print each connector's state
   seed                           add the demo users, products and stock (skips what exists)
   rebuild-cache                  rebuild every Redis read model from MySQL
+  supervise [-metrics ADDR] [-stack SCRIPT]
+                                 keep the connectors relaying: canaries, restarts, worker restarts
 
 settings come from the environment: STORE_DB_DSN, PAYMENTS_DB_DSN, REDIS_ADDR,
 KAFKA_BROKERS, KAFKA_CONNECT_URL (defaults: the native stack on loopback)
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string) error {
 		return seedCmd(ctx, cfg)
 	case "rebuild-cache":
 		return rebuildCmd(ctx, cfg)
+	case "supervise":
+		return superviseCmd(ctx, cfg, args[1:])
 	default:
 		return errUsage
 	}

@@ -221,11 +221,11 @@ func InNamespace(c Connector, ns, database string) (Connector, error) {
 		return Connector{}, fmt.Errorf("%s: database.server.id %q is not a number", c.Name, c.Config["database.server.id"])
 	}
 	out := Overrides{Set: map[string]string{
-		"database.include.list":                    database,
-		"table.include.list":                       database + ".outbox",
-		"topic.prefix":                             ns + "-" + database,
-		"database.server.id":                       strconv.Itoa(id + 100),
-		"schema.history.internal.kafka.topic":      "schema-history." + ns + "." + database,
+		"database.include.list":                     database,
+		"table.include.list":                        database + ".outbox",
+		"topic.prefix":                              ns + "-" + database,
+		"database.server.id":                        strconv.Itoa(id + 100),
+		"schema.history.internal.kafka.topic":       "schema-history." + ns + "." + database,
 		"transforms.outbox.route.topic.replacement": ns + ".${routedByValue}",
 	}}.Apply(c)
 	out.Name = ns + "-" + c.Name

@@ -113,8 +113,8 @@ func TestInNamespace(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]string{
-			"database.include.list":                    "store_test",
-			"table.include.list":                       "store_test.outbox",
+			"database.include.list":                     "store_test",
+			"table.include.list":                        "store_test.outbox",
 			"transforms.outbox.route.topic.replacement": "test.${routedByValue}",
 		}
 		for k, v := range want {

@@ -1,0 +1,93 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/connectors"
+	"github.com/store-manager/store-manager/services/platform/server"
+)
+
+// superviseCmd keeps the stack's connectors relaying until it is stopped:
+// canaries through each outbox, restarts of failed or stalled connectors,
+// then of the Connect worker (through the stack script), with backoff.
+func superviseCmd(ctx context.Context, cfg config.Stack, args []string) error {
+	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
+	metricsAddr := fs.String("metrics", config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020"), "address of the supervisor's /metrics")
+	stackScript := fs.String("stack", os.Getenv("STACK_SCRIPT"), "the stack script, to restart the Connect worker (none: never restart it)")
+	interval := fs.Duration("interval", 2*time.Second, "how often connectors are checked and canaries written")
+	late := fs.Duration("late", 15*time.Second, "a canary older than this means a stalled relay")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	all, err := connectors.ForStack(cfg)
+	if err != nil {
+		return err
+	}
+	dsn := map[string]string{"store-outbox": cfg.StoreDSN, "payments-outbox": cfg.PaymentsDSN}
+	outboxes := map[string]*sql.DB{}
+	var names []string
+	for _, c := range all {
+		db, err := server.OpenDB(ctx, dsn[baseName(c.Name)], 2)
+		if err != nil {
+			return fmt.Errorf("the database of %s: %w", c.Name, err)
+		}
+		defer db.Close()
+		outboxes[c.Name] = db
+		names = append(names, c.Name)
+	}
+	log := slog.Default().With("component", "connect-supervisor", "namespace", cfg.Namespace)
+	canary := &connectors.Canary{
+		Brokers: cfg.KafkaBrokers, Topic: cfg.Topic(connectors.CanaryTopic), Group: cfg.Group("connect-supervisor"),
+		Outboxes: outboxes, Log: log,
+	}
+	sup := &connectors.Supervisor{
+		Client: connectors.NewClient(cfg.ConnectURL), Connectors: names, Canary: canary.Age, Log: log,
+		Policy: connectors.Policy{Late: *late, RestartsBefore: 3, WorkersBeforeUp: 2},
+		RestartWorker: func(ctx context.Context) error {
+			if *stackScript == "" {
+				return errors.New("no stack script to restart the worker with")
+			}
+			out, err := exec.CommandContext(ctx, "bash", *stackScript, "restart", "connect").CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("restart the Connect worker: %w: %s", err, out)
+			}
+			return nil
+		},
+	}
+	srv := &http.Server{Addr: *metricsAddr, Handler: promhttp.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return canary.Run(gctx, *interval) })
+	g.Go(func() error { return sup.Run(gctx, *interval) })
+	g.Go(func() error {
+		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
+	g.Go(func() error { <-gctx.Done(); return srv.Shutdown(context.Background()) })
+	log.Info("supervising", "connectors", names, "metrics", *metricsAddr)
+	return g.Wait()
+}
+
+// baseName is a connector's name without its namespace: store-outbox or payments-outbox.
+func baseName(name string) string {
+	for _, b := range []string{"store-outbox", "payments-outbox"} {
+		if len(name) >= len(b) && name[len(name)-len(b):] == b {
+			return b
+		}
+	}
+	return name
+}
