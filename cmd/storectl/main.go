@@ -30,6 +30,10 @@ commands:
   connectors status              print each connector's state
   seed                           add the demo users, products and stock (skips what exists)
   rebuild-cache                  rebuild every Redis read model from MySQL
+  status [--json]                 is it healthy? components, connectors, canaries, lag, dead letters,
+                                 sagas; exits 1 when something is unhealthy
+  dlq list|show|replay [TOPIC [PARTITION:OFFSET...]]
+                                 work the dead letters: list them, show one, replay chosen ones
   supervise [-metrics ADDR] [-stack SCRIPT]
                                  keep the connectors relaying: canaries, restarts, worker restarts
 
@@ -41,6 +45,9 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:]); err != nil {
+		if errors.Is(err, errUnhealthy) {
+			os.Exit(1)
+		}
 		if errors.Is(err, errUsage) {
 			fmt.Fprint(os.Stderr, usage)
 			os.Exit(2)
@@ -68,6 +75,10 @@ func run(ctx context.Context, args []string) error {
 		return rebuildCmd(ctx, cfg)
 	case "supervise":
 		return superviseCmd(ctx, cfg, args[1:])
+	case "status":
+		return statusCmd(ctx, cfg, args[1:])
+	case "dlq":
+		return dlqCmd(ctx, cfg, args[1:])
 	default:
 		return errUsage
 	}

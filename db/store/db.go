@@ -24,6 +24,9 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.countOrdersByStatusStmt, err = db.PrepareContext(ctx, countOrdersByStatus); err != nil {
+		return nil, fmt.Errorf("error preparing query CountOrdersByStatus: %w", err)
+	}
 	if q.createOrderStmt, err = db.PrepareContext(ctx, createOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOrder: %w", err)
 	}
@@ -50,6 +53,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.deleteUserStmt, err = db.PrepareContext(ctx, deleteUser); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteUser: %w", err)
+	}
+	if q.getOldestUnfinishedOrderStmt, err = db.PrepareContext(ctx, getOldestUnfinishedOrder); err != nil {
+		return nil, fmt.Errorf("error preparing query GetOldestUnfinishedOrder: %w", err)
 	}
 	if q.getOrderStmt, err = db.PrepareContext(ctx, getOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query GetOrder: %w", err)
@@ -110,6 +116,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.countOrdersByStatusStmt != nil {
+		if cerr := q.countOrdersByStatusStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countOrdersByStatusStmt: %w", cerr)
+		}
+	}
 	if q.createOrderStmt != nil {
 		if cerr := q.createOrderStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createOrderStmt: %w", cerr)
@@ -153,6 +164,11 @@ func (q *Queries) Close() error {
 	if q.deleteUserStmt != nil {
 		if cerr := q.deleteUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteUserStmt: %w", cerr)
+		}
+	}
+	if q.getOldestUnfinishedOrderStmt != nil {
+		if cerr := q.getOldestUnfinishedOrderStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getOldestUnfinishedOrderStmt: %w", cerr)
 		}
 	}
 	if q.getOrderStmt != nil {
@@ -282,67 +298,71 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                          DBTX
-	tx                          *sql.Tx
-	createOrderStmt             *sql.Stmt
-	createOrderItemStmt         *sql.Stmt
-	createOrderStepStmt         *sql.Stmt
-	createProductStmt           *sql.Stmt
-	createUserStmt              *sql.Stmt
-	decreaseStockStmt           *sql.Stmt
-	deleteOrderStmt             *sql.Stmt
-	deleteProductStmt           *sql.Stmt
-	deleteUserStmt              *sql.Stmt
-	getOrderStmt                *sql.Stmt
-	getOrderForUpdateStmt       *sql.Stmt
-	getProductStmt              *sql.Stmt
-	getStockStmt                *sql.Stmt
-	getUserStmt                 *sql.Stmt
-	increaseStockStmt           *sql.Stmt
-	listBestSellersStmt         *sql.Stmt
-	listHighestSpendersStmt     *sql.Stmt
-	listOrderItemsStmt          *sql.Stmt
-	listOrderItemsForOrdersStmt *sql.Stmt
-	listOrderStepsStmt          *sql.Stmt
-	listOrderStepsForOrdersStmt *sql.Stmt
-	listOrdersStmt              *sql.Stmt
-	listProductPricesStmt       *sql.Stmt
-	listProductsWithStockStmt   *sql.Stmt
-	listStockOverviewStmt       *sql.Stmt
-	saveOrderStmt               *sql.Stmt
-	setStockStmt                *sql.Stmt
+	db                           DBTX
+	tx                           *sql.Tx
+	countOrdersByStatusStmt      *sql.Stmt
+	createOrderStmt              *sql.Stmt
+	createOrderItemStmt          *sql.Stmt
+	createOrderStepStmt          *sql.Stmt
+	createProductStmt            *sql.Stmt
+	createUserStmt               *sql.Stmt
+	decreaseStockStmt            *sql.Stmt
+	deleteOrderStmt              *sql.Stmt
+	deleteProductStmt            *sql.Stmt
+	deleteUserStmt               *sql.Stmt
+	getOldestUnfinishedOrderStmt *sql.Stmt
+	getOrderStmt                 *sql.Stmt
+	getOrderForUpdateStmt        *sql.Stmt
+	getProductStmt               *sql.Stmt
+	getStockStmt                 *sql.Stmt
+	getUserStmt                  *sql.Stmt
+	increaseStockStmt            *sql.Stmt
+	listBestSellersStmt          *sql.Stmt
+	listHighestSpendersStmt      *sql.Stmt
+	listOrderItemsStmt           *sql.Stmt
+	listOrderItemsForOrdersStmt  *sql.Stmt
+	listOrderStepsStmt           *sql.Stmt
+	listOrderStepsForOrdersStmt  *sql.Stmt
+	listOrdersStmt               *sql.Stmt
+	listProductPricesStmt        *sql.Stmt
+	listProductsWithStockStmt    *sql.Stmt
+	listStockOverviewStmt        *sql.Stmt
+	saveOrderStmt                *sql.Stmt
+	setStockStmt                 *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                          tx,
-		tx:                          tx,
-		createOrderStmt:             q.createOrderStmt,
-		createOrderItemStmt:         q.createOrderItemStmt,
-		createOrderStepStmt:         q.createOrderStepStmt,
-		createProductStmt:           q.createProductStmt,
-		createUserStmt:              q.createUserStmt,
-		decreaseStockStmt:           q.decreaseStockStmt,
-		deleteOrderStmt:             q.deleteOrderStmt,
-		deleteProductStmt:           q.deleteProductStmt,
-		deleteUserStmt:              q.deleteUserStmt,
-		getOrderStmt:                q.getOrderStmt,
-		getOrderForUpdateStmt:       q.getOrderForUpdateStmt,
-		getProductStmt:              q.getProductStmt,
-		getStockStmt:                q.getStockStmt,
-		getUserStmt:                 q.getUserStmt,
-		increaseStockStmt:           q.increaseStockStmt,
-		listBestSellersStmt:         q.listBestSellersStmt,
-		listHighestSpendersStmt:     q.listHighestSpendersStmt,
-		listOrderItemsStmt:          q.listOrderItemsStmt,
-		listOrderItemsForOrdersStmt: q.listOrderItemsForOrdersStmt,
-		listOrderStepsStmt:          q.listOrderStepsStmt,
-		listOrderStepsForOrdersStmt: q.listOrderStepsForOrdersStmt,
-		listOrdersStmt:              q.listOrdersStmt,
-		listProductPricesStmt:       q.listProductPricesStmt,
-		listProductsWithStockStmt:   q.listProductsWithStockStmt,
-		listStockOverviewStmt:       q.listStockOverviewStmt,
-		saveOrderStmt:               q.saveOrderStmt,
-		setStockStmt:                q.setStockStmt,
+		db:                           tx,
+		tx:                           tx,
+		countOrdersByStatusStmt:      q.countOrdersByStatusStmt,
+		createOrderStmt:              q.createOrderStmt,
+		createOrderItemStmt:          q.createOrderItemStmt,
+		createOrderStepStmt:          q.createOrderStepStmt,
+		createProductStmt:            q.createProductStmt,
+		createUserStmt:               q.createUserStmt,
+		decreaseStockStmt:            q.decreaseStockStmt,
+		deleteOrderStmt:              q.deleteOrderStmt,
+		deleteProductStmt:            q.deleteProductStmt,
+		deleteUserStmt:               q.deleteUserStmt,
+		getOldestUnfinishedOrderStmt: q.getOldestUnfinishedOrderStmt,
+		getOrderStmt:                 q.getOrderStmt,
+		getOrderForUpdateStmt:        q.getOrderForUpdateStmt,
+		getProductStmt:               q.getProductStmt,
+		getStockStmt:                 q.getStockStmt,
+		getUserStmt:                  q.getUserStmt,
+		increaseStockStmt:            q.increaseStockStmt,
+		listBestSellersStmt:          q.listBestSellersStmt,
+		listHighestSpendersStmt:      q.listHighestSpendersStmt,
+		listOrderItemsStmt:           q.listOrderItemsStmt,
+		listOrderItemsForOrdersStmt:  q.listOrderItemsForOrdersStmt,
+		listOrderStepsStmt:           q.listOrderStepsStmt,
+		listOrderStepsForOrdersStmt:  q.listOrderStepsForOrdersStmt,
+		listOrdersStmt:               q.listOrdersStmt,
+		listProductPricesStmt:        q.listProductPricesStmt,
+		listProductsWithStockStmt:    q.listProductsWithStockStmt,
+		listStockOverviewStmt:        q.listStockOverviewStmt,
+		saveOrderStmt:                q.saveOrderStmt,
+		setStockStmt:                 q.setStockStmt,
 	}
 }

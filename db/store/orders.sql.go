@@ -11,6 +11,39 @@ import (
 	"time"
 )
 
+const countOrdersByStatus = `-- name: CountOrdersByStatus :many
+SELECT status, COUNT(*) AS orders FROM orders GROUP BY status ORDER BY status
+`
+
+type CountOrdersByStatusRow struct {
+	Status string
+	Orders int64
+}
+
+// Sagas by state, for operators.
+func (q *Queries) CountOrdersByStatus(ctx context.Context) ([]CountOrdersByStatusRow, error) {
+	rows, err := q.query(ctx, q.countOrdersByStatusStmt, countOrdersByStatus)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CountOrdersByStatusRow
+	for rows.Next() {
+		var i CountOrdersByStatusRow
+		if err := rows.Scan(&i.Status, &i.Orders); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const createOrder = `-- name: CreateOrder :execlastid
 INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
 `
@@ -47,6 +80,25 @@ func (q *Queries) DeleteOrder(ctx context.Context, id int64) (int64, error) {
 		return 0, err
 	}
 	return result.RowsAffected()
+}
+
+const getOldestUnfinishedOrder = `-- name: GetOldestUnfinishedOrder :one
+SELECT id, created_at FROM orders
+WHERE status NOT IN ('Completed', 'Cancelled', 'NeedsAttention')
+ORDER BY created_at, id LIMIT 1
+`
+
+type GetOldestUnfinishedOrderRow struct {
+	ID        int64
+	CreatedAt time.Time
+}
+
+// The order whose saga has waited longest for a terminal state.
+func (q *Queries) GetOldestUnfinishedOrder(ctx context.Context) (GetOldestUnfinishedOrderRow, error) {
+	row := q.queryRow(ctx, q.getOldestUnfinishedOrderStmt, getOldestUnfinishedOrder)
+	var i GetOldestUnfinishedOrderRow
+	err := row.Scan(&i.ID, &i.CreatedAt)
+	return i, err
 }
 
 const getOrder = `-- name: GetOrder :one

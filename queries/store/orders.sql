@@ -29,3 +29,13 @@ UPDATE orders
 SET status = ?, payment_id = ?, payment_link = ?, is_paid = ?, stock_taken = ?, failure_reason = ?,
     stock_event_id = ?, version = ?, updated_at = ?
 WHERE id = ?;
+
+-- name: CountOrdersByStatus :many
+-- Sagas by state, for operators.
+SELECT status, COUNT(*) AS orders FROM orders GROUP BY status ORDER BY status;
+
+-- name: GetOldestUnfinishedOrder :one
+-- The order whose saga has waited longest for a terminal state.
+SELECT id, created_at FROM orders
+WHERE status NOT IN ('Completed', 'Cancelled', 'NeedsAttention')
+ORDER BY created_at, id LIMIT 1;

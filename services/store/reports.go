@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/store-manager/store-manager/services/platform/errs"
 )
@@ -82,4 +85,26 @@ func (s *Service) LowStock(ctx context.Context, threshold int64, limit int) ([]P
 		return nil, errs.Errorf(ErrInvalid, "threshold must be between 0 and %d", MaxStock)
 	}
 	return s.reads.LowStock(ctx, int32(threshold), clampLimit(limit))
+}
+
+// SagaStates counts orders by saga state, and says when the oldest order
+// whose saga is not terminal was created (zero when there is none).
+func (s *Service) SagaStates(ctx context.Context) (map[string]int64, time.Time, error) {
+	q := s.db.Queries()
+	rows, err := q.CountOrdersByStatus(ctx)
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("count orders by state: %w", err)
+	}
+	out := make(map[string]int64, len(rows))
+	for _, r := range rows {
+		out[r.Status] = r.Orders
+	}
+	oldest, err := q.GetOldestUnfinishedOrder(ctx)
+	if errors.Is(err, sql.ErrNoRows) {
+		return out, time.Time{}, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, fmt.Errorf("oldest unfinished order: %w", err)
+	}
+	return out, oldest.CreatedAt, nil
 }

@@ -1,0 +1,114 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/services/store"
+)
+
+// storectl runs the operators' CLI, as built by the stack, in the stack's
+// instance (the test's environment), and returns its output and exit code.
+func storectl(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	state := config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state"))
+	out, err := exec.Command(filepath.Join(state, "bin", "storectl"), args...).Output()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), code
+}
+
+// storectl status answers "is it healthy?" in one command: every component
+// up, the connectors running and relaying, and it exits 0.
+func TestStatusReportsAHealthySystem(t *testing.T) {
+	newSystem(t)
+	var r struct {
+		Healthy    bool
+		Problems   []string
+		Components map[string]bool
+		Connectors []struct {
+			Name      string
+			State     string
+			CanaryAge *float64 `json:"canary_age_seconds"`
+		}
+	}
+	stacktest.Eventually(t, 30*time.Second, "status healthy", func() bool {
+		out, code := storectl(t, "status", "--json")
+		return json.Unmarshal([]byte(out), &r) == nil && code == 0 && r.Healthy
+	})
+	if len(r.Components) < 8 || len(r.Connectors) != 2 {
+		t.Fatalf("status reports %d components and %d connectors: %+v", len(r.Components), len(r.Connectors), r)
+	}
+	for _, c := range r.Connectors {
+		if c.State != "RUNNING" || c.CanaryAge == nil || *c.CanaryAge > 15 {
+			t.Errorf("connector %+v", c)
+		}
+	}
+}
+
+// A dead letter can be listed, shown and replayed once its cause is fixed;
+// the replayed event has a single effect.
+func TestDeadLettersCanBeReplayed(t *testing.T) {
+	s := newSystem(t)
+	user, product := s.user(t), s.product(t, "2.00", 10)
+	id := s.order(t, user, product, 1)
+	before := s.settle(t, 20*time.Second, id)[id]
+	key := strconv.FormatInt(id, 10)
+	// The order's StockDecreased, as if the payments step had given up on it.
+	decreased := findMessage(t, events.TopicOrders, key, events.StockDecreased)
+	dlq := config.Load().Topic(consumer.DeadLetterTopic(events.TopicOrders))
+	landed := redeliver(t, &kafka.Message{
+		TopicPartition: kafka.TopicPartition{Topic: &dlq, Partition: kafka.PartitionAny},
+		Key:            decreased.Key, Value: decreased.Value,
+		Headers: append(slices.Clone(decreased.Headers), kafka.Header{Key: "error", Value: []byte("payments database unreachable")}),
+	})
+	at := fmt.Sprintf("%d:%d", landed.Partition, landed.Offset)
+
+	list, _ := storectl(t, "dlq", "list", events.TopicOrders)
+	if !strings.Contains(list, at) || !strings.Contains(list, "payments database unreachable") {
+		t.Fatalf("dlq list does not show %s:\n%s", at, list)
+	}
+	show, _ := storectl(t, "dlq", "show", events.TopicOrders, at)
+	if !strings.Contains(show, `"StockDecreased"`) || !strings.Contains(show, `"payload"`) {
+		t.Fatalf("dlq show %s:\n%s", at, show)
+	}
+	if out, code := storectl(t, "dlq", "replay", events.TopicOrders, at); code != 0 || !strings.Contains(out, "replayed") {
+		t.Fatalf("dlq replay = %d %s", code, out)
+	}
+	group := config.Load().Group("payments-saga")
+	stacktest.Eventually(t, 30*time.Second, "the replay handled", func() bool {
+		lags, err := consumer.GroupLags(config.Load().KafkaBrokers, group, []string{config.Load().Topic(events.TopicOrders)})
+		if err != nil {
+			return false
+		}
+		for _, l := range lags {
+			if l.Behind > 0 {
+				return false
+			}
+		}
+		return true
+	})
+	after, _ := s.getOrder(t, id)
+	if !slices.Equal(after.Steps, before.Steps) || after.PaymentID != before.PaymentID || after.Status != store.StatusCompleted {
+		t.Fatalf("after the replay: %+v; before: %+v", after, before)
+	}
+}

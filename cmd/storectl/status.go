@@ -1,0 +1,280 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/store-manager/store-manager/services/payments"
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/connectors"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/services/store/readmodel"
+)
+
+// errUnhealthy makes status exit non-zero.
+var errUnhealthy = errors.New("the system is not healthy")
+
+// report is what status finds, as --json prints it.
+type report struct {
+	Healthy     bool               `json:"healthy"`
+	Problems    []string           `json:"problems"`
+	Components  map[string]bool    `json:"components"`
+	Connectors  []connectorReport  `json:"connectors"`
+	Lags        []consumer.Lag     `json:"consumer_lag"`
+	DeadLetters map[string]int64   `json:"dead_letters"`
+	Sagas       map[string]int64   `json:"sagas"`
+	OldestOpen  *sagaAge           `json:"oldest_unfinished_saga,omitempty"`
+	Outbox      map[string]float64 `json:"outbox_rows_awaiting_purge"`
+}
+
+type connectorReport struct {
+	Name      string   `json:"name"`
+	State     string   `json:"state"`
+	Tasks     []string `json:"tasks"`
+	CanaryAge *float64 `json:"canary_age_seconds"` // nil: the supervisor does not answer
+}
+
+type sagaAge struct {
+	Since   time.Time `json:"since"`
+	Seconds float64   `json:"age_seconds"`
+}
+
+// statusCmd answers "is it healthy?" for the stack's instance: each
+// component up or down, connectors and canaries, consumer lag, dead letters,
+// sagas by state and the oldest unfinished one. It exits non-zero when
+// something is unhealthy.
+func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
+	fs := flag.NewFlagSet("status", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "print JSON")
+	deadline := fs.Duration("saga-deadline", 10*time.Minute, "an unfinished saga older than this is unhealthy")
+	late := fs.Duration("late", 15*time.Second, "a canary older than this means a stalled relay")
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	r := report{Components: map[string]bool{}, DeadLetters: map[string]int64{}, Outbox: map[string]float64{}}
+	problem := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }
+
+	for name, up := range components(ctx, cfg) {
+		r.Components[name] = up
+		if !up {
+			problem("%s is down", name)
+		}
+	}
+	ages := scrape(ctx, "http://"+config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020")+"/metrics", "connect_canary_age_seconds", "connector")
+	all, err := connectors.ForStack(cfg)
+	if err != nil {
+		return err
+	}
+	client := connectors.NewClient(cfg.ConnectURL)
+	for _, c := range all {
+		cr := connectorReport{Name: c.Name, State: "UNKNOWN"}
+		if s, err := client.Status(ctx, c.Name); err == nil {
+			cr.State = s.Connector.State
+			for _, t := range s.Tasks {
+				cr.Tasks = append(cr.Tasks, t.State)
+			}
+			if !s.Running() {
+				problem("connector %s is not running: %s %v", c.Name, cr.State, cr.Tasks)
+			}
+		} else {
+			problem("connector %s: %v", c.Name, err)
+		}
+		if age, ok := ages[c.Name]; ok {
+			cr.CanaryAge = &age
+			if age > late.Seconds() {
+				problem("connector %s relays nothing: its canary is %.0fs old", c.Name, age)
+			}
+		} else {
+			problem("the connector supervisor does not answer for %s", c.Name)
+		}
+		r.Connectors = append(r.Connectors, cr)
+	}
+	groups := map[string][]string{
+		cfg.Group("store-manager-projector"): readmodel.ProjectorTopics,
+		cfg.Group(store.SagaConsumer):        store.SagaTopics,
+		cfg.Group(payments.SagaConsumer):     payments.SagaTopics,
+	}
+	for group, topics := range groups {
+		named := make([]string, len(topics))
+		for i, t := range topics {
+			named[i] = cfg.Topic(t)
+		}
+		lags, err := consumer.GroupLags(cfg.KafkaBrokers, group, named)
+		if err != nil {
+			problem("consumer lag of %s: %v", group, err)
+			continue
+		}
+		r.Lags = append(r.Lags, lags...)
+	}
+	for service, url := range map[string]string{
+		"store-manager": config.Env("STORE_URL", "http://127.0.0.1:5000"), "payments": config.Env("PAYMENTS_URL", "http://127.0.0.1:5009"),
+	} {
+		if n, ok := scrape(ctx, url+"/metrics", "outbox_rows_awaiting_purge", "")[""]; ok {
+			r.Outbox[service] = n
+		}
+	}
+	for _, t := range events.Topics {
+		dlq := cfg.Topic(consumer.DeadLetterTopic(t))
+		if n, err := consumer.TopicSize(cfg.KafkaBrokers, dlq); err == nil && n > 0 {
+			r.DeadLetters[dlq] = n
+		}
+	}
+	if svc, closeFn, err := openStore(ctx, cfg, nil); err == nil {
+		defer closeFn()
+		states, oldest, err := svc.SagaStates(ctx)
+		if err != nil {
+			problem("sagas: %v", err)
+		}
+		r.Sagas = states
+		if !oldest.IsZero() {
+			r.OldestOpen = &sagaAge{Since: oldest, Seconds: time.Since(oldest).Seconds()}
+			if time.Since(oldest) > *deadline {
+				problem("a saga has been unfinished since %s, past the %s deadline", oldest.Format(time.RFC3339), deadline)
+			}
+		}
+	}
+	r.Healthy = len(r.Problems) == 0
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	} else {
+		printReport(r)
+	}
+	if !r.Healthy {
+		return errUnhealthy
+	}
+	return nil
+}
+
+// components checks that each part of the stack answers.
+func components(ctx context.Context, cfg config.Stack) map[string]bool {
+	out := map[string]bool{}
+	dial := func(addr string) bool {
+		c, err := (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	}
+	get := func(url string) bool {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode < 500
+	}
+	db, err := sql.Open("mysql", cfg.StoreDSN)
+	if err == nil {
+		out["mariadb"] = db.PingContext(ctx) == nil
+		db.Close()
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
+	out["redis"] = rdb.Ping(ctx).Err() == nil
+	rdb.Close()
+	out["kafka"] = dial(strings.Split(cfg.KafkaBrokers, ",")[0])
+	out["kafka-connect"] = get(cfg.ConnectURL + "/")
+	out["store-manager"] = get(config.Env("STORE_URL", "http://127.0.0.1:5000") + "/health-check")
+	out["payments"] = get(config.Env("PAYMENTS_URL", "http://127.0.0.1:5009") + "/health-check")
+	out["gateway"] = get(config.Env("GATEWAY_URL", "http://127.0.0.1:8080") + "/health-check")
+	out["supervisor"] = get("http://" + config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020") + "/metrics")
+	return out
+}
+
+// scrape reads one gauge from a /metrics page, by the value of one label
+// ("" for a gauge without it).
+func scrape(ctx context.Context, url, metric, label string) map[string]float64 {
+	out := map[string]float64{}
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req)
+	if err != nil {
+		return out
+	}
+	defer resp.Body.Close()
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	families, err := parser.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		return out
+	}
+	if f, ok := families[metric]; ok {
+		for _, m := range f.GetMetric() {
+			key := ""
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label {
+					key = l.GetValue()
+				}
+			}
+			out[key] = m.GetGauge().GetValue()
+		}
+	}
+	return out
+}
+
+func printReport(r report) {
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	defer w.Flush()
+	verdict := "HEALTHY"
+	if !r.Healthy {
+		verdict = "UNHEALTHY"
+	}
+	fmt.Fprintf(w, "%s\n\n", verdict)
+	fmt.Fprintln(w, "COMPONENT\tUP")
+	for _, name := range []string{"mariadb", "redis", "kafka", "kafka-connect", "store-manager", "payments", "gateway", "supervisor"} {
+		fmt.Fprintf(w, "%s\t%t\n", name, r.Components[name])
+	}
+	fmt.Fprintln(w, "\nCONNECTOR\tSTATE\tTASKS\tCANARY AGE")
+	for _, c := range r.Connectors {
+		age := "-"
+		if c.CanaryAge != nil {
+			age = fmt.Sprintf("%.1fs", *c.CanaryAge)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", c.Name, c.State, strings.Join(c.Tasks, ","), age)
+	}
+	fmt.Fprintln(w, "\nGROUP\tTOPIC\tPARTITION\tBEHIND")
+	for _, l := range r.Lags {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\n", l.Group, l.Topic, l.Partition, l.Behind)
+	}
+	fmt.Fprintln(w, "\nDEAD-LETTER TOPIC\tMESSAGES")
+	for topic, n := range r.DeadLetters {
+		fmt.Fprintf(w, "%s\t%d\n", topic, n)
+	}
+	fmt.Fprintln(w, "\nSAGA STATE\tORDERS")
+	for state, n := range r.Sagas {
+		fmt.Fprintf(w, "%s\t%d\n", state, n)
+	}
+	if r.OldestOpen != nil {
+		fmt.Fprintf(w, "oldest unfinished saga\t%.0fs\n", r.OldestOpen.Seconds)
+	}
+	fmt.Fprintln(w, "\nOUTBOX\tROWS AWAITING PURGE")
+	for service, n := range r.Outbox {
+		fmt.Fprintf(w, "%s\t%.0f\n", service, n)
+	}
+	if len(r.Problems) > 0 {
+		fmt.Fprintln(w, "\nPROBLEMS")
+		for _, p := range r.Problems {
+			fmt.Fprintf(w, "%s\n", p)
+		}
+	}
+}
