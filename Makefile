@@ -25,7 +25,7 @@ PAYMENTS_SERVICE_KEY ?= local-service-key
 
 export CGO_ENABLED := 1
 
-.PHONY: run test test-unit api-conformance generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
+.PHONY: run test test-unit api-conformance alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
 
 run: stack build migrate connectors seed apps gateway supervisor
 	@echo
@@ -38,6 +38,7 @@ run: stack build migrate connectors seed apps gateway supervisor
 	@echo "  store-manager  http://127.0.0.1:5000 (REST; GraphQL at /graphql; OpenAPI at /openapi.json)"
 	@echo "  payments       http://127.0.0.1:5009"
 	@echo "  supervisor     http://127.0.0.1:5020/metrics (connectors, canaries)"
+	@echo "  Prometheus     http://127.0.0.1:9090 (every part; alerts in stack/prometheus/alerts.yml)"
 	@echo "API keys (LOCAL DEVELOPMENT DEFAULTS; set the variables to real secrets anywhere else):"
 	@echo "  X-Employee-Key: $(EMPLOYEE_API_KEY)     (EMPLOYEE_API_KEY: PUT /orders, payment state)"
 	@echo "  X-Supplier-Key: $(SUPPLIER_API_KEY)     (SUPPLIER_API_KEY: the GraphQL restock mutation)"
@@ -64,9 +65,17 @@ test: tools check-generated stack build
 	$(TEST_ENV) $(STACK) gateway
 	$(TEST_ENV) $(STACK) supervisor
 	go vet ./...
+	$(MAKE) --no-print-directory alerts-check
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /api/e2e)
 	$(MAKE) --no-print-directory api-conformance STORE=http://127.0.0.1:5100 PAYMENTS=http://127.0.0.1:5109 GATEWAY=http://127.0.0.1:8180
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) ./api/e2e
+
+# Prometheus's configuration and alert rules, with a unit test for every alert.
+alerts-check:
+	@mkdir -p .state/conf
+	sed "s|@STATE@|$(CURDIR)/.state|g; s|@ROOT@|$(CURDIR)|g" stack/conf/prometheus.yml > .state/conf/prometheus-check.yml
+	promtool check config .state/conf/prometheus-check.yml
+	promtool test rules stack/prometheus/alerts_test.yml
 
 # Schemathesis (pinned, in a git-ignored virtual environment) against both
 # OpenAPI documents, directly and through the gateway: every check, every

@@ -38,7 +38,7 @@ fail() {
   exit 1
 }
 
-render() { sed "s|@STATE@|$STATE|g" "$CONF/$1" > "$STATE/conf/$1"; }
+render() { sed "s|@STATE@|$STATE|g; s|@ROOT@|$ROOT|g" "$CONF/$1" > "$STATE/conf/$1"; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -73,13 +73,16 @@ install() {
   command -v java >/dev/null || missing+=(openjdk-17-jre-headless)
   command -v mvn >/dev/null || missing+=(maven)
   command -v curl >/dev/null || missing+=(curl)
+  command -v prometheus >/dev/null || missing+=(prometheus)
+  command -v prometheus-mysqld-exporter >/dev/null || missing+=(prometheus-mysqld-exporter)
+  command -v prometheus-redis-exporter >/dev/null || missing+=(prometheus-redis-exporter)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
     # The packages' own services are not used: the stack runs its own instances.
-    for svc in mariadb redis-server nginx; do
+    for svc in mariadb redis-server nginx prometheus prometheus-mysqld-exporter prometheus-redis-exporter prometheus-node-exporter; do
       { service "$svc" stop || true; } >/dev/null 2>&1
     done
   fi
@@ -91,7 +94,7 @@ install() {
     rm -rf "$LIB"
     mkdir -p "$LIB"
     mvn -B -q -Dstyle.color=never -f "$ROOT/stack/pom.xml" -Dstack.lib="$LIB" \
-      dependency:copy-dependencies@kafka dependency:unpack@debezium
+      dependency:copy-dependencies@kafka dependency:unpack@debezium dependency:copy@jmx
     ls "$LIB"/plugins/debezium-connector-mariadb/*.jar >/dev/null || die "Debezium plugin missing after install"
     touch "$stamp"
   fi
@@ -139,8 +142,9 @@ start_kafka() {
       kafka.tools.StorageTool format -t "$cluster_id" -c "$STATE/conf/kafka.properties" >>"$LOGS/kafka-storage.log" 2>&1 \
       || { tail -n 40 "$LOGS/kafka-storage.log" >&2; die "Kafka storage format failed"; }
   fi
-  log "starting Kafka on 127.0.0.1:9092"
+  log "starting Kafka on 127.0.0.1:9092 (metrics on 127.0.0.1:9404)"
   nohup java -Xms256m -Xmx768m $JAVA_OPTS_COMMON -cp "$(java_cp)" \
+    -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:9404:$CONF/jmx-kafka.yml" \
     -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/kafka.log" \
     kafka.Kafka "$STATE/conf/kafka.properties" >>"$LOGS/kafka.out" 2>&1 &
   echo $! >"$RUN/kafka.pid"
@@ -151,8 +155,9 @@ kafka_ready() { port_open 9092 && grep -q "Kafka Server started" "$LOGS/kafka.lo
 start_connect() {
   if alive connect; then return; fi
   render connect.properties
-  log "starting Kafka Connect on 127.0.0.1:8083"
+  log "starting Kafka Connect on 127.0.0.1:8083 (metrics on 127.0.0.1:9405)"
   nohup java -Xms256m -Xmx768m $JAVA_OPTS_COMMON -cp "$(java_cp)" \
+    -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:9405:$CONF/jmx-connect.yml" \
     -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/connect.log" \
     org.apache.kafka.connect.cli.ConnectDistributed "$STATE/conf/connect.properties" >>"$LOGS/connect.out" 2>&1 &
   echo $! >"$RUN/connect.pid"
@@ -160,6 +165,29 @@ start_connect() {
 }
 connect_ready() {
   curl -fsS http://127.0.0.1:8083/connector-plugins 2>/dev/null | grep -q MariaDbConnector
+}
+
+# start_daemon NAME PORT CMD...: run CMD in the background as NAME unless it runs, and wait for its port.
+start_daemon() {
+  local name=$1 port=$2; shift 2
+  if alive "$name"; then return; fi
+  log "starting $name on 127.0.0.1:$port"
+  nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$RUN/$name.pid"
+  wait_for "$name" "$LOGS/$name.log" port_open "$port"
+}
+
+# Prometheus and the exporters of MariaDB and Redis, on loopback.
+start_monitoring() {
+  render mysqld-exporter.cnf
+  chmod 600 "$STATE/conf/mysqld-exporter.cnf"
+  start_daemon mysqld-exporter 9104 prometheus-mysqld-exporter \
+    --config.my-cnf="$STATE/conf/mysqld-exporter.cnf" --web.listen-address=127.0.0.1:9104
+  start_daemon redis-exporter 9121 prometheus-redis-exporter -redis.addr redis://127.0.0.1:6379 -web.listen-address 127.0.0.1:9121
+  render prometheus.yml
+  mkdir -p "$STATE/prometheus"
+  start_daemon prometheus 9090 prometheus --config.file="$STATE/conf/prometheus.yml" \
+    --storage.tsdb.path="$STATE/prometheus" --storage.tsdb.retention.time=2d --web.listen-address=127.0.0.1:9090
 }
 
 start() {
@@ -171,7 +199,8 @@ start() {
   start_redis
   start_kafka
   start_connect
-  log "ready: MariaDB 127.0.0.1:3306, Redis 127.0.0.1:6379, Kafka 127.0.0.1:9092, Kafka Connect http://127.0.0.1:8083"
+  start_monitoring
+  log "ready: MariaDB 127.0.0.1:3306, Redis 127.0.0.1:6379, Kafka 127.0.0.1:9092, Kafka Connect http://127.0.0.1:8083, Prometheus http://127.0.0.1:9090"
 }
 
 # start_app NAME PORT: runs $STATE/bin/NAME in the background and waits for its health check.
@@ -278,17 +307,17 @@ stop() {
   fi
   # Reverse order of start: the services (of every instance) and the CDC relay first, the database last.
   for name in supervisor supervisor-test gateway gateway-test payments payments-test store-manager store-manager-test \
-    connect kafka redis mariadb; do
+    prometheus redis-exporter mysqld-exporter connect kafka redis mariadb; do
     stop_one "$name"
   done
 }
 
 status() {
   local rc=0
-  for name in mariadb redis kafka connect store-manager payments gateway supervisor \
+  for name in mariadb redis kafka connect prometheus mysqld-exporter redis-exporter store-manager payments gateway supervisor \
     store-manager-test payments-test gateway-test supervisor-test; do
     if alive "$name"; then printf '%-18s running (pid %s)\n' "$name" "$(cat "$RUN/$name.pid")"
-    else printf '%-18s stopped\n' "$name"; [[ $name =~ ^(mariadb|redis|kafka|connect)$ ]] && rc=3; fi
+    else printf '%-18s stopped\n' "$name"; [[ $name =~ ^(mariadb|redis|kafka|connect|prometheus)$ ]] && rc=3; fi
   done
   return $rc
 }

@@ -103,5 +103,6 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	janitor := func(ctx context.Context) error {
 		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries)
 	}
-	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, projector.Run, sagaRunner.Run, janitor)
+	sagas := func(ctx context.Context) error { return svc.ReportSagas(ctx, 15*time.Second) }
+	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, projector.Run, sagaRunner.Run, janitor, sagas)
 }

@@ -200,6 +200,7 @@ func components(ctx context.Context, cfg config.Stack) map[string]bool {
 	out["payments"] = get(config.Env("PAYMENTS_URL", "http://127.0.0.1:5009") + "/health-check")
 	out["gateway"] = get(config.Env("GATEWAY_URL", "http://127.0.0.1:8080") + "/health-check")
 	out["supervisor"] = get("http://" + config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020") + "/metrics")
+	out["prometheus"] = get(config.Env("PROMETHEUS_URL", "http://127.0.0.1:9090") + "/-/healthy")
 	return out
 }
 
@@ -241,7 +242,7 @@ func printReport(r report) {
 	}
 	fmt.Fprintf(w, "%s\n\n", verdict)
 	fmt.Fprintln(w, "COMPONENT\tUP")
-	for _, name := range []string{"mariadb", "redis", "kafka", "kafka-connect", "store-manager", "payments", "gateway", "supervisor"} {
+	for _, name := range []string{"mariadb", "redis", "kafka", "kafka-connect", "store-manager", "payments", "gateway", "supervisor", "prometheus"} {
 		fmt.Fprintf(w, "%s\t%t\n", name, r.Components[name])
 	}
 	fmt.Fprintln(w, "\nCONNECTOR\tSTATE\tTASKS\tCANARY AGE")

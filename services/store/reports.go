@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	"github.com/store-manager/store-manager/services/platform/errs"
 )
 
@@ -107,4 +110,41 @@ func (s *Service) SagaStates(ctx context.Context) (map[string]int64, time.Time, 
 		return nil, time.Time{}, fmt.Errorf("oldest unfinished order: %w", err)
 	}
 	return out, oldest.CreatedAt, nil
+}
+
+// Gauges of the sagas, kept by ReportSagas.
+var (
+	sagasByState = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "saga_orders",
+		Help: "Orders by saga state.",
+	}, []string{"state"})
+	oldestUnfinished = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "saga_oldest_unfinished_seconds",
+		Help: "Age of the oldest order whose saga is not terminal (0 when none is).",
+	})
+)
+
+// ReportSagas sets the saga gauges every interval until ctx ends: orders by
+// state and the age of the oldest unfinished saga, which alerting compares
+// with the saga deadline. Every replica may run it: it only reads.
+func (s *Service) ReportSagas(ctx context.Context, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if states, oldest, err := s.SagaStates(ctx); err == nil {
+			for state, n := range states {
+				sagasByState.WithLabelValues(state).Set(float64(n))
+			}
+			age := 0.0
+			if !oldest.IsZero() {
+				age = time.Since(oldest).Seconds()
+			}
+			oldestUnfinished.Set(age)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }

@@ -25,6 +25,11 @@ GRANT SELECT ON payments.* TO 'debezium'@'%';
 GRANT SELECT ON store_test.* TO 'debezium'@'%';
 GRANT SELECT ON payments_test.* TO 'debezium'@'%';
 
+-- The Prometheus exporter reads the server's status only.
+CREATE USER IF NOT EXISTS 'exporter'@'%' IDENTIFIED BY 'exporter' WITH MAX_USER_CONNECTIONS 3;
+GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR ON *.* TO 'exporter'@'%';
+GRANT SELECT ON performance_schema.* TO 'exporter'@'%';
+
 -- Operators and tests: creates scratch databases, checks grants.
 CREATE USER IF NOT EXISTS 'admin'@'%' IDENTIFIED BY 'admin';
 GRANT ALL PRIVILEGES ON *.* TO 'admin'@'%' WITH GRANT OPTION;
