@@ -161,3 +161,39 @@ func TestComposeMatchesNativeStack(t *testing.T) {
 		}
 	}
 }
+
+// Prometheus under compose scrapes the same jobs as natively, with the same rules.
+func TestComposePrometheusMatchesNative(t *testing.T) {
+	jobs := func(path string) []string {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg struct {
+			RuleFiles     []string `yaml:"rule_files"`
+			ScrapeConfigs []struct {
+				JobName string `yaml:"job_name"`
+			} `yaml:"scrape_configs"`
+		}
+		if err := yaml.Unmarshal(raw, &cfg); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		if len(cfg.RuleFiles) != 1 || !strings.HasSuffix(cfg.RuleFiles[0], "alerts.yml") {
+			t.Errorf("%s: rule files %v, want the one alerts.yml", path, cfg.RuleFiles)
+		}
+		var out []string
+		for _, s := range cfg.ScrapeConfigs {
+			out = append(out, s.JobName)
+		}
+		slices.Sort(out)
+		return out
+	}
+	native, compose := jobs("stack/conf/prometheus.yml"), jobs("stack/prometheus/prometheus-compose.yml")
+	if !slices.Equal(native, compose) || len(native) == 0 {
+		t.Errorf("scrape jobs differ: native %v, compose %v", native, compose)
+	}
+	c := loadCompose(t)
+	if !slices.Contains(c.Services["prometheus"].Volumes, "./stack/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro") {
+		t.Error("compose's Prometheus does not load stack/prometheus/alerts.yml")
+	}
+}

@@ -27,7 +27,7 @@ GRANT SELECT ON payments_test.* TO 'debezium'@'%';
 
 -- The Prometheus exporter reads the server's status only.
 CREATE USER IF NOT EXISTS 'exporter'@'%' IDENTIFIED BY 'exporter' WITH MAX_USER_CONNECTIONS 3;
-GRANT PROCESS, REPLICATION CLIENT, SLAVE MONITOR ON *.* TO 'exporter'@'%';
+GRANT PROCESS, REPLICATION CLIENT ON *.* TO 'exporter'@'%';
 GRANT SELECT ON performance_schema.* TO 'exporter'@'%';
 
 -- Operators and tests: creates scratch databases, checks grants.
