@@ -15,6 +15,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
@@ -110,5 +111,44 @@ func TestDeadLettersCanBeReplayed(t *testing.T) {
 	after, _ := s.getOrder(t, id)
 	if !slices.Equal(after.Steps, before.Steps) || after.PaymentID != before.PaymentID || after.Status != store.StatusCompleted {
 		t.Fatalf("after the replay: %+v; before: %+v", after, before)
+	}
+}
+
+// A connector task that fails (its database account locked while it
+// restarts) comes back by itself once the cause is gone: the supervisor
+// restarts it, and the orders placed meanwhile complete.
+func TestFailedTaskComesBackByItself(t *testing.T) {
+	s := newSystem(t)
+	st := stacktest.Stack(t)
+	admin := stacktest.Open(t, st.AdminDSN)
+	client := connectors.NewClient(st.ConnectURL)
+	all, err := connectors.ForStack(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	for _, c := range all {
+		if strings.HasSuffix(c.Name, "store-outbox") {
+			name = c.Name
+		}
+	}
+	unlock := func() { _, _ = admin.Exec("ALTER USER 'debezium'@'%' ACCOUNT UNLOCK") }
+	t.Cleanup(unlock)
+	if _, err := admin.Exec("ALTER USER 'debezium'@'%' ACCOUNT LOCK"); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.Restart(ctx(t), name); err != nil {
+		t.Fatal(err)
+	}
+	stacktest.Eventually(t, 60*time.Second, name+" failed", func() bool {
+		st, err := client.Status(ctx(t), name)
+		return err == nil && len(st.Tasks) > 0 && st.Tasks[0].State == "FAILED"
+	})
+	user, product := s.user(t), s.product(t, "1.00", 10)
+	id := s.order(t, user, product, 1)
+	unlock()
+	o := s.settle(t, 90*time.Second, id)[id]
+	if o.Status != store.StatusCompleted {
+		t.Fatalf("order = %+v, want Completed", o)
 	}
 }
