@@ -110,7 +110,7 @@ start_mariadb() {
       --skip-test-db >"$LOGS/mariadb-install.log" 2>&1 || { tail -n 40 "$LOGS/mariadb-install.log" >&2; die "MariaDB initialisation failed"; }
   fi
   log "starting MariaDB on 127.0.0.1:3306"
-  nohup mariadbd --defaults-file="$STATE/conf/my.cnf" >>"$LOGS/mariadb.log" 2>&1 &
+  nohup mariadbd --defaults-file="$STATE/conf/my.cnf" >>"$LOGS/mariadb.log" 2>&1 9>&- &
   echo $! >"$RUN/mariadb.pid"
   wait_for mariadb "$LOGS/mariadb.log" mariadb_ready
 }
@@ -121,7 +121,7 @@ start_redis() {
   if alive redis; then return; fi
   mkdir -p "$STATE/redis"
   log "starting Redis on 127.0.0.1:6379"
-  redis-server --bind 127.0.0.1 --port 6379 --dir "$STATE/redis" --daemonize yes \
+  redis-server --bind 127.0.0.1 --port 6379 --dir "$STATE/redis" --daemonize yes 9>&- \
     --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" --appendonly yes --save "" \
     --protected-mode yes
   wait_for redis "$LOGS/redis.log" redis_ready
@@ -146,7 +146,7 @@ start_kafka() {
   nohup java -Xms256m -Xmx768m $JAVA_OPTS_COMMON -cp "$(java_cp)" \
     -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:9404:$CONF/jmx-kafka.yml" \
     -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/kafka.log" \
-    kafka.Kafka "$STATE/conf/kafka.properties" >>"$LOGS/kafka.out" 2>&1 &
+    kafka.Kafka "$STATE/conf/kafka.properties" >>"$LOGS/kafka.out" 2>&1 9>&- &
   echo $! >"$RUN/kafka.pid"
   wait_for kafka "$LOGS/kafka.log" kafka_ready
 }
@@ -159,7 +159,7 @@ start_connect() {
   nohup java -Xms256m -Xmx768m $JAVA_OPTS_COMMON -cp "$(java_cp)" \
     -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:9405:$CONF/jmx-connect.yml" \
     -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/connect.log" \
-    org.apache.kafka.connect.cli.ConnectDistributed "$STATE/conf/connect.properties" >>"$LOGS/connect.out" 2>&1 &
+    org.apache.kafka.connect.cli.ConnectDistributed "$STATE/conf/connect.properties" >>"$LOGS/connect.out" 2>&1 9>&- &
   echo $! >"$RUN/connect.pid"
   wait_for connect "$LOGS/connect.log" connect_ready
 }
@@ -172,7 +172,7 @@ start_daemon() {
   local name=$1 port=$2; shift 2
   if alive "$name"; then return; fi
   log "starting $name on 127.0.0.1:$port"
-  nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/$name.pid"
   wait_for "$name" "$LOGS/$name.log" port_open "$port"
 }
@@ -228,7 +228,7 @@ start_app() {
   inst=$(instance "$name") addr=$(app_addr "$name")
   [ -x "$STATE/bin/$name" ] || die "$STATE/bin/$name is missing: run 'make build' first"
   log "starting $inst on $addr"
-  nohup "$STATE/bin/$name" >>"$LOGS/$inst.log" 2>&1 </dev/null &
+  nohup "$STATE/bin/$name" >>"$LOGS/$inst.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/$inst.pid"
   wait_for "$inst" "$LOGS/$inst.log" curl -fs -o /dev/null "http://$addr/health-check"
 }
@@ -251,7 +251,7 @@ supervisor() {
   mkdir -p "$LOGS" "$RUN"
   stop_one "$inst"
   log "starting $inst"
-  STACK_SCRIPT="$ROOT/stack/stack.sh" nohup "$STATE/bin/storectl" supervise >>"$LOGS/$inst.log" 2>&1 </dev/null &
+  STACK_SCRIPT="$ROOT/stack/stack.sh" nohup "$STATE/bin/storectl" supervise >>"$LOGS/$inst.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/$inst.pid"
   sleep 0.5
   alive "$inst" || { tail -n 20 "$LOGS/$inst.log" >&2; die "$inst exited at start"; }
@@ -285,7 +285,7 @@ gateway() {
     nginx -c "$conf" -p "$STATE/nginx" -s reload 2>>"$LOGS/$inst-error.log"
   else
     log "starting $inst on $addr"
-    nginx -c "$conf" -p "$STATE/nginx"
+    nginx -c "$conf" -p "$STATE/nginx" 9>&-
   fi
   wait_for "$inst" "$LOGS/$inst-error.log" curl -fs -o /dev/null "http://$addr/health-check"
 }
@@ -325,6 +325,13 @@ status() {
 }
 
 clean() { stop; log "removing $STATE"; rm -rf "$STATE"; }
+
+# One stack command at a time changes what runs (the supervisor may restart the Connect
+# worker while make starts the stack); the processes it starts do not keep the lock.
+case "${1:-}" in
+  start|apps|app|gateway|supervisor|restart|stop|clean)
+    mkdir -p "$RUN"; exec 9>"$RUN/.stack.lock"; flock 9 ;;
+esac
 
 case "${1:-}" in
   install) install ;;
