@@ -48,6 +48,7 @@ type connectorReport struct {
 	State     string   `json:"state"`
 	Tasks     []string `json:"tasks"`
 	CanaryAge *float64 `json:"canary_age_seconds"` // nil: the supervisor does not answer
+	BehindMs  *float64 `json:"debezium_behind_ms"` // nil: the worker's metrics do not say
 }
 
 type sagaAge struct {
@@ -79,6 +80,7 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 		}
 	}
 	ages := scrape(ctx, "http://"+config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020")+"/metrics", "connect_canary_age_seconds", "connector")
+	behind := scrape(ctx, config.Env("CONNECT_METRICS_URL", "http://127.0.0.1:9405/metrics"), "debezium_streaming_millisecondsbehindsource", "server")
 	all, err := connectors.ForStack(cfg)
 	if err != nil {
 		return err
@@ -96,6 +98,12 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 			}
 		} else {
 			problem("connector %s: %v", c.Name, err)
+		}
+		if ms, ok := behind[c.Config["topic.prefix"]]; ok {
+			cr.BehindMs = &ms
+			if ms > 5000 {
+				problem("Debezium (%s) is %.0fms behind the binlog", c.Name, ms)
+			}
 		}
 		if age, ok := ages[c.Name]; ok {
 			cr.CanaryAge = &age
@@ -245,13 +253,16 @@ func printReport(r report) {
 	for _, name := range []string{"mariadb", "redis", "kafka", "kafka-connect", "store-manager", "payments", "gateway", "supervisor", "prometheus"} {
 		fmt.Fprintf(w, "%s\t%t\n", name, r.Components[name])
 	}
-	fmt.Fprintln(w, "\nCONNECTOR\tSTATE\tTASKS\tCANARY AGE")
+	fmt.Fprintln(w, "\nCONNECTOR\tSTATE\tTASKS\tCANARY AGE\tDEBEZIUM BEHIND")
 	for _, c := range r.Connectors {
-		age := "-"
+		age, lag := "-", "-"
 		if c.CanaryAge != nil {
 			age = fmt.Sprintf("%.1fs", *c.CanaryAge)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", c.Name, c.State, strings.Join(c.Tasks, ","), age)
+		if c.BehindMs != nil {
+			lag = fmt.Sprintf("%.0fms", *c.BehindMs)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.State, strings.Join(c.Tasks, ","), age, lag)
 	}
 	fmt.Fprintln(w, "\nGROUP\tTOPIC\tPARTITION\tBEHIND")
 	for _, l := range r.Lags {
