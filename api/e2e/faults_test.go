@@ -1,15 +1,12 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -145,48 +142,6 @@ func pidOf(t *testing.T, name string) int {
 	return pid
 }
 
-// stream places orders in the background until stopped. Requests fail
-// while store-manager is down; one cut mid-request may still have created
-// its order, so tests find the orders in the database.
-type stream struct {
-	accepted atomic.Int64
-	stop     chan struct{}
-	done     sync.WaitGroup
-}
-
-// orderStream places an order for product every interval.
-func orderStream(s system, user, product int64, interval time.Duration) *stream {
-	st := &stream{stop: make(chan struct{})}
-	st.done.Add(1)
-	go func() {
-		defer st.done.Done()
-		body := map[string]any{"user_id": user, "items": []any{map[string]any{"product_id": product, "quantity": 1}}}
-		for {
-			select {
-			case <-st.stop:
-				return
-			case <-time.After(interval):
-			}
-			if r, err := s.store.Try("POST", "/orders", body); err == nil && r.Status == 201 {
-				st.accepted.Add(1)
-			}
-		}
-	}()
-	return st
-}
-
-// waitAccepted waits until the stream has placed n orders.
-func (st *stream) waitAccepted(t *testing.T, n int64) {
-	t.Helper()
-	stacktest.Eventually(t, 30*time.Second, fmt.Sprintf("%d orders accepted", n), func() bool { return st.accepted.Load() >= n })
-}
-
-// end stops the stream and waits for its last request.
-func (st *stream) end() {
-	close(st.stop)
-	st.done.Wait()
-}
-
 // ordersOf lists a user's orders from the store database.
 func ordersOf(t *testing.T, user int64) []int64 {
 	t.Helper()
@@ -221,51 +176,6 @@ func conserved(t *testing.T, s system, product, initial int64, orders map[int64]
 		}
 	}
 	s.stockSettles(t, product, initial-live)
-}
-
-// A service killed with SIGKILL in the middle of a stream of orders loses
-// nothing: once restarted, every order ends, and stock is conserved.
-func TestServiceKilledMidSaga(t *testing.T) {
-	s := newSystem(t)
-	for _, victim := range []string{"store-manager", "payments"} {
-		t.Run(victim, func(t *testing.T) {
-			const initial = 1000
-			user, product := s.user(t), s.product(t, "1.00", initial)
-			t.Cleanup(func() { stack(t, "app", victim) })
-			orders := orderStream(s, user, product, 10*time.Millisecond)
-			orders.waitAccepted(t, 20) // sagas are in flight
-			if err := syscall.Kill(pidOf(t, victim), syscall.SIGKILL); err != nil {
-				t.Fatal(err)
-			}
-			time.Sleep(300 * time.Millisecond)
-			stack(t, "app", victim)
-			orders.end()
-			ids := ordersOf(t, user)
-			conserved(t, s, product, initial, s.settle(t, 90*time.Second, ids...))
-		})
-	}
-}
-
-// With Kafka Connect stopped, orders wait in the outbox; when it is back,
-// Debezium resumes from its binlog offset and every saga completes.
-// The broker SIGKILLed in the middle of a stream of orders and restarted:
-// the relay and the consumers recover by themselves, every accepted order
-// reaches a terminal state within 60 s of the broker's return, and stock is
-// conserved.
-func TestBrokerKilledMidStream(t *testing.T) {
-	s := newSystem(t)
-	user, product := s.user(t), s.product(t, "1.00", 1000)
-	t.Cleanup(func() { stack(t, "start") })
-	orders := orderStream(s, user, product, 20*time.Millisecond)
-	orders.waitAccepted(t, 20)
-	if err := syscall.Kill(pidOf(t, "kafka"), syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(3 * time.Second)
-	stack(t, "start")
-	orders.waitAccepted(t, orders.accepted.Load()+20) // orders keep coming after the broker is back
-	orders.end()
-	conserved(t, s, product, 1000, s.settle(t, 60*time.Second, ordersOf(t, user)...))
 }
 
 // With the Connect worker gone, nothing relays; the supervisor notices (no
@@ -333,7 +243,7 @@ func TestGracefulShutdown(t *testing.T) {
 	s := newSystem(t)
 	user, product := s.user(t), s.product(t, "1.00", 1000)
 	t.Cleanup(func() { stack(t, "app", "store-manager") })
-	orders := orderStream(s, user, product, 10*time.Millisecond)
+	orders := startChaosStream(s, user, []int64{product})
 	orders.waitAccepted(t, 20) // requests and sagas are in flight
 	pid := pidOf(t, "store-manager")
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {

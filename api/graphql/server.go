@@ -154,9 +154,12 @@ func requireSupplier(ctx context.Context) error {
 // others, which are logged as server faults.
 func presentError(ctx context.Context, err error) *gqlerror.Error {
 	gerr := graphql.DefaultErrorPresenter(ctx, err)
-	if code, known := errs.GraphQLCode(err); known {
-		if code == "TIMEOUT" {
+	if _, code, msg, known := errs.Public(err); known {
+		switch code {
+		case "TIMEOUT":
 			gerr.Message = "the request ran out of time"
+		case "UNAVAILABLE":
+			gerr.Message = msg
 		}
 		gerr.Extensions = map[string]any{"code": code}
 		return gerr

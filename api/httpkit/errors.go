@@ -30,15 +30,16 @@ func WithFields(err error, fields map[string]any) error {
 	return fieldsError{err, fields}
 }
 
-// WriteError answers err as JSON with the status of its kind (errs). An
-// error of no kind is a fault of the server: it is logged and answered 500
-// without details.
+// WriteError answers err as JSON as errs.Public says: the status and
+// message of its kind, 503 for a dependency that cannot be reached, and
+// 500 without details (logged) for a fault of the server.
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
-	status, known := errs.HTTPStatus(err)
-	msg := err.Error()
-	if !known {
+	status, _, msg, known := errs.Public(err)
+	switch {
+	case !known:
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-		msg = "internal error"
+	case status == http.StatusServiceUnavailable:
+		slog.WarnContext(r.Context(), "request refused: a dependency is unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	var fe fieldsError
 	if !errors.As(err, &fe) {

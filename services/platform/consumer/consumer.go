@@ -16,6 +16,8 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/store-manager/store-manager/services/platform/errs"
 )
 
 // Message is one event as a handler sees it.
@@ -271,36 +273,61 @@ func (r *Runner) decode(km *kafka.Message) Message {
 }
 
 // dispatch handles one message and stores its offset; only ctx ending stops it.
+// A handler that fails is retried with backoff; once it has failed
+// MaxAttempts times (a dependency that cannot be reached does not count:
+// an outage is waited out, not dead-lettered), or at once for a permanent
+// error, the message goes to the dead-letter topic.
 func (r *Runner) dispatch(ctx context.Context, km *kafka.Message) {
 	m := r.decode(km)
 	if h, ok := r.registry.Lookup(m); ok {
-		attempt := 0
-		_, err := backoff.Retry(ctx, func() (struct{}, error) {
-			attempt++
-			return struct{}{}, safely(ctx, h, m)
-		},
-			backoff.WithBackOff(&backoff.ExponentialBackOff{
-				InitialInterval: 20 * time.Millisecond, RandomizationFactor: 0.3, Multiplier: 2, MaxInterval: 2 * time.Second,
-			}),
-			backoff.WithMaxTries(r.cfg.MaxAttempts),
-			backoff.WithMaxElapsedTime(0),
-			backoff.WithNotify(func(err error, next time.Duration) {
-				retries.WithLabelValues(r.cfg.GroupID, m.Topic).Inc()
-				r.log.Warn("handler failed; retrying", "type", m.Type, "event", m.ID, "attempt", attempt, "in", next, "err", err)
-			}))
+		err := r.retry(ctx, h, m)
 		if err != nil && ctx.Err() == nil {
 			deadLetters.WithLabelValues(r.cfg.GroupID, m.Topic).Inc()
 			r.deadLetter(ctx, km, m, err)
 		}
-		if err == nil && !m.Time.IsZero() {
-			eventAge.WithLabelValues(r.cfg.GroupID, m.Topic, m.Type).Observe(time.Since(m.Time).Seconds())
-		}
 		if ctx.Err() != nil {
 			return // shutting down: the offset is not stored, so the message is redelivered
+		}
+		if err == nil && !m.Time.IsZero() {
+			eventAge.WithLabelValues(r.cfg.GroupID, m.Topic, m.Type).Observe(time.Since(m.Time).Seconds())
 		}
 	}
 	if _, err := r.consumer.StoreMessage(km); err != nil {
 		r.log.Warn("store offset", "topic", m.Topic, "offset", m.Offset, "err", err)
+	}
+}
+
+// retry runs h until it succeeds, fails permanently, fails MaxAttempts
+// times for reasons other than an unreachable dependency, or ctx ends.
+func (r *Runner) retry(ctx context.Context, h Handler, m Message) error {
+	b := &backoff.ExponentialBackOff{
+		InitialInterval: 20 * time.Millisecond, RandomizationFactor: 0.3, Multiplier: 2, MaxInterval: 2 * time.Second,
+	}
+	b.Reset()
+	failures := uint(0)
+	for attempt := 1; ; attempt++ {
+		err := safely(ctx, h, m)
+		if err == nil {
+			return nil
+		}
+		var permanent *backoff.PermanentError
+		if errors.As(err, &permanent) {
+			return permanent.Unwrap()
+		}
+		if !errs.Unreachable(err) {
+			failures++
+		}
+		if failures >= r.cfg.MaxAttempts {
+			return err
+		}
+		next := b.NextBackOff()
+		retries.WithLabelValues(r.cfg.GroupID, m.Topic).Inc()
+		r.log.Warn("handler failed; retrying", "type", m.Type, "event", m.ID, "attempt", attempt, "in", next, "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(next):
+		}
 	}
 }
 

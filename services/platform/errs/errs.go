@@ -6,9 +6,15 @@ package errs
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"syscall"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // Kinds of failure. A service's sentinels wrap one (see New); an error of
@@ -41,6 +47,32 @@ var kinds = []struct {
 	{Unavailable, http.StatusServiceUnavailable, "UNAVAILABLE"},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, "TIMEOUT"},
 	{context.Canceled, http.StatusServiceUnavailable, "TIMEOUT"},
+}
+
+// Unreachable reports an error of a dependency that could not be reached
+// (a database, Redis, a service restarting): the same work may succeed later.
+func Unreachable(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, mysql.ErrInvalidConn) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// unreachableMessage is what clients read of an unreachable dependency.
+const unreachableMessage = "a service this request needs is unavailable: retry later"
+
+// Public is what a client is told of err: its status, its GraphQL code and
+// its message. An error of a kind shows its own message; an unreachable
+// dependency is Unavailable with a message of its own; any other error is
+// a fault of the server, shown as "internal error", and known is false.
+func Public(err error) (status int, code, message string, known bool) {
+	if status, known = HTTPStatus(err); known {
+		code, _ = GraphQLCode(err)
+		return status, code, err.Error(), true
+	}
+	if Unreachable(err) {
+		return http.StatusServiceUnavailable, "UNAVAILABLE", unreachableMessage, true
+	}
+	return http.StatusInternalServerError, "INTERNAL", "internal error", false
 }
 
 // HTTPStatus is err's status; known is false for a server fault (500).

@@ -2,8 +2,12 @@ package errs_test
 
 import (
 	"context"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/store-manager/store-manager/services/platform/errs"
@@ -41,5 +45,20 @@ func TestErrorfReadsAsItsMessageAlone(t *testing.T) {
 	err := errs.Errorf(sentinel, "order %d not found", 7)
 	if err.Error() != "order 7 not found" || !errors.Is(err, sentinel) || !errors.Is(err, errs.NotFound) || errors.Is(err, errs.Conflict) {
 		t.Fatalf("err = %q, or it matches the wrong kinds", err)
+	}
+}
+
+// A dependency that cannot be reached is 503 with a message of its own,
+// never the error's details.
+func TestUnreachableDependenciesAreUnavailable(t *testing.T) {
+	dial := &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}
+	for _, err := range []error{fmt.Errorf("get order 7: %w", dial), fmt.Errorf("query: %w", driver.ErrBadConn)} {
+		status, code, msg, known := errs.Public(err)
+		if status != 503 || code != "UNAVAILABLE" || !known || strings.Contains(msg, "tcp") || strings.Contains(msg, "order 7") {
+			t.Errorf("Public(%v) = %d %s %q %t", err, status, code, msg, known)
+		}
+	}
+	if status, _, msg, known := errs.Public(errors.New("nil pointer")); status != 500 || known || msg != "internal error" {
+		t.Errorf("a fault = %d %q %t", status, msg, known)
 	}
 }
