@@ -32,6 +32,7 @@ type Config struct {
 	EmployeeKey     string        // EMPLOYEE_API_KEY: PUT /orders needs it
 	KeyOnWrites     bool          // EMPLOYEE_KEY_ON_WRITES: every write route needs the employee key
 	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
+	SagaDeadline    time.Duration // SAGA_DEADLINE: a saga not ended this long after its order is cancelled
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 }
 
@@ -44,6 +45,7 @@ func loadConfig() (Config, error) {
 		EmployeeKey:     config.Env("EMPLOYEE_API_KEY", storeapi.LocalEmployeeKey),
 		KeyOnWrites:     r.Bool("EMPLOYEE_KEY_ON_WRITES", false),
 		OutboxRetention: r.Duration("OUTBOX_RETENTION", 24*time.Hour),
+		SagaDeadline:    r.Duration("SAGA_DEADLINE", 10*time.Minute),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
 	return cfg, r.Err()
@@ -104,5 +106,8 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries)
 	}
 	sagas := func(ctx context.Context) error { return svc.ReportSagas(ctx, 15*time.Second) }
-	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, projector.Run, sagaRunner.Run, janitor, sagas)
+	deadlines := func(ctx context.Context) error {
+		return svc.ExpireSagas(ctx, cfg.SagaDeadline, min(max(cfg.SagaDeadline/10, time.Second), 30*time.Second))
+	}
+	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, projector.Run, sagaRunner.Run, janitor, sagas, deadlines)
 }

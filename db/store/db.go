@@ -96,6 +96,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listOrdersStmt, err = db.PrepareContext(ctx, listOrders); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOrders: %w", err)
 	}
+	if q.listOverdueOrdersStmt, err = db.PrepareContext(ctx, listOverdueOrders); err != nil {
+		return nil, fmt.Errorf("error preparing query ListOverdueOrders: %w", err)
+	}
 	if q.listProductPricesStmt, err = db.PrepareContext(ctx, listProductPrices); err != nil {
 		return nil, fmt.Errorf("error preparing query ListProductPrices: %w", err)
 	}
@@ -236,6 +239,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listOrdersStmt: %w", cerr)
 		}
 	}
+	if q.listOverdueOrdersStmt != nil {
+		if cerr := q.listOverdueOrdersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listOverdueOrdersStmt: %w", cerr)
+		}
+	}
 	if q.listProductPricesStmt != nil {
 		if cerr := q.listProductPricesStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listProductPricesStmt: %w", cerr)
@@ -324,6 +332,7 @@ type Queries struct {
 	listOrderStepsStmt           *sql.Stmt
 	listOrderStepsForOrdersStmt  *sql.Stmt
 	listOrdersStmt               *sql.Stmt
+	listOverdueOrdersStmt        *sql.Stmt
 	listProductPricesStmt        *sql.Stmt
 	listProductsWithStockStmt    *sql.Stmt
 	listStockOverviewStmt        *sql.Stmt
@@ -359,6 +368,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listOrderStepsStmt:           q.listOrderStepsStmt,
 		listOrderStepsForOrdersStmt:  q.listOrderStepsForOrdersStmt,
 		listOrdersStmt:               q.listOrdersStmt,
+		listOverdueOrdersStmt:        q.listOverdueOrdersStmt,
 		listProductPricesStmt:        q.listProductPricesStmt,
 		listProductsWithStockStmt:    q.listProductsWithStockStmt,
 		listStockOverviewStmt:        q.listStockOverviewStmt,

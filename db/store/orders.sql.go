@@ -236,6 +236,42 @@ func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Order
 	return items, nil
 }
 
+const listOverdueOrders = `-- name: ListOverdueOrders :many
+SELECT id FROM orders
+WHERE status IN ('Created', 'StockDecreased', 'StockDecreaseFailed', 'PaymentCreationFailed', 'StockIncreased')
+  AND created_at < ?
+ORDER BY created_at LIMIT ?
+`
+
+type ListOverdueOrdersParams struct {
+	Before time.Time
+	Limit  int32
+}
+
+// Orders whose saga has not ended and that were created before a time.
+func (q *Queries) ListOverdueOrders(ctx context.Context, arg ListOverdueOrdersParams) ([]int64, error) {
+	rows, err := q.query(ctx, q.listOverdueOrdersStmt, listOverdueOrders, arg.Before, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const saveOrder = `-- name: SaveOrder :execrows
 UPDATE orders
 SET status = ?, payment_id = ?, payment_link = ?, is_paid = ?, stock_taken = ?, failure_reason = ?,

@@ -39,3 +39,10 @@ SELECT status, COUNT(*) AS orders FROM orders GROUP BY status ORDER BY status;
 SELECT id, created_at FROM orders
 WHERE status NOT IN ('Completed', 'Cancelled', 'NeedsAttention')
 ORDER BY created_at, id LIMIT 1;
+
+-- name: ListOverdueOrders :many
+-- Orders whose saga has not ended and that were created before a time.
+SELECT id FROM orders
+WHERE status IN ('Created', 'StockDecreased', 'StockDecreaseFailed', 'PaymentCreationFailed', 'StockIncreased')
+  AND created_at < sqlc.arg(before)
+ORDER BY created_at LIMIT ?;

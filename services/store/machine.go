@@ -23,6 +23,7 @@ const (
 	inputStockTaken = "stock taken"
 	inputStockShort = "stock short"
 	inputDeadLetter = "dead letter"
+	inputDeadline   = "deadline passed" // the saga has not ended in time
 )
 
 // transition is one move of an order: the state it moves to and the event
@@ -55,14 +56,20 @@ var machine = map[string]map[string]transition{
 }
 
 // move says where input takes an order in status, and whether it applies.
-// OrderCreationFailed closes the saga from any state (SagaCompleted), and a
-// dead letter flags the order from any state (NeedsAttention).
+// OrderCreationFailed closes the saga from any state (SagaCompleted), a
+// dead letter flags the order from any state (NeedsAttention), and a saga
+// past its deadline is cancelled from any state that is not terminal.
 func move(status, input string) (transition, bool) {
 	switch input {
 	case events.OrderCreationFailed:
 		return transition{status, events.SagaCompleted}, true
 	case inputDeadLetter:
 		return transition{StatusNeedsAttention, events.OrderNeedsAttention}, true
+	case inputDeadline:
+		if terminal[status] {
+			return transition{}, false
+		}
+		return transition{StatusCancelled, events.OrderCancelled}, true
 	}
 	t, ok := machine[status][input]
 	return t, ok

@@ -12,7 +12,8 @@ func TestSagaStateMachine(t *testing.T) {
 	states := []string{StatusCreated, StatusStockDecreased, StatusStockDecreaseFailed, StatusPaymentCreationFailed,
 		StatusStockIncreased, StatusCompleted, StatusCancelled, StatusNeedsAttention}
 	inputs := []string{inputStockTaken, inputStockShort, events.StockDecreaseFailed, events.PaymentCreated,
-		events.PaymentCreationFailed, events.StockIncreased, events.PaymentProcessed, events.OrderCreationFailed, inputDeadLetter}
+		events.PaymentCreationFailed, events.StockIncreased, events.PaymentProcessed, events.OrderCreationFailed, inputDeadLetter,
+		inputDeadline}
 	want := map[[2]string]transition{
 		{StatusCreated, inputStockTaken}:                        {StatusStockDecreased, events.StockDecreased},
 		{StatusCreated, inputStockShort}:                        {StatusStockDecreaseFailed, events.StockDecreaseFailed},
@@ -25,6 +26,9 @@ func TestSagaStateMachine(t *testing.T) {
 	for _, s := range states {
 		want[[2]string{s, events.OrderCreationFailed}] = transition{s, events.SagaCompleted}
 		want[[2]string{s, inputDeadLetter}] = transition{StatusNeedsAttention, events.OrderNeedsAttention}
+		if s != StatusCompleted && s != StatusCancelled && s != StatusNeedsAttention {
+			want[[2]string{s, inputDeadline}] = transition{StatusCancelled, events.OrderCancelled}
+		}
 	}
 	for _, state := range states {
 		for _, input := range inputs {

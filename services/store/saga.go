@@ -286,3 +286,69 @@ func (s *Service) DeadLetter(ctx context.Context, m consumer.Message, cause erro
 		return apply(ctx, q, o, t, nil)
 	})
 }
+
+// ExpireSagas cancels, every interval until ctx ends, the orders whose saga
+// has not ended deadline after their creation: the stock the saga took is
+// returned and the order becomes Cancelled, "timed out", with the step in
+// its history. OrderCancelled voids a payment created meanwhile, and events
+// that arrive later find a cancelled order and change nothing. Every replica
+// may run it: each order is expired under its row lock, once.
+func (s *Service) ExpireSagas(ctx context.Context, deadline, every time.Duration) error {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		if err := s.expireOverdue(ctx, deadline); err != nil && ctx.Err() == nil {
+			slog.WarnContext(ctx, "expire sagas", "err", err)
+		}
+	}
+}
+
+// expireOverdue cancels the orders past the deadline now.
+func (s *Service) expireOverdue(ctx context.Context, deadline time.Duration) error {
+	before := time.Now().Add(-deadline)
+	ids, err := s.db.Queries().ListOverdueOrders(ctx, storedb.ListOverdueOrdersParams{Before: before, Limit: 100})
+	if err != nil {
+		return fmt.Errorf("list overdue orders: %w", err)
+	}
+	for _, id := range ids {
+		expired := false
+		err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
+			o, ok, err := lockOrder(ctx, q, id)
+			if !ok || err != nil || !o.CreatedAt.Before(before) {
+				return nil, err
+			}
+			t, ok := move(o.Status, inputDeadline)
+			if !ok {
+				return nil, nil // it ended meanwhile
+			}
+			expired = true
+			return apply(ctx, q, o, t, func(q Queries, o *order) ([]outbox.Event, string, error) {
+				o.fail("timed out: the saga did not end within " + deadline.String())
+				if !o.StockTaken {
+					return nil, "", nil
+				}
+				o.StockTaken = false
+				out, err := returnStock(ctx, q, o.items)
+				return out, "", err
+			})
+		})
+		if err != nil {
+			return fmt.Errorf("expire order %d: %w", id, err)
+		}
+		if expired {
+			expiredSagas.Inc()
+		}
+	}
+	return nil
+}
+
+// expiredSagas counts the sagas cancelled for being past their deadline.
+var expiredSagas = promauto.NewCounter(prometheus.CounterOpts{
+	Name: "saga_expired_total",
+	Help: "Sagas cancelled because they had not ended by their deadline.",
+})

@@ -36,10 +36,23 @@ type System struct {
 // payment creation.
 const MaxPayment = money.Cents(1000000) // 10000.00
 
+// Option changes what a System runs.
+type Option func(*options)
+
+type options struct{ noPayments bool }
+
+// WithoutPayments leaves the payments saga step out, as if the payments
+// service were down: orders wait at StockDecreased.
+func WithoutPayments() Option { return func(o *options) { o.noPayments = true } }
+
 // New builds a System, with its saga and projector running, and removes
 // its data when the test ends.
-func New(t testing.TB) System {
+func New(t testing.TB, opts ...Option) System {
 	t.Helper()
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	st := stacktest.Stack(t)
 	ctx := context.Background()
 	s := System{
@@ -69,10 +82,13 @@ func New(t testing.TB) System {
 	s.Reads.Register(projector)
 	s.Store.RegisterSaga(storeSaga)
 	s.Payments.RegisterSaga(paymentsSaga)
-	stacktest.StartRelay(t, []*sql.DB{s.StoreDB, s.PaymentsDB},
-		stacktest.Route{Registry: projector, Topics: readmodel.ProjectorTopics},
-		stacktest.Route{Registry: storeSaga, Topics: store.SagaTopics},
-		stacktest.Route{Registry: paymentsSaga, Topics: payments.SagaTopics},
-	)
+	routes := []stacktest.Route{
+		{Registry: projector, Topics: readmodel.ProjectorTopics},
+		{Registry: storeSaga, Topics: store.SagaTopics},
+	}
+	if !o.noPayments {
+		routes = append(routes, stacktest.Route{Registry: paymentsSaga, Topics: payments.SagaTopics})
+	}
+	stacktest.StartRelay(t, []*sql.DB{s.StoreDB, s.PaymentsDB}, routes...)
 	return s
 }
