@@ -122,7 +122,7 @@ start_redis() {
   mkdir -p "$STATE/redis"
   log "starting Redis on 127.0.0.1:6379"
   redis-server --bind 127.0.0.1 --port 6379 --dir "$STATE/redis" --daemonize yes 9>&- \
-    --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" --appendonly yes --save "" \
+    --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" --appendonly yes --appendfsync everysec --save "" \
     --protected-mode yes
   wait_for redis "$LOGS/redis.log" redis_ready
 }

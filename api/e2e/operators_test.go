@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/connectors"
@@ -150,5 +151,52 @@ func TestFailedTaskComesBackByItself(t *testing.T) {
 	o := s.settle(t, 90*time.Second, id)[id]
 	if o.Status != store.StatusCompleted {
 		t.Fatalf("order = %+v, want Completed", o)
+	}
+}
+
+// The components run with the durability docs/architecture.md states: every
+// commit synced to the redo log and the binlog, the binlog kept no longer than
+// the outbox's 72 hours, Redis's AOF, and topics kept 7 days, which the
+// inbox's 8-day retention outlasts.
+func TestDurabilityAsDocumented(t *testing.T) {
+	st := stacktest.Stack(t)
+	ctx := t.Context()
+	var syncBinlog, flushAtCommit, binlogSeconds int64
+	err := stacktest.Open(t, st.StoreDSN).QueryRowContext(ctx,
+		`SELECT @@sync_binlog, @@innodb_flush_log_at_trx_commit, @@binlog_expire_logs_seconds`).
+		Scan(&syncBinlog, &flushAtCommit, &binlogSeconds)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(&redis.Options{Addr: st.RedisAddr})
+	defer rdb.Close()
+	aof, err := rdb.ConfigGet(ctx, "append*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": st.KafkaBrokers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	res, err := admin.DescribeConfigs(ctx, []kafka.ConfigResource{{Type: kafka.ResourceBroker, Name: "1"}})
+	if err != nil || len(res) != 1 {
+		t.Fatalf("describe broker: %v %v", res, err)
+	}
+	checks := []struct {
+		setting   string
+		got, want string
+	}{
+		{"MariaDB sync_binlog", fmt.Sprint(syncBinlog), "1"},
+		{"MariaDB innodb_flush_log_at_trx_commit", fmt.Sprint(flushAtCommit), "1"},
+		{"MariaDB binlog expiry ≤ 72h", fmt.Sprint(binlogSeconds > 0 && binlogSeconds <= 72*3600), "true"},
+		{"Redis appendonly", aof["appendonly"], "yes"},
+		{"Redis appendfsync", aof["appendfsync"], "everysec"},
+		{"Kafka log.retention.hours", res[0].Config["log.retention.hours"].Value, "168"},
+	}
+	for _, c := range checks {
+		if c.got != c.want {
+			t.Errorf("%s = %q, want %q", c.setting, c.got, c.want)
+		}
 	}
 }

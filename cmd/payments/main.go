@@ -29,6 +29,7 @@ type Config struct {
 	ServiceKey      string        // PAYMENTS_SERVICE_KEY: POST /payments needs it
 	MaxAmount       money.Cents   // PAYMENT_MAX_AMOUNT
 	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
+	InboxRetention  time.Duration // INBOX_RETENTION: how long records of applied events are kept
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 }
 
@@ -42,7 +43,8 @@ func loadConfig() (Config, error) {
 		LinkBase:        config.Env("PAYMENT_LINK_BASE", "http://127.0.0.1:8080"),
 		ServiceKey:      config.Env("PAYMENTS_SERVICE_KEY", paymentsapi.LocalServiceKey),
 		MaxAmount:       max,
-		OutboxRetention: r.Duration("OUTBOX_RETENTION", 24*time.Hour),
+		OutboxRetention: r.Duration("OUTBOX_RETENTION", 72*time.Hour),
+		InboxRetention:  r.Duration("INBOX_RETENTION", 8*24*time.Hour),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
 	return cfg, r.Err()
@@ -80,7 +82,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	api := paymentsapi.New(svc, map[string]httpkit.Check{"mysql": db.PingContext, "kafka": runner.Healthy}, paymentsapi.ServiceKey(cfg.ServiceKey))
 	srv := server.NewHTTP(cfg.HTTPAddr, api)
 	janitor := func(ctx context.Context) error {
-		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries)
+		return outbox.Janitor(ctx, log, outbox.Retention{Outbox: cfg.OutboxRetention, Inbox: cfg.InboxRetention}, 5*time.Minute, queries)
 	}
 	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, runner.Run, janitor)
 }

@@ -32,6 +32,7 @@ type Config struct {
 	EmployeeKey     string        // EMPLOYEE_API_KEY: PUT /orders needs it
 	KeyOnWrites     bool          // EMPLOYEE_KEY_ON_WRITES: every write route needs the employee key
 	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
+	InboxRetention  time.Duration // INBOX_RETENTION: how long records of applied events are kept
 	SagaDeadline    time.Duration // SAGA_DEADLINE: a saga not ended this long after its order is cancelled
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 }
@@ -44,7 +45,8 @@ func loadConfig() (Config, error) {
 		SupplierKey:     config.Env("SUPPLIER_API_KEY", graphql.LocalSupplierKey),
 		EmployeeKey:     config.Env("EMPLOYEE_API_KEY", storeapi.LocalEmployeeKey),
 		KeyOnWrites:     r.Bool("EMPLOYEE_KEY_ON_WRITES", false),
-		OutboxRetention: r.Duration("OUTBOX_RETENTION", 24*time.Hour),
+		OutboxRetention: r.Duration("OUTBOX_RETENTION", 72*time.Hour),
+		InboxRetention:  r.Duration("INBOX_RETENTION", 8*24*time.Hour),
 		SagaDeadline:    r.Duration("SAGA_DEADLINE", 10*time.Minute),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
@@ -103,7 +105,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}, storeapi.EmployeeKey(cfg.EmployeeKey))
 	srv := server.NewHTTP(cfg.HTTPAddr, storeapi.RequireOnWrites(cfg.KeyOnWrites, storeapi.EmployeeKey(cfg.EmployeeKey), api))
 	janitor := func(ctx context.Context) error {
-		return outbox.Janitor(ctx, log, cfg.OutboxRetention, 5*time.Minute, queries)
+		return outbox.Janitor(ctx, log, outbox.Retention{Outbox: cfg.OutboxRetention, Inbox: cfg.InboxRetention}, 5*time.Minute, queries)
 	}
 	sagas := func(ctx context.Context) error { return svc.ReportSagas(ctx, 15*time.Second) }
 	deadlines := func(ctx context.Context) error {

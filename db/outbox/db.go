@@ -27,6 +27,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countOutboxEventsBeforeStmt, err = db.PrepareContext(ctx, countOutboxEventsBefore); err != nil {
 		return nil, fmt.Errorf("error preparing query CountOutboxEventsBefore: %w", err)
 	}
+	if q.countProcessedEventsBeforeStmt, err = db.PrepareContext(ctx, countProcessedEventsBefore); err != nil {
+		return nil, fmt.Errorf("error preparing query CountProcessedEventsBefore: %w", err)
+	}
 	if q.createOutboxEventStmt, err = db.PrepareContext(ctx, createOutboxEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOutboxEvent: %w", err)
 	}
@@ -36,6 +39,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteOutboxEventsBeforeStmt, err = db.PrepareContext(ctx, deleteOutboxEventsBefore); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteOutboxEventsBefore: %w", err)
 	}
+	if q.deleteProcessedEventsBeforeStmt, err = db.PrepareContext(ctx, deleteProcessedEventsBefore); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteProcessedEventsBefore: %w", err)
+	}
 	return &q, nil
 }
 
@@ -44,6 +50,11 @@ func (q *Queries) Close() error {
 	if q.countOutboxEventsBeforeStmt != nil {
 		if cerr := q.countOutboxEventsBeforeStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countOutboxEventsBeforeStmt: %w", cerr)
+		}
+	}
+	if q.countProcessedEventsBeforeStmt != nil {
+		if cerr := q.countProcessedEventsBeforeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countProcessedEventsBeforeStmt: %w", cerr)
 		}
 	}
 	if q.createOutboxEventStmt != nil {
@@ -59,6 +70,11 @@ func (q *Queries) Close() error {
 	if q.deleteOutboxEventsBeforeStmt != nil {
 		if cerr := q.deleteOutboxEventsBeforeStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteOutboxEventsBeforeStmt: %w", cerr)
+		}
+	}
+	if q.deleteProcessedEventsBeforeStmt != nil {
+		if cerr := q.deleteProcessedEventsBeforeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteProcessedEventsBeforeStmt: %w", cerr)
 		}
 	}
 	return err
@@ -98,21 +114,25 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                           DBTX
-	tx                           *sql.Tx
-	countOutboxEventsBeforeStmt  *sql.Stmt
-	createOutboxEventStmt        *sql.Stmt
-	createProcessedEventStmt     *sql.Stmt
-	deleteOutboxEventsBeforeStmt *sql.Stmt
+	db                              DBTX
+	tx                              *sql.Tx
+	countOutboxEventsBeforeStmt     *sql.Stmt
+	countProcessedEventsBeforeStmt  *sql.Stmt
+	createOutboxEventStmt           *sql.Stmt
+	createProcessedEventStmt        *sql.Stmt
+	deleteOutboxEventsBeforeStmt    *sql.Stmt
+	deleteProcessedEventsBeforeStmt *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                           tx,
-		tx:                           tx,
-		countOutboxEventsBeforeStmt:  q.countOutboxEventsBeforeStmt,
-		createOutboxEventStmt:        q.createOutboxEventStmt,
-		createProcessedEventStmt:     q.createProcessedEventStmt,
-		deleteOutboxEventsBeforeStmt: q.deleteOutboxEventsBeforeStmt,
+		db:                              tx,
+		tx:                              tx,
+		countOutboxEventsBeforeStmt:     q.countOutboxEventsBeforeStmt,
+		countProcessedEventsBeforeStmt:  q.countProcessedEventsBeforeStmt,
+		createOutboxEventStmt:           q.createOutboxEventStmt,
+		createProcessedEventStmt:        q.createProcessedEventStmt,
+		deleteOutboxEventsBeforeStmt:    q.deleteOutboxEventsBeforeStmt,
+		deleteProcessedEventsBeforeStmt: q.deleteProcessedEventsBeforeStmt,
 	}
 }

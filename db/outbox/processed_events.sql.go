@@ -7,7 +7,20 @@ package outboxdb
 
 import (
 	"context"
+	"time"
 )
+
+const countProcessedEventsBefore = `-- name: CountProcessedEventsBefore :one
+SELECT COUNT(*) FROM processed_events WHERE processed_at < ?
+`
+
+// Records a purge should have removed already.
+func (q *Queries) CountProcessedEventsBefore(ctx context.Context, before time.Time) (int64, error) {
+	row := q.queryRow(ctx, q.countProcessedEventsBeforeStmt, countProcessedEventsBefore, before)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
 
 const createProcessedEvent = `-- name: CreateProcessedEvent :execrows
 INSERT IGNORE INTO processed_events (consumer, event_id) VALUES (?, ?)
@@ -21,6 +34,25 @@ type CreateProcessedEventParams struct {
 // Records that a consumer applied an event; 0 rows means it already had.
 func (q *Queries) CreateProcessedEvent(ctx context.Context, arg CreateProcessedEventParams) (int64, error) {
 	result, err := q.exec(ctx, q.createProcessedEventStmt, createProcessedEvent, arg.Consumer, arg.EventID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const deleteProcessedEventsBefore = `-- name: DeleteProcessedEventsBefore :execrows
+DELETE FROM processed_events WHERE processed_at < ? ORDER BY processed_at LIMIT ?
+`
+
+type DeleteProcessedEventsBeforeParams struct {
+	Before time.Time
+	Limit  int32
+}
+
+// An event older than its topic's retention cannot be delivered again, so its
+// record is no longer needed. In batches, like the outbox.
+func (q *Queries) DeleteProcessedEventsBefore(ctx context.Context, arg DeleteProcessedEventsBeforeParams) (int64, error) {
+	result, err := q.exec(ctx, q.deleteProcessedEventsBeforeStmt, deleteProcessedEventsBefore, arg.Before, arg.Limit)
 	if err != nil {
 		return 0, err
 	}

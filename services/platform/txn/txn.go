@@ -122,3 +122,14 @@ func (d *DB[Q]) PurgeOutbox(ctx context.Context, before time.Time, limit int32) 
 func (d *DB[Q]) CountOutbox(ctx context.Context, before time.Time) (int64, error) {
 	return d.box.CountOutboxEventsBefore(ctx, before)
 }
+
+// PurgeInbox deletes up to limit processed_events rows recorded before a
+// time: an event older than its topic's retention is never delivered again.
+func (d *DB[Q]) PurgeInbox(ctx context.Context, before time.Time, limit int32) (int64, error) {
+	return d.box.DeleteProcessedEventsBefore(ctx, outboxdb.DeleteProcessedEventsBeforeParams{Before: before, Limit: limit})
+}
+
+// CountInbox counts the processed_events rows recorded before a time.
+func (d *DB[Q]) CountInbox(ctx context.Context, before time.Time) (int64, error) {
+	return d.box.CountProcessedEventsBefore(ctx, before)
+}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"testing"
+	"time"
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/outbox"
@@ -112,5 +113,55 @@ func TestExecOnceSkipsAProcessedEvent(t *testing.T) {
 	}
 	if runs != 1 {
 		t.Fatalf("fn ran %d times for one event, want 1", runs)
+	}
+}
+
+// A purge deletes the outbox and inbox rows older than its cut-off, and only those.
+func TestPurgeKeepsYoungRows(t *testing.T) {
+	db := stacktest.Open(t, stacktest.MigratedDatabase(t, "store"))
+	ctx := context.Background()
+	binder, err := store.Prepare(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer binder.Close()
+	cases := []struct {
+		table  string
+		insert string // one row, its age in days as the last argument
+		purge  func(context.Context, time.Time, int32) (int64, error)
+		count  func(context.Context, time.Time) (int64, error)
+	}{
+		{"outbox", `INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, created_at)
+			VALUES (UUID(), 'orders', '1', 'OrderCreated', '{}', UTC_TIMESTAMP(6) - INTERVAL ? DAY)`,
+			binder.PurgeOutbox, binder.CountOutbox},
+		{"processed_events", `INSERT INTO processed_events (consumer, event_id, processed_at)
+			VALUES ('purge-test', UUID(), UTC_TIMESTAMP(6) - INTERVAL ? DAY)`,
+			binder.PurgeInbox, binder.CountInbox},
+	}
+	for _, tc := range cases {
+		t.Run(tc.table, func(t *testing.T) {
+			for _, age := range []int{0, 0, 3, 9, 9, 9} {
+				if _, err := db.ExecContext(ctx, tc.insert, age); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := time.Now().UTC().Add(-48 * time.Hour)
+			if n, err := tc.count(ctx, before); err != nil || n != 4 {
+				t.Fatalf("count before purge = %d, %v; want 4", n, err)
+			}
+			if n, err := tc.purge(ctx, before, 3); err != nil || n != 3 {
+				t.Fatalf("first batch deleted %d, %v; want 3 (the limit)", n, err)
+			}
+			if n, err := tc.purge(ctx, before, 3); err != nil || n != 1 {
+				t.Fatalf("second batch deleted %d, %v; want 1", n, err)
+			}
+			var left int
+			if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+tc.table).Scan(&left); err != nil {
+				t.Fatal(err)
+			}
+			if left != 2 {
+				t.Fatalf("%d rows left, want the 2 young ones", left)
+			}
+		})
 	}
 }

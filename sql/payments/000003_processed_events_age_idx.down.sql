@@ -1,0 +1,1 @@
+DROP INDEX processed_events_processed_at_idx ON processed_events;
