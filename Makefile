@@ -2,6 +2,8 @@
 #
 #   make run        start the whole system natively, with demo data, and print its URLs
 #   make test       start the stack if needed, check generated code, run every test
+#   make soak       30 minutes of orders at 50/s against the running system (make run first);
+#                   reports each service's memory, goroutines, connections and descriptors
 #   make generate   regenerate sqlc (and gqlgen) code with the pinned tool versions
 #   make stop | status | clean
 
@@ -25,7 +27,7 @@ PAYMENTS_SERVICE_KEY ?= local-service-key
 
 export CGO_ENABLED := 1
 
-.PHONY: run test test-unit api-conformance alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
+.PHONY: run test soak test-unit api-conformance alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
 
 run: stack build migrate connectors seed apps gateway supervisor
 	@echo
@@ -69,6 +71,11 @@ test: tools check-generated stack build
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /api/e2e)
 	$(MAKE) --no-print-directory api-conformance STORE=http://127.0.0.1:5100 PAYMENTS=http://127.0.0.1:5109 GATEWAY=http://127.0.0.1:8180
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) ./api/e2e
+
+# Not part of make test: half an hour of load on the default instance. The
+# table lands in .state/soak.md. SOAK_DURATION and SOAK_RATE change the run.
+soak: build
+	go test -tags soak -count=1 -v -timeout 2h -run TestSoak ./api/e2e
 
 # Prometheus's configuration and alert rules, with a unit test for every alert.
 alerts-check:
