@@ -111,14 +111,15 @@ func TestProjectorConvergesUnderDuplicatesAndReordering(t *testing.T) {
 	}
 }
 
-func TestOrderProjectionConverges(t *testing.T) {
-	e := newEnv(t)
+// orderOne creates a user and a product with 10 in stock, and orders one of it.
+func (e env) orderOne(t *testing.T, productName, price string) int64 {
+	t.Helper()
 	ctx := context.Background()
 	user, err := e.svc.CreateUser(ctx, "Order Tester", "o-"+stacktest.Suffix()+"@example.com")
 	if err != nil {
 		t.Fatal(err)
 	}
-	product, err := e.svc.CreateProduct(ctx, "Cup", "C-"+stacktest.Suffix(), "4.00")
+	product, err := e.svc.CreateProduct(ctx, productName, "P-"+stacktest.Suffix(), price)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +130,13 @@ func TestOrderProjectionConverges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return order
+}
+
+func TestOrderProjectionConverges(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	order := e.orderOne(t, "Cup", "4.00")
 	link := "http://example.com/pay/1"
 	if err := e.svc.UpdateOrder(ctx, order, false, &link); err != nil {
 		t.Fatal(err)
@@ -265,21 +273,7 @@ func TestLists(t *testing.T) {
 func TestEverySagaEventReachesTheReadModel(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	user, err := e.svc.CreateUser(ctx, "Saga Tester", "s-"+stacktest.Suffix()+"@example.com")
-	if err != nil {
-		t.Fatal(err)
-	}
-	product, err := e.svc.CreateProduct(ctx, "Mug", "M-"+stacktest.Suffix(), "3.00")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.svc.SetStock(ctx, product, 10); err != nil {
-		t.Fatal(err)
-	}
-	order, err := e.svc.CreateOrder(ctx, user, []store.Item{{ProductID: product, Quantity: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	order := e.orderOne(t, "Mug", "3.00")
 	projected := func(want []string) {
 		t.Helper()
 		stacktest.Eventually(t, 20*time.Second, fmt.Sprintf("steps %v in the read model", want), func() bool {
