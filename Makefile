@@ -1,6 +1,7 @@
 # Store Manager: build, generate, run the native stack, test.
 #
 #   make run        start the whole system natively, with demo data, and print its URLs
+#                   (REPLICAS=N runs N replicas of each service behind the gateway)
 #   make test       start the stack if needed, check generated code, run every test
 #   make soak       30 minutes of orders at 50/s against the running system (make run first);
 #                   reports each service's memory, goroutines, connections and descriptors
@@ -39,6 +40,7 @@ run: stack build migrate connectors seed apps gateway supervisor
 	@echo "  Kafka Connect  http://127.0.0.1:8083/connectors"
 	@echo "  store-manager  http://127.0.0.1:5000 (REST; GraphQL at /graphql; OpenAPI at /openapi.json)"
 	@echo "  payments       http://127.0.0.1:5009"
+	@echo "  replicas       $$(cat .state/run/replicas) of each service (make run REPLICAS=N: replica K listens 200 ports above K-1)"
 	@echo "  supervisor     http://127.0.0.1:5020/metrics (connectors, canaries)"
 	@echo "  Prometheus     http://127.0.0.1:9090 (every part; alerts in stack/prometheus/alerts.yml)"
 	@echo "API keys (LOCAL DEVELOPMENT DEFAULTS; set the variables to real secrets anywhere else):"

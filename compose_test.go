@@ -69,11 +69,12 @@ func TestComposeMatchesNativeStack(t *testing.T) {
 	c := loadCompose(t)
 	svc := func(name string) bool { _, ok := c.Services[name]; return ok }
 
-	// The same ports as natively.
+	// The same ports as natively (the first of a replicated service's range).
 	published := map[string]string{}
 	for name, s := range c.Services {
 		for _, p := range s.Ports {
-			published[strings.Split(p, ":")[0]] = name
+			first, _, _ := strings.Cut(strings.Split(p, ":")[0], "-")
+			published[first] = name
 		}
 	}
 	for port, name := range map[string]string{"3306": "mysql", "6379": "redis", "9092": "kafka", "8083": "connect",

@@ -92,8 +92,8 @@ func Load(r io.Reader) (Config, error) {
 		if _, err := c.EndpointTimeout(e); err != nil {
 			return Config{}, fmt.Errorf("%s: %w", where, err)
 		}
-		if len(e.Backends) != 1 || len(e.Backends[0].Hosts) != 1 {
-			return Config{}, fmt.Errorf("%s: exactly one backend with one host is supported", where)
+		if len(e.Backends) != 1 || len(e.Backends[0].Hosts) == 0 {
+			return Config{}, fmt.Errorf("%s: exactly one backend, with its hosts, is supported", where)
 		}
 		b := e.Backends[0]
 		for _, p := range paramRE.FindAllString(b.URLPattern, -1) {

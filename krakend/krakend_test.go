@@ -69,7 +69,7 @@ func TestLoadRejects(t *testing.T) {
 		"bad timeout":    strings.Replace(ok, `"method":"GET"`, `"method":"GET","timeout":"soon"`, 1),
 		"no method":      strings.Replace(ok, `"method":"GET",`, ``, 1),
 		"json encoding":  strings.Replace(ok, `"encoding":"no-op"`, `"encoding":"json"`, 1),
-		"two hosts":      strings.Replace(ok, `["http://s:1"]`, `["http://s:1","http://t:1"]`, 1),
+		"no host":        strings.Replace(ok, `["http://s:1"]`, `[]`, 1),
 		"param rewrite":  strings.Replace(ok, `"url_pattern":"/a"`, `"url_pattern":"/b/{x}"`, 1),
 		"declared twice": strings.Replace(ok, `]}]}`, `]}, {"endpoint":"/a","method":"GET","output_encoding":"no-op","backend":[{"host":["http://s:1"],"url_pattern":"/a","encoding":"no-op"}]}]}`, 1),
 	}
@@ -117,7 +117,7 @@ func TestEveryPublicRouteIsDeclared(t *testing.T) {
 }
 
 // nginxConf renders cfg for a gateway on a free port, with its state in a temp folder.
-func nginxConf(t *testing.T, cfg krakend.Config, backends map[string]string) (conf, state, addr string) {
+func nginxConf(t *testing.T, cfg krakend.Config, backends map[string][]string) (conf, state, addr string) {
 	t.Helper()
 	if _, err := exec.LookPath("nginx"); err != nil {
 		t.Fatal("nginx is not installed: the stack installs it (make stack)")
@@ -151,13 +151,13 @@ func TestGeneratedNginxIsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, state, _ := nginxConf(t, cfg, map[string]string{
-		"http://store-manager:5000": "127.0.0.1:5000", "http://payments:5009": "127.0.0.1:5009",
+	conf, state, _ := nginxConf(t, cfg, map[string][]string{
+		"http://store-manager:5000": {"127.0.0.1:5000", "127.0.0.1:5200"}, "http://payments:5009": {"127.0.0.1:5009"},
 	})
 	if out, err := exec.Command("nginx", "-t", "-c", conf, "-p", state).CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t: %v\n%s", err, out)
 	}
-	if _, err := cfg.Nginx(krakend.NginxOptions{Listen: "127.0.0.1:1", Backends: map[string]string{}}); err == nil {
+	if _, err := cfg.Nginx(krakend.NginxOptions{Listen: "127.0.0.1:1", Backends: map[string][]string{}}); err == nil {
 		t.Fatal("rendering without backend addresses was accepted")
 	}
 }
@@ -180,7 +180,7 @@ func TestSlowBackendTimesOut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, state, addr := nginxConf(t, cfg, map[string]string{"http://slow:1": strings.TrimPrefix(slow.URL, "http://")})
+	conf, state, addr := nginxConf(t, cfg, map[string][]string{"http://slow:1": {strings.TrimPrefix(slow.URL, "http://")}})
 	if out, err := exec.Command("nginx", "-c", conf, "-p", state).CombinedOutput(); err != nil {
 		t.Fatalf("start nginx: %v\n%s", err, out)
 	}
@@ -247,7 +247,7 @@ func TestGeneratedGatewayRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, state, addr := nginxConf(t, cfg, map[string]string{"http://b:1": strings.TrimPrefix(backend.URL, "http://"), "http://down:1": downAddr})
+	conf, state, addr := nginxConf(t, cfg, map[string][]string{"http://b:1": {strings.TrimPrefix(backend.URL, "http://")}, "http://down:1": {downAddr}})
 	if out, err := exec.Command("nginx", "-c", conf, "-p", state).CombinedOutput(); err != nil {
 		t.Fatalf("start nginx: %v\n%s", err, out)
 	}
@@ -279,6 +279,59 @@ func TestGeneratedGatewayRoutes(t *testing.T) {
 			resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s %s = %d %q Allow %q (%s); want %d %q Allow %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Content-Type"),
 				resp.Header.Get("Allow"), raw, tc.status, tc.body, tc.allow)
+		}
+	}
+}
+
+// A backend with several replicas: the generated gateway balances between
+// them, and when one stops, every request is still answered by the others.
+func TestGeneratedGatewayBalancesReplicas(t *testing.T) {
+	var replicas []*httptest.Server
+	var addrs []string
+	for i := range 2 {
+		r := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintf(w, `{"replica":%d}`, i)
+		}))
+		defer r.Close()
+		replicas, addrs = append(replicas, r), append(addrs, strings.TrimPrefix(r.URL, "http://"))
+	}
+	cfg, err := krakend.Load(strings.NewReader(`{"version":3,"endpoints":[
+	  {"endpoint":"/r","method":"GET","timeout":"1s","output_encoding":"no-op",
+	   "backend":[{"host":["http://r:1"],"url_pattern":"/r","encoding":"no-op"}]},
+	  {"endpoint":"/w","method":"POST","timeout":"1s","output_encoding":"no-op",
+	   "backend":[{"host":["http://r:1"],"url_pattern":"/w","encoding":"no-op"}]}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, state, addr := nginxConf(t, cfg, map[string][]string{"http://r:1": addrs})
+	if out, err := exec.Command("nginx", "-c", conf, "-p", state).CombinedOutput(); err != nil {
+		t.Fatalf("start nginx: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("nginx", "-c", conf, "-p", state, "-s", "stop").Run() })
+	waitHTTP(t, "http://"+addr+"/r")
+	answered := func(method, path string, n int) map[string]int {
+		by := map[string]int{}
+		for range n {
+			req, _ := http.NewRequest(method, "http://"+addr+path, nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			by[fmt.Sprintf("%d %s", resp.StatusCode, raw)]++
+		}
+		return by
+	}
+	if got := answered("GET", "/r", 10); got[`200 {"replica":0}`] == 0 || got[`200 {"replica":1}`] == 0 {
+		t.Fatalf("both replicas up: answers %v, want both replicas to answer", got)
+	}
+	replicas[0].Close()
+	for _, method := range []string{"GET", "POST"} {
+		path := map[string]string{"GET": "/r", "POST": "/w"}[method]
+		if got := answered(method, path, 10); got[`200 {"replica":1}`] != 10 {
+			t.Errorf("%s with one replica stopped: answers %v, want all 10 from the other", method, got)
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -13,16 +14,17 @@ import (
 
 // NginxOptions places the generated nginx.
 type NginxOptions struct {
-	Name     string            // names its pid, log and temp files, so gateways can run side by side (default "gateway")
-	Listen   string            // address:port to listen on
-	StateDir string            // where nginx keeps its pid, temp files and logs
-	Backends map[string]string // backend host URL in krakend.json -> address:port to reach it here
+	Name     string              // names its pid, log and temp files, so gateways can run side by side (default "gateway")
+	Listen   string              // address:port to listen on
+	StateDir string              // where nginx keeps its pid, temp files and logs
+	Backends map[string][]string // backend host URL in krakend.json -> every address:port that serves it here
 }
 
 type nginxUpstream struct {
-	Name, Address string
-	MaxFails      int
-	FailTimeout   int
+	Name        string
+	Servers     []string // each replica's address:port
+	MaxFails    int
+	FailTimeout int
 }
 
 type nginxRoute struct {
@@ -31,6 +33,7 @@ type nginxRoute struct {
 	Alias         bool   // HEAD beside a GET: the GET's limits, declared once
 	Rewrite       string // a rewrite directive's arguments, when the backend path differs from the endpoint's
 	Upstream      string
+	Failover      bool // the upstream has several replicas
 	Timeout       string
 	ConnectTO     string
 	GlobalRate    string
@@ -100,17 +103,21 @@ func (c Config) Nginx(o NginxOptions) (string, error) {
 	var order []string
 	for i, e := range c.Endpoints {
 		b := e.Backends[0]
-		host := b.Hosts[0]
-		addr, ok := o.Backends[host]
-		if !ok {
-			return "", fmt.Errorf("%s %s: no address given for backend %s", e.Method, e.Path, host)
-		}
-		u, err := url.Parse(host)
+		u, err := url.Parse(b.Hosts[0])
 		if err != nil {
-			return "", fmt.Errorf("backend %s: %w", host, err)
+			return "", fmt.Errorf("backend %s: %w", b.Hosts[0], err)
 		}
 		name := strings.NewReplacer("-", "_", ".", "_").Replace(u.Hostname())
-		up := nginxUpstream{Name: name, Address: addr, MaxFails: 10, FailTimeout: 10}
+		up := nginxUpstream{Name: name, MaxFails: 10, FailTimeout: 10}
+		for _, host := range b.Hosts { // KrakenD balances between the hosts of a backend; so does nginx
+			addrs := o.Backends[host]
+			if len(addrs) == 0 {
+				return "", fmt.Errorf("%s %s: no address given for backend %s", e.Method, e.Path, host)
+			}
+			up.Servers = append(up.Servers, addrs...)
+		}
+		slices.Sort(up.Servers)
+		up.Servers = slices.Compact(up.Servers)
 		if cb := b.ExtraConfig.CircuitBreaker; cb != nil {
 			up.MaxFails, up.FailTimeout = cb.MaxErrors, cb.Timeout
 		}
@@ -120,7 +127,7 @@ func (c Config) Nginx(o NginxOptions) (string, error) {
 			return "", err
 		}
 		r := nginxRoute{
-			Index: i, Method: e.Method, Upstream: name, Timeout: seconds(timeout),
+			Index: i, Method: e.Method, Upstream: name, Failover: len(up.Servers) > 1, Timeout: seconds(timeout),
 			ConnectTO: seconds(min(timeout, time.Second)),
 		}
 		if b.URLPattern != e.Path {
@@ -204,14 +211,19 @@ http {
 {{range .Locations}}{{range .Routes}}{{if and .HasRateLimits (not .Alias)}}
     limit_req_zone $gateway_all zone=ep{{.Index}}_all:1m rate={{.GlobalRate}};
     limit_req_zone $binary_remote_addr zone=ep{{.Index}}_client:10m rate={{.ClientRate}};{{end}}{{end}}{{end}}
-{{range .Upstreams}}
-    # Circuit breaker: after {{.MaxFails}} failed connections or timeouts the backend is
-    # skipped for {{.FailTimeout}}s (nginx answers 502), then tried again. nginx ignores
-    # max_fails in a group of one server, hence the backend is listed twice.
+{{range .Upstreams}}{{$up := .}}
+    # Round robin between the replicas. Circuit breaker: after {{.MaxFails}} failed
+    # connections or timeouts a replica is skipped for {{.FailTimeout}}s (with none left nginx
+    # answers 502), then tried again. nginx ignores max_fails in a group of one server,
+    # hence a single replica is listed twice.
     upstream {{.Name}} {
         zone {{.Name}} 64k; # the failure counts are shared by every worker
-        server {{.Address}} max_fails={{.MaxFails}} fail_timeout={{.FailTimeout}}s;
-        server {{.Address}} max_fails={{.MaxFails}} fail_timeout={{.FailTimeout}}s;
+{{- range .Servers}}
+        server {{.}} max_fails={{$up.MaxFails}} fail_timeout={{$up.FailTimeout}}s;
+{{- end}}
+{{- if eq (len .Servers) 1}}
+        server {{index .Servers 0}} max_fails={{.MaxFails}} fail_timeout={{.FailTimeout}}s;
+{{- end}}
         keepalive 64;
     }
 {{end}}
@@ -280,6 +292,13 @@ http {
             proxy_read_timeout {{.Timeout}};
 {{- if .Rewrite}}
             rewrite {{.Rewrite}} break;
+{{- end}}
+{{- if .Failover}}
+            # A replica that refuses the connection or fails before answering: the next one is tried
+            # (nginx never resends a POST or PUT once a replica may have received it).
+            proxy_next_upstream error;
+            proxy_next_upstream_tries 2;
+            proxy_next_upstream_timeout {{.Timeout}};
 {{- end}}
             proxy_pass http://{{.Upstream}};
         }

@@ -5,7 +5,7 @@
 #   stack/stack.sh install   install what is missing (Debian packages, Maven jars)
 #   stack/stack.sh start     install, then start every component and wait for it
 #   stack/stack.sh apps      (re)start store-manager and payments from the state folder's bin/
-#   stack/stack.sh app NAME  start one service (store-manager or payments) unless it runs
+#   stack/stack.sh app NAME  start the replicas of one service (store-manager or payments) that do not run
 #   stack/stack.sh gateway   render nginx from krakend/krakend.json and (re)start it on 127.0.0.1:8080
 #   stack/stack.sh supervisor  (re)start the connector supervisor (storectl supervise)
 #   stack/stack.sh restart NAME  stop, then start again, one component (the supervisor restarts connect)
@@ -17,6 +17,9 @@
 # STACK_NAMESPACE names an instance of the services and the gateway beside the default one
 # (make test runs "test"): their pid and log files carry its name, and STORE_HTTP_ADDR,
 # PAYMENTS_HTTP_ADDR and GATEWAY_ADDR say where they listen. The infrastructure is shared.
+# REPLICAS (1 to 5) is how many replicas of each service `apps` runs; later commands keep
+# the instance's last choice. Replica K listens 200 ports above replica K-1 (5000, 5200, ...
+# for store-manager) and its pid and log files end in -K; the gateway balances between them.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -185,7 +188,7 @@ start_monitoring() {
     --config.my-cnf="$STATE/conf/mysqld-exporter.cnf" --web.listen-address=127.0.0.1:9104
   start_daemon redis-exporter 9121 prometheus-redis-exporter -redis.addr redis://127.0.0.1:6379 -web.listen-address 127.0.0.1:9121
   render prometheus.yml
-  mkdir -p "$STATE/prometheus"
+  mkdir -p "$STATE/prometheus" "$RUN/targets" # the services' replicas are listed there as they start
   start_daemon prometheus 9090 prometheus --config.file="$STATE/conf/prometheus.yml" \
     --storage.tsdb.path="$STATE/prometheus" --storage.tsdb.retention.time=2d --web.listen-address=127.0.0.1:9090
 }
@@ -205,7 +208,6 @@ start() {
   log "ready: MariaDB 127.0.0.1:3306, Redis 127.0.0.1:6379, Kafka 127.0.0.1:9092, Kafka Connect http://127.0.0.1:8083, Prometheus http://127.0.0.1:9090"
 }
 
-# start_app NAME PORT: runs $STATE/bin/NAME in the background and waits for its health check.
 # instance NAME: the pid and log name of a service or the gateway in STACK_NAMESPACE.
 instance() {
   case $1 in
@@ -214,7 +216,7 @@ instance() {
   esac
 }
 
-# app_addr NAME: where a service of this instance listens.
+# app_addr NAME: where the first replica of a service of this instance listens.
 app_addr() {
   case $1 in
     store-manager) echo "${STORE_HTTP_ADDR:-127.0.0.1:5000}" ;;
@@ -223,24 +225,73 @@ app_addr() {
   esac
 }
 
+# replicas: how many replicas of each service this instance runs: REPLICAS, else the
+# number its last `apps` started, else one.
+replicas_file() { echo "$RUN/replicas${STACK_NAMESPACE:+-$STACK_NAMESPACE}"; }
+replicas() {
+  local n=${REPLICAS:-}
+  [ -n "$n" ] || n=$(cat "$(replicas_file)" 2>/dev/null || echo 1)
+  [[ $n =~ ^[1-5]$ ]] || die "REPLICAS must be a number from 1 to 5, not '$n'"
+  echo "$n"
+}
+
+# replica NAME K: the pid and log name of replica K of a service (the first has no number).
+replica() { if [ "$2" -eq 1 ]; then instance "$1"; else echo "$(instance "$1")-$2"; fi; }
+
+# replica_addr NAME K: where replica K listens, 200 ports above replica K-1.
+replica_addr() { local a; a=$(app_addr "$1"); echo "${a%:*}:$((${a##*:} + 200 * ($2 - 1)))"; }
+
+# replica_names NAME: the pid names of every replica of a service with a pid file.
+replica_names() {
+  local inst f; inst=$(instance "$1")
+  for f in "$RUN/$inst.pid" "$RUN/$inst"-[0-9].pid; do [ -f "$f" ] && basename "$f" .pid; done
+  return 0
+}
+
+# start_app NAME K: runs $STATE/bin/NAME as replica K in the background and waits for its health check.
 start_app() {
-  local name=$1 inst addr
-  inst=$(instance "$name") addr=$(app_addr "$name")
+  local name=$1 k=$2 inst addr var
+  inst=$(replica "$name" "$k") addr=$(replica_addr "$name" "$k")
   [ -x "$STATE/bin/$name" ] || die "$STATE/bin/$name is missing: run 'make build' first"
+  case $name in store-manager) var=STORE_HTTP_ADDR ;; payments) var=PAYMENTS_HTTP_ADDR ;; esac
   log "starting $inst on $addr"
-  nohup "$STATE/bin/$name" >>"$LOGS/$inst.log" 2>&1 </dev/null 9>&- &
+  env "$var=$addr" nohup "$STATE/bin/$name" >>"$LOGS/$inst.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/$inst.pid"
   wait_for "$inst" "$LOGS/$inst.log" curl -fs -o /dev/null "http://$addr/health-check"
 }
 
-apps() {
-  mkdir -p "$LOGS" "$RUN"
-  for name in store-manager payments; do stop_one "$(instance "$name")"; start_app "$name"; done
+# targets: Prometheus's list of the services' replicas in this instance (file service discovery).
+targets() {
+  local n=$1 name k sep
+  mkdir -p "$RUN/targets"
+  for name in store-manager payments; do
+    {
+      printf '[{"labels": {%s}, "targets": [' "${STACK_NAMESPACE:+\"namespace\": \"$STACK_NAMESPACE\"}"
+      sep=
+      for k in $(seq 1 "$n"); do printf '%s"%s"' "$sep" "$(replica_addr "$name" "$k")"; sep=", "; done
+      printf ']}]\n'
+    } >"$RUN/targets/.$(instance "$name").json"
+    mv "$RUN/targets/.$(instance "$name").json" "$RUN/targets/$(instance "$name").json"
+  done
 }
 
+# apps: (re)starts every replica of both services, and stops replicas beyond REPLICAS.
+apps() {
+  mkdir -p "$LOGS" "$RUN"
+  local n name k; n=$(replicas)
+  for name in store-manager payments; do
+    for inst in $(replica_names "$name"); do stop_one "$inst"; done
+    for k in $(seq 1 "$n"); do start_app "$name" "$k"; done
+  done
+  echo "$n" >"$(replicas_file)"
+  targets "$n"
+}
+
+# app NAME: starts the replicas of one service that do not run.
 app() {
   mkdir -p "$LOGS" "$RUN"
-  alive "$(instance "$1")" || start_app "$1"
+  local k
+  for k in $(seq 1 "$(replicas)"); do alive "$(replica "$1" "$k")" || start_app "$1" "$k"; done
 }
 
 # supervisor: storectl supervise, which keeps the connectors of this instance relaying and
@@ -259,25 +310,27 @@ supervisor() {
 
 # restart NAME: stop one component, then start what is missing.
 restart() {
-  stop_one "$(instance "$1")"
   case $1 in
-    store-manager|payments) app "$1" ;;
-    gateway) gateway ;;
-    supervisor) supervisor ;;
-    *) start ;;
+    store-manager|payments) for inst in $(replica_names "$1"); do stop_one "$inst"; done; app "$1" ;;
+    gateway) stop_one "$(instance gateway)"; gateway ;;
+    supervisor) stop_one "$(instance supervisor)"; supervisor ;;
+    *) stop_one "$1"; start ;;
   esac
 }
 
 # gateway: the native stand-in for KrakenD, nginx configured from krakend/krakend.json.
 gateway() {
   [ -x "$STATE/bin/gatewayconf" ] || die "$STATE/bin/gatewayconf is missing: run 'make build' first"
-  local inst addr conf
+  local inst addr conf k backends=()
   inst=$(instance gateway) addr=${GATEWAY_ADDR:-127.0.0.1:8080}
+  for k in $(seq 1 "$(replicas)"); do
+    backends+=(-backend "http://store-manager:5000=$(replica_addr store-manager "$k")")
+    backends+=(-backend "http://payments:5009=$(replica_addr payments "$k")")
+  done
   conf="$STATE/conf/nginx${STACK_NAMESPACE:+-$STACK_NAMESPACE}.conf"
   mkdir -p "$LOGS" "$RUN" "$STATE/conf" "$STATE/nginx/$inst"
   "$STATE/bin/gatewayconf" -name "$inst" -listen "$addr" -state "$STATE" \
-    -backend "http://store-manager:5000=$(app_addr store-manager)" -backend "http://payments:5009=$(app_addr payments)" \
-    >"$conf"
+    "${backends[@]}" >"$conf"
   nginx -t -q -c "$conf" -p "$STATE/nginx" 2>>"$LOGS/$inst-error.log" \
     || { tail -n 20 "$LOGS/$inst-error.log" >&2; die "the generated gateway config is invalid"; }
   if alive "$inst"; then
@@ -304,9 +357,16 @@ stop_one() {
 
 stop() {
   if [ $# -gt 0 ]; then
-    for name in "$@"; do stop_one "$(instance "$name")"; done
+    for name in "$@"; do
+      case $name in
+        store-manager|payments) for inst in $(replica_names "$name"); do stop_one "$inst"; done ;;
+        *) stop_one "$(instance "$name")" ;;
+      esac
+    done
     return
   fi
+  local replica
+  for replica in "$RUN"/{store-manager,payments}*-[0-9].pid; do [ -f "$replica" ] && stop_one "$(basename "$replica" .pid)"; done
   # Reverse order of start: the services (of every instance) and the CDC relay first, the database last.
   for name in supervisor supervisor-test gateway gateway-test payments payments-test store-manager store-manager-test \
     prometheus redis-exporter mysqld-exporter connect kafka redis mariadb; do
@@ -317,7 +377,8 @@ stop() {
 status() {
   local rc=0
   for name in mariadb redis kafka connect prometheus mysqld-exporter redis-exporter store-manager payments gateway supervisor \
-    store-manager-test payments-test gateway-test supervisor-test; do
+    store-manager-test payments-test gateway-test supervisor-test \
+    $(cd "$RUN" && ls -- *-[0-9].pid 2>/dev/null | sed 's/\.pid$//'); do
     if alive "$name"; then printf '%-18s running (pid %s)\n' "$name" "$(cat "$RUN/$name.pid")"
     else printf '%-18s stopped\n' "$name"; [[ $name =~ ^(mariadb|redis|kafka|connect|prometheus)$ ]] && rc=3; fi
   done

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -189,4 +191,70 @@ func invariants(t *testing.T, s system, user int64, products map[int64]int64, cs
 			return r.Status == 200 && fmt.Sprint(r.Field("status")) == status
 		})
 	}
+}
+
+// Two replicas of each service behind the gateway, one of each SIGKILLed in
+// the middle of a stream of orders and not restarted: the survivors take
+// over the requests and the consumer groups' partitions, and the invariants
+// of the chaos suite hold.
+func TestOneReplicaOfEachKilledMidStream(t *testing.T) {
+	s := newSystem(t)
+	stackWith(t, []string{"REPLICAS=2"}, "apps")
+	stackWith(t, []string{"REPLICAS=2"}, "gateway")
+	t.Cleanup(func() {
+		stackWith(t, []string{"REPLICAS=1"}, "apps")
+		stackWith(t, []string{"REPLICAS=1"}, "gateway")
+	})
+	second := replicaURL(t, config.Env("STORE_URL", "http://127.0.0.1:5000"), 2)
+	user := s.user(t)
+	products := map[int64]int64{}
+	var ids []int64
+	for range 3 {
+		id := s.product(t, "1.00", 1000)
+		products[id], ids = 1000, append(ids, id)
+	}
+	cs := startChaosStream(s, user, ids)
+	cs.waitAccepted(t, 40)
+	if placed := metricLines(t, second, `http_request_duration_seconds_count{method="POST",route="/orders",status="201"}`); placed == 0 {
+		t.Error("the gateway sent no order to the second store-manager replica")
+	}
+	paymentsSecond := replicaURL(t, config.Env("PAYMENTS_URL", "http://127.0.0.1:5009"), 2)
+	if owned := metricLines(t, paymentsSecond, "consumer_lag{"); owned == 0 {
+		t.Error("the second payments replica consumes no partition")
+	}
+	for _, name := range []string{"store-manager", "payments"} {
+		if err := syscall.Kill(pidOfInstance(t, instance(name)+"-2"), syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs.waitAccepted(t, cs.count()+40) // the gateway keeps placing orders with the survivor
+	cs.end()
+	invariants(t, s, user, products, cs)
+}
+
+// replicaURL is where replica k of the service at base listens: 200 ports above replica k-1.
+func replicaURL(t *testing.T, base string, k int) string {
+	t.Helper()
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(u.Port())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%s://%s:%d", u.Scheme, u.Hostname(), port+200*(k-1))
+}
+
+// metricLines counts the lines of a service's metrics page that start with prefix.
+func metricLines(t *testing.T, base, prefix string) int {
+	t.Helper()
+	r := stacktest.NewClient(base).Do(t, "GET", "/metrics", nil)
+	n := 0
+	for _, line := range strings.Split(string(r.Raw), "\n") {
+		if strings.HasPrefix(line, prefix) {
+			n++
+		}
+	}
+	return n
 }

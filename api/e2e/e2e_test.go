@@ -7,6 +7,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -45,15 +46,20 @@ func instance(name string) string {
 func gatewayURL() string { return config.Env("GATEWAY_URL", "http://127.0.0.1:8080") }
 
 // stack runs the project's stack script, for tests that stop and start components.
-func stack(t *testing.T, args ...string) {
+func stack(t *testing.T, args ...string) { stackWith(t, nil, args...) }
+
+// stackWith runs the stack script with env (NAME=value) added to the test's environment.
+func stackWith(t *testing.T, env []string, args ...string) {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	script := filepath.Join(filepath.Dir(file), "..", "..", "stack", "stack.sh")
-	out, err := exec.Command("bash", append([]string{script}, args...)...).CombinedOutput()
+	cmd := exec.Command("bash", append([]string{script}, args...)...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("stack.sh %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	if args[0] == "app" || args[0] == "start" {
+	if args[0] == "app" || args[0] == "start" || args[0] == "gateway" {
 		waitGateway(t)
 	}
 }

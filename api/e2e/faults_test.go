@@ -127,11 +127,14 @@ func TestDuplicateEventsHaveOneEffect(t *testing.T) {
 }
 
 // pidOf reads a running service's pid from the stack's state folder.
-func pidOf(t *testing.T, name string) int {
+func pidOf(t *testing.T, name string) int { return pidOfInstance(t, instance(name)) }
+
+// pidOfInstance is the pid of a component by its pid file's name.
+func pidOfInstance(t *testing.T, name string) int {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	state := config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state"))
-	raw, err := os.ReadFile(filepath.Join(state, "run", instance(name)+".pid"))
+	raw, err := os.ReadFile(filepath.Join(state, "run", name+".pid"))
 	if err != nil {
 		t.Fatalf("%s is not running: %v", name, err)
 	}

@@ -184,4 +184,3 @@ func fdCount(t *testing.T, pid int) float64 {
 	}
 	return float64(len(entries))
 }
-

@@ -2,7 +2,8 @@
 // of the native gateway.
 //
 //	gatewayconf -listen 127.0.0.1:8080 -state .state \
-//	    -backend http://store-manager:5000=127.0.0.1:5000 -backend http://payments:5009=127.0.0.1:5009 > nginx.conf
+//	    -backend http://store-manager:5000=127.0.0.1:5000 -backend http://store-manager:5000=127.0.0.1:5200 \
+//	    -backend http://payments:5009=127.0.0.1:5009 > nginx.conf
 package main
 
 import (
@@ -14,16 +15,17 @@ import (
 	"github.com/store-manager/store-manager/krakend"
 )
 
-type backends map[string]string
+// backends maps each backend host of krakend.json to the addresses of its replicas.
+type backends map[string][]string
 
-func (b backends) String() string { return fmt.Sprint(map[string]string(b)) }
+func (b backends) String() string { return fmt.Sprint(map[string][]string(b)) }
 
 func (b backends) Set(v string) error {
 	host, addr, ok := strings.Cut(v, "=")
 	if !ok || host == "" || addr == "" {
 		return fmt.Errorf("want HOST_URL=ADDRESS:PORT, got %q", v)
 	}
-	b[host] = addr
+	b[host] = append(b[host], addr)
 	return nil
 }
 
@@ -41,7 +43,7 @@ func run(args []string) error {
 	config := fs.String("config", "", "krakend.json to read (default: the committed one)")
 	name := fs.String("name", "gateway", "the gateway's name: its pid, log and temp files are named after it")
 	bs := backends{}
-	fs.Var(bs, "backend", "HOST_URL=ADDRESS:PORT: where a backend host of krakend.json is reached (repeatable)")
+	fs.Var(bs, "backend", "HOST_URL=ADDRESS:PORT: where a backend host of krakend.json is reached (repeat it for each replica)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
