@@ -108,13 +108,14 @@ func TestEveryComponentKilledMidStream(t *testing.T) {
 			restart()
 			cs.waitAccepted(t, cs.count()+20) // orders are accepted again once it is back
 			cs.end()
-			invariants(t, s, user, products, cs)
+			invariants(t, s, 60*time.Second, user, products, cs)
 		})
 	}
 }
 
-// invariants checks what must hold after a failure, for user's orders on products.
-func invariants(t *testing.T, s system, user int64, products map[int64]int64, cs *chaosStream) {
+// invariants checks what must hold after a failure, for user's orders on
+// products; the orders have settle to reach a terminal state.
+func invariants(t *testing.T, s system, settle time.Duration, user int64, products map[int64]int64, cs *chaosStream) {
 	t.Helper()
 	inDB := ordersOf(t, user)
 	for _, id := range cs.accepted {
@@ -131,7 +132,7 @@ func invariants(t *testing.T, s system, user int64, products map[int64]int64, cs
 	if cs.slowest > 8*time.Second {
 		t.Errorf("a request took %s: past the gateway's timeout", cs.slowest)
 	}
-	settled := s.settle(t, 60*time.Second, inDB...)
+	settled := s.settle(t, settle, inDB...)
 	sold := map[int64]int64{}
 	for id, o := range settled {
 		took := 0
@@ -229,7 +230,7 @@ func TestOneReplicaOfEachKilledMidStream(t *testing.T) {
 	}
 	cs.waitAccepted(t, cs.count()+40) // the gateway keeps placing orders with the survivor
 	cs.end()
-	invariants(t, s, user, products, cs)
+	invariants(t, s, 60*time.Second, user, products, cs)
 }
 
 // replicaURL is where replica k of the service at base listens: 200 ports above replica k-1.

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"database/sql"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -205,6 +206,85 @@ func TestStoppedRelayComesBackByItself(t *testing.T) {
 			t.Errorf("order %d ended %s", id, o.Status)
 		}
 	}
+}
+
+// With the Connect worker down while the binary logs it was to read are
+// purged, the connectors cannot resume where they stopped: the supervisor
+// resets their offsets, Debezium reads the outbox tables again (every row
+// still there is relayed once more; consumers drop what they have seen),
+// and every order placed meanwhile completes without a person.
+func TestRelayRecoversPastPurgedBinlog(t *testing.T) {
+	s := newSystem(t)
+	user := s.user(t)
+	products := map[int64]int64{}
+	var ids []int64
+	for range 2 {
+		id := s.product(t, "1.00", 100)
+		products[id], ids = 100, append(ids, id)
+	}
+	t.Cleanup(func() { stack(t, "start"); stack(t, "supervisor") })
+	stack(t, "stop", "supervisor") // so that it does not bring the worker back before the purge
+	stack(t, "stop", "connect")
+	cs := &chaosStream{}
+	for i := range 10 {
+		if id := s.order(t, user, ids[i%len(ids)], 1); id != 0 {
+			cs.accepted = append(cs.accepted, id)
+		}
+	}
+	purgeBinaryLogs(t)
+	stack(t, "start")
+	stack(t, "supervisor")
+	// Every row of the outbox is relayed again before the orders' own events: the
+	// wait grows with the outbox (72 hours of events are kept).
+	invariants(t, s, 3*time.Minute, user, products, cs)
+	for id, o := range s.settle(t, time.Second, cs.accepted...) {
+		if o.Status != "Completed" {
+			t.Errorf("order %d ended %s", id, o.Status)
+		}
+	}
+	if n := metricLines(t, "http://"+config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020"),
+		`connect_supervisor_actions_total{action="reset-offsets",connector="`+connectorName("store-outbox")+`"}`); n == 0 {
+		t.Error("the supervisor did not reset the store connector's offsets: the binlog purge did not happen as the test meant")
+	}
+}
+
+// purgeBinaryLogs starts a new binary log and purges every older one. The
+// server keeps a log until its transactions are checkpointed, so it tries again.
+func purgeBinaryLogs(t *testing.T) {
+	t.Helper()
+	admin := stacktest.Open(t, config.Load().AdminDSN)
+	if _, err := admin.Exec("FLUSH BINARY LOGS"); err != nil {
+		t.Fatal(err)
+	}
+	var current string
+	var pos int64
+	var rest [2]sql.NullString
+	if err := admin.QueryRow("SHOW MASTER STATUS").Scan(&current, &pos, &rest[0], &rest[1]); err != nil {
+		t.Fatal(err)
+	}
+	stacktest.Eventually(t, 30*time.Second, "binary logs before "+current+" purged", func() bool {
+		if _, err := admin.Exec("PURGE BINARY LOGS TO '" + current + "'"); err != nil {
+			t.Fatal(err)
+		}
+		var logs int
+		rows, err := admin.Query("SHOW BINARY LOGS")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			logs++
+		}
+		return logs == 1
+	})
+}
+
+// connectorName is a connector's name in the stack's namespace.
+func connectorName(base string) string {
+	if ns := config.Load().Namespace; ns != "" {
+		return ns + "-" + base
+	}
+	return base
 }
 
 // An event that cannot be handled goes to the dead-letter topic with its

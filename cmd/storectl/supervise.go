@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -60,7 +61,12 @@ func superviseCmd(ctx context.Context, cfg config.Stack, args []string) error {
 			if *stackScript == "" {
 				return errors.New("no stack script to restart the worker with")
 			}
-			out, err := exec.CommandContext(ctx, "bash", *stackScript, "restart", "connect").CombinedOutput()
+			// Stopped meanwhile: the script and what it waits on end with the supervisor.
+			cmd := exec.CommandContext(ctx, "bash", *stackScript, "restart", "connect")
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
+			cmd.WaitDelay = 5 * time.Second
+			out, err := cmd.CombinedOutput()
 			if err != nil {
 				return fmt.Errorf("restart the Connect worker: %w: %s", err, out)
 			}

@@ -2,10 +2,12 @@ package connectors
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,16 +20,82 @@ func (c *Client) Restart(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodPost, p, nil, nil)
 }
 
-// Health is what the supervisor knows of one connector at one moment.
-type Health struct {
-	State     State
-	StatusErr error         // the status could not be read (the worker is down)
-	CanaryAge time.Duration // since the newest canary of the connector's outbox reached Kafka
+// Snapshotting reports whether the connector is reading its tables rather
+// than the binlog: its offsets are not written yet, or they say a snapshot
+// is under way. Canaries written meanwhile are relayed after the snapshot.
+func (c *Client) Snapshotting(ctx context.Context, name string) (bool, error) {
+	var out struct {
+		Offsets []struct {
+			Offset map[string]any `json:"offset"`
+		} `json:"offsets"`
+	}
+	if err := c.do(ctx, http.MethodGet, path.Join("/connectors", url.PathEscape(name), "offsets"), nil, &out); err != nil {
+		return false, err
+	}
+	if len(out.Offsets) == 0 {
+		return true, nil
+	}
+	for _, o := range out.Offsets {
+		if _, ok := o.Offset["snapshot"]; ok {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
-// healthy reports whether the connector runs and relays.
+// ResetOffsets forgets where the connector stopped reading: it stops the
+// connector, deletes its offsets and resumes it. With snapshot.mode
+// when_needed, the connector then reads its tables again (every outbox row
+// still there is relayed once more) and streams the binlog from the present.
+func (c *Client) ResetOffsets(ctx context.Context, name string) error {
+	base := path.Join("/connectors", url.PathEscape(name))
+	if err := c.do(ctx, http.MethodPut, base+"/stop", nil, nil); err != nil {
+		return err
+	}
+	for {
+		s, err := c.Status(ctx, name)
+		if err == nil && s.Connector.State == "STOPPED" {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for connector %s to stop: %w", name, ctx.Err())
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+	if err := c.do(ctx, http.MethodDelete, base+"/offsets", nil, nil); err != nil {
+		return err
+	}
+	return c.do(ctx, http.MethodPut, base+"/resume", nil, nil)
+}
+
+// Health is what the supervisor knows of one connector at one moment.
+type Health struct {
+	State        State
+	StatusErr    error         // the status could not be read (the worker is down)
+	CanaryAge    time.Duration // since the newest canary of the connector's outbox reached Kafka
+	Snapshotting bool          // the connector is reading its tables (canaries wait until it is done)
+}
+
+// healthy reports whether the connector runs and relays, or reads its tables.
 func (h Health) healthy(late time.Duration) bool {
-	return h.StatusErr == nil && h.State.Running() && h.CanaryAge <= late
+	return h.StatusErr == nil && h.State.Running() && (h.CanaryAge <= late || h.Snapshotting)
+}
+
+// positionLost reports whether a task failed because the binlog it was to
+// read from is gone (purged, or older than the server keeps): MySQL and
+// MariaDB answer error 1236, and Debezium says so when it checks first.
+func (h Health) positionLost() bool {
+	if h.StatusErr != nil {
+		return false
+	}
+	for _, t := range h.State.Tasks {
+		if t.State == "FAILED" && (strings.Contains(t.Trace, "Error code: 1236") ||
+			strings.Contains(t.Trace, "is no longer available on the server")) {
+			return true
+		}
+	}
+	return false
 }
 
 // Action is what the supervisor does about a connector.
@@ -37,6 +105,7 @@ type Action string
 const (
 	Wait           Action = ""               // healthy, or within the backoff
 	RestartTasks   Action = "restart"        // restart the connector and its tasks
+	ResetOffsets   Action = "reset-offsets"  // its binlog position is gone: read the tables again, then stream
 	RestartWorker  Action = "restart-worker" // restarts did not help: restart the Connect worker
 	GiveUp         Action = "give-up"        // the worker restarts did not help either
 	backoffInitial        = 5 * time.Second
@@ -76,6 +145,8 @@ func (p Policy) decide(w *watch, h Health, now time.Time) Action {
 	w.next = now.Add(w.backoff)
 	w.attempts++
 	switch {
+	case h.positionLost(): // no restart can help: only a new snapshot can
+		return ResetOffsets
 	case w.attempts <= p.RestartsBefore && h.StatusErr == nil:
 		return RestartTasks
 	case w.attempts <= p.RestartsBefore+p.WorkersBeforeUp:
@@ -89,7 +160,7 @@ func (p Policy) decide(w *watch, h Health, now time.Time) Action {
 var (
 	supervisorActions = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "connect_supervisor_actions_total",
-		Help: "What the connector supervisor did, by connector and action (restart, restart-worker, give-up).",
+		Help: "What the connector supervisor did, by connector and action (restart, reset-offsets, restart-worker, give-up).",
 	}, []string{"connector", "action"})
 	canaryAge = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "connect_canary_age_seconds",
@@ -107,7 +178,9 @@ var (
 
 // Supervisor keeps connectors relaying: it restarts a connector and its
 // tasks when a task has failed or its canary is late, with backoff, and
-// restarts the Connect worker when that does not help.
+// restarts the Connect worker when that does not help. A connector whose
+// binlog position was purged has its offsets reset instead, and a
+// connector reading its tables is left to finish.
 type Supervisor struct {
 	Client        *Client
 	Connectors    []string
@@ -141,6 +214,9 @@ func (s *Supervisor) check(ctx context.Context, name string, w *watch) {
 	var h Health
 	h.State, h.StatusErr = s.Client.Status(ctx, name)
 	h.CanaryAge = s.Canary(name)
+	if h.StatusErr == nil && h.State.Running() && h.CanaryAge > s.Policy.Late {
+		h.Snapshotting, _ = s.Client.Snapshotting(ctx, name) // unknown: as not snapshotting
+	}
 	canaryAge.WithLabelValues(name).Set(h.CanaryAge.Seconds())
 	running := 0.0
 	if h.StatusErr == nil && h.State.Running() {
@@ -161,6 +237,8 @@ func (s *Supervisor) check(ctx context.Context, name string, w *watch) {
 	switch action {
 	case RestartTasks:
 		err = s.Client.Restart(ctx, name)
+	case ResetOffsets:
+		err = s.Client.ResetOffsets(ctx, name)
 	case RestartWorker:
 		err = s.RestartWorker(ctx)
 	case GiveUp:

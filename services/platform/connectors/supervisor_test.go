@@ -53,3 +53,38 @@ func TestSupervisorPolicy(t *testing.T) {
 		}
 	}
 }
+
+// A task that failed because its binlog was purged gets its offsets reset
+// (a restart could not help), and a connector reading its tables is healthy
+// even though its canaries wait until it is done.
+func TestSupervisorPolicyAfterPurgedBinlog(t *testing.T) {
+	purged := func(trace string) State {
+		s := failed()
+		s.Tasks[0].Trace = trace
+		return s
+	}
+	p := Policy{Late: 15 * time.Second, RestartsBefore: 2, WorkersBeforeUp: 1}
+	t0 := time.Unix(1_000_000, 0)
+	steps := []struct {
+		at     time.Duration
+		health Health
+		want   Action
+	}{
+		{0, Health{State: purged("io.debezium.DebeziumException: Could not find GTID state requested by slave in any binlog files. " +
+			"Probably the slave state is too old and required binlog files have been purged. Error code: 1236; SQLSTATE: HY000.")}, ResetOffsets},
+		{1 * time.Second, Health{State: running(), CanaryAge: time.Minute, Snapshotting: true}, Wait},
+		{30 * time.Second, Health{State: running(), CanaryAge: 5 * time.Minute, Snapshotting: true}, Wait},
+		{31 * time.Second, Health{State: running(), CanaryAge: time.Second}, Wait},
+		{32 * time.Second, Health{State: purged("The connector is trying to read binlog starting at binlog.000003, but this is " +
+			"no longer available on the server. Reconfigure the connector to use a snapshot when needed.")}, ResetOffsets},
+		{33 * time.Second, Health{State: failed()}, Wait}, // within the backoff
+		{38 * time.Second, Health{State: failed()}, RestartTasks},
+		{50 * time.Second, Health{State: running(), CanaryAge: time.Minute}, RestartWorker}, // late and not snapshotting
+	}
+	var w watch
+	for i, st := range steps {
+		if got := p.decide(&w, st.health, t0.Add(st.at)); got != st.want {
+			t.Fatalf("step %d at %s: %q, want %q", i, st.at, got, st.want)
+		}
+	}
+}
