@@ -3,6 +3,8 @@
 #   make run        start the whole system natively, with demo data, and print its URLs
 #                   (REPLICAS=N runs N replicas of each service behind the gateway)
 #   make test       start the stack if needed, check generated code, run every test
+#   make bench      measure the running system against its ceilings on this machine (make run
+#                   first); the table lands in .state/bench.md and .state/bench.json
 #   make soak       30 minutes of orders at 50/s against the running system (make run first);
 #                   reports each service's memory, goroutines, connections and descriptors
 #   make generate   regenerate sqlc (and gqlgen) code with the pinned tool versions
@@ -28,7 +30,7 @@ PAYMENTS_SERVICE_KEY ?= local-service-key
 
 export CGO_ENABLED := 1
 
-.PHONY: run test soak test-unit api-conformance alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
+.PHONY: run test bench soak test-unit api-conformance alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
 
 run: stack build migrate connectors seed apps gateway supervisor
 	@echo
@@ -73,6 +75,12 @@ test: tools check-generated stack build
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /api/e2e)
 	$(MAKE) --no-print-directory api-conformance STORE=http://127.0.0.1:5100 PAYMENTS=http://127.0.0.1:5109 GATEWAY=http://127.0.0.1:8180
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) ./api/e2e
+
+# Not part of make test: the default instance under load, figure by figure beside
+# the ceilings measured in the same run (reads, writes, sagas at fixed rates, CPU and
+# MariaDB work per saga, memory). Timing is reported, never asserted.
+bench: build
+	go test -tags bench -count=1 -v -timeout 1h -run TestBench ./api/e2e
 
 # Not part of make test: half an hour of load on the default instance. The
 # table lands in .state/soak.md. SOAK_DURATION and SOAK_RATE change the run.
