@@ -168,7 +168,14 @@ func connectorsCmd(ctx context.Context, cfg config.Stack, args []string) error {
 		wctx, cancel := context.WithTimeout(ctx, *wait)
 		defer cancel()
 		for _, c := range all {
-			if _, err := client.WaitRunning(wctx, c.Name); err != nil {
+			s, err := client.WaitRunning(wctx, c.Name)
+			if err != nil && s.PositionLost() {
+				slog.Warn("the connector's binlog position is gone: resetting its offsets to read the outbox again", "name", c.Name)
+				if err = client.ResetOffsets(wctx, c.Name); err == nil {
+					_, err = client.WaitRunning(wctx, c.Name)
+				}
+			}
+			if err != nil {
 				return err
 			}
 			slog.Info("connector running", "name", c.Name)

@@ -82,14 +82,12 @@ func (h Health) healthy(late time.Duration) bool {
 	return h.StatusErr == nil && h.State.Running() && (h.CanaryAge <= late || h.Snapshotting)
 }
 
-// positionLost reports whether a task failed because the binlog it was to
+// PositionLost reports whether a task failed because the binlog it was to
 // read from is gone (purged, or older than the server keeps): MySQL and
 // MariaDB answer error 1236, and Debezium says so when it checks first.
-func (h Health) positionLost() bool {
-	if h.StatusErr != nil {
-		return false
-	}
-	for _, t := range h.State.Tasks {
+// Only ResetOffsets helps then.
+func (s State) PositionLost() bool {
+	for _, t := range s.Tasks {
 		if t.State == "FAILED" && (strings.Contains(t.Trace, "Error code: 1236") ||
 			strings.Contains(t.Trace, "is no longer available on the server")) {
 			return true
@@ -145,7 +143,7 @@ func (p Policy) decide(w *watch, h Health, now time.Time) Action {
 	w.next = now.Add(w.backoff)
 	w.attempts++
 	switch {
-	case h.positionLost(): // no restart can help: only a new snapshot can
+	case h.StatusErr == nil && h.State.PositionLost(): // no restart can help: only a new snapshot can
 		return ResetOffsets
 	case w.attempts <= p.RestartsBefore && h.StatusErr == nil:
 		return RestartTasks
