@@ -186,12 +186,14 @@ func httpRate(t *testing.T, method, url string, body func() []byte, d time.Durat
 	var ok, failed atomic.Int64
 	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
+	clients := make([]*http.Client, benchClients)
 	start := time.Now()
 	for i := range benchClients {
+		clients[i] = benchHTTP(i)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := benchHTTP(i)
+			c := clients[i]
 			for time.Now().Before(deadline) {
 				var rd io.Reader
 				if body != nil {
@@ -215,6 +217,9 @@ func httpRate(t *testing.T, method, url string, body func() []byte, d time.Durat
 		}()
 	}
 	wg.Wait()
+	for _, c := range clients {
+		c.CloseIdleConnections() // the service's idle connections end with the measurement
+	}
 	if failed.Load() > 0 {
 		t.Logf("%s %s: %d requests failed", method, url, failed.Load())
 	}
@@ -377,6 +382,9 @@ func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, tot
 		}()
 	}
 	wg.Wait()
+	for _, c := range clients {
+		c.CloseIdleConnections()
+	}
 	run.Accepted = len(orders)
 	ids := make([]string, len(orders))
 	for i, o := range orders {

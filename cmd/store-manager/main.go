@@ -92,6 +92,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		Brokers: cfg.Stack.KafkaBrokers, GroupID: cfg.Stack.Group(store.SagaConsumer), Topics: store.SagaTopics,
 		TopicPrefix:  cfg.Stack.Topic(""),
 		OnDeadLetter: svc.DeadLetter,
+		Batch:        queries.Batch, // the events waiting in a partition, in one transaction
 	}, saga, log)
 	if err != nil {
 		return err

@@ -107,6 +107,14 @@ type Config struct {
 	// OnDeadLetter, when set, runs after a message went to the dead-letter
 	// topic, so the service can flag what the message was about.
 	OnDeadLetter func(ctx context.Context, m Message, cause error) error
+	// Batch, when set, runs the handlers of the messages waiting in one
+	// partition's lane (up to MaxBatch) as one unit: all of their effects or
+	// none (txn.DB.Batch: one transaction, one commit). When it fails, each
+	// message is handled again on its own, with retries and dead letters, so
+	// one failing event never undoes the others. Offsets are stored after it.
+	Batch func(ctx context.Context, handle func(ctx context.Context) error) error
+	// MaxBatch bounds a batch (default 32).
+	MaxBatch int
 }
 
 // Runner consumes Config.Topics in one consumer group.
@@ -122,6 +130,9 @@ type Runner struct {
 func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
 	if cfg.MaxAttempts == 0 {
 		cfg.MaxAttempts = 8
+	}
+	if cfg.MaxBatch == 0 {
+		cfg.MaxBatch = 32
 	}
 	c, err := kafka.NewConsumer(&kafka.ConfigMap{
 		"bootstrap.servers":                  cfg.Brokers,
@@ -195,7 +206,7 @@ func (r *Runner) Run(ctx context.Context) error {
 					defer workers.Done()
 					for km := range lane {
 						if ctx.Err() == nil { // once stopping, what is left is redelivered later
-							r.dispatch(ctx, km)
+							r.dispatchBatch(ctx, r.gather(km, lane))
 						}
 					}
 				}()
@@ -270,6 +281,66 @@ func (r *Runner) decode(km *kafka.Message) Message {
 		}
 	}
 	return m
+}
+
+// gather returns first with the messages already waiting behind it in its
+// lane, up to MaxBatch (without Batch, first alone).
+func (r *Runner) gather(first *kafka.Message, lane chan *kafka.Message) []*kafka.Message {
+	batch := []*kafka.Message{first}
+	for r.cfg.Batch != nil && len(batch) < r.cfg.MaxBatch {
+		select {
+		case km, ok := <-lane:
+			if !ok {
+				return batch
+			}
+			batch = append(batch, km)
+		default:
+			return batch
+		}
+	}
+	return batch
+}
+
+// dispatchBatch handles the messages of one lane together through
+// Config.Batch, then stores their offsets. If the batch fails, each message
+// is dispatched on its own.
+func (r *Runner) dispatchBatch(ctx context.Context, batch []*kafka.Message) {
+	if len(batch) == 1 {
+		r.dispatch(ctx, batch[0])
+		return
+	}
+	msgs := make([]Message, len(batch))
+	for i, km := range batch {
+		msgs[i] = r.decode(km)
+	}
+	err := r.cfg.Batch(ctx, func(ctx context.Context) error {
+		for _, m := range msgs {
+			if h, ok := r.registry.Lookup(m); ok {
+				if err := safely(ctx, h, m); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		batchFallbacks.WithLabelValues(r.cfg.GroupID).Inc()
+		for _, km := range batch {
+			if ctx.Err() == nil {
+				r.dispatch(ctx, km)
+			}
+		}
+		return
+	}
+	batchSizes.WithLabelValues(r.cfg.GroupID).Observe(float64(len(batch)))
+	for i, km := range batch {
+		if !msgs[i].Time.IsZero() {
+			eventAge.WithLabelValues(r.cfg.GroupID, msgs[i].Topic, msgs[i].Type).Observe(time.Since(msgs[i].Time).Seconds())
+		}
+		if _, err := r.consumer.StoreMessage(km); err != nil {
+			r.log.Warn("store offset", "topic", msgs[i].Topic, "offset", msgs[i].Offset, "err", err)
+		}
+	}
 }
 
 // dispatch handles one message and stores its offset; only ctx ending stops it.

@@ -25,6 +25,15 @@ var (
 		Name: "consumer_dead_letters_total",
 		Help: "Events whose handler gave up and that went to the dead-letter topic, by group and topic.",
 	}, []string{"group", "topic"})
+	batchSizes = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "consumer_batch_size",
+		Help:    "Messages handled together in one batch (one transaction), by group.",
+		Buckets: []float64{2, 4, 8, 16, 32, 64},
+	}, []string{"group"})
+	batchFallbacks = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "consumer_batch_fallbacks_total",
+		Help: "Batches that failed as a whole and whose messages were handled again one by one, by group.",
+	}, []string{"group"})
 	lag = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "consumer_lag",
 		Help: "Messages between a group's committed offset and the partition's high watermark.",

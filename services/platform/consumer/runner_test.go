@@ -38,10 +38,12 @@ func produce(t *testing.T, brokers, topic, id, typ string) {
 	}
 }
 
-// run consumes with reg until stop is called, in group.
-func run(t *testing.T, brokers, group, topic string, reg *consumer.Registry, hook func(context.Context, consumer.Message, error) error) (stop func()) {
+// run consumes with reg until stop is called, in group, handling the
+// waiting messages through batch when it is set.
+func run(t *testing.T, brokers, group, topic string, reg *consumer.Registry, hook func(context.Context, consumer.Message, error) error,
+	batch func(context.Context, func(context.Context) error) error) (stop func()) {
 	t.Helper()
-	r, err := consumer.New(consumer.Config{Brokers: brokers, GroupID: group, Topics: []string{topic}, MaxAttempts: 3, OnDeadLetter: hook},
+	r, err := consumer.New(consumer.Config{Brokers: brokers, GroupID: group, Topics: []string{topic}, MaxAttempts: 3, OnDeadLetter: hook, Batch: batch},
 		reg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -59,8 +61,26 @@ func run(t *testing.T, brokers, group, topic string, reg *consumer.Registry, hoo
 
 // Transient failures are retried; what keeps failing goes to the dead-letter
 // topic with its error and the hook runs; offsets of handled messages are
-// committed, so a restarted consumer does not handle them again.
+// committed, so a restarted consumer does not handle them again. All of it
+// holds one message at a time and in batches: a batch that fails is
+// handled again message by message.
 func TestRunnerRetriesDeadLettersAndCommits(t *testing.T) {
+	var batches atomic.Int32
+	for name, batch := range map[string]func(context.Context, func(context.Context) error) error{
+		"one at a time": nil,
+		"batches": func(ctx context.Context, handle func(context.Context) error) error {
+			batches.Add(1)
+			return handle(ctx)
+		},
+	} {
+		t.Run(name, func(t *testing.T) { runnerSuite(t, batch) })
+	}
+	if batches.Load() == 0 {
+		t.Error("no batch was run: the messages waiting were handled one by one")
+	}
+}
+
+func runnerSuite(t *testing.T, batch func(context.Context, func(context.Context) error) error) {
 	st := stacktest.Stack(t)
 	topic := "runnertest_" + stacktest.Suffix()
 	group := "runnertest-" + stacktest.Suffix()
@@ -91,7 +111,7 @@ func TestRunnerRetriesDeadLettersAndCommits(t *testing.T) {
 	produce(t, st.KafkaBrokers, topic, "e1", "Flaky")
 	produce(t, st.KafkaBrokers, topic, "e2", "Broken")
 	produce(t, st.KafkaBrokers, topic, "e3", "Fine")
-	stop := run(t, st.KafkaBrokers, group, topic, reg, hook)
+	stop := run(t, st.KafkaBrokers, group, topic, reg, hook, batch)
 	stacktest.Eventually(t, 30*time.Second, "three events handled", func() bool {
 		mu.Lock()
 		defer mu.Unlock()
@@ -131,7 +151,7 @@ func TestRunnerRetriesDeadLettersAndCommits(t *testing.T) {
 
 	// Restarted in the same group, the consumer starts after what it handled.
 	produce(t, st.KafkaBrokers, topic, "e4", "Fine")
-	stop = run(t, st.KafkaBrokers, group, topic, reg, hook)
+	stop = run(t, st.KafkaBrokers, group, topic, reg, hook, batch)
 	stacktest.Eventually(t, 30*time.Second, "the new event handled", func() bool { return handled.Load() == 3 })
 	time.Sleep(500 * time.Millisecond)
 	stop()

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"syscall"
@@ -39,10 +40,28 @@ func Main(name string, cfgErr error, run func(ctx context.Context, log *slog.Log
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
+		go serveProfiles(addr, log)
+	}
 	if err := run(ctx, log); err != nil {
 		log.Error(name+" stopped", "err", err)
 		stop()
 		os.Exit(1)
+	}
+}
+
+// serveProfiles serves Go's profiles (net/http/pprof) on addr, for whoever
+// measures the service: PPROF_ADDR turns it on, on a loopback address.
+func serveProfiles(addr string, log *slog.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	log.Info("profiles", "addr", addr)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if err := srv.ListenAndServe(); err != nil {
+		log.Error("profiles stopped", "err", err)
 	}
 }
 

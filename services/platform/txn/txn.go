@@ -75,18 +75,67 @@ func (d *DB[Q]) ExecOnce(ctx context.Context, consumer, eventID string, fn func(
 }
 
 // exec runs fn in one transaction when before says so, then writes fn's events.
+// batchKey marks a context whose commands join the batch transaction of one DB.
+type batchKey struct{ db *sql.DB }
+
+// batch is a batch transaction and the first error of a command in it: a
+// command that fails cannot be undone alone, so the whole batch fails even
+// when the caller handles the error.
+type batch struct {
+	tx  *sql.Tx
+	err error
+}
+
+// Batch runs fn in one transaction: every Exec and ExecOnce on this DB with
+// fn's context joins it instead of committing on its own, and the
+// transaction commits once fn returns nil (one commit, one fsync, for all).
+// If fn, any command in it, or the commit fails, nothing of the batch took
+// effect, and Batch returns the error.
+func (d *DB[Q]) Batch(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin batch: %w", err)
+	}
+	b := &batch{tx: tx}
+	if err := errors.Join(fn(context.WithValue(ctx, batchKey{d.db}, b)), b.err); err != nil {
+		return errors.Join(err, rollback(tx))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit batch: %w", err)
+	}
+	return nil
+}
+
+func rollback(tx *sql.Tx) error {
+	if err := tx.Rollback(); err != nil && !errors.Is(err, sql.ErrTxDone) {
+		return fmt.Errorf("rollback: %w", err)
+	}
+	return nil
+}
+
 func (d *DB[Q]) exec(ctx context.Context, before func(Q, *outboxdb.Queries) (bool, error), fn func(q Q) ([]outbox.Event, error)) (err error) {
+	if b, ok := ctx.Value(batchKey{d.db}).(*batch); ok { // the batch commits, or rolls back
+		if b.err == nil {
+			b.err = d.run(ctx, b.tx, before, fn)
+		}
+		return b.err
+	}
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			if rbErr := tx.Rollback(); rbErr != nil && !errors.Is(rbErr, sql.ErrTxDone) {
-				err = errors.Join(err, fmt.Errorf("rollback: %w", rbErr))
-			}
-		}
-	}()
+	if err := d.run(ctx, tx, before, fn); err != nil {
+		return errors.Join(err, rollback(tx))
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// run is a command's work in tx: before decides whether fn runs, then fn's
+// events go to the outbox.
+func (d *DB[Q]) run(ctx context.Context, tx *sql.Tx, before func(Q, *outboxdb.Queries) (bool, error), fn func(q Q) ([]outbox.Event, error)) error {
 	q, box := d.queries.WithTx(tx), d.box.WithTx(tx)
 	run, err := before(q, box)
 	if err != nil {
@@ -105,9 +154,6 @@ func (d *DB[Q]) exec(ctx context.Context, before func(Q, *outboxdb.Queries) (boo
 				return fmt.Errorf("record %s event: %w", e.Type, err)
 			}
 		}
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
 }

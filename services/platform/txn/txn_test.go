@@ -165,3 +165,68 @@ func TestPurgeKeepsYoungRows(t *testing.T) {
 		})
 	}
 }
+
+// Commands in a batch commit together; a command that fails inside it, even
+// one whose error the caller handles, undoes the whole batch.
+func TestBatchCommitsTogetherOrNotAtAll(t *testing.T) {
+	db := stacktest.Open(t, stacktest.MigratedDatabase(t, "store"))
+	ctx := context.Background()
+	binder, err := store.Prepare(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer binder.Close()
+	errFail := errors.New("step failed")
+	cases := []struct {
+		name     string
+		failures []error // of each command in the batch
+		handled  bool    // the batch's caller ignores a command's error
+		persist  bool
+	}{
+		{"every command succeeds", []error{nil, nil, nil}, false, true},
+		{"one fails", []error{nil, errFail, nil}, false, false},
+		{"one fails, its error handled", []error{nil, errFail, nil}, true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var ids []string
+			err := binder.Batch(ctx, func(ctx context.Context) error {
+				for i, fail := range tc.failures {
+					eventID := "00000000-0000-7000-8000-" + stacktest.Suffix()
+					ids = append(ids, eventID)
+					err := binder.ExecOnce(ctx, "txn-batch-test", eventID, func(store.Queries) ([]outbox.Event, error) {
+						e, err := outbox.New("txntest", eventID, "Tested", map[string]any{"i": i})
+						if err != nil {
+							return nil, err
+						}
+						ids = append(ids, e.ID)
+						return []outbox.Event{e}, fail
+					})
+					if err != nil && !tc.handled {
+						return err
+					}
+				}
+				return nil
+			})
+			if (err == nil) != tc.persist {
+				t.Fatalf("Batch = %v, want success %v", err, tc.persist)
+			}
+			var outboxRows, inboxRows int
+			for _, id := range ids {
+				outboxRows += countOutbox(t, db, id)
+				var n int
+				if err := db.QueryRow(`SELECT COUNT(*) FROM processed_events WHERE event_id = ?`, id).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				inboxRows += n
+			}
+			want := 0
+			if tc.persist {
+				want = len(tc.failures)
+			}
+			if outboxRows != want || inboxRows != want {
+				t.Fatalf("after the batch: %d outbox and %d inbox rows, want %d of each", outboxRows, inboxRows, want)
+			}
+		})
+	}
+}
