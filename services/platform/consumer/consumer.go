@@ -142,12 +142,14 @@ func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
 		"enable.auto.offset.store":           false, // an offset is stored only after its handler returned
 		"auto.commit.interval.ms":            200,
 		"topic.metadata.refresh.interval.ms": 1000,
-		"fetch.wait.max.ms":                  10,
-		"queued.max.messages.kbytes":         4096, // bounds librdkafka's prefetch memory
-		"queued.min.messages":                1000,
-		"session.timeout.ms":                 10000,
-		"heartbeat.interval.ms":              1000,
-		"go.logs.channel.enable":             false,
+		// The broker answers a fetch as soon as a message is there; the wait only
+		// bounds how long an empty fetch is held, so a longer one saves idle fetches.
+		"fetch.wait.max.ms":          100,
+		"queued.max.messages.kbytes": 4096, // bounds librdkafka's prefetch memory
+		"queued.min.messages":        1000,
+		"session.timeout.ms":         10000,
+		"heartbeat.interval.ms":      1000,
+		"go.logs.channel.enable":     false,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("new consumer %s: %w", cfg.GroupID, err)
