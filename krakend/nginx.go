@@ -193,6 +193,7 @@ http {
     uwsgi_temp_path {{.State}}/nginx/{{.Name}}/uwsgi;
     scgi_temp_path {{.State}}/nginx/{{.Name}}/scgi;
     client_max_body_size 1m;
+    keepalive_requests 100000; # clients too keep their connection past nginx's default 1,000 requests
     server_tokens off;
     default_type application/json;
 
@@ -225,6 +226,7 @@ http {
         server {{index .Servers 0}} max_fails={{.MaxFails}} fail_timeout={{.FailTimeout}}s;
 {{- end}}
         keepalive 64;
+        keepalive_requests 100000; # nginx closes a kept-alive connection after 1,000 by default
     }
 {{end}}
     server {

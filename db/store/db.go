@@ -60,6 +60,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getOrderStmt, err = db.PrepareContext(ctx, getOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query GetOrder: %w", err)
 	}
+	if q.getOrderForStepStmt, err = db.PrepareContext(ctx, getOrderForStep); err != nil {
+		return nil, fmt.Errorf("error preparing query GetOrderForStep: %w", err)
+	}
 	if q.getOrderForUpdateStmt, err = db.PrepareContext(ctx, getOrderForUpdate); err != nil {
 		return nil, fmt.Errorf("error preparing query GetOrderForUpdate: %w", err)
 	}
@@ -177,6 +180,11 @@ func (q *Queries) Close() error {
 	if q.getOrderStmt != nil {
 		if cerr := q.getOrderStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getOrderStmt: %w", cerr)
+		}
+	}
+	if q.getOrderForStepStmt != nil {
+		if cerr := q.getOrderForStepStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getOrderForStepStmt: %w", cerr)
 		}
 	}
 	if q.getOrderForUpdateStmt != nil {
@@ -320,6 +328,7 @@ type Queries struct {
 	deleteUserStmt               *sql.Stmt
 	getOldestUnfinishedOrderStmt *sql.Stmt
 	getOrderStmt                 *sql.Stmt
+	getOrderForStepStmt          *sql.Stmt
 	getOrderForUpdateStmt        *sql.Stmt
 	getProductStmt               *sql.Stmt
 	getStockStmt                 *sql.Stmt
@@ -356,6 +365,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteUserStmt:               q.deleteUserStmt,
 		getOldestUnfinishedOrderStmt: q.getOldestUnfinishedOrderStmt,
 		getOrderStmt:                 q.getOrderStmt,
+		getOrderForStepStmt:          q.getOrderForStepStmt,
 		getOrderForUpdateStmt:        q.getOrderForUpdateStmt,
 		getProductStmt:               q.getProductStmt,
 		getStockStmt:                 q.getStockStmt,

@@ -8,6 +8,7 @@ package storedb
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"time"
 )
 
@@ -122,6 +123,49 @@ func (q *Queries) GetOrder(ctx context.Context, id int64) (Order, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.StockEventID,
+	)
+	return i, err
+}
+
+const getOrderForStep = `-- name: GetOrderForStep :one
+SELECT orders.id, orders.user_id, orders.total_amount, orders.status, orders.payment_id, orders.payment_link, orders.is_paid, orders.stock_taken, orders.failure_reason, orders.version, orders.created_at, orders.updated_at, orders.stock_event_id,
+    (SELECT JSON_ARRAYAGG(JSON_OBJECT('id', i.id, 'product_id', i.product_id, 'quantity', i.quantity,
+            'unit_price', i.unit_price))
+     FROM order_items i WHERE i.order_id = orders.id) AS items,
+    (SELECT JSON_ARRAYAGG(JSON_OBJECT('id', s.id, 'event', s.event, 'status', s.status, 'detail', s.detail,
+            'created_at', s.created_at))
+     FROM order_steps s WHERE s.order_id = orders.id) AS steps
+FROM orders WHERE orders.id = ? FOR UPDATE
+`
+
+type GetOrderForStepRow struct {
+	Order Order
+	Items json.RawMessage
+	Steps json.RawMessage
+}
+
+// An order locked for a saga step, with its items and its history as JSON
+// arrays: one round trip instead of three on the saga's hottest path. The
+// arrays come in no set order (sqlc parses no ORDER BY inside JSON_ARRAYAGG).
+func (q *Queries) GetOrderForStep(ctx context.Context, id int64) (GetOrderForStepRow, error) {
+	row := q.queryRow(ctx, q.getOrderForStepStmt, getOrderForStep, id)
+	var i GetOrderForStepRow
+	err := row.Scan(
+		&i.Order.ID,
+		&i.Order.UserID,
+		&i.Order.TotalAmount,
+		&i.Order.Status,
+		&i.Order.PaymentID,
+		&i.Order.PaymentLink,
+		&i.Order.IsPaid,
+		&i.Order.StockTaken,
+		&i.Order.FailureReason,
+		&i.Order.Version,
+		&i.Order.CreatedAt,
+		&i.Order.UpdatedAt,
+		&i.Order.StockEventID,
+		&i.Items,
+		&i.Steps,
 	)
 	return i, err
 }

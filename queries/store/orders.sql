@@ -7,6 +7,19 @@ SELECT * FROM orders WHERE id = ?;
 -- name: GetOrderForUpdate :one
 SELECT * FROM orders WHERE id = ? FOR UPDATE;
 
+-- name: GetOrderForStep :one
+-- An order locked for a saga step, with its items and its history as JSON
+-- arrays: one round trip instead of three on the saga's hottest path. The
+-- arrays come in no set order (sqlc parses no ORDER BY inside JSON_ARRAYAGG).
+SELECT sqlc.embed(orders),
+    (SELECT JSON_ARRAYAGG(JSON_OBJECT('id', i.id, 'product_id', i.product_id, 'quantity', i.quantity,
+            'unit_price', i.unit_price))
+     FROM order_items i WHERE i.order_id = orders.id) AS items,
+    (SELECT JSON_ARRAYAGG(JSON_OBJECT('id', s.id, 'event', s.event, 'status', s.status, 'detail', s.detail,
+            'created_at', s.created_at))
+     FROM order_steps s WHERE s.order_id = orders.id) AS steps
+FROM orders WHERE orders.id = ? FOR UPDATE;
+
 -- name: ListOrders :many
 SELECT * FROM orders WHERE id > ? ORDER BY id LIMIT ?;
 

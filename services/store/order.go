@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 	"unicode/utf8"
@@ -24,23 +27,79 @@ type order struct {
 }
 
 // lockOrder locks order id for the transaction and reads its items and
-// history. A deleted order is not an error: ok is false.
+// history, in one statement. A deleted order is not an error: ok is false.
 func lockOrder(ctx context.Context, q Queries, id int64) (o *order, ok bool, err error) {
-	row, err := q.GetOrderForUpdate(ctx, id)
+	row, err := q.GetOrderForStep(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("lock order %d: %w", id, err)
 	}
-	o = &order{Order: row}
-	if o.items, err = q.ListOrderItems(ctx, id); err != nil {
-		return nil, false, fmt.Errorf("list items of order %d: %w", id, err)
+	o = &order{Order: row.Order}
+	if o.items, err = decodeItems(id, row.Items); err != nil {
+		return nil, false, err
 	}
-	if o.steps, err = q.ListOrderSteps(ctx, id); err != nil {
-		return nil, false, fmt.Errorf("list steps of order %d: %w", id, err)
+	if o.steps, err = decodeSteps(id, row.Steps); err != nil {
+		return nil, false, err
 	}
 	return o, true, nil
+}
+
+// decodeItems reads an order's items from the JSON array GetOrderForStep
+// builds, in product order as ListOrderItems returns them.
+func decodeItems(orderID int64, raw []byte) ([]storedb.OrderItem, error) {
+	var rows []struct {
+		ID        int64       `json:"id"`
+		ProductID int64       `json:"product_id"`
+		Quantity  int32       `json:"quantity"`
+		UnitPrice json.Number `json:"unit_price"`
+	}
+	if err := decodeArray(raw, &rows); err != nil {
+		return nil, fmt.Errorf("items of order %d: %w", orderID, err)
+	}
+	items := make([]storedb.OrderItem, len(rows))
+	for i, r := range rows {
+		items[i] = storedb.OrderItem{ID: r.ID, OrderID: orderID, ProductID: r.ProductID, Quantity: r.Quantity, UnitPrice: r.UnitPrice.String()}
+	}
+	slices.SortFunc(items, func(a, b storedb.OrderItem) int { return cmp.Compare(a.ProductID, b.ProductID) })
+	return items, nil
+}
+
+// decodeSteps reads an order's history from the JSON array GetOrderForStep
+// builds, oldest first as ListOrderSteps returns it.
+func decodeSteps(orderID int64, raw []byte) ([]storedb.OrderStep, error) {
+	var rows []struct {
+		ID        int64   `json:"id"`
+		Event     string  `json:"event"`
+		Status    string  `json:"status"`
+		Detail    *string `json:"detail"`
+		CreatedAt string  `json:"created_at"`
+	}
+	if err := decodeArray(raw, &rows); err != nil {
+		return nil, fmt.Errorf("history of order %d: %w", orderID, err)
+	}
+	steps := make([]storedb.OrderStep, len(rows))
+	for i, r := range rows {
+		at, err := time.ParseInLocation("2006-01-02 15:04:05.999999", r.CreatedAt, time.UTC) // DATETIME, read as UTC like the driver does
+		if err != nil {
+			return nil, fmt.Errorf("history of order %d: step %d: %w", orderID, r.ID, err)
+		}
+		steps[i] = storedb.OrderStep{ID: r.ID, OrderID: orderID, Event: r.Event, Status: r.Status, CreatedAt: at}
+		if r.Detail != nil {
+			steps[i].Detail = sql.NullString{String: *r.Detail, Valid: true}
+		}
+	}
+	slices.SortFunc(steps, func(a, b storedb.OrderStep) int { return cmp.Compare(a.ID, b.ID) })
+	return steps, nil
+}
+
+// decodeArray decodes a JSON array column; NULL (no rows) is an empty array.
+func decodeArray(raw []byte, into any) error {
+	if len(raw) == 0 {
+		return nil
+	}
+	return json.Unmarshal(raw, into)
 }
 
 // now is a step's time, at the precision the database keeps.
