@@ -27,6 +27,7 @@ SCHEMATHESIS := $(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
 EMPLOYEE_API_KEY     ?= local-employee-key
 SUPPLIER_API_KEY     ?= local-supplier-key
 PAYMENTS_SERVICE_KEY ?= local-service-key
+OPERATOR_API_KEY     ?= local-operator-key
 
 export CGO_ENABLED := 1
 
@@ -40,6 +41,8 @@ run: stack build migrate connectors seed apps gateway supervisor
 	@echo "  Redis          127.0.0.1:6379"
 	@echo "  Kafka          127.0.0.1:9092"
 	@echo "  Kafka Connect  http://127.0.0.1:8083/connectors"
+	@echo "  console        http://127.0.0.1:8080/ops (operations: pipeline, Kafka, sagas, stock; any user, the operator key as password)"
+	@echo "  GraphiQL       http://127.0.0.1:8080/graphql (in a browser)"
 	@echo "  store-manager  http://127.0.0.1:5000 (REST; GraphQL at /graphql; OpenAPI at /openapi.json)"
 	@echo "  payments       http://127.0.0.1:5009"
 	@echo "  replicas       $$(cat .state/run/replicas) of each service (make run REPLICAS=N: replica K listens 200 ports above K-1)"
@@ -49,6 +52,7 @@ run: stack build migrate connectors seed apps gateway supervisor
 	@echo "  X-Employee-Key: $(EMPLOYEE_API_KEY)     (EMPLOYEE_API_KEY: PUT /orders, payment state)"
 	@echo "  X-Supplier-Key: $(SUPPLIER_API_KEY)     (SUPPLIER_API_KEY: the GraphQL restock mutation)"
 	@echo "  X-Service-Key:  $(PAYMENTS_SERVICE_KEY)      (PAYMENTS_SERVICE_KEY: POST /payments, trusted services only)"
+	@echo "  operator key:   $(OPERATOR_API_KEY)     (OPERATOR_API_KEY: the console at /ops, as X-Operator-Key or the password)"
 	@echo "Stop it with: make stop"
 
 # make test runs its own instance of the system beside the one make run serves,

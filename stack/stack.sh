@@ -8,7 +8,8 @@
 #   stack/stack.sh app NAME  start the replicas of one service (store-manager or payments) that do not run
 #   stack/stack.sh gateway   render nginx from krakend/krakend.json and (re)start it on 127.0.0.1:8080
 #   stack/stack.sh supervisor  (re)start the connector supervisor (storectl supervise)
-#   stack/stack.sh restart NAME  stop, then start again, one component (the supervisor restarts connect)
+#   stack/stack.sh restart NAME  stop, then start again, one component (the supervisor restarts connect;
+#                            a worker started in the last RESTART_GRACE seconds, 60, is left alone)
 #   stack/stack.sh stop [NAME...]  stop every component, or the named ones
 #   stack/stack.sh status    show what runs
 #   stack/stack.sh clean     stop, then remove the state folder
@@ -79,6 +80,7 @@ install() {
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-mysqld-exporter >/dev/null || missing+=(prometheus-mysqld-exporter)
   command -v prometheus-redis-exporter >/dev/null || missing+=(prometheus-redis-exporter)
+  command -v chromium >/dev/null || missing+=(chromium) # the operations console's browser test
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
@@ -314,6 +316,14 @@ restart() {
     store-manager|payments) for inst in $(replica_names "$1"); do stop_one "$inst"; done; app "$1" ;;
     gateway) stop_one "$(instance gateway)"; gateway ;;
     supervisor) stop_one "$(instance supervisor)"; supervisor ;;
+    connect)
+      # Every instance's supervisor may ask for the one shared worker: a worker started
+      # in the last minute is still coming up, and restarting it again would only delay it.
+      if alive connect && [ $(($(date +%s) - $(stat -c %Y "$RUN/connect.pid"))) -lt "${RESTART_GRACE:-60}" ]; then
+        log "connect started less than ${RESTART_GRACE:-60}s ago: not restarting it"
+        return 0
+      fi
+      stop_one connect; start ;;
     *) stop_one "$1"; start ;;
   esac
 }

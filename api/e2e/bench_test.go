@@ -462,11 +462,6 @@ func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, tot
 var benchProcesses = []string{"mariadb", "redis", "kafka", "connect", "store-manager", "payments", "gateway", "supervisor",
 	"prometheus", "mysqld-exporter", "redis-exporter"}
 
-func stateDir() string {
-	_, file, _, _ := runtime.Caller(0)
-	return config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state"))
-}
-
 // pidsOf lists the running processes of a component of the default
 // instance: every replica (name-2 ...) and, for the gateway, nginx's workers.
 func pidsOf(name string) []int {

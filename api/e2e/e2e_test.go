@@ -42,6 +42,12 @@ func instance(name string) string {
 	return name
 }
 
+// stateDir is the stack's state folder.
+func stateDir() string {
+	_, file, _, _ := runtime.Caller(0)
+	return config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state"))
+}
+
 // gatewayURL is where every client reaches the system.
 func gatewayURL() string { return config.Env("GATEWAY_URL", "http://127.0.0.1:8080") }
 

@@ -133,9 +133,7 @@ func pidOf(t *testing.T, name string) int { return pidOfInstance(t, instance(nam
 // pidOfInstance is the pid of a component by its pid file's name.
 func pidOfInstance(t *testing.T, name string) int {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	state := config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state"))
-	raw, err := os.ReadFile(filepath.Join(state, "run", name+".pid"))
+	raw, err := os.ReadFile(filepath.Join(stateDir(), "run", name+".pid"))
 	if err != nil {
 		t.Fatalf("%s is not running: %v", name, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
@@ -37,6 +39,14 @@ type Options struct {
 	MaxComplexity int           // default 200
 	Limits        Limits        // checked before validation; see Limits for the defaults
 	Timeout       time.Duration // the server's own deadline for one request; default 4s
+}
+
+// browsing reports whether a person opened /graphql in a browser: a GET
+// without a query that accepts HTML. They get GraphiQL to explore the
+// schema; API clients are answered as before.
+func browsing(req *http.Request) bool {
+	return (req.Method == http.MethodGet || req.Method == http.MethodHead) && !req.URL.Query().Has("query") &&
+		strings.Contains(req.Header.Get("Accept"), "text/html")
 }
 
 // NewHandler serves GraphQL over POST (and GET for queries) for r. Every
@@ -64,7 +74,12 @@ func NewHandler(r *Resolver, cfg Options) http.Handler {
 		slog.ErrorContext(ctx, "graphql resolver panic", "panic", v)
 		return errors.New("internal error")
 	})
+	ide := playground.Handler("Store Manager GraphQL", "/graphql")
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if browsing(req) {
+			ide.ServeHTTP(w, req)
+			return
+		}
 		ctx, cancel := context.WithTimeout(req.Context(), cfg.Timeout)
 		defer cancel()
 		if req.Method == http.MethodHead { // answered as GET; the server sends no body

@@ -7,17 +7,21 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/store-manager/store-manager/api/console"
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/api/httpkit"
 	"github.com/store-manager/store-manager/api/storeapi"
 	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/outbox"
 	"github.com/store-manager/store-manager/services/platform/server"
 	"github.com/store-manager/store-manager/services/store"
@@ -34,6 +38,9 @@ type Config struct {
 	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
 	InboxRetention  time.Duration // INBOX_RETENTION: how long records of applied events are kept
 	SagaDeadline    time.Duration // SAGA_DEADLINE: a saga not ended this long after its order is cancelled
+	OperatorKey     string        // OPERATOR_API_KEY: the operations console (/ops) needs it
+	SupervisorURL   string        // SUPERVISOR_METRICS_ADDR: the connector supervisor's metrics, for canary ages
+	ConnectMetrics  string        // CONNECT_METRICS_URL: the Connect worker's metrics, for Debezium's lag
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 }
 
@@ -48,6 +55,9 @@ func loadConfig() (Config, error) {
 		OutboxRetention: r.Duration("OUTBOX_RETENTION", 72*time.Hour),
 		InboxRetention:  r.Duration("INBOX_RETENTION", 8*24*time.Hour),
 		SagaDeadline:    r.Duration("SAGA_DEADLINE", 10*time.Minute),
+		OperatorKey:     config.Env("OPERATOR_API_KEY", console.LocalOperatorKey),
+		SupervisorURL:   "http://" + config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020") + "/metrics",
+		ConnectMetrics:  config.Env("CONNECT_METRICS_URL", "http://127.0.0.1:9405/metrics"),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
 	return cfg, r.Err()
@@ -104,7 +114,24 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		"redis": func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 		"kafka": projector.Healthy,
 	}, storeapi.EmployeeKey(cfg.EmployeeKey))
-	srv := server.NewHTTP(cfg.HTTPAddr, storeapi.RequireOnWrites(cfg.KeyOnWrites, storeapi.EmployeeKey(cfg.EmployeeKey), api))
+	pipeline, err := connectors.ForStack(cfg.Stack)
+	if err != nil {
+		return err
+	}
+	ops := console.New(console.Config{
+		Stack: cfg.Stack, Store: svc, Connectors: pipeline, SupervisorMetrics: cfg.SupervisorURL, ConnectMetrics: cfg.ConnectMetrics,
+		Groups: map[string][]string{
+			"store-manager-projector": readmodel.ProjectorTopics,
+			store.SagaConsumer:        store.SagaTopics,
+			"payments-saga":           {events.TopicOrders}, // the payments service's group
+		},
+		OperatorKey: cfg.OperatorKey, Log: log,
+	})
+	routes := http.NewServeMux()
+	routes.Handle("/ops", ops)
+	routes.Handle("/ops/", ops)
+	routes.Handle("/", storeapi.RequireOnWrites(cfg.KeyOnWrites, storeapi.EmployeeKey(cfg.EmployeeKey), api))
+	srv := server.NewHTTP(cfg.HTTPAddr, routes)
 	janitor := func(ctx context.Context) error {
 		return outbox.Janitor(ctx, log, outbox.Retention{Outbox: cfg.OutboxRetention, Inbox: cfg.InboxRetention}, 5*time.Minute, queries)
 	}

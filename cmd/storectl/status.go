@@ -14,8 +14,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/store-manager/store-manager/services/payments"
@@ -23,6 +21,7 @@ import (
 	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/platform/promscrape"
 	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/services/store/readmodel"
 )
@@ -79,8 +78,8 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 			problem("%s is down", name)
 		}
 	}
-	ages := scrape(ctx, "http://"+config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020")+"/metrics", "connect_canary_age_seconds", "connector")
-	behind := scrape(ctx, config.Env("CONNECT_METRICS_URL", "http://127.0.0.1:9405/metrics"), "debezium_streaming_millisecondsbehindsource", "server")
+	ages := promscrape.Gauge(ctx, "http://"+config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020")+"/metrics", "connect_canary_age_seconds", "connector")
+	behind := promscrape.Gauge(ctx, config.Env("CONNECT_METRICS_URL", "http://127.0.0.1:9405/metrics"), "debezium_streaming_millisecondsbehindsource", "server")
 	all, err := connectors.ForStack(cfg)
 	if err != nil {
 		return err
@@ -135,7 +134,7 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	for service, url := range map[string]string{
 		"store-manager": config.Env("STORE_URL", "http://127.0.0.1:5000"), "payments": config.Env("PAYMENTS_URL", "http://127.0.0.1:5009"),
 	} {
-		if n, ok := scrape(ctx, url+"/metrics", "outbox_rows_awaiting_purge", "")[""]; ok {
+		if n, ok := promscrape.Gauge(ctx, url+"/metrics", "outbox_rows_awaiting_purge", "")[""]; ok {
 			r.Outbox[service] = n
 		}
 	}
@@ -209,35 +208,6 @@ func components(ctx context.Context, cfg config.Stack) map[string]bool {
 	out["gateway"] = get(config.Env("GATEWAY_URL", "http://127.0.0.1:8080") + "/health-check")
 	out["supervisor"] = get("http://" + config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020") + "/metrics")
 	out["prometheus"] = get(config.Env("PROMETHEUS_URL", "http://127.0.0.1:9090") + "/-/healthy")
-	return out
-}
-
-// scrape reads one gauge from a /metrics page, by the value of one label
-// ("" for a gauge without it).
-func scrape(ctx context.Context, url, metric, label string) map[string]float64 {
-	out := map[string]float64{}
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req)
-	if err != nil {
-		return out
-	}
-	defer resp.Body.Close()
-	parser := expfmt.NewTextParser(model.UTF8Validation)
-	families, err := parser.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		return out
-	}
-	if f, ok := families[metric]; ok {
-		for _, m := range f.GetMetric() {
-			key := ""
-			for _, l := range m.GetLabel() {
-				if l.GetName() == label {
-					key = l.GetValue()
-				}
-			}
-			out[key] = m.GetGauge().GetValue()
-		}
-	}
 	return out
 }
 

@@ -24,8 +24,14 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.countLowStockStmt, err = db.PrepareContext(ctx, countLowStock); err != nil {
+		return nil, fmt.Errorf("error preparing query CountLowStock: %w", err)
+	}
 	if q.countOrdersByStatusStmt, err = db.PrepareContext(ctx, countOrdersByStatus); err != nil {
 		return nil, fmt.Errorf("error preparing query CountOrdersByStatus: %w", err)
+	}
+	if q.countOrdersByStatusSinceStmt, err = db.PrepareContext(ctx, countOrdersByStatusSince); err != nil {
+		return nil, fmt.Errorf("error preparing query CountOrdersByStatusSince: %w", err)
 	}
 	if q.createOrderStmt, err = db.PrepareContext(ctx, createOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOrder: %w", err)
@@ -84,6 +90,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listHighestSpendersStmt, err = db.PrepareContext(ctx, listHighestSpenders); err != nil {
 		return nil, fmt.Errorf("error preparing query ListHighestSpenders: %w", err)
 	}
+	if q.listLatestOrdersStmt, err = db.PrepareContext(ctx, listLatestOrders); err != nil {
+		return nil, fmt.Errorf("error preparing query ListLatestOrders: %w", err)
+	}
 	if q.listOrderItemsStmt, err = db.PrepareContext(ctx, listOrderItems); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOrderItems: %w", err)
 	}
@@ -108,8 +117,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listProductsWithStockStmt, err = db.PrepareContext(ctx, listProductsWithStock); err != nil {
 		return nil, fmt.Errorf("error preparing query ListProductsWithStock: %w", err)
 	}
+	if q.listStepsSinceStmt, err = db.PrepareContext(ctx, listStepsSince); err != nil {
+		return nil, fmt.Errorf("error preparing query ListStepsSince: %w", err)
+	}
 	if q.listStockOverviewStmt, err = db.PrepareContext(ctx, listStockOverview); err != nil {
 		return nil, fmt.Errorf("error preparing query ListStockOverview: %w", err)
+	}
+	if q.listUnfinishedOrdersStmt, err = db.PrepareContext(ctx, listUnfinishedOrders); err != nil {
+		return nil, fmt.Errorf("error preparing query ListUnfinishedOrders: %w", err)
 	}
 	if q.saveOrderStmt, err = db.PrepareContext(ctx, saveOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query SaveOrder: %w", err)
@@ -122,9 +137,19 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.countLowStockStmt != nil {
+		if cerr := q.countLowStockStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countLowStockStmt: %w", cerr)
+		}
+	}
 	if q.countOrdersByStatusStmt != nil {
 		if cerr := q.countOrdersByStatusStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countOrdersByStatusStmt: %w", cerr)
+		}
+	}
+	if q.countOrdersByStatusSinceStmt != nil {
+		if cerr := q.countOrdersByStatusSinceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countOrdersByStatusSinceStmt: %w", cerr)
 		}
 	}
 	if q.createOrderStmt != nil {
@@ -222,6 +247,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listHighestSpendersStmt: %w", cerr)
 		}
 	}
+	if q.listLatestOrdersStmt != nil {
+		if cerr := q.listLatestOrdersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listLatestOrdersStmt: %w", cerr)
+		}
+	}
 	if q.listOrderItemsStmt != nil {
 		if cerr := q.listOrderItemsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listOrderItemsStmt: %w", cerr)
@@ -262,9 +292,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listProductsWithStockStmt: %w", cerr)
 		}
 	}
+	if q.listStepsSinceStmt != nil {
+		if cerr := q.listStepsSinceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listStepsSinceStmt: %w", cerr)
+		}
+	}
 	if q.listStockOverviewStmt != nil {
 		if cerr := q.listStockOverviewStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listStockOverviewStmt: %w", cerr)
+		}
+	}
+	if q.listUnfinishedOrdersStmt != nil {
+		if cerr := q.listUnfinishedOrdersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listUnfinishedOrdersStmt: %w", cerr)
 		}
 	}
 	if q.saveOrderStmt != nil {
@@ -316,7 +356,9 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                           DBTX
 	tx                           *sql.Tx
+	countLowStockStmt            *sql.Stmt
 	countOrdersByStatusStmt      *sql.Stmt
+	countOrdersByStatusSinceStmt *sql.Stmt
 	createOrderStmt              *sql.Stmt
 	createOrderItemStmt          *sql.Stmt
 	createOrderStepStmt          *sql.Stmt
@@ -336,6 +378,7 @@ type Queries struct {
 	increaseStockStmt            *sql.Stmt
 	listBestSellersStmt          *sql.Stmt
 	listHighestSpendersStmt      *sql.Stmt
+	listLatestOrdersStmt         *sql.Stmt
 	listOrderItemsStmt           *sql.Stmt
 	listOrderItemsForOrdersStmt  *sql.Stmt
 	listOrderStepsStmt           *sql.Stmt
@@ -344,7 +387,9 @@ type Queries struct {
 	listOverdueOrdersStmt        *sql.Stmt
 	listProductPricesStmt        *sql.Stmt
 	listProductsWithStockStmt    *sql.Stmt
+	listStepsSinceStmt           *sql.Stmt
 	listStockOverviewStmt        *sql.Stmt
+	listUnfinishedOrdersStmt     *sql.Stmt
 	saveOrderStmt                *sql.Stmt
 	setStockStmt                 *sql.Stmt
 }
@@ -353,7 +398,9 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                           tx,
 		tx:                           tx,
+		countLowStockStmt:            q.countLowStockStmt,
 		countOrdersByStatusStmt:      q.countOrdersByStatusStmt,
+		countOrdersByStatusSinceStmt: q.countOrdersByStatusSinceStmt,
 		createOrderStmt:              q.createOrderStmt,
 		createOrderItemStmt:          q.createOrderItemStmt,
 		createOrderStepStmt:          q.createOrderStepStmt,
@@ -373,6 +420,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		increaseStockStmt:            q.increaseStockStmt,
 		listBestSellersStmt:          q.listBestSellersStmt,
 		listHighestSpendersStmt:      q.listHighestSpendersStmt,
+		listLatestOrdersStmt:         q.listLatestOrdersStmt,
 		listOrderItemsStmt:           q.listOrderItemsStmt,
 		listOrderItemsForOrdersStmt:  q.listOrderItemsForOrdersStmt,
 		listOrderStepsStmt:           q.listOrderStepsStmt,
@@ -381,7 +429,9 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listOverdueOrdersStmt:        q.listOverdueOrdersStmt,
 		listProductPricesStmt:        q.listProductPricesStmt,
 		listProductsWithStockStmt:    q.listProductsWithStockStmt,
+		listStepsSinceStmt:           q.listStepsSinceStmt,
 		listStockOverviewStmt:        q.listStockOverviewStmt,
+		listUnfinishedOrdersStmt:     q.listUnfinishedOrdersStmt,
 		saveOrderStmt:                q.saveOrderStmt,
 		setStockStmt:                 q.setStockStmt,
 	}

@@ -113,3 +113,46 @@ func (q *Queries) ListOrderStepsForOrders(ctx context.Context, orderIds []int64)
 	}
 	return items, nil
 }
+
+const listStepsSince = `-- name: ListStepsSince :many
+SELECT s.order_id, s.event, s.created_at FROM order_steps s
+JOIN orders o ON o.id = s.order_id
+WHERE o.created_at >= ?
+ORDER BY s.order_id, s.id LIMIT ?
+`
+
+type ListStepsSinceParams struct {
+	CreatedAt time.Time
+	Limit     int32
+}
+
+type ListStepsSinceRow struct {
+	OrderID   int64
+	Event     string
+	CreatedAt time.Time
+}
+
+// The saga steps of the orders created since a time, in order of each order's
+// history, for step latencies (bounded by the caller's limit).
+func (q *Queries) ListStepsSince(ctx context.Context, arg ListStepsSinceParams) ([]ListStepsSinceRow, error) {
+	rows, err := q.query(ctx, q.listStepsSinceStmt, listStepsSince, arg.CreatedAt, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListStepsSinceRow
+	for rows.Next() {
+		var i ListStepsSinceRow
+		if err := rows.Scan(&i.OrderID, &i.Event, &i.CreatedAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

@@ -45,6 +45,39 @@ func (q *Queries) CountOrdersByStatus(ctx context.Context) ([]CountOrdersByStatu
 	return items, nil
 }
 
+const countOrdersByStatusSince = `-- name: CountOrdersByStatusSince :many
+SELECT status, COUNT(*) AS orders FROM orders WHERE created_at >= ? GROUP BY status ORDER BY status
+`
+
+type CountOrdersByStatusSinceRow struct {
+	Status string
+	Orders int64
+}
+
+// Sagas by state among the orders created since a time, for the console.
+func (q *Queries) CountOrdersByStatusSince(ctx context.Context, createdAt time.Time) ([]CountOrdersByStatusSinceRow, error) {
+	rows, err := q.query(ctx, q.countOrdersByStatusSinceStmt, countOrdersByStatusSince, createdAt)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []CountOrdersByStatusSinceRow
+	for rows.Next() {
+		var i CountOrdersByStatusSinceRow
+		if err := rows.Scan(&i.Status, &i.Orders); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const createOrder = `-- name: CreateOrder :execlastid
 INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
 `
@@ -234,6 +267,34 @@ func (q *Queries) ListHighestSpenders(ctx context.Context, limit int32) ([]ListH
 	return items, nil
 }
 
+const listLatestOrders = `-- name: ListLatestOrders :many
+SELECT id FROM orders ORDER BY id DESC LIMIT ?
+`
+
+// The newest orders, newest first.
+func (q *Queries) ListLatestOrders(ctx context.Context, limit int32) ([]int64, error) {
+	rows, err := q.query(ctx, q.listLatestOrdersStmt, listLatestOrders, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listOrders = `-- name: ListOrders :many
 SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at, stock_event_id FROM orders WHERE id > ? ORDER BY id LIMIT ?
 `
@@ -295,6 +356,36 @@ type ListOverdueOrdersParams struct {
 // Orders whose saga has not ended and that were created before a time.
 func (q *Queries) ListOverdueOrders(ctx context.Context, arg ListOverdueOrdersParams) ([]int64, error) {
 	rows, err := q.query(ctx, q.listOverdueOrdersStmt, listOverdueOrders, arg.Before, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listUnfinishedOrders = `-- name: ListUnfinishedOrders :many
+SELECT id FROM orders
+WHERE status NOT IN ('Completed', 'Cancelled', 'NeedsAttention')
+ORDER BY created_at, id LIMIT ?
+`
+
+// The orders whose saga has waited longest for a terminal state, oldest first.
+func (q *Queries) ListUnfinishedOrders(ctx context.Context, limit int32) ([]int64, error) {
+	rows, err := q.query(ctx, q.listUnfinishedOrdersStmt, listUnfinishedOrders, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,18 @@ import (
 	"database/sql"
 )
 
+const countLowStock = `-- name: CountLowStock :one
+SELECT COUNT(*) FROM stocks WHERE quantity <= ?
+`
+
+// Products with this many units or fewer, for the stock gauge.
+func (q *Queries) CountLowStock(ctx context.Context, quantity int32) (int64, error) {
+	row := q.queryRow(ctx, q.countLowStockStmt, countLowStock, quantity)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const decreaseStock = `-- name: DecreaseStock :execrows
 UPDATE stocks SET quantity = quantity - ?, version = version + 1
 WHERE product_id = ? AND quantity >= ?

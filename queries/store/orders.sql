@@ -59,3 +59,17 @@ SELECT id FROM orders
 WHERE status IN ('Created', 'StockDecreased', 'StockDecreaseFailed', 'PaymentCreationFailed', 'StockIncreased')
   AND created_at < sqlc.arg(before)
 ORDER BY created_at LIMIT ?;
+
+-- name: CountOrdersByStatusSince :many
+-- Sagas by state among the orders created since a time, for the console.
+SELECT status, COUNT(*) AS orders FROM orders WHERE created_at >= ? GROUP BY status ORDER BY status;
+
+-- name: ListUnfinishedOrders :many
+-- The orders whose saga has waited longest for a terminal state, oldest first.
+SELECT id FROM orders
+WHERE status NOT IN ('Completed', 'Cancelled', 'NeedsAttention')
+ORDER BY created_at, id LIMIT ?;
+
+-- name: ListLatestOrders :many
+-- The newest orders, newest first.
+SELECT id FROM orders ORDER BY id DESC LIMIT ?;

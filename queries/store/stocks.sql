@@ -26,3 +26,7 @@ ORDER BY p.id;
 SELECT p.id, p.name, p.sku, p.price, s.quantity, s.version AS stock_version
 FROM products p LEFT JOIN stocks s ON s.product_id = p.id
 ORDER BY p.id;
+
+-- name: CountLowStock :one
+-- Products with this many units or fewer, for the stock gauge.
+SELECT COUNT(*) FROM stocks WHERE quantity <= ?;

@@ -118,15 +118,22 @@ var (
 		Name: "saga_orders",
 		Help: "Orders by saga state.",
 	}, []string{"state"})
+	lowStock = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "stock_products_low",
+		Help: "Products with LowStockThreshold (5) units or fewer.",
+	})
 	oldestUnfinished = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "saga_oldest_unfinished_seconds",
 		Help: "Age of the oldest order whose saga is not terminal (0 when none is).",
 	})
 )
 
+// LowStockThreshold is the stock level at or under which a product counts as low.
+const LowStockThreshold = 5
+
 // ReportSagas sets the saga gauges every interval until ctx ends: orders by
 // state and the age of the oldest unfinished saga, which alerting compares
-// with the saga deadline. Every replica may run it: it only reads.
+// with the saga deadline, and the products low on stock. Every replica may run it: it only reads.
 func (s *Service) ReportSagas(ctx context.Context, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -140,6 +147,9 @@ func (s *Service) ReportSagas(ctx context.Context, every time.Duration) error {
 				age = time.Since(oldest).Seconds()
 			}
 			oldestUnfinished.Set(age)
+		}
+		if n, err := s.db.Queries().CountLowStock(ctx, LowStockThreshold); err == nil {
+			lowStock.Set(float64(n))
 		}
 		select {
 		case <-ctx.Done():

@@ -117,8 +117,9 @@ func (c *Client) Delete(ctx context.Context, name string) error {
 type State struct {
 	Name      string `json:"name"`
 	Connector struct {
-		State string `json:"state"`
-		Trace string `json:"trace,omitempty"`
+		State    string `json:"state"`
+		WorkerID string `json:"worker_id"`
+		Trace    string `json:"trace,omitempty"`
 	} `json:"connector"`
 	Tasks []struct {
 		ID    int    `json:"id"`

@@ -1,0 +1,374 @@
+// Package console is the operations console store-manager serves at /ops:
+// one server-rendered page (html/template, no JavaScript) on the CDC
+// pipeline, Kafka, the sagas and stock, with the operators' two actions,
+// restarting a connector and replaying a dead letter. It is behind the
+// operator key.
+package console
+
+import (
+	"cmp"
+	"context"
+	"crypto/subtle"
+	_ "embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/store-manager/store-manager/api/httpkit"
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/connectors"
+	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/services/platform/promscrape"
+	"github.com/store-manager/store-manager/services/store"
+)
+
+// LocalOperatorKey is the operator key of local development (OPERATOR_API_KEY elsewhere).
+const LocalOperatorKey = "local-operator-key"
+
+// Store is what the console reads of the store.
+type Store interface {
+	SagaReport(ctx context.Context, since time.Time, limit int) (store.SagaReport, error)
+	Order(ctx context.Context, id int64) (events.Order, error)
+	LowStock(ctx context.Context, threshold int64, limit int) ([]store.Product, error)
+	CheckReadModel(ctx context.Context) (store.ReadModelCheck, error)
+}
+
+// Config wires the console to the system it shows.
+type Config struct {
+	Stack             config.Stack
+	Store             Store
+	Connectors        []connectors.Connector // the instance's connectors
+	SupervisorMetrics string                 // the supervisor's /metrics (canary ages)
+	ConnectMetrics    string                 // the Connect worker's /metrics (Debezium's lag)
+	Groups            map[string][]string    // consumer group -> its topics (bare names)
+	OperatorKey       string
+	PanelBudget       time.Duration // how long the page waits for its panels (default 4 s)
+	Log               *slog.Logger
+}
+
+// Handler serves the console under /ops.
+type Handler struct {
+	cfg     Config
+	connect *connectors.Client
+	mux     *http.ServeMux
+}
+
+// New builds the console.
+func New(cfg Config) *Handler {
+	if cfg.PanelBudget == 0 {
+		cfg.PanelBudget = 4 * time.Second
+	}
+	h := &Handler{cfg: cfg, connect: connectors.NewClient(cfg.Stack.ConnectURL), mux: http.NewServeMux()}
+	h.mux.HandleFunc("GET /ops", h.page)
+	h.mux.HandleFunc("POST /ops/connectors/restart", h.restartConnector)
+	h.mux.HandleFunc("POST /ops/dead-letters/replay", h.replay)
+	return h
+}
+
+// ServeHTTP checks the operator key, and that a form was posted from the
+// console itself, before anything else.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	key := r.Header.Get("X-Operator-Key")
+	if _, password, ok := r.BasicAuth(); ok {
+		key = password
+	}
+	switch {
+	case key == "":
+		w.Header().Set("WWW-Authenticate", `Basic realm="Store Manager operations", charset="UTF-8"`)
+		httpkit.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "the console needs the operator key (as the password)"})
+		return
+	case subtle.ConstantTimeCompare([]byte(key), []byte(h.cfg.OperatorKey)) != 1:
+		httpkit.WriteJSON(w, http.StatusForbidden, map[string]string{"error": "wrong operator key"})
+		return
+	}
+	if r.Method == http.MethodPost {
+		if !sameSite(r) {
+			httpkit.WriteJSON(w, http.StatusForbidden, map[string]string{"error": "forms are posted from the console itself"})
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 4096)
+	}
+	if _, pattern := h.mux.Handler(r); pattern == "" { // errors are JSON, as everywhere else
+		if allow, ok := allowed[r.URL.Path]; ok {
+			w.Header().Set("Allow", allow)
+			httpkit.WriteJSON(w, http.StatusMethodNotAllowed, map[string]string{"error": "method not allowed"})
+			return
+		}
+		httpkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "not found"})
+		return
+	}
+	h.mux.ServeHTTP(w, r)
+}
+
+// sameSite reports whether a form comes from a page of this site: the
+// browser says so (Sec-Fetch-Site), or its Origin names this host (a gateway
+// in front may drop the port from Host). Clients that are not browsers send neither.
+func sameSite(r *http.Request) bool {
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin" || site == "none"
+	}
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	host, _, splitErr := net.SplitHostPort(r.Host)
+	if splitErr != nil {
+		host = r.Host
+	}
+	return err == nil && u.Hostname() == host
+}
+
+// allowed is the method of each of the console's paths.
+var allowed = map[string]string{"/ops": "GET", "/ops/connectors/restart": "POST", "/ops/dead-letters/replay": "POST"}
+
+//go:embed page.html
+var pageHTML string
+
+var page = template.Must(template.New("page").Funcs(template.FuncMap{
+	"ms":      func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) },
+	"ago":     func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
+	"bars":    bars,
+	"latency": latencyChart,
+}).Parse(pageHTML))
+
+// view is everything the page shows; a part that could not be read says why.
+type view struct {
+	Now             time.Time
+	Notice          string
+	Connectors      []connectorView
+	Lags            []consumer.Lag
+	DeadLetters     []deadLetterView // the newest maxDeadLetters
+	DeadLetterCount int
+	Sagas           store.SagaReport
+	Order           *events.Order
+	OrderID         string
+	LowStock        []store.Product
+	Check           *store.ReadModelCheck
+	Problems        []string
+}
+
+// maxDeadLetters is how many dead letters the page lists.
+const maxDeadLetters = 20
+
+type deadLetterView struct {
+	consumer.DeadLetter
+	EventTopic string // the topic it is replayed to, by its bare name
+}
+
+type connectorView struct {
+	Name, State, Worker string
+	Tasks               []string
+	CanaryAge, BehindMs string
+}
+
+// panel reads one part of the page; what it returns fills its part of the view.
+type panel struct {
+	name string
+	read func(ctx context.Context) func(*view)
+}
+
+func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
+	// A panel whose source does not answer in time says so; the others are shown.
+	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.PanelBudget)
+	defer cancel()
+	v := view{Now: time.Now(), Notice: r.URL.Query().Get("done"), OrderID: r.URL.Query().Get("order")}
+	panels := []panel{{"pipeline", h.pipeline}, {"consumer lag", h.lags}, {"dead letters", h.deadLetters},
+		{"sagas", h.sagas}, {"low stock", h.lowStock}}
+	if v.OrderID != "" {
+		panels = append(panels, panel{"order", func(ctx context.Context) func(*view) { return h.order(ctx, v.OrderID) }})
+	}
+	if r.URL.Query().Get("check") == "stock" {
+		panels = append(panels, panel{"read model check", h.check})
+	}
+	filled := make(chan func(*view), len(panels))
+	for _, p := range panels {
+		go func() { filled <- p.read(ctx) }()
+	}
+	for range panels {
+		select {
+		case fill := <-filled:
+			fill(&v)
+		case <-ctx.Done():
+			v.Problems = append(v.Problems, fmt.Sprintf("some panels did not answer within %s", h.cfg.PanelBudget))
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'")
+	if err := page.Execute(w, v); err != nil {
+		h.cfg.Log.Error("render the console", "err", err)
+	}
+}
+
+// failed is a panel that could not be read.
+func failed(what string, err error) func(*view) {
+	return func(v *view) { v.Problems = append(v.Problems, what+": "+err.Error()) }
+}
+
+func (h *Handler) pipeline(ctx context.Context) func(*view) {
+	ages := promscrape.Gauge(ctx, h.cfg.SupervisorMetrics, "connect_canary_age_seconds", "connector")
+	behind := promscrape.Gauge(ctx, h.cfg.ConnectMetrics, "debezium_streaming_millisecondsbehindsource", "server")
+	var out []connectorView
+	var problems []string
+	for _, c := range h.cfg.Connectors {
+		cv := connectorView{Name: c.Name, State: "UNKNOWN", CanaryAge: "?", BehindMs: "?"}
+		if s, err := h.connect.Status(ctx, c.Name); err == nil {
+			cv.State, cv.Worker = s.Connector.State, s.Connector.WorkerID
+			for _, t := range s.Tasks {
+				cv.Tasks = append(cv.Tasks, fmt.Sprintf("%d %s", t.ID, t.State))
+			}
+		} else {
+			problems = append(problems, "connector "+c.Name+": "+err.Error())
+		}
+		if a, ok := ages[c.Name]; ok {
+			cv.CanaryAge = fmt.Sprintf("%.0f s", a)
+		}
+		if b, ok := behind[c.Config["topic.prefix"]]; ok {
+			cv.BehindMs = fmt.Sprintf("%.0f ms", b)
+		}
+		out = append(out, cv)
+	}
+	return func(v *view) { v.Connectors, v.Problems = out, append(v.Problems, problems...) }
+}
+
+func (h *Handler) lags(context.Context) func(*view) {
+	var out []consumer.Lag
+	for group, topics := range h.cfg.Groups {
+		named := make([]string, len(topics))
+		for i, t := range topics {
+			named[i] = h.cfg.Stack.Topic(t)
+		}
+		lags, err := consumer.GroupLags(h.cfg.Stack.KafkaBrokers, h.cfg.Stack.Group(group), named)
+		if err != nil {
+			return failed("consumer lag of "+group, err)
+		}
+		out = append(out, lags...)
+	}
+	slices.SortFunc(out, func(a, b consumer.Lag) int {
+		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
+	})
+	return func(v *view) { v.Lags = out }
+}
+
+func (h *Handler) deadLetters(ctx context.Context) func(*view) {
+	var out []deadLetterView
+	for _, t := range events.Topics {
+		letters, err := consumer.ReadDeadLetters(ctx, h.cfg.Stack.KafkaBrokers, h.cfg.Stack.Topic(consumer.DeadLetterTopic(t)))
+		if err != nil {
+			return failed("dead letters of "+t, err)
+		}
+		for _, d := range letters {
+			out = append(out, deadLetterView{d, t})
+		}
+	}
+	total := len(out)
+	out = out[max(0, len(out)-maxDeadLetters):] // the newest
+	return func(v *view) { v.DeadLetters, v.DeadLetterCount = out, total }
+}
+
+func (h *Handler) sagas(ctx context.Context) func(*view) {
+	r, err := h.cfg.Store.SagaReport(ctx, time.Now().Add(-time.Hour), 10)
+	if err != nil {
+		return failed("sagas", err)
+	}
+	return func(v *view) { v.Sagas = r }
+}
+
+func (h *Handler) order(ctx context.Context, raw string) func(*view) {
+	id, err := strconv.ParseInt(raw, 10, 64)
+	if err != nil || id <= 0 {
+		return failed("order", errors.New("an order id is a positive number"))
+	}
+	o, err := h.cfg.Store.Order(ctx, id)
+	if err != nil {
+		return failed("order "+raw, err)
+	}
+	return func(v *view) { v.Order = &o }
+}
+
+func (h *Handler) lowStock(ctx context.Context) func(*view) {
+	low, err := h.cfg.Store.LowStock(ctx, store.LowStockThreshold, 20)
+	if err != nil {
+		return failed("low stock", err)
+	}
+	return func(v *view) { v.LowStock = low }
+}
+
+func (h *Handler) check(ctx context.Context) func(*view) {
+	c, err := h.cfg.Store.CheckReadModel(ctx)
+	if err != nil {
+		return failed("read model check", err)
+	}
+	return func(v *view) { v.Check = &c }
+}
+
+// back sends the browser to the console with a notice (Post/Redirect/Get).
+func back(w http.ResponseWriter, r *http.Request, notice string) {
+	http.Redirect(w, r, "/ops?done="+url.QueryEscape(notice), http.StatusSeeOther)
+}
+
+// restartConnector restarts one of the instance's connectors with its
+// tasks, as the supervisor does, and writes who asked in the log.
+func (h *Handler) restartConnector(w http.ResponseWriter, r *http.Request) {
+	name := r.PostFormValue("connector")
+	known := false
+	for _, c := range h.cfg.Connectors {
+		known = known || c.Name == name
+	}
+	if !known {
+		httpkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no such connector"})
+		return
+	}
+	h.cfg.Log.Warn("operator restarts a connector", "connector", name, "from", r.RemoteAddr)
+	if err := h.connect.Restart(r.Context(), name); err != nil {
+		h.cfg.Log.Error("operator restart failed", "connector", name, "err", err)
+		httpkit.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "Kafka Connect refused the restart"})
+		return
+	}
+	back(w, r, "restarted "+name)
+}
+
+// replay puts one dead letter back on its topic; consumers that applied its
+// event already skip it.
+func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
+	topic := r.PostFormValue("topic") // the bare event topic
+	partition, perr := strconv.ParseInt(r.PostFormValue("partition"), 10, 32)
+	offset, oerr := strconv.ParseInt(r.PostFormValue("offset"), 10, 64)
+	known := false
+	for _, t := range events.Topics {
+		known = known || t == topic
+	}
+	if !known || perr != nil || oerr != nil {
+		httpkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "a replay names an event topic, a partition and an offset"})
+		return
+	}
+	letters, err := consumer.ReadDeadLetters(r.Context(), h.cfg.Stack.KafkaBrokers, h.cfg.Stack.Topic(consumer.DeadLetterTopic(topic)))
+	if err != nil {
+		httpkit.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "Kafka did not answer"})
+		return
+	}
+	for _, d := range letters {
+		if d.Partition == int32(partition) && d.Offset == offset {
+			h.cfg.Log.Warn("operator replays a dead letter", "topic", topic, "partition", partition, "offset", offset, "event", d.ID, "from", r.RemoteAddr)
+			if err := consumer.Replay(r.Context(), h.cfg.Stack.KafkaBrokers, d, h.cfg.Stack.Topic(topic)); err != nil {
+				httpkit.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "the replay did not reach Kafka"})
+				return
+			}
+			back(w, r, fmt.Sprintf("replayed %s event %s", d.Type, d.ID))
+			return
+		}
+	}
+	httpkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no such dead letter"})
+}

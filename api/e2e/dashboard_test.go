@@ -1,0 +1,119 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
+)
+
+var (
+	promqlBraces     = regexp.MustCompile(`\{[^}]*\}|\[[^\]]*\]|\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)`)
+	promqlIdentifier = regexp.MustCompile(`[a-zA-Z_:][a-zA-Z0-9_:]*(\s*\()?`)
+	promqlKeywords   = map[string]bool{"by": true, "without": true, "on": true, "ignoring": true, "group_left": true,
+		"group_right": true, "bool": true, "and": true, "or": true, "unless": true, "offset": true}
+)
+
+// metricNames lists the metrics a PromQL expression reads: its identifiers
+// that are not functions, keywords, labels or durations.
+func metricNames(expr string) []string {
+	var out []string
+	for _, m := range promqlIdentifier.FindAllString(promqlBraces.ReplaceAllString(expr, " "), -1) {
+		if m[len(m)-1] == '(' || promqlKeywords[m] {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// Every query of the committed Grafana dashboard is valid PromQL for the
+// Prometheus of the stack, and every metric it reads is one the system
+// exports (Prometheus has scraped it).
+func TestDashboardQueriesExportedMetrics(t *testing.T) {
+	stacktest.Stack(t)
+	_, file, _, _ := runtime.Caller(0)
+	raw, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "stack", "grafana", "dashboards", "store-manager.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	if err := json.Unmarshal(raw, &dash); err != nil {
+		t.Fatal(err)
+	}
+	prom := config.Env("PROMETHEUS_URL", "http://127.0.0.1:9090")
+	get := func(path string, out any) error {
+		resp, err := http.Get(prom + path)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		return json.NewDecoder(resp.Body).Decode(out)
+	}
+	var wanted []string
+	queries := 0
+	for _, p := range dash.Panels {
+		for _, target := range p.Targets {
+			queries++
+			var res struct {
+				Status string `json:"status"`
+				Error  string `json:"error"`
+			}
+			if err := get("/api/v1/query?query="+url.QueryEscape(target.Expr), &res); err != nil || res.Status != "success" {
+				t.Errorf("panel %q: %s: %v %s", p.Title, target.Expr, err, res.Error)
+			}
+			wanted = append(wanted, metricNames(target.Expr)...)
+		}
+	}
+	if queries < 15 || len(wanted) < 15 {
+		t.Fatalf("the dashboard has %d queries reading %d metrics: fewer than it was written with", queries, len(wanted))
+	}
+	var missing []string
+	stacktest.Eventually(t, 60*time.Second, "every metric of the dashboard exported", func() bool {
+		var names struct {
+			Data []string `json:"data"`
+		}
+		if err := get("/api/v1/label/__name__/values", &names); err != nil {
+			return false
+		}
+		missing = missing[:0]
+		for _, m := range wanted {
+			if !slices.Contains(names.Data, m) {
+				missing = append(missing, m)
+			}
+		}
+		return len(missing) == 0
+	})
+	if len(missing) > 0 {
+		t.Errorf("not exported: %v", missing)
+	}
+}
+
+func TestMetricNamesOfPromQL(t *testing.T) {
+	cases := map[string][]string{
+		`connect_canary_age_seconds`: {"connect_canary_age_seconds"},
+		`histogram_quantile(0.99, sum by (le, outcome) (rate(saga_duration_seconds_bucket[5m])))`:                {"saga_duration_seconds_bucket"},
+		`sum by (group) (rate(consumer_event_age_seconds_bucket{group=~".*saga"}[5m])) / on(group) consumer_lag`: {"consumer_event_age_seconds_bucket", "consumer_lag"},
+	}
+	for expr, want := range cases {
+		if got := metricNames(expr); !slices.Equal(got, want) {
+			t.Errorf("metricNames(%s) = %v, want %v", expr, got, want)
+		}
+	}
+}
