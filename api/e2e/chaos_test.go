@@ -85,12 +85,7 @@ func TestEveryComponentKilledMidStream(t *testing.T) {
 		t.Run(victim, func(t *testing.T) {
 			s := newSystem(t)
 			user := s.user(t)
-			products := map[int64]int64{}
-			var ids []int64
-			for range 3 {
-				id := s.product(t, "1.00", 1000)
-				products[id], ids = 1000, append(ids, id)
-			}
+			products, ids := s.products(t, 3, 1000)
 			restart := func() {
 				if victim == "store-manager" || victim == "payments" {
 					stack(t, "app", victim)
@@ -208,12 +203,7 @@ func TestOneReplicaOfEachKilledMidStream(t *testing.T) {
 	})
 	second := replicaURL(t, config.Env("STORE_URL", "http://127.0.0.1:5000"), 2)
 	user := s.user(t)
-	products := map[int64]int64{}
-	var ids []int64
-	for range 3 {
-		id := s.product(t, "1.00", 1000)
-		products[id], ids = 1000, append(ids, id)
-	}
+	products, ids := s.products(t, 3, 1000)
 	cs := startChaosStream(s, user, ids)
 	cs.waitAccepted(t, 40)
 	if placed := metricLines(t, second, `http_request_duration_seconds_count{method="POST",route="/orders",status="201"}`); placed == 0 {

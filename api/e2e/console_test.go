@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -18,7 +17,6 @@ import (
 	"github.com/chromedp/cdproto/network"
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
-	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/store-manager/store-manager/api/console"
 	"github.com/store-manager/store-manager/services/platform/config"
@@ -123,14 +121,7 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// A poison event is dead-lettered; the console shows it and its replay
 	// puts it back on its topic, where it fails again and is dead-lettered again.
-	eventID := "00000000-0000-7000-8000-" + stacktest.Suffix()
-	topic := config.Load().Topic(events.TopicOrders)
-	redeliver(t, &kafka.Message{
-		TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
-		Key:            []byte(strconv.FormatInt(id, 10)),
-		Value:          []byte(`{"order": "not an order"`),
-		Headers:        []kafka.Header{{Key: "id", Value: []byte(eventID)}, {Key: "eventType", Value: []byte(events.OrderCreated)}},
-	})
+	eventID := poison(t, id)
 	button := fmt.Sprintf(`button[name="replay"][value="%s"]`, eventID)
 	stacktest.Eventually(t, 30*time.Second, "the dead letter shown", func() bool {
 		var nodes []*cdp.Node

@@ -99,6 +99,19 @@ func (s system) product(t testing.TB, price string, quantity int) int64 {
 	return id
 }
 
+// products creates n products with quantity in stock each: their initial
+// stock by id, and their ids in order.
+func (s system) products(t testing.TB, n, quantity int) (map[int64]int64, []int64) {
+	t.Helper()
+	initial := map[int64]int64{}
+	var ids []int64
+	for range n {
+		id := s.product(t, "1.00", quantity)
+		initial[id], ids = int64(quantity), append(ids, id)
+	}
+	return initial, ids
+}
+
 func (s system) user(t testing.TB) int64 {
 	t.Helper()
 	r := s.store.Do(t, "POST", "/users", map[string]any{"name": "E2E buyer", "email": "e2e-" + stacktest.Suffix() + "@example.com"})

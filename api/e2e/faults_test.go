@@ -214,12 +214,7 @@ func TestStoppedRelayComesBackByItself(t *testing.T) {
 func TestRelayRecoversPastPurgedBinlog(t *testing.T) {
 	s := newSystem(t)
 	user := s.user(t)
-	products := map[int64]int64{}
-	var ids []int64
-	for range 2 {
-		id := s.product(t, "1.00", 100)
-		products[id], ids = 100, append(ids, id)
-	}
+	products, ids := s.products(t, 2, 100)
 	t.Cleanup(func() { stack(t, "start"); stack(t, "supervisor") })
 	stack(t, "stop", "supervisor") // so that it does not bring the worker back before the purge
 	stack(t, "stop", "connect")
@@ -287,11 +282,10 @@ func connectorName(base string) string {
 
 // An event that cannot be handled goes to the dead-letter topic with its
 // error, and its order is flagged NeedsAttention instead of being dropped.
-func TestPoisonEventIsDeadLettered(t *testing.T) {
-	s := newSystem(t)
-	user, product := s.user(t), s.product(t, "1.00", 5)
-	id := s.order(t, user, product, 1)
-	s.settle(t, 20*time.Second, id)
+// poison puts an OrderCreated event for order id that no handler can
+// decode on the orders topic, and returns its id.
+func poison(t *testing.T, id int64) string {
+	t.Helper()
 	eventID := "00000000-0000-7000-8000-" + stacktest.Suffix()
 	topic := config.Load().Topic(events.TopicOrders)
 	redeliver(t, &kafka.Message{
@@ -300,6 +294,15 @@ func TestPoisonEventIsDeadLettered(t *testing.T) {
 		Value:          []byte(`{"order": "not an order"`),
 		Headers:        []kafka.Header{{Key: "id", Value: []byte(eventID)}, {Key: "eventType", Value: []byte(events.OrderCreated)}},
 	})
+	return eventID
+}
+
+func TestPoisonEventIsDeadLettered(t *testing.T) {
+	s := newSystem(t)
+	user, product := s.user(t), s.product(t, "1.00", 5)
+	id := s.order(t, user, product, 1)
+	s.settle(t, 20*time.Second, id)
+	eventID := poison(t, id)
 
 	stacktest.Eventually(t, 30*time.Second, "order flagged", func() bool {
 		o, _ := s.getOrder(t, id)

@@ -22,15 +22,22 @@ func countOutbox(t *testing.T, db *sql.DB, id string) int {
 	return n
 }
 
-// State and outbox rows commit together through the sqlc queries, or not at all.
-func TestExecCommitsStateAndEventsTogether(t *testing.T) {
+// prepared is a scratch store database with the store's statements prepared on it.
+func prepared(t *testing.T) (*sql.DB, *store.DB) {
+	t.Helper()
 	db := stacktest.Open(t, stacktest.MigratedDatabase(t, "store"))
-	ctx := context.Background()
-	binder, err := store.Prepare(ctx, db)
+	binder, err := store.Prepare(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer binder.Close()
+	t.Cleanup(func() { binder.Close() })
+	return db, binder
+}
+
+// State and outbox rows commit together through the sqlc queries, or not at all.
+func TestExecCommitsStateAndEventsTogether(t *testing.T) {
+	ctx := context.Background()
+	db, binder := prepared(t)
 
 	errFail := errors.New("step failed")
 	cases := []struct {
@@ -93,13 +100,8 @@ func TestExecCommitsStateAndEventsTogether(t *testing.T) {
 // An event handled twice through ExecOnce has a single effect: the second
 // time, fn does not run and nothing is written.
 func TestExecOnceSkipsAProcessedEvent(t *testing.T) {
-	db := stacktest.Open(t, stacktest.MigratedDatabase(t, "store"))
 	ctx := context.Background()
-	binder, err := store.Prepare(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer binder.Close()
+	_, binder := prepared(t)
 	eventID, consumer := "00000000-0000-7000-8000-"+stacktest.Suffix(), "txn-test"
 	runs := 0
 	for range 2 {
@@ -118,13 +120,8 @@ func TestExecOnceSkipsAProcessedEvent(t *testing.T) {
 
 // A purge deletes the outbox and inbox rows older than its cut-off, and only those.
 func TestPurgeKeepsYoungRows(t *testing.T) {
-	db := stacktest.Open(t, stacktest.MigratedDatabase(t, "store"))
 	ctx := context.Background()
-	binder, err := store.Prepare(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer binder.Close()
+	db, binder := prepared(t)
 	cases := []struct {
 		table  string
 		insert string // one row, its age in days as the last argument
@@ -169,13 +166,8 @@ func TestPurgeKeepsYoungRows(t *testing.T) {
 // Commands in a batch commit together; a command that fails inside it, even
 // one whose error the caller handles, undoes the whole batch.
 func TestBatchCommitsTogetherOrNotAtAll(t *testing.T) {
-	db := stacktest.Open(t, stacktest.MigratedDatabase(t, "store"))
 	ctx := context.Background()
-	binder, err := store.Prepare(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer binder.Close()
+	db, binder := prepared(t)
 	errFail := errors.New("step failed")
 	cases := []struct {
 		name     string
