@@ -134,8 +134,6 @@ var allowed = map[string]string{"/ops": "GET", "/ops/connectors/restart": "POST"
 var pageHTML string
 
 var page = template.Must(template.New("page").Funcs(template.FuncMap{
-	"ms":      func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) },
-	"ago":     func(t time.Time) string { return time.Since(t).Round(time.Second).String() },
 	"bars":    bars,
 	"latency": latencyChart,
 }).Parse(pageHTML))
