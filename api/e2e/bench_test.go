@@ -135,18 +135,20 @@ func TestBench(t *testing.T) {
 				products, rate, run.Completed, run.PerSecond, run.P50ms, run.P99ms, run.CPUmsTotal, run.DBPerSaga["statements"])
 		}
 	}
+	// A run's rate ends with its last saga's latency, so a system that keeps up
+	// measures a little under the offered rate: 97 % of it counts as kept up.
 	for _, r := range rep.Sagas {
 		switch {
 		case r.Products == "spread" && r.Offered == 400:
 			add(benchFigure{Name: "sagas completed at 400/s offered, spread", Value: r.PerSecond, Unit: "sagas/s", Ceiling: "400/s offered",
-				Ratio: r.PerSecond / 400, Target: "≥ 400/s, p99 ≤ 500 ms", Met: met(r.PerSecond >= 0.97*400 && r.P99ms <= 500)})
+				Ratio: r.PerSecond / 400, Target: "≥ 400/s (97 % of offered), p99 ≤ 500 ms", Met: met(r.PerSecond >= 0.97*400 && r.P99ms <= 500)})
 			add(benchFigure{Name: "  p99 at 400/s offered, spread", Value: r.P99ms, Unit: "ms"})
 			add(benchFigure{Name: "CPU per completed saga, all processes (400/s spread)", Value: r.CPUmsTotal, Unit: "ms", Target: "≤ 4 ms", Met: met(r.CPUmsTotal <= 4)})
 			add(benchFigure{Name: "MariaDB statements per saga (400/s spread)", Value: r.DBPerSaga["statements"], Unit: "", Target: "≤ 15", Met: met(r.DBPerSaga["statements"] <= 15)})
 			add(benchFigure{Name: "MariaDB fsyncs per saga (400/s spread)", Value: r.DBPerSaga["fsyncs"], Unit: "", Target: "≤ 1.5", Met: met(r.DBPerSaga["fsyncs"] <= 1.5)})
 		case r.Products == "hot" && r.Offered == 200:
 			add(benchFigure{Name: "sagas completed at 200/s offered, one hot product", Value: r.PerSecond, Unit: "sagas/s", Ceiling: "200/s offered",
-				Ratio: r.PerSecond / 200, Target: "≥ 200/s", Met: met(r.PerSecond >= 0.97*200)})
+				Ratio: r.PerSecond / 200, Target: "≥ 200/s (97 % of offered)", Met: met(r.PerSecond >= 0.97*200)})
 		}
 	}
 	maxRSS := 0.0
