@@ -80,7 +80,7 @@ install() {
   command -v prometheus >/dev/null || missing+=(prometheus)
   command -v prometheus-mysqld-exporter >/dev/null || missing+=(prometheus-mysqld-exporter)
   command -v prometheus-redis-exporter >/dev/null || missing+=(prometheus-redis-exporter)
-  command -v chromium >/dev/null || missing+=(chromium) # the operations console's browser test
+  command -v chromium >/dev/null || missing+=(chromium fonts-liberation) # the operations console's browser test
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing Debian packages: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
