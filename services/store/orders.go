@@ -47,11 +47,7 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.ProductID, b.ProductID) })
 	var orderID int64
 	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
-		if _, err := q.GetUser(ctx, userID); errors.Is(err, sql.ErrNoRows) {
-			return nil, errs.Errorf(ErrNotFound, "user %d not found", userID)
-		} else if err != nil {
-			return nil, fmt.Errorf("get user %d: %w", userID, err)
-		}
+		// The user is checked by the orders table's foreign key, not read first.
 		rows, err := q.ListProductPrices(ctx, ids)
 		if err != nil {
 			return nil, fmt.Errorf("read prices: %w", err)
