@@ -243,10 +243,10 @@ replica() { if [ "$2" -eq 1 ]; then instance "$1"; else echo "$(instance "$1")-$
 # replica_addr NAME K: where replica K listens, 200 ports above replica K-1.
 replica_addr() { local a; a=$(app_addr "$1"); echo "${a%:*}:$((${a##*:} + 200 * ($2 - 1)))"; }
 
-# replica_names NAME: the pid names of every replica of a service with a pid file.
-replica_names() {
+# stop_replicas NAME: stops every replica of a service that has a pid file.
+stop_replicas() {
   local inst f; inst=$(instance "$1")
-  for f in "$RUN/$inst.pid" "$RUN/$inst"-[0-9].pid; do [ -f "$f" ] && basename "$f" .pid; done
+  for f in "$RUN/$inst.pid" "$RUN/$inst"-[0-9].pid; do [ -f "$f" ] && stop_one "$(basename "$f" .pid)"; done
   return 0
 }
 
@@ -282,7 +282,7 @@ apps() {
   mkdir -p "$LOGS" "$RUN"
   local n name k; n=$(replicas)
   for name in store-manager payments; do
-    for inst in $(replica_names "$name"); do stop_one "$inst"; done
+    stop_replicas "$name"
     for k in $(seq 1 "$n"); do start_app "$name" "$k"; done
   done
   echo "$n" >"$(replicas_file)"
@@ -313,7 +313,7 @@ supervisor() {
 # restart NAME: stop one component, then start what is missing.
 restart() {
   case $1 in
-    store-manager|payments) for inst in $(replica_names "$1"); do stop_one "$inst"; done; app "$1" ;;
+    store-manager|payments) stop_replicas "$1"; app "$1" ;;
     gateway) stop_one "$(instance gateway)"; gateway ;;
     supervisor) stop_one "$(instance supervisor)"; supervisor ;;
     connect)
@@ -369,7 +369,7 @@ stop() {
   if [ $# -gt 0 ]; then
     for name in "$@"; do
       case $name in
-        store-manager|payments) for inst in $(replica_names "$name"); do stop_one "$inst"; done ;;
+        store-manager|payments) stop_replicas "$name" ;;
         *) stop_one "$(instance "$name")" ;;
       esac
     done

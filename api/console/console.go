@@ -26,7 +26,6 @@ import (
 	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
-	"github.com/store-manager/store-manager/services/platform/promscrape"
 	"github.com/store-manager/store-manager/services/store"
 )
 
@@ -216,25 +215,23 @@ func failed(what string, err error) func(*view) {
 }
 
 func (h *Handler) pipeline(ctx context.Context) func(*view) {
-	ages := promscrape.Gauge(ctx, h.cfg.SupervisorMetrics, "connect_canary_age_seconds", "connector")
-	behind := promscrape.Gauge(ctx, h.cfg.ConnectMetrics, "debezium_streaming_millisecondsbehindsource", "server")
 	var out []connectorView
 	var problems []string
-	for _, c := range h.cfg.Connectors {
-		cv := connectorView{Name: c.Name, State: "UNKNOWN", CanaryAge: "?", BehindMs: "?"}
-		if s, err := h.connect.Status(ctx, c.Name); err == nil {
-			cv.State, cv.Worker = s.Connector.State, s.Connector.WorkerID
-			for _, t := range s.Tasks {
+	for _, o := range connectors.Observe(ctx, h.connect, h.cfg.Connectors, h.cfg.SupervisorMetrics, h.cfg.ConnectMetrics) {
+		cv := connectorView{Name: o.Name, State: "UNKNOWN", CanaryAge: "?", BehindMs: "?"}
+		if o.StatusErr == nil {
+			cv.State, cv.Worker = o.State.Connector.State, o.State.Connector.WorkerID
+			for _, t := range o.State.Tasks {
 				cv.Tasks = append(cv.Tasks, fmt.Sprintf("%d %s", t.ID, t.State))
 			}
 		} else {
-			problems = append(problems, "connector "+c.Name+": "+err.Error())
+			problems = append(problems, "connector "+o.Name+": "+o.StatusErr.Error())
 		}
-		if a, ok := ages[c.Name]; ok {
-			cv.CanaryAge = fmt.Sprintf("%.0f s", a)
+		if o.CanaryAge != nil {
+			cv.CanaryAge = fmt.Sprintf("%.0f s", *o.CanaryAge)
 		}
-		if b, ok := behind[c.Config["topic.prefix"]]; ok {
-			cv.BehindMs = fmt.Sprintf("%.0f ms", b)
+		if o.BehindMs != nil {
+			cv.BehindMs = fmt.Sprintf("%.0f ms", *o.BehindMs)
 		}
 		out = append(out, cv)
 	}
@@ -321,11 +318,7 @@ func back(w http.ResponseWriter, r *http.Request, notice string) {
 // tasks, as the supervisor does, and writes who asked in the log.
 func (h *Handler) restartConnector(w http.ResponseWriter, r *http.Request) {
 	name := r.PostFormValue("connector")
-	known := false
-	for _, c := range h.cfg.Connectors {
-		known = known || c.Name == name
-	}
-	if !known {
+	if !slices.ContainsFunc(h.cfg.Connectors, func(c connectors.Connector) bool { return c.Name == name }) {
 		httpkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no such connector"})
 		return
 	}
@@ -344,11 +337,7 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
 	topic := r.PostFormValue("topic") // the bare event topic
 	partition, perr := strconv.ParseInt(r.PostFormValue("partition"), 10, 32)
 	offset, oerr := strconv.ParseInt(r.PostFormValue("offset"), 10, 64)
-	known := false
-	for _, t := range events.Topics {
-		known = known || t == topic
-	}
-	if !known || perr != nil || oerr != nil {
+	if !slices.Contains(events.Topics, topic) || perr != nil || oerr != nil {
 		httpkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "a replay names an event topic, a partition and an offset"})
 		return
 	}
@@ -357,16 +346,15 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
 		httpkit.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "Kafka did not answer"})
 		return
 	}
-	for _, d := range letters {
-		if d.Partition == int32(partition) && d.Offset == offset {
-			h.cfg.Log.Warn("operator replays a dead letter", "topic", topic, "partition", partition, "offset", offset, "event", d.ID, "from", r.RemoteAddr)
-			if err := consumer.Replay(r.Context(), h.cfg.Stack.KafkaBrokers, d, h.cfg.Stack.Topic(topic)); err != nil {
-				httpkit.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "the replay did not reach Kafka"})
-				return
-			}
-			back(w, r, fmt.Sprintf("replayed %s event %s", d.Type, d.ID))
-			return
-		}
+	d, ok := consumer.FindDeadLetter(letters, int32(partition), offset)
+	if !ok {
+		httpkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no such dead letter"})
+		return
 	}
-	httpkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no such dead letter"})
+	h.cfg.Log.Warn("operator replays a dead letter", "topic", topic, "partition", partition, "offset", offset, "event", d.ID, "from", r.RemoteAddr)
+	if err := consumer.Replay(r.Context(), h.cfg.Stack.KafkaBrokers, d, h.cfg.Stack.Topic(topic)); err != nil {
+		httpkit.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "the replay did not reach Kafka"})
+		return
+	}
+	back(w, r, fmt.Sprintf("replayed %s event %s", d.Type, d.ID))
 }

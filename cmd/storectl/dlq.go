@@ -88,10 +88,8 @@ func find(all []consumer.DeadLetter, at string) (consumer.DeadLetter, error) {
 	if !ok || perr != nil || oerr != nil {
 		return consumer.DeadLetter{}, fmt.Errorf("%q is not PARTITION:OFFSET", at)
 	}
-	for _, d := range all {
-		if d.Partition == int32(partition) && d.Offset == offset {
-			return d, nil
-		}
+	if d, ok := consumer.FindDeadLetter(all, int32(partition), offset); ok {
+		return d, nil
 	}
 	return consumer.DeadLetter{}, fmt.Errorf("no dead letter at %s", at)
 }

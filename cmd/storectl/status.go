@@ -78,39 +78,34 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 			problem("%s is down", name)
 		}
 	}
-	ages := promscrape.Gauge(ctx, "http://"+config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020")+"/metrics", "connect_canary_age_seconds", "connector")
-	behind := promscrape.Gauge(ctx, config.Env("CONNECT_METRICS_URL", "http://127.0.0.1:9405/metrics"), "debezium_streaming_millisecondsbehindsource", "server")
 	all, err := connectors.ForStack(cfg)
 	if err != nil {
 		return err
 	}
-	client := connectors.NewClient(cfg.ConnectURL)
-	for _, c := range all {
-		cr := connectorReport{Name: c.Name, State: "UNKNOWN"}
-		if s, err := client.Status(ctx, c.Name); err == nil {
-			cr.State = s.Connector.State
-			for _, t := range s.Tasks {
+	observed := connectors.Observe(ctx, connectors.NewClient(cfg.ConnectURL), all,
+		"http://"+config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020")+"/metrics",
+		config.Env("CONNECT_METRICS_URL", "http://127.0.0.1:9405/metrics"))
+	for _, o := range observed {
+		cr := connectorReport{Name: o.Name, State: "UNKNOWN", CanaryAge: o.CanaryAge, BehindMs: o.BehindMs}
+		if o.StatusErr == nil {
+			cr.State = o.State.Connector.State
+			for _, t := range o.State.Tasks {
 				cr.Tasks = append(cr.Tasks, t.State)
 			}
-			if !s.Running() {
-				problem("connector %s is not running: %s %v", c.Name, cr.State, cr.Tasks)
+			if !o.State.Running() {
+				problem("connector %s is not running: %s %v", o.Name, cr.State, cr.Tasks)
 			}
 		} else {
-			problem("connector %s: %v", c.Name, err)
+			problem("connector %s: %v", o.Name, o.StatusErr)
 		}
-		if ms, ok := behind[c.Config["topic.prefix"]]; ok {
-			cr.BehindMs = &ms
-			if ms > 5000 {
-				problem("Debezium (%s) is %.0fms behind the binlog", c.Name, ms)
-			}
+		if ms := o.BehindMs; ms != nil && *ms > 5000 {
+			problem("Debezium (%s) is %.0fms behind the binlog", o.Name, *ms)
 		}
-		if age, ok := ages[c.Name]; ok {
-			cr.CanaryAge = &age
-			if age > late.Seconds() {
-				problem("connector %s relays nothing: its canary is %.0fs old", c.Name, age)
-			}
-		} else {
-			problem("the connector supervisor does not answer for %s", c.Name)
+		switch age := o.CanaryAge; {
+		case age == nil:
+			problem("the connector supervisor does not answer for %s", o.Name)
+		case *age > late.Seconds():
+			problem("connector %s relays nothing: its canary is %.0fs old", o.Name, *age)
 		}
 		r.Connectors = append(r.Connectors, cr)
 	}

@@ -94,6 +94,9 @@ func latencies(steps []storedb.ListStepsSinceRow) []StepLatency {
 			add(EndToEnd, cur.CreatedAt.Sub(steps[first].CreatedAt))
 		}
 	}
+	if _, ok := by[EndToEnd]; ok { // the whole saga last, the steps in the order they first appeared
+		order = append(slices.DeleteFunc(order, func(s string) bool { return s == EndToEnd }), EndToEnd)
+	}
 	out := make([]StepLatency, 0, len(order))
 	for _, step := range order {
 		ds := by[step]
@@ -101,18 +104,7 @@ func latencies(steps []storedb.ListStepsSinceRow) []StepLatency {
 		at := func(p float64) time.Duration { return ds[min(len(ds)-1, int(p*float64(len(ds))))] }
 		out = append(out, StepLatency{Step: step, Count: len(ds), P50: at(0.50), P95: at(0.95), P99: at(0.99)})
 	}
-	// The whole saga last, the steps in the order they first appeared.
-	slices.SortStableFunc(out, func(a, b StepLatency) int {
-		return boolInt(a.Step == EndToEnd) - boolInt(b.Step == EndToEnd)
-	})
 	return out
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // ReadModelCheck is how far the read model agrees with the database on stock.

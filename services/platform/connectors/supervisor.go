@@ -48,6 +48,8 @@ func (c *Client) Snapshotting(ctx context.Context, name string) (bool, error) {
 // when_needed, the connector then reads its tables again (every outbox row
 // still there is relayed once more) and streams the binlog from the present.
 func (c *Client) ResetOffsets(ctx context.Context, name string) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Minute) // a worker that never stops it does not hold the caller
+	defer cancel()
 	base := path.Join("/connectors", url.PathEscape(name))
 	if err := c.do(ctx, http.MethodPut, base+"/stop", nil, nil); err != nil {
 		return err

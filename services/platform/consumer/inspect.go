@@ -130,6 +130,16 @@ type DeadLetter struct {
 	headers   []kafka.Header // as dead-lettered, for a replay
 }
 
+// FindDeadLetter picks the dead letter at partition and offset among letters.
+func FindDeadLetter(letters []DeadLetter, partition int32, offset int64) (DeadLetter, bool) {
+	for _, d := range letters {
+		if d.Partition == partition && d.Offset == offset {
+			return d, true
+		}
+	}
+	return DeadLetter{}, false
+}
+
 // ReadDeadLetters reads every message of a dead-letter topic, oldest first
 // on each partition, up to what the topic holds now.
 func ReadDeadLetters(ctx context.Context, brokers, topic string) ([]DeadLetter, error) {
