@@ -517,19 +517,12 @@ func servicePids() map[string]int {
 // processCPU is the CPU seconds (user and system) each component has used so far, from /proc.
 func processCPU(t *testing.T) map[string]float64 {
 	t.Helper()
-	const hz = 100 // USER_HZ on Linux
 	out := map[string]float64{}
 	for _, name := range benchProcesses {
 		for _, pid := range pidsOf(name) {
-			raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-			if err != nil {
-				continue
+			if s, err := cpuSeconds(pid); err == nil {
+				out[name] += s
 			}
-			// The command may hold spaces: the fields after it start past the last ')'.
-			f := strings.Fields(string(raw)[strings.LastIndexByte(string(raw), ')')+2:])
-			utime, _ := strconv.ParseFloat(f[11], 64)
-			stime, _ := strconv.ParseFloat(f[12], 64)
-			out[name] += (utime + stime) / hz
 		}
 	}
 	return out

@@ -1,5 +1,3 @@
-//go:build soak || bench
-
 package e2e
 
 import (
@@ -74,4 +72,18 @@ func fdCount(t *testing.T, pid int) float64 {
 		t.Fatal(err)
 	}
 	return float64(len(entries))
+}
+
+// cpuSeconds is the CPU time (user and system) a process has used so far, from /proc.
+func cpuSeconds(pid int) (float64, error) {
+	const hz = 100 // USER_HZ on Linux
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command may hold spaces: the fields after it start past the last ')'.
+	f := strings.Fields(string(raw)[strings.LastIndexByte(string(raw), ')')+2:])
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / hz, nil
 }

@@ -3,28 +3,33 @@ package graphql
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 
-	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/errcode"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
 	"github.com/vektah/gqlparser/v2/validator/core"
 	"github.com/vektah/gqlparser/v2/validator/rules"
 )
 
-// Limits bound what one GraphQL request may cost, checked before gqlgen
-// validates or executes anything: validation walks every fragment spread and
-// compares every pair of fields, so an unchecked 1 KB document can cost
-// seconds of CPU.
+// Limits bound what one GraphQL request may cost, checked before the
+// document is validated or executed: validation walks every fragment spread
+// and compares every pair of fields of every definition, used or not, so an
+// unchecked 1 KB document can cost seconds of CPU.
 type Limits struct {
 	MaxBodyBytes  int64 // request body; default 64 KiB
 	MaxTokens     int   // tokens the parser reads; default 5000
-	MaxFields     int   // fields once every fragment is expanded; default 250
+	MaxFields     int   // fields once every fragment is expanded, and fields written in the whole document; default 250
 	MaxSpreads    int   // fragment spreads written in the document; default 64
 	MaxDirectives int   // directives written in the document; default 32
 	MaxDepth      int   // nesting of data fields; default 6
@@ -61,6 +66,7 @@ type requestError struct {
 	status int
 	code   string
 	msg    string
+	list   gqlerror.List // validation's own errors, answered as they are
 }
 
 func (e *requestError) Error() string { return e.msg }
@@ -77,29 +83,44 @@ func writeRequestError(w http.ResponseWriter, err error) {
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(re.status)
-	_ = json.NewEncoder(w).Encode(map[string]any{
-		"errors": []map[string]any{{"message": re.msg, "extensions": map[string]any{"code": re.code}}},
-		"data":   nil,
-	})
+	var list any = []map[string]any{{"message": re.msg, "extensions": map[string]any{"code": re.code}}}
+	if re.list != nil {
+		list = re.list
+	}
+	_ = json.NewEncoder(w).Encode(map[string]any{"errors": list, "data": nil})
 }
 
-// guard reads and checks requests against the limits, caching the verdict
-// on each distinct query so a repeated query is checked once.
+// guard reads requests, checks them against the limits and validates them
+// against the schema, all under the request's context. It caches the verdict
+// on each distinct query under the query's hash, never its text, so a
+// repeated query is checked once and refused queries hold no memory.
 type guard struct {
 	limits  Limits
-	checked *lru.LRU[verdict]
+	schema  *ast.Schema
+	checked *lru.Cache[[sha256.Size]byte, verdict]
 }
 
 // verdict is what checking one query found.
 type verdict struct {
 	err      error
-	mutation bool // the document holds a mutation, which GET cannot carry
+	mutation bool              // the document holds a mutation, which GET cannot carry
+	doc      *ast.QueryDocument // the validated document; kept only for short queries
 }
 
-func newGuard(l Limits) *guard {
+// maxCachedQuery is the longest query whose validated document is cached:
+// a document holds its source text, so longer ones are checked again.
+const maxCachedQuery = 4 << 10
+
+func newGuard(l Limits, schema *ast.Schema) *guard {
 	l.setDefaults()
-	return &guard{limits: l, checked: lru.New[verdict](1000)}
+	checked, _ := lru.New[[sha256.Size]byte, verdict](1000) // only a size below 1 fails
+	return &guard{limits: l, schema: schema, checked: checked}
 }
+
+// jsonMediaTypes are the request types GraphQL over HTTP allows for POST.
+// Anything else (a form, text/plain) is refused, so a web page cannot send
+// a query without the browser's CORS preflight.
+var jsonMediaTypes = map[string]bool{"application/json": true, "application/graphql+json": true}
 
 // read returns the request's GraphQL parameters, from a POST body of at most
 // MaxBodyBytes or a GET's query string. "variables" may be null or "" (what
@@ -117,6 +138,9 @@ func (g *guard) read(w http.ResponseWriter, r *http.Request) (request, error) {
 			req.Extensions = json.RawMessage(e)
 		}
 	case http.MethodPost:
+		if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || !jsonMediaTypes[mt] {
+			return req, refuse(http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE", "a GraphQL POST is sent as application/json")
+		}
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, g.limits.MaxBodyBytes))
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -147,22 +171,30 @@ func (g *guard) read(w http.ResponseWriter, r *http.Request) (request, error) {
 	return req, nil
 }
 
-// check parses a request's query within the token limit and measures it,
-// each fragment once, before any validation runs.
-func (g *guard) check(ctx context.Context, method, query string) error {
-	v, ok := g.checked.Get(ctx, query)
-	if !ok {
-		v = g.judge(query)
-		g.checked.Add(ctx, query, v)
+// check parses, measures and validates a request's query and returns its
+// document. Validation stops when ctx ends (the deadline, or the client left).
+func (g *guard) check(ctx context.Context, method, query string) (*ast.QueryDocument, error) {
+	key := sha256.Sum256([]byte(query))
+	v, ok := g.checked.Get(key)
+	if !ok || (v.err == nil && v.doc == nil) {
+		v = g.judge(ctx, query)
+		if ctx.Err() != nil {
+			return nil, refuse(http.StatusServiceUnavailable, "TIMEOUT", "the request ran out of time")
+		}
+		cached := v
+		if len(query) > maxCachedQuery {
+			cached.doc = nil
+		}
+		g.checked.Add(key, cached)
 	}
 	if v.err == nil && v.mutation && method != http.MethodPost {
-		return refuse(http.StatusBadRequest, "BAD_REQUEST", "mutations are sent with POST")
+		return nil, refuse(http.StatusBadRequest, "BAD_REQUEST", "mutations are sent with POST")
 	}
-	return v.err
+	return v.doc, v.err
 }
 
-// judge parses and measures query.
-func (g *guard) judge(query string) verdict {
+// judge parses, measures and validates query.
+func (g *guard) judge(ctx context.Context, query string) verdict {
 	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: query}, g.limits.MaxTokens)
 	if err != nil {
 		if strings.Contains(err.Error(), "token limit") {
@@ -170,18 +202,32 @@ func (g *guard) judge(query string) verdict {
 		}
 		return verdict{err: refuse(http.StatusBadRequest, "GRAPHQL_PARSE_FAILED", "%s", err.Error())}
 	}
-	v := verdict{err: g.measure(doc)}
+	if len(doc.Operations) == 0 {
+		return verdict{err: refuse(http.StatusUnprocessableEntity, "GRAPHQL_VALIDATION_FAILED", "the document has no operation")}
+	}
+	if err := g.measure(doc); err != nil {
+		return verdict{err: err}
+	}
+	if err := validate(ctx, g.schema, doc); err != nil {
+		return verdict{err: err}
+	}
+	v := verdict{doc: doc}
 	for _, op := range doc.Operations {
 		v.mutation = v.mutation || op.Operation == ast.Mutation
 	}
 	return v
 }
 
-// measure refuses a parsed document that asks for too much.
+// measure refuses a parsed document that asks for too much, counting every
+// definition it holds: a fragment defined twice, or never used, is refused
+// here, since validation would compare its fields all the same.
 func (g *guard) measure(doc *ast.QueryDocument) error {
 	l := g.limits
 	m := &meter{fragments: map[string]*ast.FragmentDefinition{}, memo: map[fragmentKey]cost{}, visiting: map[fragmentKey]bool{}}
 	for _, f := range doc.Fragments {
+		if m.fragments[f.Name] != nil {
+			return refuse(http.StatusUnprocessableEntity, "GRAPHQL_VALIDATION_FAILED", "there can be only one fragment named %q", f.Name)
+		}
 		m.fragments[f.Name] = f
 	}
 	var total cost
@@ -190,6 +236,11 @@ func (g *guard) measure(doc *ast.QueryDocument) error {
 		total = total.merge(m.set(op.SelectionSet, false))
 	}
 	for _, f := range doc.Fragments {
+		if _, used := m.memo[fragmentKey{f.Name, false}]; !used {
+			if _, used = m.memo[fragmentKey{f.Name, true}]; !used {
+				return refuse(http.StatusUnprocessableEntity, "GRAPHQL_VALIDATION_FAILED", "fragment %q is never used", f.Name)
+			}
+		}
 		m.directives += len(f.Directives)
 		m.countWritten(f.SelectionSet)
 	}
@@ -197,6 +248,8 @@ func (g *guard) measure(doc *ast.QueryDocument) error {
 		m.countWritten(op.SelectionSet)
 	}
 	switch {
+	case m.written > l.MaxFields:
+		return refuse(http.StatusBadRequest, "QUERY_TOO_COMPLEX", "the query writes %d fields; at most %d are allowed", m.written, l.MaxFields)
 	case m.spreads > l.MaxSpreads:
 		return refuse(http.StatusBadRequest, "QUERY_TOO_COMPLEX", "the query has %d fragment spreads; at most %d are allowed", m.spreads, l.MaxSpreads)
 	case m.directives > l.MaxDirectives:
@@ -239,14 +292,17 @@ type meter struct {
 	visiting   map[fragmentKey]bool
 	spreads    int
 	directives int
+	written    int // fields written in every definition, before expansion
 }
 
-// countWritten counts the spreads and directives written in a selection set
-// (not expanded: fragment definitions are counted once, on their own).
+// countWritten counts the fields, spreads and directives written in a
+// selection set (not expanded: fragment definitions are counted once, on
+// their own).
 func (m *meter) countWritten(set ast.SelectionSet) {
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
+			m.written++
 			m.directives += len(s.Directives)
 			m.countWritten(s.SelectionSet)
 		case *ast.InlineFragment:
@@ -286,8 +342,9 @@ func (m *meter) set(set ast.SelectionSet, intro bool) cost {
 	return c
 }
 
-// fragment measures a named fragment once per context. An unknown fragment
-// or a cycle costs nothing here: validation refuses both.
+// fragment measures a named fragment once per context; the memo also says
+// which fragments an operation reaches. An unknown fragment or a cycle costs
+// nothing here: validation refuses both.
 func (m *meter) fragment(name string, intro bool) cost {
 	key := fragmentKey{name, intro}
 	if c, ok := m.memo[key]; ok {
@@ -331,21 +388,87 @@ func forward(r *http.Request, req request) *http.Request {
 // thousands of errors and megabytes of answer.
 const maxValidationErrors = 20
 
-// cappedRules is GraphQL's default validation with at most max errors reported.
-func cappedRules(max int) func() *rules.Rules {
-	return func() *rules.Rules {
-		r := rules.NewDefaultRules()
-		reported := 0 // one rule set serves one validation, on one goroutine
-		for name, rule := range r.GetInner() {
-			r.ReplaceRule(name, func(ev *core.Events, addError core.AddErrFunc) {
-				rule(ev, func(opts ...core.ErrorOption) {
-					if reported < max {
-						reported++
-						addError(opts...)
-					}
-				})
-			})
+// errStopped is the panic that ends a validation whose context ended.
+var errStopped = errors.New("validation stopped")
+
+// validate runs GraphQL's validation rules over doc, reporting at most
+// maxValidationErrors errors, and stops between two steps of the walk once
+// ctx ends.
+func validate(ctx context.Context, schema *ast.Schema, doc *ast.QueryDocument) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v != errStopped { //nolint:errorlint // the sentinel itself is the panic value
+				panic(v)
+			}
+			err = ctx.Err()
 		}
-		return r
+	}()
+	list := validator.ValidateWithRules(schema, doc, validationRules(ctx, maxValidationErrors))
+	if len(list) == 0 {
+		return nil
 	}
+	for _, e := range list {
+		errcode.Set(e, errcode.ValidationFailed)
+	}
+	return &requestError{status: http.StatusUnprocessableEntity, code: errcode.ValidationFailed, msg: list[0].Message, list: list}
 }
+
+// validationRules is GraphQL's default validation with at most max errors
+// reported, and a first rule that stops the walk once ctx ends.
+func validationRules(ctx context.Context, max int) *rules.Rules {
+	r := rules.NewDefaultRules()
+	reported := 0 // one rule set serves one validation, on one goroutine
+	for name, rule := range r.GetInner() {
+		r.ReplaceRule(name, func(ev *core.Events, addError core.AddErrFunc) {
+			rule(ev, func(opts ...core.ErrorOption) {
+				if reported < max {
+					reported++
+					addError(opts...)
+				}
+			})
+		})
+	}
+	// Rules run in name order: "0" sorts before every rule of the spec.
+	r.AddRule("0StopAtDeadline", func(ev *core.Events, _ core.AddErrFunc) {
+		stop := func() {
+			if ctx.Err() != nil {
+				panic(errStopped)
+			}
+		}
+		ev.OnOperation(func(*core.Walker, *ast.OperationDefinition) { stop() })
+		ev.OnFragment(func(*core.Walker, *ast.FragmentDefinition) { stop() })
+		ev.OnField(func(*core.Walker, *ast.Field) { stop() })
+		ev.OnInlineFragment(func(*core.Walker, *ast.InlineFragment) { stop() })
+		ev.OnFragmentSpread(func(*core.Walker, *ast.FragmentSpread) { stop() })
+		ev.OnValue(func(*core.Walker, *ast.Value) { stop() })
+	})
+	return r
+}
+
+// checkedDocuments hands gqlgen the document the guard validated for this
+// request, carried in the request's context, so gqlgen neither parses nor
+// validates it again and keeps no query text of its own.
+type checkedDocuments struct{}
+
+type checkedKey struct{}
+
+type checkedDoc struct {
+	query string
+	doc   *ast.QueryDocument
+}
+
+func withChecked(ctx context.Context, query string, doc *ast.QueryDocument) context.Context {
+	return context.WithValue(ctx, checkedKey{}, checkedDoc{query: query, doc: doc})
+}
+
+// Get returns the request's checked document when query is its query.
+func (checkedDocuments) Get(ctx context.Context, query string) (*ast.QueryDocument, bool) {
+	c, ok := ctx.Value(checkedKey{}).(checkedDoc)
+	if !ok || c.doc == nil || c.query != query {
+		return nil, false
+	}
+	return c.doc, true
+}
+
+// Add keeps nothing: the guard caches.
+func (checkedDocuments) Add(context.Context, string, *ast.QueryDocument) {}

@@ -1,6 +1,7 @@
 package graphql
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -38,7 +39,7 @@ func repeat(format string, n int) string {
 // Every known way to make validation expensive is refused by the guard,
 // before validation: by its own error code, never by gqlgen's.
 func TestGuardRefusesCostlyDocumentsBeforeValidation(t *testing.T) {
-	g := newGuard(Limits{})
+	g := newGuard(Limits{}, testSchema)
 	cases := []struct {
 		name, query, code string
 	}{
@@ -52,14 +53,19 @@ func TestGuardRefusesCostlyDocumentsBeforeValidation(t *testing.T) {
 		{"introspection too deep", `{ __schema { types { ` + strings.Repeat("ofType { ", 16) + "name" + strings.Repeat(" }", 16) + ` } } }`, "QUERY_TOO_DEEP"},
 		{"data too deep", `{ product(id: "1") { ` + strings.Repeat("a { ", 7) + "b" + strings.Repeat(" }", 7) + ` } }`, "QUERY_TOO_DEEP"},
 		{"syntax error", `{ product(id: "1") { id `, "GRAPHQL_PARSE_FAILED"},
-		{"fragment cycle is left to validation", `{ product(id: "1") { ...A } } fragment A on Product { ...B } fragment B on Product { ...A }`, ""},
+		{"fragment cycle", `{ product(id: "1") { ...A } } fragment A on Product { ...B } fragment B on Product { ...A }`, "GRAPHQL_VALIDATION_FAILED"},
+		{"unused fragment of repeated fields", `{ __typename } fragment U on Product { ` + strings.Repeat("id ", 4900) + `}`, "GRAPHQL_VALIDATION_FAILED"},
+		{"unused small fragment", `{ __typename } fragment U on Product { id }`, "GRAPHQL_VALIDATION_FAILED"},
+		{"duplicate fragment name", `{ product(id: "1") { ...U } } fragment U on Product { id } fragment U on Product { ` + strings.Repeat("id ", 4000) + `}`, "GRAPHQL_VALIDATION_FAILED"},
+		{"unknown field", `{ product(id: "1") { nope } }`, "GRAPHQL_VALIDATION_FAILED"},
+		{"no operation", `fragment U on Product { id }`, "GRAPHQL_VALIDATION_FAILED"},
 		{"introspection is allowed", introspectionQuery, ""},
 		{"an ordinary query is allowed", `{ product(id: "1") { id name sku price quantity } }`, ""},
 		{"a mutation is allowed over POST", `mutation { restock(productId: "1", quantity: 1) { id } }`, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			err := g.check(t.Context(), http.MethodPost, tc.query)
+			_, err := g.check(t.Context(), http.MethodPost, tc.query)
 			var re *requestError
 			switch {
 			case tc.code == "" && err != nil:
@@ -71,10 +77,80 @@ func TestGuardRefusesCostlyDocumentsBeforeValidation(t *testing.T) {
 	}
 }
 
+// testSchema is the schema the guard validates against.
+var testSchema = NewExecutableSchema(Config{Resolvers: &Resolver{}}).Schema()
+
+// Validation stops at once when the request's context has ended, and the
+// verdict is not cached: the same query is checked again next time.
+func TestGuardStopsValidationWhenTheRequestEnds(t *testing.T) {
+	g := newGuard(Limits{}, testSchema)
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	query := `{ product(id: "1") { id name } }`
+	_, err := g.check(ctx, http.MethodPost, query)
+	var re *requestError
+	if !errors.As(err, &re) || re.code != "TIMEOUT" {
+		t.Fatalf("= %v, want a TIMEOUT refusal", err)
+	}
+	if doc, err := g.check(t.Context(), http.MethodPost, query); err != nil || doc == nil {
+		t.Fatalf("the same query with time left = %v, %v; want its document", doc, err)
+	}
+}
+
+// The verdict cache is keyed by the query's hash: a refused query's text is
+// not kept, and a long accepted query's document is not kept either.
+func TestGuardCacheKeepsNoQueryText(t *testing.T) {
+	g := newGuard(Limits{}, testSchema)
+	long := `{ product(id: "` + strings.Repeat("9", 8<<10) + `") { id } }`
+	refused := `{ __typename } fragment U on Product { id }` + strings.Repeat(" ", 8<<10)
+	for _, q := range []string{long, refused} {
+		_, _ = g.check(t.Context(), http.MethodPost, q)
+	}
+	if g.checked.Len() != 2 {
+		t.Fatalf("%d verdicts cached, want 2", g.checked.Len())
+	}
+	for _, key := range g.checked.Keys() { // keys are hashes by type
+		if v, _ := g.checked.Peek(key); v.doc != nil {
+			t.Fatalf("the document of a %d-byte query is cached", len(long))
+		}
+	}
+}
+
+// POST carries JSON only, so that a web page cannot send a query without
+// a CORS preflight.
+func TestGuardReadsJSONPostsOnly(t *testing.T) {
+	g := newGuard(Limits{}, testSchema)
+	for _, tc := range []struct {
+		contentType string
+		ok          bool
+	}{
+		{"application/json", true},
+		{"application/json; charset=utf-8", true},
+		{"application/graphql+json", true},
+		{"text/plain", false},
+		{"application/x-www-form-urlencoded", false},
+		{"multipart/form-data; boundary=x", false},
+		{"", false},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/graphql", strings.NewReader(`{"query": "{ __typename }"}`))
+		if tc.contentType != "" {
+			req.Header.Set("Content-Type", tc.contentType)
+		}
+		_, err := g.read(httptest.NewRecorder(), req)
+		var re *requestError
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%q refused: %v", tc.contentType, err)
+		case !tc.ok && (!errors.As(err, &re) || re.status != http.StatusUnsupportedMediaType):
+			t.Errorf("%q = %v, want 415", tc.contentType, err)
+		}
+	}
+}
+
 // GET carries queries only.
 func TestGuardRefusesMutationsOverGET(t *testing.T) {
-	g := newGuard(Limits{})
-	err := g.check(t.Context(), http.MethodGet, `mutation { restock(productId: "1", quantity: 1) { id } }`)
+	g := newGuard(Limits{}, testSchema)
+	_, err := g.check(t.Context(), http.MethodGet, `mutation { restock(productId: "1", quantity: 1) { id } }`)
 	var re *requestError
 	if !errors.As(err, &re) || re.status != http.StatusBadRequest {
 		t.Fatalf("= %v, want a 400 refusal", err)
@@ -84,7 +160,7 @@ func TestGuardRefusesMutationsOverGET(t *testing.T) {
 // The body is read only up to its cap, and "variables" is read as the
 // original's clients send it.
 func TestGuardReadsRequests(t *testing.T) {
-	g := newGuard(Limits{})
+	g := newGuard(Limits{}, testSchema)
 	cases := []struct {
 		name, method, body string
 		status             int // 0: accepted
@@ -103,6 +179,7 @@ func TestGuardReadsRequests(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			req := httptest.NewRequest(tc.method, "/graphql", strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", "application/json")
 			got, err := g.read(httptest.NewRecorder(), req)
 			var re *requestError
 			switch {
@@ -122,10 +199,10 @@ func TestGuardReadsRequests(t *testing.T) {
 
 // BenchmarkGuardFanOut is the cost of refusing the 24-level fragment fan-out.
 func BenchmarkGuardFanOut(b *testing.B) {
-	g := newGuard(Limits{})
+	g := newGuard(Limits{}, testSchema)
 	q := fragmentFanOut(24)
 	for b.Loop() {
-		if g.judge(q).err == nil {
+		if g.judge(b.Context(), q).err == nil {
 			b.Fatal("accepted")
 		}
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
-	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -60,13 +59,13 @@ func NewHandler(r *Resolver, cfg Options) http.Handler {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 4 * time.Second
 	}
-	g := newGuard(cfg.Limits)
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: r}))
+	schema := NewExecutableSchema(Config{Resolvers: r})
+	g := newGuard(cfg.Limits, schema.Schema())
+	srv := handler.New(schema)
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetParserTokenLimit(g.limits.MaxTokens)
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.SetValidationRulesFn(cappedRules(maxValidationErrors))
+	srv.SetQueryCache(checkedDocuments{}) // the guard parses and validates
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
 	srv.SetErrorPresenter(presentError)
@@ -87,16 +86,18 @@ func NewHandler(r *Resolver, cfg Options) http.Handler {
 			req.Method = http.MethodGet
 		}
 		params, err := g.read(w, req)
+		var doc *ast.QueryDocument
 		if err == nil {
-			err = g.check(ctx, req.Method, params.Query)
+			doc, err = g.check(ctx, req.Method, params.Query)
 		}
 		if err != nil {
 			writeRequestError(w, err)
 			return
 		}
 		auth := &authState{key: cfg.SupplierKey, sent: req.Header.Get(SupplierKeyHeader)}
+		ctx = withChecked(context.WithValue(ctx, authKey{}, auth), params.Query, doc)
 		buf := &bufferedResponse{header: w.Header()}
-		srv.ServeHTTP(buf, forward(req.WithContext(context.WithValue(ctx, authKey{}, auth)), params))
+		srv.ServeHTTP(buf, forward(req.WithContext(ctx), params))
 		if ctx.Err() != nil {
 			writeRequestError(w, refuse(http.StatusServiceUnavailable, "TIMEOUT", "the request ran out of time"))
 			return
