@@ -103,7 +103,7 @@ type guard struct {
 // verdict is what checking one query found.
 type verdict struct {
 	err      error
-	mutation bool              // the document holds a mutation, which GET cannot carry
+	mutation bool               // the document holds a mutation, which GET cannot carry
 	doc      *ast.QueryDocument // the validated document; kept only for short queries
 }
 
