@@ -22,6 +22,8 @@ STACK        := stack/stack.sh
 GO_TEST_FLAGS ?= -count=1 -p 2 -timeout 20m
 VENV         := $(CURDIR)/.tools/venv
 SCHEMATHESIS := $(VENV)/.schemathesis-$(SCHEMATHESIS_VERSION)
+NEWMAN_VERSION := 6.2.2
+NEWMAN       := $(CURDIR)/.tools/newman/.newman-$(NEWMAN_VERSION)
 
 # Local development defaults of the API keys, as the services use them.
 EMPLOYEE_API_KEY     ?= local-employee-key
@@ -31,7 +33,7 @@ OPERATOR_API_KEY     ?= local-operator-key
 
 export CGO_ENABLED := 1
 
-.PHONY: run test bench soak test-unit api-conformance alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
+.PHONY: run test bench soak test-unit newman api-conformance alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
 
 run: stack build migrate connectors seed apps gateway supervisor
 	@echo
@@ -49,7 +51,7 @@ run: stack build migrate connectors seed apps gateway supervisor
 	@echo "  supervisor     http://127.0.0.1:5020/metrics (connectors, canaries)"
 	@echo "  Prometheus     http://127.0.0.1:9090 (every part; alerts in stack/prometheus/alerts.yml)"
 	@echo "API keys (LOCAL DEVELOPMENT DEFAULTS; set the variables to real secrets anywhere else):"
-	@echo "  X-Employee-Key: $(EMPLOYEE_API_KEY)     (EMPLOYEE_API_KEY: PUT /orders, payment state)"
+	@echo "  X-Employee-Key: $(EMPLOYEE_API_KEY)     (EMPLOYEE_API_KEY: employees' routes: every write, users, orders, reports)"
 	@echo "  X-Supplier-Key: $(SUPPLIER_API_KEY)     (SUPPLIER_API_KEY: the GraphQL restock mutation)"
 	@echo "  X-Service-Key:  $(PAYMENTS_SERVICE_KEY)      (PAYMENTS_SERVICE_KEY: POST /payments, trusted services only)"
 	@echo "  operator key:   $(OPERATOR_API_KEY)     (OPERATOR_API_KEY: the console at /ops, as X-Operator-Key or the password)"
@@ -68,7 +70,7 @@ TEST_ENV := STACK_NAMESPACE=test \
 
 # Package tests own their data (scratch databases); the end-to-end suite runs
 # against the test instance and stops and restarts its services, so it runs last.
-test: tools check-generated stack build
+test: tools $(NEWMAN) check-generated stack build
 	$(TEST_ENV) $(BIN)/storectl migrate up
 	$(TEST_ENV) $(BIN)/storectl connectors register
 	$(TEST_ENV) $(STACK) apps
@@ -118,6 +120,12 @@ api-conformance: $(SCHEMATHESIS)
 $(SCHEMATHESIS):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check schemathesis==$(SCHEMATHESIS_VERSION)
+	touch $@
+
+# newman (pinned, in a git-ignored folder) runs the original's Postman collection in the e2e suite.
+newman: $(NEWMAN)
+$(NEWMAN):
+	npm install --silent --no-audit --no-fund --prefix $(CURDIR)/.tools/newman newman@$(NEWMAN_VERSION)
 	touch $@
 
 # Unit tests only: no stack needed.

@@ -23,6 +23,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/store-manager/store-manager/api/storeapi"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
@@ -203,6 +204,7 @@ func httpRate(t *testing.T, method, url string, body func() []byte, d time.Durat
 				}
 				req, _ := http.NewRequest(method, url, rd)
 				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set(storeapi.EmployeeKeyHeader, employeeKey())
 				resp, err := c.Do(req)
 				if err != nil {
 					failed.Add(1)
@@ -297,6 +299,7 @@ func waitSettled(t *testing.T, db *sql.DB, user int64, timeout time.Duration) {
 func oneSaga(t *testing.T, db *sql.DB, base string, user, product int64) time.Duration {
 	t.Helper()
 	c := stacktest.NewClient(base)
+	c.Header = http.Header{storeapi.EmployeeKeyHeader: {employeeKey()}}
 	start := time.Now()
 	r, err := c.Try("POST", "/orders", json.RawMessage(orderBody(user, product)))
 	if err != nil || r.Status != 201 {
@@ -368,7 +371,10 @@ func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, tot
 		go func() {
 			defer func() { slots <- slot; wg.Done() }()
 			sent := time.Now()
-			resp, err := clients[slot].Post(base+"/orders", "application/json", strings.NewReader(string(orderBody(user, product(i)))))
+			req, _ := http.NewRequest("POST", base+"/orders", strings.NewReader(string(orderBody(user, product(i)))))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set(storeapi.EmployeeKeyHeader, employeeKey())
+			resp, err := clients[slot].Do(req)
 			if err != nil {
 				return
 			}

@@ -22,6 +22,7 @@ import (
 // Terminal saga states.
 var terminal = map[string]bool{"Completed": true, "Cancelled": true, "NeedsAttention": true}
 
+// system reaches both services through the gateway, as an employee.
 type system struct {
 	store, payments *stacktest.Client
 }
@@ -29,7 +30,7 @@ type system struct {
 func newSystem(t testing.TB) system {
 	t.Helper()
 	stacktest.Stack(t)
-	gateway := stacktest.NewClient(gatewayURL())
+	gateway := employee() // the employees' routes need their key
 	return system{store: gateway, payments: gateway}
 }
 

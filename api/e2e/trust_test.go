@@ -28,9 +28,11 @@ func withKey(header, value string) *stacktest.Client {
 	return c
 }
 
-func employee() *stacktest.Client {
-	return withKey(storeapi.EmployeeKeyHeader, config.Env("EMPLOYEE_API_KEY", storeapi.LocalEmployeeKey))
-}
+// employee is a gateway client with the employee key.
+func employee() *stacktest.Client { return withKey(storeapi.EmployeeKeyHeader, employeeKey()) }
+
+// employeeKey is the key the stack's employees use.
+func employeeKey() string { return config.Env("EMPLOYEE_API_KEY", storeapi.LocalEmployeeKey) }
 
 func trustedService() *stacktest.Client {
 	return withKey(paymentsapi.ServiceKeyHeader, config.Env("PAYMENTS_SERVICE_KEY", paymentsapi.LocalServiceKey))
@@ -57,7 +59,7 @@ func TestForgedPaymentIsRefused(t *testing.T) {
 	user, id, o := completedOrder(t, s)
 	forged := map[string]any{"user_id": user, "order_id": id, "total_amount": 0.01}
 	for _, path := range []string{"/payments", "/payments-api/payments"} {
-		if r := s.payments.Do(t, "POST", path, forged); r.Status != 401 || r.Field("error") == nil {
+		if r := stacktest.NewClient(gatewayURL()).Do(t, "POST", path, forged); r.Status != 401 || r.Field("error") == nil {
 			t.Fatalf("anonymous POST %s = %d %s, want 401", path, r.Status, r.Raw)
 		}
 	}
@@ -199,7 +201,7 @@ func TestPaymentStateIsNotWritableAnonymously(t *testing.T) {
 		body   map[string]any
 		status int
 	}{
-		{"anonymous", s.store, attack, 401},
+		{"anonymous", stacktest.NewClient(gatewayURL()), attack, 401},
 		{"wrong key", withKey(storeapi.EmployeeKeyHeader, "guess"), attack, 403},
 		{"employee marking an unpaid order paid", employee(), map[string]any{"order_id": id, "is_paid": true}, 409},
 		{"employee storing a script link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": "javascript:alert(1)"}, 422},

@@ -1,8 +1,6 @@
 package storeapi
 
 import (
-	"net/http"
-
 	"github.com/store-manager/store-manager/api/httpkit"
 )
 
@@ -14,31 +12,27 @@ const EmployeeKeyHeader = "X-Employee-Key"
 // anywhere else.
 const LocalEmployeeKey = "local-employee-key"
 
-// EmployeeKey is the employees' key: it guards payment state (PUT /orders),
-// and every write route when RequireOnWrites is on.
+// EmployeeKey is the employees' key.
 func EmployeeKey(value string) httpkit.Key {
 	return httpkit.Key{Header: EmployeeKeyHeader, Value: value, Holder: "employee"}
 }
 
-// graphqlPaths have their own access rule: the supplier key for mutations.
-var graphqlPaths = map[string]bool{"/stocks/graphql-query": true, "/graphql": true}
+// Access says who may use store-manager's routes. Employees' routes (every
+// write, and every read of personal data: users, orders, reports) need the
+// employee key; product and stock reads, health and GraphQL (which has its
+// own supplier rule) are public.
+type Access struct {
+	Employee httpkit.Key
+	// Open lets employees' routes through without the key, for the
+	// original's labs on a loopback-only stack (EMPLOYEE_AUTH=off; never the
+	// default). PUT /orders, which changes payment state, keeps the key.
+	Open bool
+}
 
-// RequireOnWrites puts every write route of store-manager (POST, PUT,
-// DELETE) behind key when on is set; reads and the GraphQL routes keep their
-// own rules. Off by default, so the original's clients work unchanged; the
-// routes that change payment state need the employee key either way.
-func RequireOnWrites(on bool, key httpkit.Key, next http.Handler) http.Handler {
-	if !on {
-		return next
+// employees guards an employees' route.
+func (a Access) employees(h httpkit.Handler) httpkit.Handler {
+	if a.Open {
+		return h
 	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		write := r.Method == http.MethodPost || r.Method == http.MethodPut || r.Method == http.MethodDelete
-		if write && !graphqlPaths[r.URL.Path] {
-			if err := key.Check(r); err != nil {
-				httpkit.WriteError(w, r, err)
-				return
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
+	return a.Employee.Guard(h)
 }

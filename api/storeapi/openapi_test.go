@@ -11,7 +11,7 @@ import (
 )
 
 func TestOpenAPIMatchesRouter(t *testing.T) {
-	apitest.DocumentMatchesRoutes(t, storeapi.New(nil, http.NotFoundHandler(), nil, storeapi.EmployeeKey("")), storeapi.OpenAPI)
+	apitest.DocumentMatchesRoutes(t, storeapi.New(nil, http.NotFoundHandler(), nil, storeapi.Access{}), storeapi.OpenAPI)
 }
 
 // The document states the same text rules the store enforces.

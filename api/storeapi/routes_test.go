@@ -23,7 +23,7 @@ func newStoreServer(t *testing.T) (*stacktest.Client, storetest.System) {
 	t.Helper()
 	s := storetest.New(t)
 	gql := graphql.NewHandler(&graphql.Resolver{Store: s.Store}, graphql.Options{SupplierKey: "test-key"})
-	srv := httptest.NewServer(storeapi.New(s.Store, gql, map[string]httpkit.Check{"mysql": s.StoreDB.PingContext}, storeapi.EmployeeKey(testEmployeeKey)))
+	srv := httptest.NewServer(storeapi.New(s.Store, gql, map[string]httpkit.Check{"mysql": s.StoreDB.PingContext}, storeapi.Access{Employee: storeapi.EmployeeKey(testEmployeeKey)}))
 	t.Cleanup(srv.Close)
 	c := stacktest.NewClient(srv.URL)
 	c.Header = http.Header{storeapi.EmployeeKeyHeader: {testEmployeeKey}}
@@ -277,7 +277,7 @@ func TestGarbageNeverFails(t *testing.T) {
 		`{"order_id": 0, "is_paid": "yes"}`, `{"query": 5}`, `{"query": "{ product(id: 1) { id } }"}`,
 		"\xef\xbb\xbf{}", `{"name": "\u0000", "email": "a@b.c"}`,
 	}
-	api := storeapi.New(nil, http.NotFoundHandler(), nil, storeapi.EmployeeKey(""))
+	api := storeapi.New(nil, http.NotFoundHandler(), nil, storeapi.Access{})
 	for _, r := range api.Routes() {
 		if r.Method != "POST" && r.Method != "PUT" {
 			continue

@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"time"
@@ -84,18 +85,35 @@ func (r *Reader) Duration(key string, def time.Duration) time.Duration {
 	return d
 }
 
-// Bool returns the boolean in key ("true", "false", "1", "0"), or def when key is unset.
+// Bool returns the boolean in key ("true", "false", "on", "off", "1", "0"),
+// or def when key is unset.
 func (r *Reader) Bool(key string, def bool) bool {
 	v := os.Getenv(key)
-	if v == "" {
+	switch v {
+	case "":
 		return def
+	case "on":
+		return true
+	case "off":
+		return false
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		r.errs = append(r.errs, fmt.Errorf("%s must be true or false, not %q", key, v))
+		r.errs = append(r.errs, fmt.Errorf("%s must be on or off, not %q", key, v))
 		return def
 	}
 	return b
+}
+
+// Loopback reports whether addr (host:port) is reachable from this machine
+// only: a loopback address or localhost.
+func Loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
 }
 
 // Check records err, when not nil, as the error of setting key.

@@ -44,3 +44,26 @@ func TestReaderNamesEveryMalformedSetting(t *testing.T) {
 		}
 	}
 }
+
+// Bool reads on and off as well as Go's booleans.
+func TestReaderBool(t *testing.T) {
+	for value, want := range map[string]bool{"": true, "on": true, "off": false, "false": false, "0": false, "true": true} {
+		t.Setenv("TEST_FLAG", value)
+		var r config.Reader
+		if got := r.Bool("TEST_FLAG", true); got != want || r.Err() != nil {
+			t.Errorf("Bool(%q) = %v, %v; want %v", value, got, r.Err(), want)
+		}
+	}
+}
+
+// Only loopback addresses count as reachable from this machine alone.
+func TestLoopback(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1:5000": true, "127.1.2.3:80": true, "localhost:5000": true, "[::1]:5000": true,
+		"0.0.0.0:5000": false, ":5000": false, "10.0.0.1:5000": false, "[::]:5000": false, "example.com:80": false, "nonsense": false,
+	} {
+		if got := config.Loopback(addr); got != want {
+			t.Errorf("Loopback(%q) = %v, want %v", addr, got, want)
+		}
+	}
+}
