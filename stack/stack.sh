@@ -125,6 +125,8 @@ mariadb_ready() { mariadb-admin --defaults-file="$STATE/conf/my.cnf" -uroot ping
 start_redis() {
   if alive redis; then return; fi
   mkdir -p "$STATE/redis"
+  # Redis writes its own pid file once daemonized: a crashed one's file must not be read as the new one's.
+  rm -f "$RUN/redis.pid"
   log "starting Redis on 127.0.0.1:6379"
   redis-server --bind 127.0.0.1 --port 6379 --dir "$STATE/redis" --daemonize yes 9>&- \
     --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" --appendonly yes --appendfsync everysec --save "" \
@@ -262,18 +264,29 @@ start_app() {
   wait_for "$inst" "$LOGS/$inst.log" curl -fs -o /dev/null "http://$addr/health-check"
 }
 
-# targets: Prometheus's list of the services' replicas in this instance (file service discovery).
-targets() {
-  local n=$1 name k sep
+# target_file NAME TARGET...: lists TARGETs of the instance's NAME for Prometheus (file service discovery).
+target_file() {
+  local name=$1 file t sep=; shift
+  file="$RUN/targets/$(instance "$name").json"
   mkdir -p "$RUN/targets"
+  {
+    printf '[{"labels": {%s}, "targets": [' "${STACK_NAMESPACE:+\"namespace\": \"$STACK_NAMESPACE\"}"
+    for t in "$@"; do printf '%s"%s"' "$sep" "$t"; sep=", "; done
+    printf ']}]\n'
+  } >"$file.tmp"
+  mv "$file.tmp" "$file"
+}
+
+# untarget NAME: takes the instance's NAME off Prometheus's list, when it is stopped on purpose.
+untarget() { rm -f "$RUN/targets/$(instance "$1").json"; }
+
+# targets N: Prometheus's list of the N replicas of each service in this instance.
+targets() {
+  local n=$1 name k addrs
   for name in store-manager payments; do
-    {
-      printf '[{"labels": {%s}, "targets": [' "${STACK_NAMESPACE:+\"namespace\": \"$STACK_NAMESPACE\"}"
-      sep=
-      for k in $(seq 1 "$n"); do printf '%s"%s"' "$sep" "$(replica_addr "$name" "$k")"; sep=", "; done
-      printf ']}]\n'
-    } >"$RUN/targets/.$(instance "$name").json"
-    mv "$RUN/targets/.$(instance "$name").json" "$RUN/targets/$(instance "$name").json"
+    addrs=()
+    for k in $(seq 1 "$n"); do addrs+=("$(replica_addr "$name" "$k")"); done
+    target_file "$name" "${addrs[@]}"
   done
 }
 
@@ -294,6 +307,7 @@ app() {
   mkdir -p "$LOGS" "$RUN"
   local k
   for k in $(seq 1 "$(replicas)"); do alive "$(replica "$1" "$k")" || start_app "$1" "$k"; done
+  targets "$(replicas)"
 }
 
 # supervisor: storectl supervise, which keeps the connectors of this instance relaying and
@@ -308,6 +322,7 @@ supervisor() {
   echo $! >"$RUN/$inst.pid"
   sleep 0.5
   alive "$inst" || { tail -n 20 "$LOGS/$inst.log" >&2; die "$inst exited at start"; }
+  target_file supervisor "${SUPERVISOR_METRICS_ADDR:-127.0.0.1:5020}"
 }
 
 # restart NAME: stop one component, then start what is missing.
@@ -373,12 +388,14 @@ stop() {
   if [ $# -gt 0 ]; then
     for name in "$@"; do
       case $name in
-        store-manager|payments) stop_replicas "$name" ;;
+        store-manager|payments) stop_replicas "$name"; untarget "$name" ;;
+        supervisor) stop_one "$(instance "$name")"; untarget "$name" ;;
         *) stop_one "$(instance "$name")" ;;
       esac
     done
     return
   fi
+  rm -f "$RUN"/targets/*.json
   local replica
   for replica in "$RUN"/{store-manager,payments}*-[0-9].pid; do [ -f "$replica" ] && stop_one "$(basename "$replica" .pid)"; done
   # Reverse order of start: the services (of every instance) and the CDC relay first, the database last.

@@ -57,15 +57,7 @@ func TestDashboardQueriesExportedMetrics(t *testing.T) {
 	if err := json.Unmarshal(raw, &dash); err != nil {
 		t.Fatal(err)
 	}
-	prom := config.Env("PROMETHEUS_URL", "http://127.0.0.1:9090")
-	get := func(path string, out any) error {
-		resp, err := http.Get(prom + path)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		return json.NewDecoder(resp.Body).Decode(out)
-	}
+	get := promGet
 	var wanted []string
 	queries := 0
 	for _, p := range dash.Panels {
@@ -115,5 +107,59 @@ func TestMetricNamesOfPromQL(t *testing.T) {
 		if got := metricNames(expr); !slices.Equal(got, want) {
 			t.Errorf("metricNames(%s) = %v, want %v", expr, got, want)
 		}
+	}
+}
+
+// promGet decodes a Prometheus API answer.
+func promGet(path string, out any) error {
+	resp, err := http.Get(config.Env("PROMETHEUS_URL", "http://127.0.0.1:9090") + path)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	return json.NewDecoder(resp.Body).Decode(out)
+}
+
+// On a healthy stack, Prometheus scrapes only what runs: every target it
+// has is up (an instance that was never started, or was stopped through
+// the stack, is not on its list), and so TargetDown does not fire.
+func TestPrometheusScrapesOnlyWhatRuns(t *testing.T) {
+	newSystem(t)
+	var down []string
+	stacktest.Eventually(t, 60*time.Second, "every target up and TargetDown quiet", func() bool {
+		var targets struct {
+			Data struct {
+				ActiveTargets []struct {
+					ScrapeURL string `json:"scrapeUrl"`
+					Health    string `json:"health"`
+				} `json:"activeTargets"`
+			} `json:"data"`
+		}
+		var alerts struct {
+			Data struct {
+				Alerts []struct {
+					Labels map[string]string `json:"labels"`
+					State  string            `json:"state"`
+				} `json:"alerts"`
+			} `json:"data"`
+		}
+		if promGet("/api/v1/targets?state=active", &targets) != nil || promGet("/api/v1/alerts", &alerts) != nil {
+			return false
+		}
+		down = down[:0]
+		for _, tg := range targets.Data.ActiveTargets {
+			if tg.Health != "up" {
+				down = append(down, tg.ScrapeURL+" "+tg.Health)
+			}
+		}
+		for _, a := range alerts.Data.Alerts {
+			if a.Labels["alertname"] == "TargetDown" && a.State == "firing" {
+				down = append(down, "TargetDown firing for "+a.Labels["instance"])
+			}
+		}
+		return len(targets.Data.ActiveTargets) > 0 && len(down) == 0
+	})
+	if len(down) > 0 {
+		t.Fatalf("not up: %v", down)
 	}
 }

@@ -353,3 +353,19 @@ func TestGracefulShutdown(t *testing.T) {
 	orders.end()
 	conserved(t, s, product, 1000, s.settle(t, 90*time.Second, ordersOf(t, user)...))
 }
+
+// Starting the stack after Redis crashed never reads the dead Redis's pid
+// file as the new one's: the start succeeds and the file names the new,
+// live process.
+func TestStackStartsRedisOverAStalePidFile(t *testing.T) {
+	newSystem(t)
+	old := pidOf(t, "redis")
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	stacktest.Eventually(t, 10*time.Second, "redis gone", func() bool { return syscall.Kill(old, 0) != nil })
+	stack(t, "start") // fails the test when the script says redis exited while starting
+	if pid := pidOf(t, "redis"); pid == old || syscall.Kill(pid, 0) != nil {
+		t.Fatalf("the pid file names %d after the restart (the old one was %d)", pid, old)
+	}
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -25,11 +26,16 @@ import (
 
 // storectl runs the operators' CLI, as built by the stack, in the stack's
 // instance (the test's environment), and returns its output and exit code.
-func storectl(t *testing.T, args ...string) (string, int) {
+func storectl(t *testing.T, args ...string) (string, int) { return storectlWith(t, nil, args...) }
+
+// storectlWith is storectl with env (NAME=value) added to the test's environment.
+func storectlWith(t *testing.T, env []string, args ...string) (string, int) {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	state := config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state"))
-	out, err := exec.Command(filepath.Join(state, "bin", "storectl"), args...).Output()
+	cmd := exec.Command(filepath.Join(state, "bin", "storectl"), args...)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.Output()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
@@ -64,6 +70,35 @@ func TestStatusReportsAHealthySystem(t *testing.T) {
 		if c.State != "RUNNING" || c.CanaryAge == nil || *c.CanaryAge > 15 {
 			t.Errorf("connector %+v", c)
 		}
+	}
+}
+
+// A check storectl status could not make is reported as unknown, and the
+// system is then not called healthy: here the outbox gauge, asked of an
+// address that answers its health check but has no metrics (the gateway),
+// and the sagas, asked of a database account that cannot log in.
+func TestStatusNeverCallsHealthyWhatItCouldNotCheck(t *testing.T) {
+	newSystem(t)
+	cases := []struct {
+		name, env, unknown string
+	}{
+		{"metrics that do not answer", "STORE_URL=" + gatewayURL(), "the outbox of store-manager"},
+		{"a database that refuses the account", "STORE_DB_DSN=store:wrong@tcp(127.0.0.1:3306)/store?parseTime=true", "sagas"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out, code := storectlWith(t, []string{tc.env}, "status", "--json")
+			var r struct {
+				Healthy bool
+				Unknown []string
+			}
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatalf("status --json: %v\n%s", err, out)
+			}
+			if code == 0 || r.Healthy || !slices.ContainsFunc(r.Unknown, func(u string) bool { return strings.HasPrefix(u, tc.unknown) }) {
+				t.Fatalf("status = exit %d, healthy %v, unknown %q; want unhealthy with %q unknown", code, r.Healthy, r.Unknown, tc.unknown)
+			}
+		})
 	}
 }
 

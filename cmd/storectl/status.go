@@ -33,6 +33,7 @@ var errUnhealthy = errors.New("the system is not healthy")
 type report struct {
 	Healthy     bool               `json:"healthy"`
 	Problems    []string           `json:"problems"`
+	Unknown     []string           `json:"unknown"` // checks that could not be made: never healthy
 	Components  map[string]bool    `json:"components"`
 	Connectors  []connectorReport  `json:"connectors"`
 	Lags        []consumer.Lag     `json:"consumer_lag"`
@@ -71,6 +72,7 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	defer cancel()
 	r := report{Components: map[string]bool{}, DeadLetters: map[string]int64{}, Outbox: map[string]float64{}}
 	problem := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }
+	unknown := func(format string, args ...any) { r.Unknown = append(r.Unknown, fmt.Sprintf(format, args...)) }
 
 	for name, up := range components(ctx, cfg) {
 		r.Components[name] = up
@@ -121,7 +123,7 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 		}
 		lags, err := consumer.GroupLags(cfg.KafkaBrokers, group, named)
 		if err != nil {
-			problem("consumer lag of %s: %v", group, err)
+			unknown("consumer lag of %s: %v", group, err)
 			continue
 		}
 		r.Lags = append(r.Lags, lags...)
@@ -131,19 +133,27 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	} {
 		if n, ok := promscrape.Gauge(ctx, url+"/metrics", "outbox_rows_awaiting_purge", "")[""]; ok {
 			r.Outbox[service] = n
+		} else {
+			unknown("the outbox of %s: %s/metrics does not say", service, url)
 		}
 	}
 	for _, t := range events.Topics {
 		dlq := cfg.Topic(consumer.DeadLetterTopic(t))
-		if n, err := consumer.TopicSize(cfg.KafkaBrokers, dlq); err == nil && n > 0 {
+		switch n, err := consumer.TopicSize(cfg.KafkaBrokers, dlq); {
+		case err != nil:
+			unknown("dead letters in %s: %v", dlq, err)
+		case n > 0:
 			r.DeadLetters[dlq] = n
 		}
 	}
-	if svc, closeFn, err := openStore(ctx, cfg, nil); err == nil {
+	svc, closeFn, err := openStore(ctx, cfg, nil)
+	if err != nil {
+		unknown("sagas: %v", err)
+	} else {
 		defer closeFn()
 		states, oldest, err := svc.SagaStates(ctx)
 		if err != nil {
-			problem("sagas: %v", err)
+			unknown("sagas: %v", err)
 		}
 		r.Sagas = states
 		if !oldest.IsZero() {
@@ -153,7 +163,7 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 			}
 		}
 	}
-	r.Healthy = len(r.Problems) == 0
+	r.Healthy = len(r.Problems) == 0 && len(r.Unknown) == 0
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")
@@ -189,8 +199,8 @@ func components(ctx context.Context, cfg config.Stack) map[string]bool {
 		return resp.StatusCode < 500
 	}
 	db, err := sql.Open("mysql", cfg.StoreDSN)
+	out["mariadb"] = err == nil && db.PingContext(ctx) == nil
 	if err == nil {
-		out["mariadb"] = db.PingContext(ctx) == nil
 		db.Close()
 	}
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
@@ -252,6 +262,12 @@ func printReport(r report) {
 		fmt.Fprintln(w, "\nPROBLEMS")
 		for _, p := range r.Problems {
 			fmt.Fprintf(w, "%s\n", p)
+		}
+	}
+	if len(r.Unknown) > 0 {
+		fmt.Fprintln(w, "\nUNKNOWN (could not be checked)")
+		for _, u := range r.Unknown {
+			fmt.Fprintf(w, "%s\n", u)
 		}
 	}
 }
