@@ -236,6 +236,9 @@ http {
         proxy_set_header Connection "";
         proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        # What the client asked for, port included: the console checks a form's Origin against it.
+        proxy_set_header X-Forwarded-Host $http_host;
+        proxy_set_header X-Forwarded-Proto $scheme;
         proxy_buffering on;
         # Failed attempts count for the circuit breaker but are never retried.
         proxy_next_upstream error timeout;

@@ -19,7 +19,10 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/store-manager/store-manager/api/httpkit"
 	"github.com/store-manager/store-manager/services/platform/config"
@@ -75,16 +78,26 @@ func New(cfg Config) *Handler {
 // ServeHTTP checks the operator key, and that a form was posted from the
 // console itself, before anything else.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// No other site may frame the console (clickjacking its buttons).
+	w.Header().Set("X-Frame-Options", "DENY")
+	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
 	key := r.Header.Get("X-Operator-Key")
-	if _, password, ok := r.BasicAuth(); ok {
+	_, password, basic := r.BasicAuth()
+	if basic {
 		key = password
 	}
+	const challenge = `Basic realm="Store Manager operations", charset="UTF-8"`
 	switch {
 	case key == "":
-		w.Header().Set("WWW-Authenticate", `Basic realm="Store Manager operations", charset="UTF-8"`)
+		w.Header().Set("WWW-Authenticate", challenge)
 		httpkit.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "the console needs the operator key (as the password)"})
 		return
 	case subtle.ConstantTimeCompare([]byte(key), []byte(h.cfg.OperatorKey)) != 1:
+		if basic { // a browser asks again
+			w.Header().Set("WWW-Authenticate", challenge)
+			httpkit.WriteJSON(w, http.StatusUnauthorized, map[string]string{"error": "wrong operator key"})
+			return
+		}
 		httpkit.WriteJSON(w, http.StatusForbidden, map[string]string{"error": "wrong operator key"})
 		return
 	}
@@ -108,8 +121,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // sameSite reports whether a form comes from a page of this site: the
-// browser says so (Sec-Fetch-Site), or its Origin names this host (a gateway
-// in front may drop the port from Host). Clients that are not browsers send neither.
+// browser says so (Sec-Fetch-Site), or its Origin is this site's, scheme,
+// host and port alike. Behind the gateway, this site is what the gateway was
+// asked for (X-Forwarded-Host and -Proto, which a cross-site form cannot
+// set). Clients that are not browsers send neither header.
 func sameSite(r *http.Request) bool {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
 		return site == "same-origin" || site == "none"
@@ -118,12 +133,30 @@ func sameSite(r *http.Request) bool {
 	if o == "" {
 		return true
 	}
-	u, err := url.Parse(o)
-	host, _, splitErr := net.SplitHostPort(r.Host)
-	if splitErr != nil {
-		host = r.Host
+	scheme, host := "http", r.Host
+	if r.TLS != nil {
+		scheme = "https"
 	}
-	return err == nil && u.Hostname() == host
+	if p := r.Header.Get("X-Forwarded-Proto"); p != "" {
+		scheme = p
+	}
+	if fh := r.Header.Get("X-Forwarded-Host"); fh != "" {
+		host = fh
+	}
+	u, err := url.Parse(o)
+	return err == nil && u.Scheme == scheme && withPort(u.Host, scheme) == withPort(host, scheme)
+}
+
+// withPort writes host with its port, the scheme's default when it has none.
+func withPort(host, scheme string) string {
+	if _, _, err := net.SplitHostPort(host); err == nil {
+		return strings.ToLower(host)
+	}
+	port := "80"
+	if scheme == "https" {
+		port = "443"
+	}
+	return strings.ToLower(net.JoinHostPort(strings.Trim(host, "[]"), port))
 }
 
 // allowed is the method of each of the console's paths.
@@ -177,7 +210,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	// A panel whose source does not answer in time says so; the others are shown.
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.PanelBudget)
 	defer cancel()
-	v := view{Now: time.Now(), Notice: r.URL.Query().Get("done"), OrderID: r.URL.Query().Get("order")}
+	v := view{Now: time.Now(), Notice: h.notice(r.URL.Query()), OrderID: r.URL.Query().Get("order")}
 	panels := []panel{{"pipeline", h.pipeline}, {"consumer lag", h.lags}, {"dead letters", h.deadLetters},
 		{"sagas", h.sagas}, {"low stock", h.lowStock}}
 	if v.OrderID != "" {
@@ -203,7 +236,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'")
 	if err := page.Execute(w, v); err != nil {
 		h.cfg.Log.Error("render the console", "err", err)
 	}
@@ -309,9 +342,27 @@ func (h *Handler) check(ctx context.Context) func(*view) {
 	return func(v *view) { v.Check = &c }
 }
 
-// back sends the browser to the console with a notice (Post/Redirect/Get).
-func back(w http.ResponseWriter, r *http.Request, notice string) {
-	http.Redirect(w, r, "/ops?done="+url.QueryEscape(notice), http.StatusSeeOther)
+// back sends the browser to the console with a notice (Post/Redirect/Get):
+// done names one of the console's own messages, never the message itself.
+func back(w http.ResponseWriter, r *http.Request, done url.Values) {
+	http.Redirect(w, r, "/ops?"+done.Encode(), http.StatusSeeOther)
+}
+
+// notice is the message a redirect's done= asks for, when it is one the
+// console wrote: a link from elsewhere cannot put words on the page.
+func (h *Handler) notice(q url.Values) string {
+	switch q.Get("done") {
+	case "restarted":
+		name := q.Get("connector")
+		if slices.ContainsFunc(h.cfg.Connectors, func(c connectors.Connector) bool { return c.Name == name }) {
+			return "Restarted connector " + name + "."
+		}
+	case "replayed":
+		if id, err := uuid.Parse(q.Get("event")); err == nil {
+			return "Replayed event " + id.String() + ": back on its topic, where a consumer that applied it already skips it."
+		}
+	}
+	return ""
 }
 
 // restartConnector restarts one of the instance's connectors with its
@@ -328,7 +379,7 @@ func (h *Handler) restartConnector(w http.ResponseWriter, r *http.Request) {
 		httpkit.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "Kafka Connect refused the restart"})
 		return
 	}
-	back(w, r, "restarted "+name)
+	back(w, r, url.Values{"done": {"restarted"}, "connector": {name}})
 }
 
 // replay puts one dead letter back on its topic; consumers that applied its
@@ -356,5 +407,5 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
 		httpkit.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "the replay did not reach Kafka"})
 		return
 	}
-	back(w, r, fmt.Sprintf("replayed %s event %s", d.Type, d.ID))
+	back(w, r, url.Values{"done": {"replayed"}, "event": {d.ID}})
 }

@@ -38,8 +38,11 @@ func (fakeStore) CheckReadModel(context.Context) (store.ReadModelCheck, error) {
 	return store.ReadModelCheck{Checked: 3, Mismatches: []string{"product 7: 1 in stock, 2 in the read model"}}, nil
 }
 
-// The console answers only the operator key (401 without, 403 wrong), only
-// forms posted from itself, errors as JSON, and escapes what it shows.
+// The console answers only the operator key (401 without, and 401 again for
+// a wrong password so the browser asks again; 403 for a wrong header key),
+// only forms posted from itself (scheme, host and port), errors as JSON,
+// never inside another site's frame, and escapes what it shows; a notice
+// is only one of its own messages.
 func TestConsoleBoundaries(t *testing.T) {
 	h := console.New(console.Config{
 		Stack: config.Stack{KafkaBrokers: "127.0.0.1:1", ConnectURL: "http://127.0.0.1:1"}, Store: fakeStore{},
@@ -53,12 +56,17 @@ func TestConsoleBoundaries(t *testing.T) {
 		contentType, body                    string
 	}{
 		{"no key", "GET", "/ops", "", "", 401, "application/json", "operator key"},
-		{"wrong key", "GET", "/ops", "nope", "", 403, "application/json", "wrong operator key"},
+		{"wrong password", "GET", "/ops", "nope", "", 401, "application/json", "wrong operator key"},
 		{"the page", "GET", "/ops", "op-key", "", 200, "text/html", "<svg"},
 		{"an order, escaped", "GET", "/ops?order=42", "op-key", "", 200, "text/html", "&lt;script&gt;alert(1)&lt;/script&gt;"},
 		{"the stock check", "GET", "/ops?check=stock", "op-key", "", 200, "text/html", "3 products checked, 1 disagree"},
 		{"a form from elsewhere", "POST", "/ops/connectors/restart", "op-key", "http://evil.example", 403, "application/json", "console itself"},
-		{"a form from this host", "POST", "/ops/connectors/restart", "op-key", "http://127.0.0.1:9", 404, "application/json", "no such connector"},
+		{"a form from this host", "POST", "/ops/connectors/restart", "op-key", "@self", 404, "application/json", "no such connector"},
+		{"a form from this host on another port", "POST", "/ops/connectors/restart", "op-key", "http://127.0.0.1:9", 403, "application/json", "console itself"},
+		{"a form from this host over https", "POST", "/ops/connectors/restart", "op-key", "@https", 403, "application/json", "console itself"},
+		{"a notice the console did not write", "GET", "/ops?done=%3Cb%3Eyour+key+expired%3C%2Fb%3E", "op-key", "", 200, "text/html", "<svg"},
+		{"a notice of an unknown connector", "GET", "/ops?done=restarted&connector=evil", "op-key", "", 200, "text/html", "<svg"},
+		{"a replay notice", "GET", "/ops?done=replayed&event=0b4e7a0e-5d4c-4b8e-9a39-5e0f7d0c1a2b", "op-key", "", 200, "text/html", "Replayed event 0b4e7a0e-5d4c-4b8e-9a39-5e0f7d0c1a2b"},
 		{"an unknown connector", "POST", "/ops/connectors/restart", "op-key", "", 404, "application/json", "no such connector"},
 		{"a bad replay", "POST", "/ops/dead-letters/replay", "op-key", "", 400, "application/json", "partition"},
 		{"a wrong method", "DELETE", "/ops", "op-key", "", 405, "application/json", "method"},
@@ -72,7 +80,13 @@ func TestConsoleBoundaries(t *testing.T) {
 			if tc.password != "" {
 				req.SetBasicAuth("operator", tc.password)
 			}
-			if tc.origin != "" {
+			switch tc.origin {
+			case "":
+			case "@self":
+				req.Header.Set("Origin", srv.URL)
+			case "@https":
+				req.Header.Set("Origin", strings.Replace(srv.URL, "http:", "https:", 1))
+			default:
 				req.Header.Set("Origin", tc.origin)
 			}
 			resp, err := http.DefaultClient.Do(req)
@@ -87,6 +101,12 @@ func TestConsoleBoundaries(t *testing.T) {
 			}
 			if tc.status == 401 && resp.Header.Get("WWW-Authenticate") == "" {
 				t.Fatal("a 401 without WWW-Authenticate: a browser would not ask for the key")
+			}
+			if resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+				t.Fatalf("framing is not forbidden: %v", resp.Header)
+			}
+			if strings.Contains(string(raw), "your key expired") || strings.Contains(string(raw), "evil") {
+				t.Fatal("the page shows a notice it did not write")
 			}
 		})
 	}

@@ -107,7 +107,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if notice != "restarted "+connector {
+	if notice != "Restarted connector "+connector+"." {
 		t.Errorf("after the restart button: notice %q", notice)
 	}
 	if log := serviceLog(t, "store-manager"); !strings.Contains(log, `"msg":"operator restarts a connector","connector":"`+connector+`"`) {
@@ -138,7 +138,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(notice, "replayed") || !strings.Contains(notice, eventID) {
+	if !strings.HasPrefix(notice, "Replayed event "+eventID) {
 		t.Errorf("after the replay button: notice %q", notice)
 	}
 	stacktest.Eventually(t, 30*time.Second, "the replayed event dead-lettered again", func() bool {
