@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,11 +190,14 @@ func TestDeletedOrderCannotBePaid(t *testing.T) {
 }
 
 // The unauthenticated payment state of the review: PUT /orders needs the
-// employee key, and even then cannot mark an unpaid order paid or store a
-// link that is not an http(s) URL.
+// employee key, and even then cannot mark an unpaid order paid nor store a
+// link other than the order's own payment's on the public gateway (another
+// order's, another site's, a script, or null).
 func TestPaymentStateIsNotWritableAnonymously(t *testing.T) {
 	s := newSystem(t)
-	_, id, _ := completedOrder(t, s)
+	_, other, _ := completedOrder(t, s)
+	_, id, o := completedOrder(t, s)
+	theirs, _ := s.getOrder(t, other)
 	attack := map[string]any{"order_id": id, "is_paid": true, "payment_link": "javascript:alert(1)"}
 	cases := []struct {
 		name   string
@@ -205,7 +209,10 @@ func TestPaymentStateIsNotWritableAnonymously(t *testing.T) {
 		{"wrong key", withKey(storeapi.EmployeeKeyHeader, "guess"), attack, 403},
 		{"employee marking an unpaid order paid", employee(), map[string]any{"order_id": id, "is_paid": true}, 409},
 		{"employee storing a script link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": "javascript:alert(1)"}, 422},
-		{"employee setting a real link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": "https://pay.example.com/1"}, 200},
+		{"employee setting another site's link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": "https://pay.example.com/1"}, 422},
+		{"employee setting another order's link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": theirs.PaymentLink}, 422},
+		{"employee setting a null link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": nil}, 422},
+		{"employee confirming the order's own link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": o.PaymentLink}, 200},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -214,8 +221,8 @@ func TestPaymentStateIsNotWritableAnonymously(t *testing.T) {
 			}
 		})
 	}
-	stacktest.Eventually(t, 15*time.Second, "the employee's link in the read model", func() bool {
-		o, _ := s.getOrder(t, id)
-		return o.PaymentLink == "https://pay.example.com/1" && !o.IsPaid
+	stacktest.Eventually(t, 15*time.Second, "the order's own link kept in the read model", func() bool {
+		now, _ := s.getOrder(t, id)
+		return now.PaymentLink == o.PaymentLink && !now.IsPaid && slices.Contains(now.Steps, events.OrderUpdated)
 	})
 }

@@ -4,13 +4,18 @@
 package httpkit
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/store-manager/store-manager/services/platform/errs"
@@ -24,22 +29,28 @@ func badRequestf(format string, args ...any) error {
 	return errs.Errorf(errs.BadRequest, format, args...)
 }
 
-// Decode reads exactly one JSON object into v, a pointer to a struct,
-// rejecting unknown fields, trailing data, wrong types, bodies over
-// MaxBodyBytes, and a nil pointer field tagged `required:"true"`. The body
-// is read as JSON whatever Content-Type says, as curl's default form type
-// is common.
+// Decode reads exactly one JSON object into v, a pointer to a struct, and
+// reads it strictly: member names match their fields exactly (case
+// included), no member appears twice, no member is unknown, numbers are
+// numbers (a quoted number is refused), the text is valid UTF-8, nothing
+// follows the object, and a nil pointer field tagged `required:"true"` is
+// refused. Bodies over MaxBodyBytes are refused. The body is read as JSON
+// whatever Content-Type says, as curl's default form type is common.
 func Decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return errs.Errorf(errs.TooLarge, "request body is over %d bytes", MaxBodyBytes)
+	case err != nil:
+		return badRequestf("the request body could not be read")
+	case len(bytes.TrimSpace(body)) == 0:
+		return badRequestf("body is empty; a JSON object is required")
+	case !utf8.Valid(body):
+		return badRequestf("body is not valid UTF-8")
 	}
-	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return errs.Errorf(errs.TooLarge, "request body is over %d bytes", MaxBodyBytes)
-		}
-		return badRequestf("body must hold a single JSON object")
+	if err := jsonv2.Unmarshal(body, v, jsonv2.RejectUnknownMembers(true)); err != nil {
+		return decodeError(err)
 	}
 	return requireFields(v)
 }
@@ -58,32 +69,61 @@ func requireFields(v any) error {
 	return nil
 }
 
+// decodeError turns what the strict decoder found into a message that names
+// the member at fault, as items[0].quantity.
 func decodeError(err error) error {
 	var (
-		syntax *json.SyntaxError
-		typ    *json.UnmarshalTypeError
-		mbe    *http.MaxBytesError
+		syntax   *jsontext.SyntacticError
+		semantic *jsonv2.SemanticError
 	)
 	switch {
-	case errors.As(err, &mbe):
-		return errs.Errorf(errs.TooLarge, "request body is over %d bytes", MaxBodyBytes)
-	case errors.Is(err, io.EOF):
-		return badRequestf("body is empty; a JSON object is required")
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.As(err, &syntax):
-		return badRequestf("body is not valid JSON")
-	case errors.As(err, &typ):
-		if typ.Field == "" {
+	case errors.As(err, &syntax) && errors.Is(syntax.Err, jsontext.ErrDuplicateName):
+		return badRequestf("field %s appears more than once", member(syntax.JSONPointer))
+	case errors.As(err, &semantic) && errors.Is(semantic.Err, jsonv2.ErrUnknownName):
+		return badRequestf("unknown field %s (names are matched exactly, case included)", member(semantic.JSONPointer))
+	case errors.As(err, &semantic) && semantic.GoType != nil && semantic.JSONKind != 0:
+		if semantic.JSONPointer == "" {
 			return badRequestf("body must be a JSON object")
 		}
-		return badRequestf("field %s must be %s", typ.Field, jsonType(typ.Type))
-	case strings.Contains(err.Error(), "into Number"):
-		return badRequestf("a number was expected")
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		return badRequestf("unknown field %s", strings.TrimPrefix(err.Error(), "json: unknown field "))
+		return badRequestf("field %s must be %s", member(semantic.JSONPointer), jsonType(semantic.GoType))
 	default:
 		return badRequestf("body is not valid JSON")
 	}
 }
+
+// member writes a JSON pointer (/items/0/quantity) as items[0].quantity.
+func member(p jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range p.Tokens() {
+		if _, err := strconv.Atoi(tok); err == nil {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
+}
+
+// Number is a JSON number as it was written, for amounts and quantities
+// that must be read exactly: a string, even of digits, is refused.
+type Number string
+
+// UnmarshalJSON accepts a JSON number only.
+func (n *Number) UnmarshalJSON(b []byte) error {
+	if len(b) == 0 || (b[0] != '-' && (b[0] < '0' || b[0] > '9')) {
+		return errNotNumber
+	}
+	*n = Number(b)
+	return nil
+}
+
+// String is the number as it was written.
+func (n Number) String() string { return string(n) }
+
+var errNotNumber = errors.New("not a JSON number")
 
 // jsonType names the JSON type a Go type is read from, for error messages
 // that never show Go's own type names.
@@ -91,7 +131,7 @@ func jsonType(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
-	if t == reflect.TypeFor[json.Number]() {
+	if t == reflect.TypeFor[Number]() {
 		return "a number"
 	}
 	switch t.Kind() {

@@ -3,6 +3,7 @@ package httpkit
 import (
 	"crypto/subtle"
 	"net/http"
+	"strings"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -21,11 +22,19 @@ func (k Key) Check(r *http.Request) error {
 	sent := r.Header.Get(k.Header)
 	switch {
 	case sent == "":
-		return errs.Errorf(errs.Unauthorized, "an %s API key is required: send it in the %s header", k.Holder, k.Header)
+		return errs.Errorf(errs.Unauthorized, "%s %s API key is required: send it in the %s header", article(k.Holder), k.Holder, k.Header)
 	case k.Value == "" || subtle.ConstantTimeCompare([]byte(sent), []byte(k.Value)) != 1:
 		return errs.Errorf(errs.Forbidden, "the %s API key is not valid", k.Holder)
 	}
 	return nil
+}
+
+// article is "an" before a vowel, else "a".
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // Guard lets a request reach h only with the key.

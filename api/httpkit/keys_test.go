@@ -3,6 +3,7 @@ package httpkit_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/julienschmidt/httprouter"
@@ -43,5 +44,18 @@ func TestKeyGuardRefusesMissingWrongAndUnsetKeys(t *testing.T) {
 				t.Fatalf("refusal is not JSON: %q", rec.Header().Get("Content-Type"))
 			}
 		})
+	}
+}
+
+// The refusal reads as English whoever holds the key.
+func TestKeyRefusalNamesItsHolder(t *testing.T) {
+	for holder, want := range map[string]string{
+		"service":  "a service API key is required",
+		"employee": "an employee API key is required",
+	} {
+		k := httpkit.Key{Header: "X-Test-Key", Value: "k", Holder: holder}
+		if err := k.Check(httptest.NewRequest("GET", "/", nil)); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", holder, err, want)
+		}
 	}
 }

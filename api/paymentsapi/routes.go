@@ -59,7 +59,7 @@ func (paymentHandlers) root(w http.ResponseWriter, _ *http.Request, _ httprouter
 type newPayment struct {
 	UserID      *int64       `json:"user_id" required:"true"`
 	OrderID     *int64       `json:"order_id" required:"true"`
-	TotalAmount *json.Number `json:"total_amount" required:"true"`
+	TotalAmount *httpkit.Number `json:"total_amount" required:"true"`
 }
 
 func (h paymentHandlers) create(ctx context.Context, req newPayment) (int64, error) {

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/julienschmidt/httprouter"
 
 	"github.com/store-manager/store-manager/api/httpkit"
@@ -19,7 +21,7 @@ import (
 type storeHandlers struct{ svc *store.Service }
 
 // wholeNumber reads a JSON number field that must be an integer in [min, max].
-func wholeNumber(field string, n *json.Number, lo, hi int64) (int64, error) {
+func wholeNumber(field string, n *httpkit.Number, lo, hi int64) (int64, error) {
 	if n == nil {
 		return 0, httpkit.Required(field)
 	}
@@ -64,9 +66,9 @@ func deleteByID(param string, del func(ctx context.Context, id int64) error) htt
 }
 
 type newProduct struct {
-	Name  *string      `json:"name" required:"true"`
-	SKU   *string      `json:"sku" required:"true"`
-	Price *json.Number `json:"price" required:"true"`
+	Name  *string         `json:"name" required:"true"`
+	SKU   *string         `json:"sku" required:"true"`
+	Price *httpkit.Number `json:"price" required:"true"`
 }
 
 func (h storeHandlers) createProduct(ctx context.Context, req newProduct) (int64, error) {
@@ -91,8 +93,8 @@ type stockResponse struct {
 
 func (h storeHandlers) setStock(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req struct {
-		ProductID *int64       `json:"product_id" required:"true"`
-		Quantity  *json.Number `json:"quantity"`
+		ProductID *int64          `json:"product_id" required:"true"`
+		Quantity  *httpkit.Number `json:"quantity"`
 	}
 	if err := httpkit.Decode(w, r, &req); err != nil {
 		return err
@@ -140,8 +142,8 @@ func (h storeHandlers) stockOverview(w http.ResponseWriter, r *http.Request, _ h
 type newOrder struct {
 	UserID *int64 `json:"user_id" required:"true"`
 	Items  *[]struct {
-		ProductID *int64       `json:"product_id"`
-		Quantity  *json.Number `json:"quantity"`
+		ProductID *int64          `json:"product_id"`
+		Quantity  *httpkit.Number `json:"quantity"`
 	} `json:"items" required:"true"`
 }
 
@@ -206,14 +208,28 @@ func newOrderResponse(o events.Order) any {
 
 func (h storeHandlers) updateOrder(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req struct {
-		OrderID     *int64  `json:"order_id" required:"true"`
-		IsPaid      *bool   `json:"is_paid" required:"true"`
-		PaymentLink *string `json:"payment_link"`
+		OrderID     *int64         `json:"order_id" required:"true"`
+		IsPaid      *bool          `json:"is_paid" required:"true"`
+		PaymentLink jsontext.Value `json:"payment_link"` // absent, or a string: null is refused
 	}
 	if err := httpkit.Decode(w, r, &req); err != nil {
 		return err
 	}
-	if err := h.svc.UpdateOrder(r.Context(), *req.OrderID, *req.IsPaid, req.PaymentLink); err != nil {
+	var link *string
+	switch {
+	case req.PaymentLink == nil:
+	case req.PaymentLink.Kind() == '"':
+		s := ""
+		if err := jsonv2.Unmarshal(req.PaymentLink, &s); err != nil {
+			return errs.Errorf(errs.BadRequest, "field payment_link must be a string")
+		}
+		link = &s
+	case req.PaymentLink.Kind() == 'n':
+		return errs.Errorf(errs.Invalid, "payment_link cannot be null: leave it out to keep the order's link")
+	default:
+		return errs.Errorf(errs.BadRequest, "field payment_link must be a string")
+	}
+	if err := h.svc.UpdateOrder(r.Context(), *req.OrderID, *req.IsPaid, link); err != nil {
 		return httpkit.WithFields(err, map[string]any{"updated": false})
 	}
 	httpkit.WriteJSON(w, http.StatusOK, map[string]bool{"updated": true})

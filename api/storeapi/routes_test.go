@@ -137,9 +137,10 @@ func TestStoreRoutes(t *testing.T) {
 		{"create order no items", "POST", "/orders", map[string]any{"user_id": f.userID, "items": []any{}}, 422, "at least one item"},
 		{"create order missing items", "POST", "/orders", map[string]any{"user_id": f.userID}, 400, "items is required"},
 		{"create order items not a list", "POST", "/orders", map[string]any{"user_id": f.userID, "items": "x"}, 400, "items"},
-		{"create order duplicate product", "POST", "/orders", map[string]any{"user_id": f.userID, "items": []any{
-			map[string]any{"product_id": f.productID, "quantity": 1}, map[string]any{"product_id": f.productID, "quantity": 1}}}, 422, "twice"},
-		{"update order", "PUT", "/orders", map[string]any{"order_id": f.orderID, "is_paid": false, "payment_link": "http://example.com/pay"}, 200, `"updated":true`},
+		{"create order naming a product twice", "POST", "/orders", map[string]any{"user_id": f.userID, "items": []any{
+			map[string]any{"product_id": f.productID, "quantity": 1}, map[string]any{"product_id": f.productID, "quantity": 2}}}, 201, `"order_id"`},
+		{"update order null link", "PUT", "/orders", map[string]any{"order_id": f.orderID, "is_paid": false, "payment_link": nil}, 422, "cannot be null"},
+		{"update order link not a string", "PUT", "/orders", map[string]any{"order_id": f.orderID, "is_paid": false, "payment_link": 5}, 400, "payment_link must be a string"},
 		{"update order keeps its link", "PUT", "/orders", map[string]any{"order_id": f.orderID, "is_paid": false}, 200, `"updated":true`},
 		{"update unknown order", "PUT", "/orders", map[string]any{"order_id": 999999999, "is_paid": true}, 404, `"updated":false`},
 		{"update order paid against its payment", "PUT", "/orders", map[string]any{"order_id": f.orderID, "is_paid": true}, 409, "by its payment"},

@@ -194,9 +194,17 @@ func (s *Service) Process(ctx context.Context, id int64, card Card) (Payment, er
 	return out, err
 }
 
+// maxCardYears is how far ahead a card's expiry may be.
+const maxCardYears = 20
+
+// checkCard accepts a card number written one way only (its 12 to 19
+// digits, no spaces or dashes) with a valid checksum, a 3- or 4-digit code,
+// and an expiry from this month to maxCardYears ahead.
 func (s *Service) checkCard(c Card) error {
-	number := strings.ReplaceAll(strings.ReplaceAll(c.Number, " ", ""), "-", "")
-	if !luhn(number) {
+	switch {
+	case len(c.Number) < 12 || len(c.Number) > 19 || !digits(c.Number):
+		return errs.Errorf(ErrInvalid, "cardNumber must be 12 to 19 digits, written without spaces or dashes")
+	case !luhn(c.Number) || strings.Trim(c.Number, "0") == "":
 		return errs.Errorf(ErrInvalid, "cardNumber is not a valid card number")
 	}
 	if n := len(c.Code); (n != 3 && n != 4) || !digits(c.Code) {
@@ -211,6 +219,9 @@ func (s *Service) checkCard(c Card) error {
 	if !time.Date(year, time.Month(month)+1, 1, 0, 0, 0, 0, time.UTC).After(now) {
 		return errs.Errorf(ErrInvalid, "the card has expired")
 	}
+	if year > now.Year()+maxCardYears {
+		return errs.Errorf(ErrInvalid, "expirationDate is more than %d years ahead", maxCardYears)
+	}
 	return nil
 }
 
@@ -223,11 +234,8 @@ func digits(s string) bool {
 	return s != ""
 }
 
-// luhn checks a card number's length and checksum.
+// luhn checks the checksum of a number of digits.
 func luhn(number string) bool {
-	if len(number) < 12 || len(number) > 19 || !digits(number) {
-		return false
-	}
 	sum := 0
 	for i := range number {
 		d := int(number[len(number)-1-i] - '0')
@@ -242,7 +250,7 @@ func luhn(number string) bool {
 }
 
 func parseExpiry(s string) (month, year int, ok bool) {
-	m, y, found := strings.Cut(strings.TrimSpace(s), "/")
+	m, y, found := strings.Cut(s, "/")
 	if !found || len(m) != 2 || (len(y) != 2 && len(y) != 4) || !digits(m) || !digits(y) {
 		return 0, 0, false
 	}

@@ -23,7 +23,9 @@ type Item struct {
 	Quantity  int64
 }
 
-// CreateOrder records an order for userID and starts its saga with OrderCreated.
+// CreateOrder records an order for userID and starts its saga with
+// OrderCreated. Lines naming the same product are one line of their summed
+// quantity.
 func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (int64, error) {
 	if len(items) == 0 {
 		return 0, errs.Errorf(ErrInvalid, "an order needs at least one item")
@@ -31,20 +33,25 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 	if len(items) > MaxOrderItems {
 		return 0, errs.Errorf(ErrInvalid, "an order has at most %d items", MaxOrderItems)
 	}
-	ids := make([]int64, 0, len(items))
-	seen := make(map[int64]bool, len(items))
+	line := make(map[int64]int, len(items)) // a product's line among the merged ones
+	merged := make([]Item, 0, len(items))
 	for i, it := range items {
 		if it.Quantity < 1 || it.Quantity > MaxItemQty {
 			return 0, errs.Errorf(ErrInvalid, "items[%d].quantity must be between 1 and %d", i, MaxItemQty)
 		}
-		if seen[it.ProductID] {
-			return 0, errs.Errorf(ErrInvalid, "items[%d]: product %d appears twice", i, it.ProductID)
+		if k, ok := line[it.ProductID]; ok {
+			merged[k].Quantity += it.Quantity // at most MaxOrderItems × MaxItemQty: within MaxStock
+			continue
 		}
-		seen[it.ProductID] = true
-		ids = append(ids, it.ProductID)
+		line[it.ProductID] = len(merged)
+		merged = append(merged, it)
 	}
-	items = slices.Clone(items) // in product order, as the database lists an order's items
+	items = merged // in product order, as the database lists an order's items
 	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.ProductID, b.ProductID) })
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ProductID
+	}
 	var orderID int64
 	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
 		// The user is checked by the orders table's foreign key, not read first.
@@ -219,9 +226,16 @@ func (s *Service) UpdateOrder(ctx context.Context, id int64, isPaid bool, paymen
 			return nil, errs.Errorf(ErrConflict, "is_paid cannot be %t: order %d is %s by its payment", isPaid, id, paidWord(o.IsPaid))
 		}
 		if paymentLink != nil {
-			o.PaymentLink = sql.NullString{String: *paymentLink, Valid: true}
+			// The only link an order may carry is its own payment's, on the
+			// public gateway, as the payments service announced it.
+			switch {
+			case !o.PaymentLink.Valid:
+				return nil, errs.Errorf(ErrConflict, "order %d has no payment yet, so no payment link", id)
+			case *paymentLink != o.PaymentLink.String:
+				return nil, errs.Errorf(ErrInvalid, "payment_link must be the link of order %d's own payment, %s", id, o.PaymentLink.String)
+			}
 		}
-		e, err := o.advance(ctx, q, events.OrderUpdated, "payment link updated", "")
+		e, err := o.advance(ctx, q, events.OrderUpdated, "payment link confirmed", "")
 		return []outbox.Event{e}, err
 	})
 }

@@ -11,11 +11,14 @@ import (
 // OpenAPI document (a test holds them equal), in the syntax both Go's and
 // JSON Schema's regular expressions read.
 const (
-	blank   = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+	// blank is what shows nothing: spaces, and the invisible format characters (soft hyphen,
+	// zero-width spaces and joiners, direction marks) that a name can neither begin nor end with.
+	blank   = "\t\n\v\f\r \u00a0\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff\u00ad\u180e"
 	control = "\x00-\x1f\u007f-\u009f"
 
 	// NamePattern is a name or SKU: no control characters, and neither
-	// empty nor starting or ending with a space.
+	// empty nor starting or ending with a space or an invisible character,
+	// so it shows at least one visible character.
 	NamePattern = "^[^" + blank + control + "]([^" + control + "]*[^" + blank + control + "])?$"
 
 	// LinkPattern is a payment link: an absolute http or https URL with a

@@ -22,6 +22,10 @@ func TestCheckName(t *testing.T) {
 		{"a\x00b", false},
 		{"a\nb", false},
 		{"a\u0085b", false},
+		{"\u200b", false},             // a zero-width space alone shows nothing
+		{"\u200d\u2060\u00ad", false}, // nor do joiners and a soft hyphen
+		{"\u200fAnn", false},
+		{"👩\u200d💻", true}, // a joiner inside a name is fine
 		{strings.Repeat("é", 10), true},
 		{strings.Repeat("é", 11), false},
 	}

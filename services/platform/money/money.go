@@ -19,9 +19,16 @@ type Cents int64
 // at most two decimals.
 var ErrFormat = errors.New("not an amount with at most two decimals")
 
+// ErrExponent is returned for an amount written with an exponent (1.5e2):
+// amounts are written out, so what is stored is what was sent.
+var ErrExponent = errors.New("an amount is written without an exponent, such as 150 or 12.50")
+
 // Parse reads "12", "12.5" or "12.50" ("-0" is zero). Negative, exponent and
 // over-Max values fail.
 func Parse(s string) (Cents, error) {
+	if strings.ContainsAny(s, "eE") {
+		return 0, fmt.Errorf("%q: %w", s, ErrExponent)
+	}
 	if rest, neg := strings.CutPrefix(s, "-"); neg {
 		if c, err := Parse(rest); err != nil || c != 0 || strings.HasPrefix(rest, "-") {
 			return 0, fmt.Errorf("%q: %w", s, ErrFormat)

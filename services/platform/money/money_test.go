@@ -1,6 +1,7 @@
 package money_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/store-manager/store-manager/services/platform/money"
@@ -38,6 +39,15 @@ func TestParse(t *testing.T) {
 				t.Fatalf("Parse(%q) = %d, %v; want %d, error %t", tc.in, got, err, tc.want, tc.wantErr)
 			}
 		})
+	}
+}
+
+// An exponent gets a message of its own, not the generic format error.
+func TestParseNamesExponents(t *testing.T) {
+	for _, in := range []string{"1e3", "1.5E2", "-0e0", "12.50e-0"} {
+		if _, err := money.Parse(in); !errors.Is(err, money.ErrExponent) {
+			t.Errorf("Parse(%q) = %v, want ErrExponent", in, err)
+		}
 	}
 }
 
