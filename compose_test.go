@@ -29,8 +29,12 @@ type composeFile struct {
 		Healthcheck *struct {
 			Test []string `yaml:"test"`
 		} `yaml:"healthcheck"`
-		Restart string `yaml:"restart"`
+		Restart  string   `yaml:"restart"`
+		Networks []string `yaml:"networks"`
 	} `yaml:"services"`
+	Networks map[string]struct {
+		Internal bool `yaml:"internal"`
+	} `yaml:"networks"`
 }
 
 func loadCompose(t *testing.T) composeFile {
@@ -69,19 +73,35 @@ func TestComposeMatchesNativeStack(t *testing.T) {
 	c := loadCompose(t)
 	svc := func(name string) bool { _, ok := c.Services[name]; return ok }
 
-	// The same ports as natively (the first of a replicated service's range).
-	published := map[string]string{}
+	// Only the gateway is published on every interface; MySQL, Prometheus and
+	// Grafana on the host's loopback, for operators, on the ports used natively.
+	// Kafka, Connect's REST API, Redis and the services' /metrics are on the
+	// internal network alone, with no published port.
+	want := map[string]string{"krakend": "8080:8080", "mysql": "127.0.0.1:3306:3306",
+		"prometheus": "127.0.0.1:9090:9090", "grafana": "127.0.0.1:3000:3000"}
+	if !c.Networks["internal"].Internal {
+		t.Error("the internal network is not internal: true")
+	}
 	for name, s := range c.Services {
-		for _, p := range s.Ports {
-			first, _, _ := strings.Cut(strings.Split(p, ":")[0], "-")
-			published[first] = name
+		if got := strings.Join(s.Ports, " "); got != want[name] {
+			t.Errorf("%s publishes %q, want %q", name, got, want[name])
+		}
+		if name != "jmx-agent" && !slices.Contains(s.Networks, "internal") {
+			t.Errorf("%s is not on the internal network: %v", name, s.Networks)
+		}
+		if want[name] == "" && slices.Contains(s.Networks, "edge") && name != "jmx-agent" {
+			t.Errorf("%s is on the edge network without a reason to be", name)
 		}
 	}
-	for port, name := range map[string]string{"3306": "mysql", "6379": "redis", "9092": "kafka", "8083": "connect",
-		"5000": "store-manager", "5009": "payments", "8080": "krakend"} {
-		if published[port] != name {
-			t.Errorf("port %s is published by %q, want %s as natively", port, published[port], name)
-		}
+	// Connect reads the Debezium password from a file, and Redis has a password.
+	connect := c.Services["connect"]
+	if connect.Environment["CONNECT_CONFIG_PROVIDERS_FILE_CLASS"] != "org.apache.kafka.common.config.provider.FileConfigProvider" ||
+		!slices.Contains(connect.Volumes, "./debezium/secrets.properties:/etc/connect/secrets.properties:ro") ||
+		!strings.Contains(strings.Join(c.Services["connectors"].Command, " "), "database.password=$${file:/etc/connect/secrets.properties:debezium.password}") { // $$: compose writes one $
+		t.Error("Kafka Connect does not read the Debezium password through its FileConfigProvider")
+	}
+	if !strings.Contains(strings.Join(c.Services["redis"].Command, " "), "--requirepass") || c.Services["store-manager"].Environment["REDIS_PASSWORD"] == "" {
+		t.Error("Redis has no password in compose")
 	}
 
 	// The same versions of Kafka and Debezium.

@@ -162,6 +162,42 @@ func TestGeneratedNginxIsValid(t *testing.T) {
 	}
 }
 
+// The gateway's own 404 and 405 bodies are krakend.json's router error_body,
+// so KrakenD in compose and nginx natively say the same.
+func TestGeneratedNginxSpeaksKrakendErrors(t *testing.T) {
+	raw, err := os.ReadFile("krakend.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		ExtraConfig struct {
+			Router struct {
+				ErrorBody map[string]struct {
+					Error string `json:"error"`
+				} `json:"error_body"`
+			} `json:"router"`
+		} `json:"extra_config"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := krakend.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := cfg.Nginx(krakend.NginxOptions{Listen: "127.0.0.1:1", Backends: map[string][]string{
+		"http://store-manager:5000": {"127.0.0.1:5000"}, "http://payments:5009": {"127.0.0.1:5009"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, status := range []string{"404", "405"} {
+		msg := doc.ExtraConfig.Router.ErrorBody[status].Error
+		if msg == "" || !strings.Contains(conf, `{"error":"`+msg+`"}`) {
+			t.Errorf("krakend.json's %s body %q is not the generated gateway's", status, msg)
+		}
+	}
+}
+
 // A backend slower than its endpoint's timeout gets 504 within that timeout,
 // from a gateway generated for a slow test backend.
 func TestSlowBackendTimesOut(t *testing.T) {
@@ -262,6 +298,8 @@ func TestGeneratedGatewayRoutes(t *testing.T) {
 		{"GET", "/fast", 200, `{"method":"GET","path":"/fast"}`, ""},
 		{"HEAD", "/fast", 200, ``, ""},
 		{"PATCH", "/fast", 405, `"error"`, "GET, HEAD"},
+		{"TRACE", "/fast", 405, `"error"`, "GET, HEAD"},
+		{"FROBNICATE", "/fast", 405, `"error"`, "GET, HEAD"},
 		{"POST", "/alias/42/pay", 200, `{"method":"POST","path":"/real/42"}`, ""},
 		{"POST", "/alias/042/pay", 404, `"error"`, ""},
 		{"POST", "/alias/+42/pay", 404, `"error"`, ""},
@@ -275,6 +313,9 @@ func TestGeneratedGatewayRoutes(t *testing.T) {
 		}
 		raw, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
+		if strings.Contains(string(raw), tc.method) && tc.status >= 400 {
+			t.Errorf("%s %s echoes the method: %s", tc.method, tc.path, raw)
+		}
 		if resp.StatusCode != tc.status || !strings.Contains(string(raw), tc.body) || resp.Header.Get("Allow") != tc.allow ||
 			resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s %s = %d %q Allow %q (%s); want %d %q Allow %q", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Content-Type"),

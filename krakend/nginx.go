@@ -264,9 +264,10 @@ http {
         location = /_gateway/405 {
             internal;
             add_header Allow $gateway_allow always;
-            return 405 '{"error":"the gateway allows no such method on this path"}\n';
+            return 405 '{"error":"the gateway does not allow this method on this route"}\n';
         }
-        location @not_found    { return 404 '{"error":"the gateway has no route for $request_method on this path"}\n'; }
+        # The 404 and 405 bodies are KrakenD's (krakend.json's router error_body); neither echoes the method.
+        location @not_found    { return 404 '{"error":"the gateway has no such route"}\n'; }
         location @too_large    { return 413 '{"error":"request body too large"}\n'; }
         location @too_many     { return 429 '{"error":"too many requests: retry later"}\n'; }
         location @failed       { return 500 '{"error":"the gateway failed to handle the request"}\n'; }
@@ -281,7 +282,7 @@ http {
 {{- end}}
             # Only the declared methods: this location's own error_page hides the server's.
             add_header Allow "{{.Methods}}" always;
-            return 405 '{"error":"the gateway allows no $request_method on this path"}\n';
+            return 405 '{"error":"the gateway does not allow this method on this route"}\n';
 {{- $loc := .}}
             error_page 418 = @ep_{{(index .Routes 0).Index}}_${request_method};
             error_page 413 = @too_large; # a location's error_page hides the server's, so it is repeated here

@@ -17,7 +17,7 @@ import (
 
 // Gateway's own answers, as opposed to the services'.
 func fromGateway(body string) bool {
-	return strings.Contains(body, "the gateway has no route") || strings.Contains(body, "the gateway allows no") ||
+	return strings.Contains(body, "the gateway has no such route") || strings.Contains(body, "the gateway does not allow") ||
 		strings.Contains(body, "unavailable") || strings.Contains(body, "did not answer in time") ||
 		strings.Contains(body, "the gateway could not read") || strings.Contains(body, "URI is too long") ||
 		strings.Contains(body, "request body too large")

@@ -84,7 +84,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer queries.Close()
 
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.Stack.RedisAddr, PoolSize: 64, MinIdleConns: 8})
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.Stack.RedisAddr, Password: cfg.Stack.RedisPassword, PoolSize: 64, MinIdleConns: 8})
 	defer rdb.Close()
 	reads := readmodel.New(rdb, cfg.Stack.RedisPrefix())
 	svc := store.New(queries, reads)

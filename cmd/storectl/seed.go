@@ -85,7 +85,7 @@ func seedCmd(ctx context.Context, cfg config.Stack) error {
 
 // rebuildCmd rebuilds every Redis read model from the store database.
 func rebuildCmd(ctx context.Context, cfg config.Stack) error {
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword})
 	defer rdb.Close()
 	rm := readmodel.New(rdb, cfg.RedisPrefix())
 	svc, closeFn, err := openStore(ctx, cfg, rm)

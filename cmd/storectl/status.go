@@ -203,7 +203,7 @@ func components(ctx context.Context, cfg config.Stack) map[string]bool {
 	if err == nil {
 		db.Close()
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr})
+	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword})
 	out["redis"] = rdb.Ping(ctx).Err() == nil
 	rdb.Close()
 	out["kafka"] = dial(strings.Split(cfg.KafkaBrokers, ",")[0])

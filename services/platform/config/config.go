@@ -14,12 +14,15 @@ import (
 
 // Stack locates the infrastructure every binary talks to.
 type Stack struct {
-	StoreDSN     string // store database, owned by store-manager
-	PaymentsDSN  string // payments database, owned by payments
-	AdminDSN     string // server administrator: scratch databases and grants (operators, tests)
-	RedisAddr    string
-	KafkaBrokers string
-	ConnectURL   string // Kafka Connect REST API
+	StoreDSN    string // store database, owned by store-manager
+	PaymentsDSN string // payments database, owned by payments
+	AdminDSN    string // server administrator: scratch databases and grants (operators, tests)
+	RedisAddr   string
+	// RedisPassword is Redis's password (REDIS_PASSWORD): none natively, where Redis
+	// listens on loopback only; compose sets one.
+	RedisPassword string
+	KafkaBrokers  string
+	ConnectURL    string // Kafka Connect REST API
 	// Namespace keeps one instance of the system apart from another on the
 	// same servers: "" for the one make run serves, "test" for make test's.
 	// It prefixes topics, consumer groups, connectors and read-model keys;
@@ -46,13 +49,14 @@ func (s Stack) prefix(sep string) string {
 // Load reads the stack settings, falling back to the native stack's defaults.
 func Load() Stack {
 	return Stack{
-		StoreDSN:     Env("STORE_DB_DSN", "store:store@tcp(127.0.0.1:3306)/store?parseTime=true"),
-		PaymentsDSN:  Env("PAYMENTS_DB_DSN", "payments:payments@tcp(127.0.0.1:3306)/payments?parseTime=true"),
-		AdminDSN:     Env("ADMIN_DB_DSN", "admin:admin@tcp(127.0.0.1:3306)/?parseTime=true"),
-		RedisAddr:    Env("REDIS_ADDR", "127.0.0.1:6379"),
-		KafkaBrokers: Env("KAFKA_BROKERS", "127.0.0.1:9092"),
-		ConnectURL:   Env("KAFKA_CONNECT_URL", "http://127.0.0.1:8083"),
-		Namespace:    os.Getenv("STACK_NAMESPACE"),
+		StoreDSN:      Env("STORE_DB_DSN", "store:store@tcp(127.0.0.1:3306)/store?parseTime=true"),
+		PaymentsDSN:   Env("PAYMENTS_DB_DSN", "payments:payments@tcp(127.0.0.1:3306)/payments?parseTime=true"),
+		AdminDSN:      Env("ADMIN_DB_DSN", "admin:admin@tcp(127.0.0.1:3306)/?parseTime=true"),
+		RedisAddr:     Env("REDIS_ADDR", "127.0.0.1:6379"),
+		RedisPassword: os.Getenv("REDIS_PASSWORD"),
+		KafkaBrokers:  Env("KAFKA_BROKERS", "127.0.0.1:9092"),
+		ConnectURL:    Env("KAFKA_CONNECT_URL", "http://127.0.0.1:8083"),
+		Namespace:     os.Getenv("STACK_NAMESPACE"),
 	}
 }
 

@@ -58,7 +58,7 @@ func New(t testing.TB, opts ...Option) System {
 	s := System{
 		StoreDB:    stacktest.Open(t, stacktest.MigratedDatabase(t, "store")),
 		PaymentsDB: stacktest.Open(t, stacktest.MigratedDatabase(t, "payments")),
-		Redis:      redis.NewClient(&redis.Options{Addr: st.RedisAddr}),
+		Redis:      redis.NewClient(&redis.Options{Addr: st.RedisAddr, Password: st.RedisPassword}),
 	}
 	t.Cleanup(func() { s.Redis.Close() })
 	s.Prefix = "test:" + stacktest.Suffix() + ":"
