@@ -57,8 +57,8 @@ func (paymentHandlers) root(w http.ResponseWriter, _ *http.Request, _ httprouter
 }
 
 type newPayment struct {
-	UserID      *int64       `json:"user_id" required:"true"`
-	OrderID     *int64       `json:"order_id" required:"true"`
+	UserID      *int64          `json:"user_id" required:"true"`
+	OrderID     *int64          `json:"order_id" required:"true"`
 	TotalAmount *httpkit.Number `json:"total_amount" required:"true"`
 }
 
