@@ -397,7 +397,7 @@ var errStopped = errors.New("validation stopped")
 func validate(ctx context.Context, schema *ast.Schema, doc *ast.QueryDocument) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			if v != errStopped { //nolint:errorlint // the sentinel itself is the panic value
+			if v != errStopped { // the sentinel itself is the panic value
 				panic(v)
 			}
 			err = ctx.Err()
