@@ -6,6 +6,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -89,7 +90,7 @@ func waitGateway(t testing.TB) {
 // product creates a product with quantity units in stock.
 func (s system) product(t testing.TB, price string, quantity int) int64 {
 	t.Helper()
-	r := s.store.Do(t, "POST", "/products", map[string]any{"name": "E2E item", "sku": "E-" + stacktest.Suffix(), "price": price})
+	r := s.store.Do(t, "POST", "/products", map[string]any{"name": "E2E item", "sku": "E-" + stacktest.Suffix(), "price": json.Number(price)})
 	if r.Status != 201 {
 		t.Fatalf("create product: %d %s", r.Status, r.Raw)
 	}

@@ -177,7 +177,7 @@ func TestStoreDeletes(t *testing.T) {
 	if r = c.Do(t, "DELETE", fmt.Sprintf("/users/%d", r.Int("user_id")), nil); r.Status != 200 || r.Field("deleted") != true {
 		t.Fatalf("delete user: %d %s", r.Status, r.Raw)
 	}
-	r = c.Do(t, "POST", "/products", map[string]any{"name": "Tmp", "sku": "D-" + stacktest.Suffix(), "price": "3.10"})
+	r = c.Do(t, "POST", "/products", map[string]any{"name": "Tmp", "sku": "D-" + stacktest.Suffix(), "price": 3.10})
 	if r = c.Do(t, "DELETE", fmt.Sprintf("/products/%d", r.Int("product_id")), nil); r.Status != 200 || r.Field("deleted") != true {
 		t.Fatalf("delete product: %d %s", r.Status, r.Raw)
 	}
