@@ -183,21 +183,23 @@ func TestGatewayRateLimit(t *testing.T) {
 	}
 }
 
-// One abusive client alone exceeds the per-client read limit: a burst of
-// 12,000 GETs within 2 s from one address sees 429s.
+// One abusive client alone exceeds the per-client read limit (2,000/s with a
+// burst of 2,000): GETs from one address as fast as it can send them see a
+// 429 once the burst is spent, however fast this machine is beyond the rate.
 func TestGatewayReadLimitPerClient(t *testing.T) {
 	stacktest.Stack(t)
 	defer time.Sleep(2 * time.Second) // let the bucket refill for the tests after this one
 	c := stacktest.NewClient(gatewayURL())
 	c.HTTP.Transport = &http.Transport{MaxIdleConnsPerHost: 64}
 	var sent, limited atomic.Int64
-	deadline := time.Now().Add(2 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	var wg sync.WaitGroup
 	for w := 0; w < 48; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for time.Now().Before(deadline) && sent.Add(1) <= 12000 {
+			for limited.Load() == 0 && time.Now().Before(deadline) {
+				sent.Add(1)
 				if r, err := c.Try("GET", "/stocks/1", nil); err == nil && r.Status == http.StatusTooManyRequests {
 					limited.Add(1)
 				}
@@ -206,6 +208,6 @@ func TestGatewayReadLimitPerClient(t *testing.T) {
 	}
 	wg.Wait()
 	if limited.Load() == 0 {
-		t.Fatalf("%d GETs within 2 s from one address were never limited", min(sent.Load(), 12000))
+		t.Fatalf("%d GETs from one address in 20 s were never limited", sent.Load())
 	}
 }
