@@ -33,7 +33,7 @@ OPERATOR_API_KEY     ?= local-operator-key
 
 export CGO_ENABLED := 1
 
-.PHONY: run test bench soak test-unit newman api-conformance alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
+.PHONY: run test test-instance test-clean bench soak test-unit newman api-conformance alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
 
 run: stack build migrate connectors seed apps gateway supervisor
 	@echo
@@ -70,7 +70,13 @@ TEST_ENV := STACK_NAMESPACE=test \
 
 # Package tests own their data (scratch databases); the end-to-end suite runs
 # against the test instance and stops and restarts its services, so it runs last.
+# Pass or fail, the test instance is then taken down (test-clean): nothing of it
+# keeps running, and its connectors no longer stream the binlog on the worker.
 test: tools $(NEWMAN) check-generated stack build
+	@status=0; $(MAKE) --no-print-directory test-instance || status=$$?; \
+	  $(MAKE) --no-print-directory test-clean || true; exit $$status
+
+test-instance:
 	$(TEST_ENV) $(BIN)/storectl migrate up
 	$(TEST_ENV) $(BIN)/storectl connectors register
 	$(TEST_ENV) $(STACK) apps
@@ -81,6 +87,13 @@ test: tools $(NEWMAN) check-generated stack build
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /api/e2e)
 	$(MAKE) --no-print-directory api-conformance STORE=http://127.0.0.1:5100 PAYMENTS=http://127.0.0.1:5109 GATEWAY=http://127.0.0.1:8180
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) ./api/e2e
+
+# The test instance's supervisor first (it would restart what is taken down), then
+# its connectors, services and gateway. The infrastructure and make run's instance stay.
+test-clean:
+	$(TEST_ENV) $(STACK) stop supervisor
+	$(TEST_ENV) $(BIN)/storectl connectors delete
+	$(TEST_ENV) $(STACK) stop store-manager payments gateway
 
 # Not part of make test: the default instance under load, figure by figure beside
 # the ceilings measured in the same run (reads, writes, sagas at fixed rates, CPU and

@@ -25,6 +25,7 @@ import (
 
 	"github.com/store-manager/store-manager/api/storeapi"
 	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
 
@@ -74,6 +75,7 @@ type benchReport struct {
 func TestBench(t *testing.T) {
 	s := newSystem(t)
 	st := config.Load()
+	onlyOwnConnectors(t, st)
 	storeURL := config.Env("STORE_URL", "http://127.0.0.1:5000")
 	admin := stacktest.Open(t, st.AdminDSN)
 	db := stacktest.Open(t, st.StoreDSN)
@@ -463,6 +465,30 @@ func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, tot
 	}
 	run.LockWaitsMs = d("Innodb_row_lock_time")
 	return run
+}
+
+// onlyOwnConnectors refuses to measure while the Connect worker runs
+// connectors of another instance (make test's, left registered): each parses
+// the whole binlog, so the table would not be the system it names.
+func onlyOwnConnectors(t *testing.T, st config.Stack) {
+	t.Helper()
+	own, err := connectors.ForStack(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered, err := connectors.NewClient(st.ConnectURL).List(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var others []string
+	for _, name := range registered {
+		if !slices.ContainsFunc(own, func(c connectors.Connector) bool { return c.Name == name }) {
+			others = append(others, name)
+		}
+	}
+	if len(others) > 0 {
+		t.Fatalf("the worker also runs %v: delete them first (STACK_NAMESPACE=<theirs> storectl connectors delete; make test does it for its own)", others)
+	}
 }
 
 // benchProcesses are the system's processes, by the name of their pid file;

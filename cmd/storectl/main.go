@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -28,6 +29,7 @@ commands:
   connectors register [flags]    create the event topics, then create or update the Debezium outbox
                                  connectors and wait until they run
   connectors status              print each connector's state
+  connectors delete              delete the instance's connectors (their offsets stay with the worker)
   seed                           add the demo users, products and stock (skips what exists)
   rebuild-cache                  rebuild every Redis read model from MySQL
   status [--json]                 is it healthy? components, connectors, canaries, lag, dead letters,
@@ -179,6 +181,23 @@ func connectorsCmd(ctx context.Context, cfg config.Stack, args []string) error {
 				return err
 			}
 			slog.Info("connector running", "name", c.Name)
+		}
+		return nil
+	case "delete":
+		// The instance's connectors only; their offsets stay with the worker, so
+		// registering them again resumes where they stopped.
+		registered, err := client.List(ctx)
+		if err != nil {
+			return err
+		}
+		for _, c := range all {
+			if !slices.Contains(registered, c.Name) {
+				continue
+			}
+			if err := client.Delete(ctx, c.Name); err != nil {
+				return err
+			}
+			slog.Info("connector deleted", "name", c.Name)
 		}
 		return nil
 	case "status":

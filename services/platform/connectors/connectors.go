@@ -113,6 +113,13 @@ func (c *Client) Delete(ctx context.Context, name string) error {
 	return c.do(ctx, http.MethodDelete, path.Join("/connectors", url.PathEscape(name)), nil, nil)
 }
 
+// List names every connector the worker's cluster runs, whoever registered it.
+func (c *Client) List(ctx context.Context) ([]string, error) {
+	var names []string
+	err := c.do(ctx, http.MethodGet, "/connectors", nil, &names)
+	return names, err
+}
+
 // State is a connector's and its tasks' state, as GET /connectors/{name}/status reports it.
 type State struct {
 	Name      string `json:"name"`
