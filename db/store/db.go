@@ -126,6 +126,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listUnfinishedOrdersStmt, err = db.PrepareContext(ctx, listUnfinishedOrders); err != nil {
 		return nil, fmt.Errorf("error preparing query ListUnfinishedOrders: %w", err)
 	}
+	if q.lockStocksStmt, err = db.PrepareContext(ctx, lockStocks); err != nil {
+		return nil, fmt.Errorf("error preparing query LockStocks: %w", err)
+	}
 	if q.saveOrderStmt, err = db.PrepareContext(ctx, saveOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query SaveOrder: %w", err)
 	}
@@ -307,6 +310,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listUnfinishedOrdersStmt: %w", cerr)
 		}
 	}
+	if q.lockStocksStmt != nil {
+		if cerr := q.lockStocksStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lockStocksStmt: %w", cerr)
+		}
+	}
 	if q.saveOrderStmt != nil {
 		if cerr := q.saveOrderStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing saveOrderStmt: %w", cerr)
@@ -390,6 +398,7 @@ type Queries struct {
 	listStepsSinceStmt           *sql.Stmt
 	listStockOverviewStmt        *sql.Stmt
 	listUnfinishedOrdersStmt     *sql.Stmt
+	lockStocksStmt               *sql.Stmt
 	saveOrderStmt                *sql.Stmt
 	setStockStmt                 *sql.Stmt
 }
@@ -432,6 +441,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listStepsSinceStmt:           q.listStepsSinceStmt,
 		listStockOverviewStmt:        q.listStockOverviewStmt,
 		listUnfinishedOrdersStmt:     q.listUnfinishedOrdersStmt,
+		lockStocksStmt:               q.lockStocksStmt,
 		saveOrderStmt:                q.saveOrderStmt,
 		setStockStmt:                 q.setStockStmt,
 	}

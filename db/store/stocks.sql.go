@@ -8,6 +8,7 @@ package storedb
 import (
 	"context"
 	"database/sql"
+	"strings"
 )
 
 const countLowStock = `-- name: CountLowStock :one
@@ -153,6 +154,55 @@ func (q *Queries) ListStockOverview(ctx context.Context) ([]ListStockOverviewRow
 			&i.Price,
 			&i.Quantity,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lockStocks = `-- name: LockStocks :many
+SELECT product_id, quantity, version FROM stocks
+WHERE product_id IN (/*SLICE:product_ids*/?)
+ORDER BY product_id
+FOR UPDATE
+`
+
+type LockStocksRow struct {
+	ProductID int64
+	Quantity  int32
+	Version   int64
+}
+
+// Locks the stock of an order's products, in product order (as every
+// transaction takes them, so none waits on another in a circle), and reads
+// what is left: whether an order can be served is known before anything is taken.
+func (q *Queries) LockStocks(ctx context.Context, productIds []int64) ([]LockStocksRow, error) {
+	query := lockStocks
+	var queryParams []interface{}
+	if len(productIds) > 0 {
+		for _, v := range productIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:product_ids*/?", strings.Repeat(",?", len(productIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:product_ids*/?", "NULL", 1)
+	}
+	rows, err := q.query(ctx, nil, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []LockStocksRow
+	for rows.Next() {
+		var i LockStocksRow
+		if err := rows.Scan(&i.ProductID, &i.Quantity, &i.Version); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

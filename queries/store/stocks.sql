@@ -30,3 +30,12 @@ ORDER BY p.id;
 -- name: CountLowStock :one
 -- Products with this many units or fewer, for the stock gauge.
 SELECT COUNT(*) FROM stocks WHERE quantity <= ?;
+
+-- name: LockStocks :many
+-- Locks the stock of an order's products, in product order (as every
+-- transaction takes them, so none waits on another in a circle), and reads
+-- what is left: whether an order can be served is known before anything is taken.
+SELECT product_id, quantity, version FROM stocks
+WHERE product_id IN (sqlc.slice(product_ids))
+ORDER BY product_id
+FOR UPDATE;

@@ -22,8 +22,9 @@ import (
 // from it, never from reading the order back.
 type order struct {
 	storedb.Order
-	items []storedb.OrderItem
-	steps []storedb.OrderStep
+	items   []storedb.OrderItem
+	steps   []storedb.OrderStep
+	deleted bool // its row is gone: its last event is a tombstone
 }
 
 // lockOrder locks order id for the transaction and reads its items and
@@ -128,13 +129,11 @@ func (o *order) note(ctx context.Context, q Queries, eventType, detail string, a
 // payment caused by that very event.
 func (o *order) advance(ctx context.Context, q Queries, eventType, detail, reason string) (outbox.Event, error) {
 	at := now()
-	o.Version++
 	o.UpdatedAt = at
 	if err := o.note(ctx, q, eventType, detail, at); err != nil {
 		return outbox.Event{}, err
 	}
-	e, err := outbox.New(events.TopicOrders, strconv.FormatInt(o.ID, 10), eventType,
-		events.OrderEvent{Order: buildOrder(o.Order, o.items, o.steps), Reason: reason})
+	e, err := o.announce(eventType, reason)
 	if err != nil {
 		return outbox.Event{}, err
 	}
@@ -149,6 +148,20 @@ func (o *order) advance(ctx context.Context, q Queries, eventType, detail, reaso
 		return outbox.Event{}, fmt.Errorf("save order %d: %w", o.ID, err)
 	}
 	return e, nil
+}
+
+// announce is the one place an order's events are made: it bumps the
+// order's version and builds the event with the order's snapshot as this
+// transaction holds it, or a tombstone once the order is deleted. The
+// caller writes the version with the state (the first event's is the new
+// row's version 1).
+func (o *order) announce(eventType, reason string) (outbox.Event, error) {
+	o.Version++
+	snapshot := events.Order{ID: o.ID, UserID: o.UserID, Version: o.Version, Deleted: true}
+	if !o.deleted {
+		snapshot = buildOrder(o.Order, o.items, o.steps)
+	}
+	return outbox.New(events.TopicOrders, strconv.FormatInt(o.ID, 10), eventType, events.OrderEvent{Order: snapshot, Reason: reason})
 }
 
 // fail records why an order's saga failed.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/errs"
@@ -98,12 +97,10 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 			}
 			o.items = append(o.items, item)
 		}
-		// The row starts at version 1: its first step is announced as is.
 		if err := o.note(ctx, q, events.OrderCreated, "", at); err != nil {
 			return nil, err
 		}
-		e, err := outbox.New(events.TopicOrders, strconv.FormatInt(o.ID, 10), events.OrderCreated,
-			events.OrderEvent{Order: buildOrder(o.Order, o.items, o.steps)})
+		e, err := o.announce(events.OrderCreated, "") // version 1, as the row was inserted
 		return []outbox.Event{e}, err
 	})
 	return orderID, err
@@ -149,13 +146,14 @@ func (s *Service) Order(ctx context.Context, id int64) (events.Order, error) {
 // do. It returns once the read side no longer shows the order (or after a bound).
 func (s *Service) DeleteOrder(ctx context.Context, id int64) error {
 	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
-		o, err := q.GetOrderForUpdate(ctx, id)
+		row, err := q.GetOrderForUpdate(ctx, id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errs.Errorf(ErrNotFound, "order %d not found", id)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("lock order %d: %w", id, err)
 		}
+		o := &order{Order: row}
 		if o.IsPaid {
 			return nil, errs.Errorf(ErrConflict, "order %d is paid and cannot be deleted", id)
 		}
@@ -172,8 +170,8 @@ func (s *Service) DeleteOrder(ctx context.Context, id int64) error {
 		if _, err := q.DeleteOrder(ctx, id); err != nil {
 			return nil, fmt.Errorf("delete order %d: %w", id, err)
 		}
-		e, err := outbox.New(events.TopicOrders, fmt.Sprint(id), events.OrderDeleted,
-			events.OrderEvent{Order: events.Order{ID: id, UserID: o.UserID, Version: o.Version + 1, Deleted: true}})
+		o.deleted = true
+		e, err := o.announce(events.OrderDeleted, "")
 		return append(out, e), err
 	})
 	if err == nil {

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -14,9 +13,7 @@ import (
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/consumer"
-	"github.com/store-manager/store-manager/services/platform/errs"
 	"github.com/store-manager/store-manager/services/platform/events"
-	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
 )
 
@@ -40,64 +37,138 @@ func (s *Service) RegisterSaga(reg *consumer.Registry) {
 	consumer.Handle(reg, events.OrderCreationFailed, s.onOrderCreationFailed)
 }
 
-// errInsufficientStock aborts the stock step's transaction, undoing the
-// items already taken, so the step is all-or-nothing.
-var errInsufficientStock = errors.New("insufficient stock")
-
-// applyFn changes an order for a step and returns the events the change
-// caused besides the step's own, and the step's detail for the history.
-type applyFn func(q Queries, o *order) (events []outbox.Event, detail string, err error)
-
-// step runs a saga step exactly once per event, in one transaction: it locks
-// the event's order and, when the state machine moves the order on input,
-// applies fn, moves the order and announces the move. A deleted order, or
-// one the input does not move, leaves nothing to do.
-func (s *Service) step(ctx context.Context, m consumer.Message, orderID int64, input string, fn applyFn) error {
+// step runs one input on one order in a transaction of its own (or of the
+// batch the consumer runs it in), exactly once per event: it locks the
+// order, lets decide say what the input does, and carries it out.
+func (s *Service) step(ctx context.Context, m consumer.Message, orderID int64, in input) error {
 	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
-		o, ok, err := lockOrder(ctx, q, orderID)
-		if !ok || err != nil {
-			return nil, err
-		}
-		t, ok := move(o.Status, input)
-		if !ok {
-			return nil, nil
-		}
-		return apply(ctx, q, o, t, fn)
+		return s.run(ctx, q, m, orderID, in)
 	})
 }
 
-// failing are the states of a saga that failed: their announcements carry
-// the failure reason, as the step's detail and the event's reason.
-var failing = map[string]bool{
-	StatusStockDecreaseFailed: true, StatusStockIncreased: true, StatusCancelled: true, StatusNeedsAttention: true,
+// run is a step inside its transaction. What taking the stock comes to is
+// found first, under the stock rows' locks, so that a shortfall is an
+// input like any other and never undoes the transaction.
+func (s *Service) run(ctx context.Context, q Queries, m consumer.Message, orderID int64, in input) ([]outbox.Event, error) {
+	o, ok, err := lockOrder(ctx, q, orderID)
+	if err != nil {
+		return nil, err
+	}
+	var row *storedb.Order
+	var left map[int64]storedb.LockStocksRow
+	if ok {
+		row = &o.Order
+		if in.kind == events.OrderCreated {
+			if _, moves := move(o.Status, inputStockTaken); !moves {
+				return nil, nil // a repeated OrderCreated: the stock was settled already
+			}
+			if left, in, err = stockFor(ctx, q, o.items); err != nil {
+				return nil, err
+			}
+		}
+	}
+	d := decide(row, in)
+	if d.ignore != "" {
+		if d.report {
+			s.ignore(ctx, m, orderID, d.ignore)
+		}
+		return nil, nil
+	}
+	return carryOut(ctx, q, o, d, in, left)
 }
 
-// apply runs fn on o, then moves o as t says and announces it, with the
-// detail fn returned.
-func apply(ctx context.Context, q Queries, o *order, t transition, fn applyFn) ([]outbox.Event, error) {
+// stockFor locks the stock of an order's items and says whether it serves
+// them: inputStockTaken with what is left of each, or inputStockShort with
+// the first item it cannot serve.
+func stockFor(ctx context.Context, q Queries, items []storedb.OrderItem) (map[int64]storedb.LockStocksRow, input, error) {
+	ids := make([]int64, len(items))
+	for i, it := range items {
+		ids[i] = it.ProductID
+	}
+	rows, err := q.LockStocks(ctx, ids)
+	if err != nil {
+		return nil, input{}, fmt.Errorf("lock stock: %w", err)
+	}
+	left := make(map[int64]storedb.LockStocksRow, len(rows))
+	for _, r := range rows {
+		left[r.ProductID] = r
+	}
+	for _, it := range items {
+		if left[it.ProductID].Quantity < it.Quantity {
+			return nil, input{kind: inputStockShort,
+				reason: fmt.Sprintf("not enough stock of product %d for %d units", it.ProductID, it.Quantity)}, nil
+		}
+	}
+	return left, input{kind: inputStockTaken}, nil
+}
+
+// carryOut does what decision d says to order o and announces the move.
+func carryOut(ctx context.Context, q Queries, o *order, d decision, in input, left map[int64]storedb.LockStocksRow) ([]outbox.Event, error) {
 	var out []outbox.Event
-	var detail string
-	if fn != nil {
-		var err error
-		if out, detail, err = fn(q, o); err != nil {
+	if d.fail != "" {
+		o.fail(d.fail)
+	}
+	fx := d.t.effects
+	if fx&takesStock != 0 {
+		taken, err := takeItems(ctx, q, o.items, left)
+		if err != nil {
+			return nil, err
+		}
+		o.StockTaken = true
+		out = append(out, taken...)
+	}
+	if fx&returnsStock != 0 && o.StockTaken {
+		returned, err := returnStock(ctx, q, o.items)
+		if err != nil {
+			return nil, err
+		}
+		o.StockTaken = false
+		out = append(out, returned...)
+	}
+	if fx&recordsPayment != 0 {
+		o.PaymentID = sql.NullInt64{Int64: in.payment.PaymentID, Valid: true}
+		o.PaymentLink = sql.NullString{String: in.payment.PaymentLink, Valid: true}
+	}
+	if fx&marksPaid != 0 {
+		o.IsPaid = true
+	}
+	from := o.Status
+	if fx&notesInput != 0 {
+		o.Status = d.t.via
+		if err := o.note(ctx, q, in.kind, d.noted, now()); err != nil {
 			return nil, err
 		}
 	}
-	from := o.Status
-	o.Status = t.to
-	reason := ""
-	if failing[t.to] {
-		detail, reason = o.FailureReason.String, o.FailureReason.String
-	}
-	e, err := o.advance(ctx, q, t.announce, detail, reason)
-	if err == nil && terminal[t.to] && !terminal[from] {
-		sagaDuration.WithLabelValues(t.to).Observe(time.Since(o.CreatedAt).Seconds())
+	o.Status = d.t.to
+	e, err := o.advance(ctx, q, d.t.announce, d.detail, d.reason)
+	if err == nil && terminal[d.t.to] && !terminal[from] {
+		sagaDuration.WithLabelValues(d.t.to).Observe(time.Since(o.CreatedAt).Seconds())
 	}
 	return append(out, e), err
 }
 
-// terminal are the states a saga ends in.
-var terminal = map[string]bool{StatusCompleted: true, StatusCancelled: true, StatusNeedsAttention: true}
+// takeItems takes each item's units from the stock locked and read as left,
+// and announces each product's new stock without reading it back.
+func takeItems(ctx context.Context, q Queries, items []storedb.OrderItem, left map[int64]storedb.LockStocksRow) ([]outbox.Event, error) {
+	out := make([]outbox.Event, 0, len(items))
+	for _, it := range items {
+		n, err := q.DecreaseStock(ctx, storedb.DecreaseStockParams{Amount: it.Quantity, ProductID: it.ProductID})
+		if err != nil {
+			return nil, fmt.Errorf("decrease stock of product %d: %w", it.ProductID, err)
+		}
+		if n != 1 { // the row is locked and was read with enough units
+			return nil, fmt.Errorf("decrease stock of product %d: %d rows changed", it.ProductID, n)
+		}
+		st := left[it.ProductID]
+		e, err := outbox.New(events.TopicStocks, strconv.FormatInt(it.ProductID, 10), events.StockUpdated,
+			events.Stock{ProductID: it.ProductID, Quantity: st.Quantity - it.Quantity, Version: st.Version + 1})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
 
 // sagaDuration is the time from an order's creation to the end of its saga, by outcome.
 var sagaDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
@@ -108,116 +179,35 @@ var sagaDuration = promauto.NewHistogramVec(prometheus.HistogramOpts{
 
 // onOrderCreated takes the stock of every item, or none: StockDecreased or StockDecreaseFailed.
 func (s *Service) onOrderCreated(ctx context.Context, m consumer.Message, e events.OrderEvent) error {
-	err := s.step(ctx, m, e.Order.ID, inputStockTaken, func(q Queries, o *order) ([]outbox.Event, string, error) {
-		out := make([]outbox.Event, 0, len(o.items))
-		for _, it := range o.items {
-			n, err := q.DecreaseStock(ctx, storedb.DecreaseStockParams{Amount: it.Quantity, ProductID: it.ProductID})
-			if err != nil {
-				return nil, "", fmt.Errorf("decrease stock of product %d: %w", it.ProductID, err)
-			}
-			if n == 0 {
-				return nil, "", errs.Errorf(errInsufficientStock, "not enough stock of product %d for %d units", it.ProductID, it.Quantity)
-			}
-			c, err := stockChanged(ctx, q, it.ProductID)
-			if err != nil {
-				return nil, "", err
-			}
-			out = append(out, c.event)
-		}
-		o.StockTaken = true
-		return out, "", nil
-	})
-	if !errors.Is(err, errInsufficientStock) {
-		return err
-	}
-	reason := err.Error()
-	return s.step(ctx, m, e.Order.ID, inputStockShort, func(_ Queries, o *order) ([]outbox.Event, string, error) {
-		o.fail(reason)
-		return nil, "", nil
-	})
+	return s.step(ctx, m, e.Order.ID, input{kind: events.OrderCreated})
 }
 
 // cancel ends the saga of an order whose step failed and was compensated: OrderCancelled.
 func (s *Service) cancel(ctx context.Context, m consumer.Message, e events.OrderEvent) error {
-	return s.step(ctx, m, e.Order.ID, m.Type, nil)
+	return s.step(ctx, m, e.Order.ID, input{kind: m.Type})
 }
 
 // onPaymentCreated records the payment link and completes the saga, when
 // the payment is the one this order asked for: caused by the order's own
 // StockDecreased, for the order's total. Any other is ignored and reported.
 func (s *Service) onPaymentCreated(ctx context.Context, m consumer.Message, p events.PaymentEvent) error {
-	return s.paymentStep(ctx, m, p, createdMismatch, func(q Queries, o *order) ([]outbox.Event, string, error) {
-		o.PaymentID = sql.NullInt64{Int64: p.PaymentID, Valid: true}
-		o.PaymentLink = sql.NullString{String: p.PaymentLink, Valid: true}
-		o.Status = StatusCompleted
-		return nil, "", o.note(ctx, q, events.PaymentCreated, "payment "+strconv.FormatInt(p.PaymentID, 10), now())
-	})
+	return s.step(ctx, m, p.OrderID, input{kind: m.Type, payment: &p})
 }
 
 // onPaymentCreationFailed compensates the stock step: StockIncreased.
 func (s *Service) onPaymentCreationFailed(ctx context.Context, m consumer.Message, p events.PaymentEvent) error {
-	return s.step(ctx, m, p.OrderID, m.Type, func(q Queries, o *order) ([]outbox.Event, string, error) {
-		o.fail("payment creation failed: " + p.Reason)
-		o.Status = StatusPaymentCreationFailed
-		if err := o.note(ctx, q, events.PaymentCreationFailed, o.FailureReason.String, now()); err != nil {
-			return nil, "", err
-		}
-		if !o.StockTaken {
-			return nil, "", nil
-		}
-		o.StockTaken = false
-		out, err := returnStock(ctx, q, o.items)
-		return out, "", err
-	})
+	return s.step(ctx, m, p.OrderID, input{kind: m.Type, reason: paymentFailure(p)})
 }
 
 // onPaymentProcessed marks the order paid, when the payment is the order's
-// own and the order is live.
+// own and the order is live; any other is ignored and reported.
 func (s *Service) onPaymentProcessed(ctx context.Context, m consumer.Message, p events.PaymentEvent) error {
-	return s.paymentStep(ctx, m, p, processedMismatch, func(_ Queries, o *order) ([]outbox.Event, string, error) {
-		o.IsPaid = true
-		return nil, "payment " + strconv.FormatInt(p.PaymentID, 10), nil
-	})
+	return s.step(ctx, m, p.OrderID, input{kind: m.Type, payment: &p})
 }
 
 // onOrderCreationFailed closes the saga of an order that could not start.
 func (s *Service) onOrderCreationFailed(ctx context.Context, m consumer.Message, e events.OrderEvent) error {
-	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
-		o, ok, err := lockOrder(ctx, q, e.Order.ID)
-		if !ok || err != nil {
-			return nil, err
-		}
-		step, err := o.advance(ctx, q, events.SagaCompleted, "with error", e.Reason)
-		return []outbox.Event{step}, err
-	})
-}
-
-// paymentStep runs a step for an event of the payments service exactly once:
-// it locks the event's order and moves it only when the state machine and
-// mismatch find nothing wrong with the event for this order; otherwise the
-// event is ignored, logged as a warning with its id, and counted.
-func (s *Service) paymentStep(ctx context.Context, m consumer.Message, p events.PaymentEvent,
-	mismatch func(*order, events.PaymentEvent) string, fn applyFn) error {
-	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q Queries) ([]outbox.Event, error) {
-		o, ok, err := lockOrder(ctx, q, p.OrderID)
-		if err != nil {
-			return nil, err
-		}
-		why := "the order does not exist"
-		var t transition
-		if ok {
-			if t, ok = move(o.Status, m.Type); !ok {
-				why = "the order is " + o.Status + ", which this event does not move"
-			} else {
-				why = mismatch(o, p)
-			}
-		}
-		if why != "" {
-			s.ignore(ctx, m, p.OrderID, why)
-			return nil, nil
-		}
-		return apply(ctx, q, o, t, fn)
-	})
+	return s.step(ctx, m, e.Order.ID, input{kind: m.Type, reason: e.Reason})
 }
 
 // ignore reports a saga event that the store refuses to apply.
@@ -232,39 +222,6 @@ var IgnoredEvents = promauto.NewCounterVec(prometheus.CounterOpts{
 	Help: "Saga events the store refused to apply because they do not match their order.",
 }, []string{"type"})
 
-// createdMismatch says what is wrong with a PaymentCreated for order o, or "".
-func createdMismatch(o *order, p events.PaymentEvent) string {
-	switch {
-	case !o.StockEventID.Valid || p.CausedBy != o.StockEventID.String:
-		return "the payment was not created for the order's StockDecreased event"
-	case p.PaymentID < 1:
-		return "the event names no payment"
-	case !sameAmount(p.TotalAmount, o.TotalAmount):
-		return "the payment's amount " + p.TotalAmount + " is not the order's total " + o.TotalAmount
-	}
-	return ""
-}
-
-// processedMismatch says what is wrong with a PaymentProcessed for order o, or "".
-func processedMismatch(o *order, p events.PaymentEvent) string {
-	switch {
-	case !o.PaymentID.Valid || o.PaymentID.Int64 != p.PaymentID:
-		return "the payment is not the order's own"
-	case o.IsPaid:
-		return "the order is paid already"
-	case !sameAmount(p.TotalAmount, o.TotalAmount):
-		return "the payment's amount " + p.TotalAmount + " is not the order's total " + o.TotalAmount
-	}
-	return ""
-}
-
-// sameAmount reports whether two decimal amounts are equal to the cent.
-func sameAmount(a, b string) bool {
-	x, errA := money.Parse(a)
-	y, errB := money.Parse(b)
-	return errA == nil && errB == nil && x == y
-}
-
 // DeadLetter flags the order of a saga event that kept failing, so it is
 // seen rather than silently dropped: NeedsAttention, with the error. An
 // OrderCreated that could not be processed becomes OrderCreationFailed.
@@ -274,16 +231,8 @@ func (s *Service) DeadLetter(ctx context.Context, m consumer.Message, cause erro
 		return nil // not an order's event: the dead-letter topic keeps it
 	}
 	return s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
-		o, ok, err := lockOrder(ctx, q, orderID)
-		if !ok || err != nil {
-			return nil, err
-		}
-		o.fail(fmt.Sprintf("%s event %s failed: %v", m.Type, m.ID, cause))
-		t, _ := move(o.Status, inputDeadLetter)
-		if m.Type == events.OrderCreated {
-			t.announce = events.OrderCreationFailed
-		}
-		return apply(ctx, q, o, t, nil)
+		return s.run(ctx, q, m, orderID, input{kind: inputDeadLetter, deadLettered: m.Type,
+			reason: fmt.Sprintf("%s event %s failed: %v", m.Type, m.ID, cause)})
 	})
 }
 
@@ -322,20 +271,12 @@ func (s *Service) expireOverdue(ctx context.Context, deadline time.Duration) err
 			if !ok || err != nil || !o.CreatedAt.Before(before) {
 				return nil, err
 			}
-			t, ok := move(o.Status, inputDeadline)
-			if !ok {
+			d := decide(&o.Order, input{kind: inputDeadline, reason: "timed out: the saga did not end within " + deadline.String()})
+			if d.ignore != "" {
 				return nil, nil // it ended meanwhile
 			}
 			expired = true
-			return apply(ctx, q, o, t, func(q Queries, o *order) ([]outbox.Event, string, error) {
-				o.fail("timed out: the saga did not end within " + deadline.String())
-				if !o.StockTaken {
-					return nil, "", nil
-				}
-				o.StockTaken = false
-				out, err := returnStock(ctx, q, o.items)
-				return out, "", err
-			})
+			return carryOut(ctx, q, o, d, input{kind: inputDeadline}, nil)
 		})
 		if err != nil {
 			return fmt.Errorf("expire order %d: %w", id, err)
