@@ -27,6 +27,7 @@ import (
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/services/store"
 )
 
 // benchClients is how many connections the throughput measurements use.
@@ -138,6 +139,16 @@ func TestBench(t *testing.T) {
 				products, rate, run.Completed, run.PerSecond, run.P50ms, run.P99ms, run.CPUmsTotal, run.DBPerSaga["statements"])
 		}
 	}
+	// One hot product running out: most orders are short of stock, which is an
+	// outcome the saga decides, not an error: no batch of its consumer is undone.
+	scarce := s.product(t, "1.00", 500)
+	group := st.Group(store.SagaConsumer)
+	before := metricValue(t, storeURL, `consumer_batch_fallbacks_total{group="`+group+`"}`)
+	sagasAt(t, db, admin, storeURL, user, 200, 2000, func(int) int64 { return scarce })
+	rollbacks := metricValue(t, storeURL, `consumer_batch_fallbacks_total{group="`+group+`"}`) - before
+	add(benchFigure{Name: "saga batches undone while a hot product runs out (2,000 orders for 500 units, 200/s)", Value: rollbacks,
+		Unit: "batches", Target: "0", Met: met(rollbacks == 0)})
+
 	// A run's rate ends with its last saga's latency, so a system that keeps up
 	// measures a little under the offered rate: 97 % of it counts as kept up.
 	for _, r := range rep.Sagas {
@@ -168,6 +179,19 @@ func TestBench(t *testing.T) {
 }
 
 func met(ok bool) *bool { return &ok }
+
+// metricValue reads one series of a service's /metrics, 0 when it is absent.
+func metricValue(t *testing.T, base, series string) float64 {
+	t.Helper()
+	r := stacktest.NewClient(base).Do(t, "GET", "/metrics", nil)
+	for _, line := range strings.Split(string(r.Raw), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
+}
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
