@@ -2,7 +2,6 @@ package payments
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -104,15 +103,12 @@ func (s *Service) voidOrder(ctx context.Context, m consumer.Message, o events.Or
 	})
 }
 
-// errNotAnOrder is returned for dead-lettered events whose key is no order id.
-var errNotAnOrder = errors.New("event key is not an order id")
-
 // DeadLetter announces PaymentCreationFailed for an order whose payment step
 // kept failing, so the store compensates instead of waiting forever.
 func (s *Service) DeadLetter(ctx context.Context, m consumer.Message, cause error) error {
 	orderID, err := strconv.ParseInt(m.Key, 10, 64)
 	if err != nil {
-		return errNotAnOrder
+		return nil // not an order's event: the dead-letter topic keeps it, as the store's hook does
 	}
 	return s.db.Exec(ctx, func(*paymentsdb.Queries) ([]outbox.Event, error) {
 		return paymentEvent(events.PaymentCreationFailed, events.PaymentEvent{OrderID: orderID, Reason: "payment step failed: " + cause.Error()})

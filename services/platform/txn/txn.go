@@ -74,7 +74,6 @@ func (d *DB[Q]) ExecOnce(ctx context.Context, consumer, eventID string, fn func(
 	return d.exec(ctx, first, fn)
 }
 
-// exec runs fn in one transaction when before says so, then writes fn's events.
 // batchKey marks a context whose commands join the batch transaction of one DB.
 type batchKey struct{ db *sql.DB }
 
@@ -113,6 +112,8 @@ func rollback(tx *sql.Tx) error {
 	return nil
 }
 
+// exec runs fn in one transaction, or in the batch transaction ctx carries,
+// when before says so, then writes fn's events.
 func (d *DB[Q]) exec(ctx context.Context, before func(Q, *outboxdb.Queries) (bool, error), fn func(q Q) ([]outbox.Event, error)) (err error) {
 	if b, ok := ctx.Value(batchKey{d.db}).(*batch); ok { // the batch commits, or rolls back
 		if b.err == nil {

@@ -1,6 +1,7 @@
 // Package readmodel keeps the Redis read models of the store (CQRS read side):
 // products with their stock, stock levels and orders. The projector writes
-// them from Kafka events only; every write is an atomic Lua script that checks
+// them from Kafka events, and Rebuild from the database (storectl
+// rebuild-cache, after Reset); every write is an atomic Lua script that checks
 // the event's version, so replays, duplicates and out-of-order events never
 // move a value backwards, and a deleted product or order never comes back.
 package readmodel
