@@ -131,7 +131,7 @@ func TestDeadLettersCanBeReplayed(t *testing.T) {
 	if out, code := storectl(t, "dlq", "replay", events.TopicOrders, at); code != 0 || !strings.Contains(out, "replayed") {
 		t.Fatalf("dlq replay = %d %s", code, out)
 	}
-	group := config.Load().Group("payments-saga")
+	group := config.Load().Group(events.GroupPaymentsSaga)
 	stacktest.Eventually(t, 30*time.Second, "the replay handled", func() bool {
 		lags, err := consumer.GroupLags(config.Load().KafkaBrokers, group, []string{config.Load().Topic(events.TopicOrders)})
 		if err != nil {

@@ -92,7 +92,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	projection := consumer.NewRegistry()
 	reads.Register(projection)
 	projector, err := consumer.New(consumer.Config{
-		Brokers: cfg.Stack.KafkaBrokers, GroupID: cfg.Stack.Group("store-manager-projector"), Topics: readmodel.ProjectorTopics,
+		Brokers: cfg.Stack.KafkaBrokers, GroupID: cfg.Stack.Group(events.GroupProjector), Topics: readmodel.ProjectorTopics,
 		TopicPrefix: cfg.Stack.Topic(""),
 	}, projection, log)
 	if err != nil {
@@ -127,9 +127,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	ops := console.New(console.Config{
 		Stack: cfg.Stack, Store: svc, Connectors: pipeline, SupervisorMetrics: cfg.SupervisorURL, ConnectMetrics: cfg.ConnectMetrics,
 		Groups: map[string][]string{
-			"store-manager-projector": readmodel.ProjectorTopics,
-			store.SagaConsumer:        store.SagaTopics,
-			"payments-saga":           {events.TopicOrders}, // the payments service's group
+			events.GroupProjector:    readmodel.ProjectorTopics,
+			store.SagaConsumer:       store.SagaTopics,
+			events.GroupPaymentsSaga: {events.TopicOrders}, // the payments service's group
 		},
 		OperatorKey: cfg.OperatorKey, Log: log,
 	})

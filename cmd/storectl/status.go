@@ -112,7 +112,7 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 		r.Connectors = append(r.Connectors, cr)
 	}
 	groups := map[string][]string{
-		cfg.Group("store-manager-projector"): readmodel.ProjectorTopics,
+		cfg.Group(events.GroupProjector): readmodel.ProjectorTopics,
 		cfg.Group(store.SagaConsumer):        store.SagaTopics,
 		cfg.Group(payments.SagaConsumer):     payments.SagaTopics,
 	}

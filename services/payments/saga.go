@@ -13,7 +13,7 @@ import (
 )
 
 // SagaConsumer names the payments saga consumer group and its processed_events rows.
-const SagaConsumer = "payments-saga"
+const SagaConsumer = events.GroupPaymentsSaga
 
 // SagaTopics are the topics the payments saga handlers consume.
 var SagaTopics = []string{events.TopicOrders}

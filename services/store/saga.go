@@ -18,7 +18,7 @@ import (
 )
 
 // SagaConsumer names the store's saga consumer group and its processed_events rows.
-const SagaConsumer = "store-manager-saga"
+const SagaConsumer = events.GroupStoreSaga
 
 // SagaTopics are the topics the store's saga handlers consume.
 var SagaTopics = []string{events.TopicOrders, events.TopicPayments}

@@ -1,5 +1,5 @@
-// Package events names the topics and event types that the services exchange
-// over Kafka, and defines their JSON payloads. Store and payments share it; it
+// Package events names the topics, consumer groups and event types that the
+// services exchange over Kafka, and defines their JSON payloads. Store and payments share it; it
 // holds data shapes only.
 package events
 
@@ -16,6 +16,14 @@ const (
 
 // Topics lists every topic the outbox routes events to.
 var Topics = []string{TopicUsers, TopicProducts, TopicStocks, TopicOrders, TopicPayments}
+
+// Consumer groups: each reader of the topics, named once for the services,
+// storectl, the console and the tests (an instance's namespace prefixes them).
+const (
+	GroupProjector    = "store-manager-projector" // store-manager's Redis read models
+	GroupStoreSaga    = "store-manager-saga"      // store-manager's saga steps; also its processed_events rows
+	GroupPaymentsSaga = "payments-saga"           // the payments service's saga step; also its processed_events rows
+)
 
 // Event types, with the original's saga names.
 const (
