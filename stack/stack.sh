@@ -396,20 +396,21 @@ stop() {
     return
   fi
   rm -f "$RUN"/targets/*.json
-  local replica
-  for replica in "$RUN"/{store-manager,payments}*-[0-9].pid; do [ -f "$replica" ] && stop_one "$(basename "$replica" .pid)"; done
-  # Reverse order of start: the services (of every instance) and the CDC relay first, the database last.
-  for name in supervisor supervisor-test gateway gateway-test payments payments-test store-manager store-manager-test \
-    prometheus redis-exporter mysqld-exporter connect kafka redis mariadb; do
+  # Reverse order of start: every instance's supervisor, gateway and services (whatever its
+  # namespace, every replica), then the CDC relay, and the database last.
+  local kind f
+  for kind in supervisor gateway payments store-manager; do
+    for f in "$RUN/$kind".pid "$RUN/$kind"-*.pid; do [ -f "$f" ] && stop_one "$(basename "$f" .pid)"; done
+  done
+  for name in prometheus redis-exporter mysqld-exporter connect kafka redis mariadb; do
     stop_one "$name"
   done
 }
 
 status() {
-  local rc=0
+  local rc=0 name f
   for name in mariadb redis kafka connect prometheus mysqld-exporter redis-exporter store-manager payments gateway supervisor \
-    store-manager-test payments-test gateway-test supervisor-test \
-    $(cd "$RUN" && ls -- *-[0-9].pid 2>/dev/null | sed 's/\.pid$//'); do
+    $(cd "$RUN" && for f in store-manager-*.pid payments-*.pid gateway-*.pid supervisor-*.pid; do [ -f "$f" ] && echo "${f%.pid}"; done); do
     if alive "$name"; then printf '%-18s running (pid %s)\n' "$name" "$(cat "$RUN/$name.pid")"
     else printf '%-18s stopped\n' "$name"; [[ $name =~ ^(mariadb|redis|kafka|connect|prometheus)$ ]] && rc=3; fi
   done
