@@ -59,7 +59,7 @@ type sagaAge struct {
 // statusCmd answers "is it healthy?" for the stack's instance: each
 // component up or down, connectors and canaries, consumer lag, dead letters,
 // sagas by state and the oldest unfinished one. It exits non-zero when
-// something is unhealthy.
+// something is unhealthy, or could not be checked.
 func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -70,16 +70,49 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	r := report{Components: map[string]bool{}, DeadLetters: map[string]int64{}, Outbox: map[string]float64{}}
-	problem := func(format string, args ...any) { r.Problems = append(r.Problems, fmt.Sprintf(format, args...)) }
-	unknown := func(format string, args ...any) { r.Unknown = append(r.Unknown, fmt.Sprintf(format, args...)) }
-
+	r := &report{Components: map[string]bool{}, DeadLetters: map[string]int64{}, Outbox: map[string]float64{}}
 	for name, up := range components(ctx, cfg) {
 		r.Components[name] = up
 		if !up {
-			problem("%s is down", name)
+			r.problem("%s is down", name)
 		}
 	}
+	if err := r.checkConnectors(ctx, cfg, *late); err != nil {
+		return err
+	}
+	r.checkLags(cfg)
+	r.checkOutboxes(ctx)
+	r.checkDeadLetters(cfg)
+	r.checkSagas(ctx, cfg, *deadline)
+	r.Healthy = len(r.Problems) == 0 && len(r.Unknown) == 0
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	} else {
+		printReport(*r)
+	}
+	if !r.Healthy {
+		return errUnhealthy
+	}
+	return nil
+}
+
+// problem records something found wrong.
+func (r *report) problem(format string, args ...any) {
+	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+// unknown records a check that could not be made.
+func (r *report) unknown(format string, args ...any) {
+	r.Unknown = append(r.Unknown, fmt.Sprintf(format, args...))
+}
+
+// checkConnectors reports each connector's state, its canary's age and
+// Debezium's lag behind the binlog.
+func (r *report) checkConnectors(ctx context.Context, cfg config.Stack, late time.Duration) error {
 	all, err := connectors.ForStack(cfg)
 	if err != nil {
 		return err
@@ -95,26 +128,31 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 				cr.Tasks = append(cr.Tasks, t.State)
 			}
 			if !o.State.Running() {
-				problem("connector %s is not running: %s %v", o.Name, cr.State, cr.Tasks)
+				r.problem("connector %s is not running: %s %v", o.Name, cr.State, cr.Tasks)
 			}
 		} else {
-			problem("connector %s: %v", o.Name, o.StatusErr)
+			r.problem("connector %s: %v", o.Name, o.StatusErr)
 		}
 		if ms := o.BehindMs; ms != nil && *ms > 5000 {
-			problem("Debezium (%s) is %.0fms behind the binlog", o.Name, *ms)
+			r.problem("Debezium (%s) is %.0fms behind the binlog", o.Name, *ms)
 		}
 		switch age := o.CanaryAge; {
 		case age == nil:
-			problem("the connector supervisor does not answer for %s", o.Name)
+			r.problem("the connector supervisor does not answer for %s", o.Name)
 		case *age > late.Seconds():
-			problem("connector %s relays nothing: its canary is %.0fs old", o.Name, *age)
+			r.problem("connector %s relays nothing: its canary is %.0fs old", o.Name, *age)
 		}
 		r.Connectors = append(r.Connectors, cr)
 	}
+	return nil
+}
+
+// checkLags reads how far each consumer group is behind.
+func (r *report) checkLags(cfg config.Stack) {
 	groups := map[string][]string{
-		cfg.Group(events.GroupProjector): readmodel.ProjectorTopics,
-		cfg.Group(store.SagaConsumer):        store.SagaTopics,
-		cfg.Group(payments.SagaConsumer):     payments.SagaTopics,
+		cfg.Group(events.GroupProjector):    readmodel.ProjectorTopics,
+		cfg.Group(events.GroupStoreSaga):    store.SagaTopics,
+		cfg.Group(events.GroupPaymentsSaga): payments.SagaTopics,
 	}
 	for group, topics := range groups {
 		named := make([]string, len(topics))
@@ -123,60 +161,59 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 		}
 		lags, err := consumer.GroupLags(cfg.KafkaBrokers, group, named)
 		if err != nil {
-			unknown("consumer lag of %s: %v", group, err)
+			r.unknown("consumer lag of %s: %v", group, err)
 			continue
 		}
 		r.Lags = append(r.Lags, lags...)
 	}
+}
+
+// checkOutboxes reads each service's count of outbox rows awaiting purge.
+func (r *report) checkOutboxes(ctx context.Context) {
 	for service, url := range map[string]string{
 		"store-manager": config.Env("STORE_URL", "http://127.0.0.1:5000"), "payments": config.Env("PAYMENTS_URL", "http://127.0.0.1:5009"),
 	} {
 		if n, ok := promscrape.Gauge(ctx, url+"/metrics", "outbox_rows_awaiting_purge", "")[""]; ok {
 			r.Outbox[service] = n
 		} else {
-			unknown("the outbox of %s: %s/metrics does not say", service, url)
+			r.unknown("the outbox of %s: %s/metrics does not say", service, url)
 		}
 	}
+}
+
+// checkDeadLetters counts the messages of each dead-letter topic.
+func (r *report) checkDeadLetters(cfg config.Stack) {
 	for _, t := range events.Topics {
 		dlq := cfg.Topic(consumer.DeadLetterTopic(t))
 		switch n, err := consumer.TopicSize(cfg.KafkaBrokers, dlq); {
 		case err != nil:
-			unknown("dead letters in %s: %v", dlq, err)
+			r.unknown("dead letters in %s: %v", dlq, err)
 		case n > 0:
 			r.DeadLetters[dlq] = n
 		}
 	}
+}
+
+// checkSagas counts the sagas by state and finds the oldest unfinished one.
+func (r *report) checkSagas(ctx context.Context, cfg config.Stack, deadline time.Duration) {
 	svc, closeFn, err := openStore(ctx, cfg, nil)
 	if err != nil {
-		unknown("sagas: %v", err)
-	} else {
-		defer closeFn()
-		states, oldest, err := svc.SagaStates(ctx)
-		if err != nil {
-			unknown("sagas: %v", err)
-		}
-		r.Sagas = states
-		if !oldest.IsZero() {
-			r.OldestOpen = &sagaAge{Since: oldest, Seconds: time.Since(oldest).Seconds()}
-			if time.Since(oldest) > *deadline {
-				problem("a saga has been unfinished since %s, past the %s deadline", oldest.Format(time.RFC3339), deadline)
-			}
+		r.unknown("sagas: %v", err)
+		return
+	}
+	defer closeFn()
+	states, oldest, err := svc.SagaStates(ctx)
+	if err != nil {
+		r.unknown("sagas: %v", err)
+		return
+	}
+	r.Sagas = states
+	if !oldest.IsZero() {
+		r.OldestOpen = &sagaAge{Since: oldest, Seconds: time.Since(oldest).Seconds()}
+		if time.Since(oldest) > deadline {
+			r.problem("a saga has been unfinished since %s, past the %s deadline", oldest.Format(time.RFC3339), deadline)
 		}
 	}
-	r.Healthy = len(r.Problems) == 0 && len(r.Unknown) == 0
-	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
-			return err
-		}
-	} else {
-		printReport(r)
-	}
-	if !r.Healthy {
-		return errUnhealthy
-	}
-	return nil
 }
 
 // components checks that each part of the stack answers.
