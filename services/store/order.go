@@ -29,7 +29,7 @@ type order struct {
 
 // lockOrder locks order id for the transaction and reads its items and
 // history, in one statement. A deleted order is not an error: ok is false.
-func lockOrder(ctx context.Context, q Queries, id int64) (o *order, ok bool, err error) {
+func lockOrder(ctx context.Context, q orderPort, id int64) (o *order, ok bool, err error) {
 	row, err := q.GetOrderForStep(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
@@ -107,7 +107,7 @@ func decodeArray(raw []byte, into any) error {
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // note appends a step to the order's history without announcing it.
-func (o *order) note(ctx context.Context, q Queries, eventType, detail string, at time.Time) error {
+func (o *order) note(ctx context.Context, q orderPort, eventType, detail string, at time.Time) error {
 	st := storedb.OrderStep{
 		OrderID: o.ID, Event: eventType, Status: o.Status, CreatedAt: at,
 		Detail: sql.NullString{String: truncate(detail, 512), Valid: detail != ""},
@@ -127,7 +127,7 @@ func (o *order) note(ctx context.Context, q Queries, eventType, detail string, a
 // returns the event that announces it, with the order's snapshot as this
 // transaction holds it. An order announcing StockDecreased awaits the
 // payment caused by that very event.
-func (o *order) advance(ctx context.Context, q Queries, eventType, detail, reason string) (outbox.Event, error) {
+func (o *order) advance(ctx context.Context, q orderPort, eventType, detail, reason string) (outbox.Event, error) {
 	at := now()
 	o.UpdatedAt = at
 	if err := o.note(ctx, q, eventType, detail, at); err != nil {

@@ -184,7 +184,7 @@ func (s *Service) DeleteOrder(ctx context.Context, id int64) error {
 }
 
 // returnStock gives an order's items back to stock and builds their StockUpdated events.
-func returnStock(ctx context.Context, q Queries, items []storedb.OrderItem) ([]outbox.Event, error) {
+func returnStock(ctx context.Context, q stockPort, items []storedb.OrderItem) ([]outbox.Event, error) {
 	out := make([]outbox.Event, 0, len(items))
 	for _, it := range items {
 		if _, err := q.IncreaseStock(ctx, storedb.IncreaseStockParams{Amount: it.Quantity, ProductID: it.ProductID}); err != nil {

@@ -37,6 +37,27 @@ func (s *Service) RegisterSaga(reg *consumer.Registry) {
 	consumer.Handle(reg, events.OrderCreationFailed, s.onOrderCreationFailed)
 }
 
+// The ports a saga step works through: the order (its row and history) and
+// the stock. Its events go back to the transaction helper, which writes
+// them to the outbox. The store's generated queries are both.
+type (
+	orderPort interface {
+		GetOrderForStep(ctx context.Context, id int64) (storedb.GetOrderForStepRow, error)
+		CreateOrderStep(ctx context.Context, arg storedb.CreateOrderStepParams) error
+		SaveOrder(ctx context.Context, arg storedb.SaveOrderParams) (int64, error)
+	}
+	stockPort interface {
+		LockStocks(ctx context.Context, productIDs []int64) ([]storedb.LockStocksRow, error)
+		DecreaseStock(ctx context.Context, arg storedb.DecreaseStockParams) (int64, error)
+		IncreaseStock(ctx context.Context, arg storedb.IncreaseStockParams) (int64, error)
+		GetStock(ctx context.Context, productID int64) (storedb.GetStockRow, error)
+	}
+	stepPorts interface {
+		orderPort
+		stockPort
+	}
+)
+
 // step runs one input on one order in a transaction of its own (or of the
 // batch the consumer runs it in), exactly once per event: it locks the
 // order, lets decide say what the input does, and carries it out.
@@ -49,7 +70,7 @@ func (s *Service) step(ctx context.Context, m consumer.Message, orderID int64, i
 // run is a step inside its transaction. What taking the stock comes to is
 // found first, under the stock rows' locks, so that a shortfall is an
 // input like any other and never undoes the transaction.
-func (s *Service) run(ctx context.Context, q Queries, m consumer.Message, orderID int64, in input) ([]outbox.Event, error) {
+func (s *Service) run(ctx context.Context, q stepPorts, m consumer.Message, orderID int64, in input) ([]outbox.Event, error) {
 	o, ok, err := lockOrder(ctx, q, orderID)
 	if err != nil {
 		return nil, err
@@ -80,7 +101,7 @@ func (s *Service) run(ctx context.Context, q Queries, m consumer.Message, orderI
 // stockFor locks the stock of an order's items and says whether it serves
 // them: inputStockTaken with what is left of each, or inputStockShort with
 // the first item it cannot serve.
-func stockFor(ctx context.Context, q Queries, items []storedb.OrderItem) (map[int64]storedb.LockStocksRow, input, error) {
+func stockFor(ctx context.Context, q stockPort, items []storedb.OrderItem) (map[int64]storedb.LockStocksRow, input, error) {
 	ids := make([]int64, len(items))
 	for i, it := range items {
 		ids[i] = it.ProductID
@@ -103,7 +124,7 @@ func stockFor(ctx context.Context, q Queries, items []storedb.OrderItem) (map[in
 }
 
 // carryOut does what decision d says to order o and announces the move.
-func carryOut(ctx context.Context, q Queries, o *order, d decision, in input, left map[int64]storedb.LockStocksRow) ([]outbox.Event, error) {
+func carryOut(ctx context.Context, q stepPorts, o *order, d decision, in input, left map[int64]storedb.LockStocksRow) ([]outbox.Event, error) {
 	var out []outbox.Event
 	if d.fail != "" {
 		o.fail(d.fail)
@@ -149,7 +170,7 @@ func carryOut(ctx context.Context, q Queries, o *order, d decision, in input, le
 
 // takeItems takes each item's units from the stock locked and read as left,
 // and announces each product's new stock without reading it back.
-func takeItems(ctx context.Context, q Queries, items []storedb.OrderItem, left map[int64]storedb.LockStocksRow) ([]outbox.Event, error) {
+func takeItems(ctx context.Context, q stockPort, items []storedb.OrderItem, left map[int64]storedb.LockStocksRow) ([]outbox.Event, error) {
 	out := make([]outbox.Event, 0, len(items))
 	for _, it := range items {
 		n, err := q.DecreaseStock(ctx, storedb.DecreaseStockParams{Amount: it.Quantity, ProductID: it.ProductID})

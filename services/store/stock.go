@@ -51,7 +51,7 @@ type stockChange struct {
 // stockChanged reads a product's stock after a change, inside the command's
 // transaction, and builds its StockUpdated event with the absolute quantity
 // and version.
-func stockChanged(ctx context.Context, q Queries, productID int64) (stockChange, error) {
+func stockChanged(ctx context.Context, q stockPort, productID int64) (stockChange, error) {
 	row, err := q.GetStock(ctx, productID)
 	if err != nil {
 		return stockChange{}, fmt.Errorf("read stock of product %d: %w", productID, err)
