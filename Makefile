@@ -68,11 +68,14 @@ TEST_ENV := STACK_NAMESPACE=test \
   PAYMENT_LINK_BASE=http://127.0.0.1:8180 SUPERVISOR_METRICS_ADDR=127.0.0.1:5120 \
   STORE_URL=http://127.0.0.1:5100 PAYMENTS_URL=http://127.0.0.1:5109 GATEWAY_URL=http://127.0.0.1:8180
 
-# Package tests own their data (scratch databases); the end-to-end suite runs
+# The unit tests first (they need nothing running), then the stack. Package tests
+# own their data (scratch databases); the end-to-end suite runs
 # against the test instance and stops and restarts its services, so it runs last.
 # Pass or fail, the test instance is then taken down (test-clean): nothing of it
 # keeps running, and its connectors no longer stream the binlog on the worker.
-test: tools $(NEWMAN) check-generated stack build
+test: tools $(NEWMAN) check-generated
+	$(MAKE) --no-print-directory test-unit
+	$(MAKE) --no-print-directory stack build
 	@status=0; $(MAKE) --no-print-directory test-instance || status=$$?; \
 	  $(MAKE) --no-print-directory test-clean || true; exit $$status
 
