@@ -29,7 +29,7 @@ import (
 type Limits struct {
 	MaxBodyBytes  int64 // request body; default 64 KiB
 	MaxTokens     int   // tokens the parser reads; default 5000
-	MaxFields     int   // fields once every fragment is expanded, and fields written in the whole document; default 250
+	MaxFields     int   // fields once every fragment is expanded (every fragment must be used, so this counts every field written); default 250
 	MaxSpreads    int   // fragment spreads written in the document; default 64
 	MaxDirectives int   // directives written in the document; default 32
 	MaxDepth      int   // nesting of data fields; default 6
@@ -248,8 +248,6 @@ func (g *guard) measure(doc *ast.QueryDocument) error {
 		m.countWritten(op.SelectionSet)
 	}
 	switch {
-	case m.written > l.MaxFields:
-		return refuse(http.StatusBadRequest, "QUERY_TOO_COMPLEX", "the query writes %d fields; at most %d are allowed", m.written, l.MaxFields)
 	case m.spreads > l.MaxSpreads:
 		return refuse(http.StatusBadRequest, "QUERY_TOO_COMPLEX", "the query has %d fragment spreads; at most %d are allowed", m.spreads, l.MaxSpreads)
 	case m.directives > l.MaxDirectives:
@@ -292,17 +290,14 @@ type meter struct {
 	visiting   map[fragmentKey]bool
 	spreads    int
 	directives int
-	written    int // fields written in every definition, before expansion
 }
 
-// countWritten counts the fields, spreads and directives written in a
-// selection set (not expanded: fragment definitions are counted once, on
-// their own).
+// countWritten counts the spreads and directives written in a selection set
+// (not expanded: fragment definitions are counted once, on their own).
 func (m *meter) countWritten(set ast.SelectionSet) {
 	for _, sel := range set {
 		switch s := sel.(type) {
 		case *ast.Field:
-			m.written++
 			m.directives += len(s.Directives)
 			m.countWritten(s.SelectionSet)
 		case *ast.InlineFragment:

@@ -50,14 +50,11 @@ func Decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return badRequestf("body is not valid UTF-8")
 	}
 	dec := jsontext.NewDecoder(bytes.NewReader(body))
-	if err := dec.SkipValue(); err != nil { // one JSON value, without duplicate names
+	if err := jsonv2.UnmarshalDecode(dec, v, jsonv2.RejectUnknownMembers(true)); err != nil {
 		return decodeError(err)
 	}
 	if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
 		return badRequestf("body must hold a single JSON object")
-	}
-	if err := jsonv2.Unmarshal(body, v, jsonv2.RejectUnknownMembers(true)); err != nil {
-		return decodeError(err)
 	}
 	return requireFields(v)
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/store-manager/store-manager/krakend"
+	platformconfig "github.com/store-manager/store-manager/services/platform/config"
 )
 
 // backends maps each backend host of krakend.json to the addresses of its replicas.
@@ -45,6 +46,15 @@ func run(args []string) error {
 	bs := backends{}
 	fs.Var(bs, "backend", "HOST_URL=ADDRESS:PORT: where a backend host of krakend.json is reached (repeat it for each replica)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	// Employee auth off (EMPLOYEE_AUTH) is for the original's labs on a
+	// loopback-only stack, never behind a gateway others can reach.
+	var r platformconfig.Reader
+	if !r.Bool("EMPLOYEE_AUTH", true) && !platformconfig.Loopback(*listen) {
+		return fmt.Errorf("EMPLOYEE_AUTH=off is allowed only with a loopback listen address, not %q", *listen)
+	}
+	if err := r.Err(); err != nil {
 		return err
 	}
 	var (

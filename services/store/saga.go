@@ -181,8 +181,7 @@ func takeItems(ctx context.Context, q stockPort, items []storedb.OrderItem, left
 			return nil, fmt.Errorf("decrease stock of product %d: %d rows changed", it.ProductID, n)
 		}
 		st := left[it.ProductID]
-		e, err := outbox.New(events.TopicStocks, strconv.FormatInt(it.ProductID, 10), events.StockUpdated,
-			events.Stock{ProductID: it.ProductID, Quantity: st.Quantity - it.Quantity, Version: st.Version + 1})
+		e, err := stockUpdated(events.Stock{ProductID: it.ProductID, Quantity: st.Quantity - it.Quantity, Version: st.Version + 1})
 		if err != nil {
 			return nil, err
 		}

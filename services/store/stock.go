@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/errs"
@@ -57,8 +58,13 @@ func stockChanged(ctx context.Context, q stockPort, productID int64) (stockChang
 		return stockChange{}, fmt.Errorf("read stock of product %d: %w", productID, err)
 	}
 	st := events.Stock{ProductID: productID, Quantity: row.Quantity, Version: row.Version}
-	e, err := outbox.New(events.TopicStocks, fmt.Sprint(productID), events.StockUpdated, st)
+	e, err := stockUpdated(st)
 	return stockChange{stock: st, event: e}, err
+}
+
+// stockUpdated is the event that announces a product's stock as a command left it.
+func stockUpdated(st events.Stock) (outbox.Event, error) {
+	return outbox.New(events.TopicStocks, strconv.FormatInt(st.ProductID, 10), events.StockUpdated, st)
 }
 
 // Restock adds quantity units to a product's stock (the suppliers' mutation)
