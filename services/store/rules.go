@@ -39,7 +39,7 @@ func checkName(field, v string, maxLen int) error {
 	case utf8.RuneCountInString(v) > maxLen:
 		return errs.Errorf(ErrInvalid, "%s is longer than %d characters", field, maxLen)
 	case !nameRE.MatchString(v):
-		return errs.Errorf(ErrInvalid, "%s must not hold control characters nor begin or end with a space", field)
+		return errs.Errorf(ErrInvalid, "%s must not hold control characters nor begin or end with a space or an invisible character", field)
 	}
 	return nil
 }
