@@ -327,6 +327,7 @@ func (r *Runner) dispatchBatch(ctx context.Context, batch []*kafka.Message) {
 	})
 	if err != nil {
 		batchFallbacks.WithLabelValues(r.cfg.GroupID).Inc()
+		r.log.Warn("a batch failed as a whole; handling its messages one by one", "messages", len(batch), "err", err)
 		for _, km := range batch {
 			if ctx.Err() == nil {
 				r.dispatch(ctx, km)
