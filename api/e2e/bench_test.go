@@ -140,14 +140,19 @@ func TestBench(t *testing.T) {
 		}
 	}
 	// One hot product running out: most orders are short of stock, which is an
-	// outcome the saga decides, not an error: no batch of its consumer is undone.
+	// outcome the saga decides, not an error: no batch of its consumer is undone
+	// for it. Batches of concurrent lanes can still deadlock on the stock rows
+	// they lock; the database undoes the victim and it runs again (counted apart).
 	scarce := s.product(t, "1.00", 500)
 	group := st.Group(store.SagaConsumer)
-	before := metricValue(t, storeURL, `consumer_batch_fallbacks_total{group="`+group+`"}`)
+	fallbacks := func() float64 { return metricValue(t, storeURL, `consumer_batch_fallbacks_total{group="`+group+`"}`) }
+	deadlocks := func() float64 { return metricValue(t, storeURL, `txn_batch_deadlock_retries_total`) }
+	beforeFallbacks, beforeDeadlocks := fallbacks(), deadlocks()
 	sagasAt(t, db, admin, storeURL, user, 200, 2000, func(int) int64 { return scarce })
-	rollbacks := metricValue(t, storeURL, `consumer_batch_fallbacks_total{group="`+group+`"}`) - before
-	add(benchFigure{Name: "saga batches undone while a hot product runs out (2,000 orders for 500 units, 200/s)", Value: rollbacks,
-		Unit: "batches", Target: "0", Met: met(rollbacks == 0)})
+	undone := fallbacks() - beforeFallbacks
+	add(benchFigure{Name: "saga batches undone while a hot product runs out (2,000 orders for 500 units, 200/s)", Value: undone,
+		Unit: "batches", Target: "0", Met: met(undone == 0)})
+	add(benchFigure{Name: "  batches run again after a deadlock, same run", Value: deadlocks() - beforeDeadlocks, Unit: "batches"})
 
 	// A run's rate ends with its last saga's latency, so a system that keeps up
 	// measures a little under the offered rate: 97 % of it counts as kept up.

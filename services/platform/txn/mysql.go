@@ -6,7 +6,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 )
 
-// MySQL (and MariaDB) error numbers that commands turn into client errors.
+// MySQL (and MariaDB) error numbers that commands turn into client errors,
+// and the one a batch answers by running again.
 const (
 	DuplicateKey    uint16 = 1062
 	RowReferenced   uint16 = 1451 // deleting a row another row points at
@@ -15,6 +16,7 @@ const (
 	OutOfRange      uint16 = 1264 // a value beyond its column's type
 	CheckFailed     uint16 = 4025 // MariaDB: a CHECK constraint failed
 	CheckFailedMy   uint16 = 3819 // MySQL: a CHECK constraint failed
+	Deadlock        uint16 = 1213 // the transaction was rolled back to break a deadlock
 )
 
 // MySQLError reports whether err is a MySQL error with one of the numbers.

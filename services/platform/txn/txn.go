@@ -13,6 +13,9 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	outboxdb "github.com/store-manager/store-manager/db/outbox"
 	"github.com/store-manager/store-manager/services/platform/outbox"
 )
@@ -89,8 +92,30 @@ type batch struct {
 // fn's context joins it instead of committing on its own, and the
 // transaction commits once fn returns nil (one commit, one fsync, for all).
 // If fn, any command in it, or the commit fails, nothing of the batch took
-// effect, and Batch returns the error.
-func (d *DB[Q]) Batch(ctx context.Context, fn func(ctx context.Context) error) (err error) {
+// effect, and Batch returns the error. A batch the database chose as a
+// deadlock's victim (it rolled the batch back so that another transaction
+// could go on) runs again, up to batchAttempts times in all: that is how a
+// deadlock is resolved, and it says nothing of the batch's commands.
+func (d *DB[Q]) Batch(ctx context.Context, fn func(ctx context.Context) error) error {
+	for attempt := 1; ; attempt++ {
+		err := d.batchOnce(ctx, fn)
+		if err == nil || attempt == batchAttempts || !MySQLError(err, Deadlock) || ctx.Err() != nil {
+			return err
+		}
+		deadlockRetries.Inc()
+	}
+}
+
+// batchAttempts bounds the runs of a batch that keeps losing deadlocks.
+const batchAttempts = 3
+
+// deadlockRetries counts the batches run again after a deadlock.
+var deadlockRetries = promauto.NewCounter(prometheus.CounterOpts{
+	Name: "txn_batch_deadlock_retries_total",
+	Help: "Batch transactions the database rolled back as a deadlock's victim and that ran again.",
+})
+
+func (d *DB[Q]) batchOnce(ctx context.Context, fn func(ctx context.Context) error) error {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin batch: %w", err)

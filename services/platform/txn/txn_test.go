@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,5 +221,60 @@ func TestBatchCommitsTogetherOrNotAtAll(t *testing.T) {
 				t.Fatalf("after the batch: %d outbox and %d inbox rows, want %d of each", outboxRows, inboxRows, want)
 			}
 		})
+	}
+}
+
+// A batch the database rolls back to break a deadlock runs again: two
+// batches that lock two stock rows in opposite orders both commit.
+func TestBatchRunsAgainAfterADeadlock(t *testing.T) {
+	ctx := context.Background()
+	_, binder := prepared(t)
+	var ids [2]int64
+	for i := range ids {
+		err := binder.Exec(ctx, func(q store.Queries) ([]outbox.Event, error) {
+			id, err := q.CreateProduct(ctx, storedb.CreateProductParams{Name: "Deadlocked", Sku: "DL-" + stacktest.Suffix(), Price: "1.00"})
+			ids[i] = id
+			if err != nil {
+				return nil, err
+			}
+			return nil, q.SetStock(ctx, storedb.SetStockParams{ProductID: id, Quantity: 1})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	lock := func(ctx context.Context, id int64) error {
+		return binder.Exec(ctx, func(q store.Queries) ([]outbox.Event, error) {
+			_, err := q.LockStocks(ctx, []int64{id})
+			return nil, err
+		})
+	}
+	var runs atomic.Int32
+	locked := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	errc := make(chan error, 2)
+	for first := range 2 {
+		go func() {
+			once := true // only the first run of each waits for the other: a run again just takes its locks
+			errc <- binder.Batch(ctx, func(ctx context.Context) error {
+				runs.Add(1)
+				if err := lock(ctx, ids[first]); err != nil {
+					return err
+				}
+				if once {
+					once = false
+					close(locked[first])
+					<-locked[1-first]
+				}
+				return lock(ctx, ids[1-first])
+			})
+		}()
+	}
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatalf("a batch failed: %v", err)
+		}
+	}
+	if n := runs.Load(); n < 3 {
+		t.Fatalf("the batches ran %d times: no deadlock happened, so nothing was tested", n)
 	}
 }
