@@ -33,22 +33,17 @@ OPERATOR_API_KEY     ?= local-operator-key
 
 export CGO_ENABLED := 1
 
-.PHONY: run test test-instance test-clean bench soak test-unit newman api-conformance alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
+.PHONY: run test test-instance test-clean bench soak test-unit newman api-conformance api-conformance-run alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
 
 run: stack build migrate connectors seed apps gateway supervisor
 	@echo
 	@echo "Store Manager is running; every client goes through the gateway:"
-	@echo "  gateway        http://127.0.0.1:8080 (routes and limits from krakend/krakend.json)"
+	@$(BIN)/storectl instance urls
+	@echo "  replicas       $$(cat .state/run/replicas) of each service (make run REPLICAS=N; storectl instance addr SERVICE K says where replica K listens)"
 	@echo "  MariaDB        127.0.0.1:3306 (databases store, payments)"
 	@echo "  Redis          127.0.0.1:6379"
 	@echo "  Kafka          127.0.0.1:9092"
 	@echo "  Kafka Connect  http://127.0.0.1:8083/connectors"
-	@echo "  console        http://127.0.0.1:8080/ops (operations: pipeline, Kafka, sagas, stock; any user, the operator key as password)"
-	@echo "  GraphiQL       http://127.0.0.1:8080/graphql (in a browser)"
-	@echo "  store-manager  http://127.0.0.1:5000 (REST; GraphQL at /graphql; OpenAPI at /openapi.json)"
-	@echo "  payments       http://127.0.0.1:5009"
-	@echo "  replicas       $$(cat .state/run/replicas) of each service (make run REPLICAS=N: replica K listens 200 ports above K-1)"
-	@echo "  supervisor     http://127.0.0.1:5020/metrics (connectors, canaries)"
 	@echo "  Prometheus     http://127.0.0.1:9090 (every part; alerts in stack/prometheus/alerts.yml)"
 	@echo "API keys (LOCAL DEVELOPMENT DEFAULTS; set the variables to real secrets anywhere else):"
 	@echo "  X-Employee-Key: $(EMPLOYEE_API_KEY)     (EMPLOYEE_API_KEY: employees' routes: every write, users, orders, reports)"
@@ -60,13 +55,10 @@ run: stack build migrate connectors seed apps gateway supervisor
 # make test runs its own instance of the system beside the one make run serves,
 # on the same infrastructure: databases store_test and payments_test; topics,
 # consumer groups, connectors and read-model keys in the "test" namespace;
-# services on 5100 and 5109 and a gateway on 8180. It never writes make run's data.
-TEST_ENV := STACK_NAMESPACE=test \
-  STORE_DB_DSN='store:store@tcp(127.0.0.1:3306)/store_test?parseTime=true' \
-  PAYMENTS_DB_DSN='payments:payments@tcp(127.0.0.1:3306)/payments_test?parseTime=true' \
-  STORE_HTTP_ADDR=127.0.0.1:5100 PAYMENTS_HTTP_ADDR=127.0.0.1:5109 GATEWAY_ADDR=127.0.0.1:8180 \
-  PAYMENT_LINK_BASE=http://127.0.0.1:8180 SUPERVISOR_METRICS_ADDR=127.0.0.1:5120 \
-  STORE_URL=http://127.0.0.1:5100 PAYMENTS_URL=http://127.0.0.1:5109 GATEWAY_URL=http://127.0.0.1:8180
+# services, gateway and supervisor on ports of their own. It never writes make
+# run's data. Where the instance listens is written once, in Go (config.Instance):
+# TEST_ENV sets it from storectl.
+TEST_ENV = test_env=$$(STACK_NAMESPACE=test $(BIN)/storectl instance env) && eval "$$test_env" &&
 
 # The unit tests first (they need nothing running), then the stack. Package tests
 # own their data (scratch databases); the end-to-end suite runs
@@ -88,7 +80,7 @@ test-instance:
 	go vet ./...
 	$(MAKE) --no-print-directory alerts-check
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /api/e2e)
-	$(MAKE) --no-print-directory api-conformance STORE=http://127.0.0.1:5100 PAYMENTS=http://127.0.0.1:5109 GATEWAY=http://127.0.0.1:8180
+	$(TEST_ENV) $(MAKE) --no-print-directory api-conformance
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) ./api/e2e
 
 # The test instance's supervisor first (it would restart what is taken down), then
@@ -119,18 +111,17 @@ alerts-check:
 # Schemathesis (pinned, in a git-ignored virtual environment) against both
 # OpenAPI documents, directly and through the gateway: every check, every
 # phase, a bounded number of examples (api/schemathesis.toml).
-# STORE, PAYMENTS and GATEWAY say which instance (make test passes its own).
+# STORE_URL, PAYMENTS_URL and GATEWAY_URL say which instance (make test sets its own).
 ST := $(VENV)/bin/schemathesis --config-file api/schemathesis.toml run --checks all --no-color
-STORE    ?= http://127.0.0.1:5000
-PAYMENTS ?= http://127.0.0.1:5009
-GATEWAY  ?= http://127.0.0.1:8080
-api-conformance: $(SCHEMATHESIS)
-	$(ST) $(STORE)/openapi.json --url $(STORE) \
+api-conformance: $(SCHEMATHESIS) build
+	instance_env=$$($(BIN)/storectl instance env) && eval "$$instance_env" && $(MAKE) --no-print-directory api-conformance-run
+api-conformance-run:
+	$(ST) $(STORE_URL)/openapi.json --url $(STORE_URL) \
 	  -H "X-Employee-Key: $(EMPLOYEE_API_KEY)" -H "X-Supplier-Key: $(SUPPLIER_API_KEY)"
-	$(ST) $(PAYMENTS)/openapi.json --url $(PAYMENTS) -H "X-Service-Key: $(PAYMENTS_SERVICE_KEY)"
-	$(ST) $(GATEWAY)/openapi.json --url $(GATEWAY) --exclude-path /ready \
+	$(ST) $(PAYMENTS_URL)/openapi.json --url $(PAYMENTS_URL) -H "X-Service-Key: $(PAYMENTS_SERVICE_KEY)"
+	$(ST) $(GATEWAY_URL)/openapi.json --url $(GATEWAY_URL) --exclude-path /ready \
 	  -H "X-Employee-Key: $(EMPLOYEE_API_KEY)" -H "X-Supplier-Key: $(SUPPLIER_API_KEY)"
-	$(ST) $(GATEWAY)/payments/openapi.json --url $(GATEWAY) -H "X-Service-Key: $(PAYMENTS_SERVICE_KEY)" \
+	$(ST) $(GATEWAY_URL)/payments/openapi.json --url $(GATEWAY_URL) -H "X-Service-Key: $(PAYMENTS_SERVICE_KEY)" \
 	  --exclude-path / --exclude-path /health-check --exclude-path /ready --exclude-path /openapi.json
 
 $(SCHEMATHESIS):

@@ -6,7 +6,7 @@
 #   stack/stack.sh start     install, then start every component and wait for it
 #   stack/stack.sh apps      (re)start store-manager and payments from the state folder's bin/
 #   stack/stack.sh app NAME  start the replicas of one service (store-manager or payments) that do not run
-#   stack/stack.sh gateway   render nginx from krakend/krakend.json and (re)start it on 127.0.0.1:8080
+#   stack/stack.sh gateway   render nginx from krakend/krakend.json and (re)start it where the instance's gateway listens
 #   stack/stack.sh supervisor  (re)start the connector supervisor (storectl supervise)
 #   stack/stack.sh restart NAME  stop, then start again, one component (the supervisor restarts connect;
 #                            a worker started in the last RESTART_GRACE seconds, 60, is left alone)
@@ -15,12 +15,13 @@
 #   stack/stack.sh clean     stop, then remove the state folder
 #
 # Environment: STATE (default: .state beside this folder), START_TIMEOUT seconds (default 120).
-# STACK_NAMESPACE names an instance of the services and the gateway beside the default one
-# (make test runs "test"): their pid and log files carry its name, and STORE_HTTP_ADDR,
-# PAYMENTS_HTTP_ADDR and GATEWAY_ADDR say where they listen. The infrastructure is shared.
+# STACK_NAMESPACE names an instance of the services, gateway and supervisor beside the default
+# one (make test runs "test"); the infrastructure is shared. Where an instance listens and
+# what its processes are called is written once, in Go (config.Instance), and read here
+# through `storectl instance`, so the commands on services need `make build` first.
 # REPLICAS (1 to 5) is how many replicas of each service `apps` runs; later commands keep
-# the instance's last choice. Replica K listens 200 ports above replica K-1 (5000, 5200, ...
-# for store-manager) and its pid and log files end in -K; the gateway balances between them.
+# the instance's last choice. Each replica listens on its own port (`storectl instance addr`)
+# and its pid and log files end in -K; the gateway balances between them.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -212,22 +213,17 @@ start() {
   log "ready: MariaDB 127.0.0.1:3306, Redis 127.0.0.1:6379, Kafka 127.0.0.1:9092, Kafka Connect http://127.0.0.1:8083, Prometheus http://127.0.0.1:9090"
 }
 
-# instance NAME: the pid and log name of a service or the gateway in STACK_NAMESPACE.
-instance() {
-  case $1 in
-    store-manager|payments|gateway|supervisor) echo "$1${STACK_NAMESPACE:+-$STACK_NAMESPACE}" ;;
-    *) echo "$1" ;;
-  esac
+# storectl: the instance's names and addresses (see config.Instance).
+storectl() {
+  [ -x "$STATE/bin/storectl" ] || die "$STATE/bin/storectl is missing: run 'make build' first"
+  "$STATE/bin/storectl" "$@"
 }
 
-# app_addr NAME: where the first replica of a service of this instance listens.
-app_addr() {
-  case $1 in
-    store-manager) echo "${STORE_HTTP_ADDR:-127.0.0.1:5000}" ;;
-    payments) echo "${PAYMENTS_HTTP_ADDR:-127.0.0.1:5009}" ;;
-    *) die "unknown service $1" ;;
-  esac
-}
+# instance NAME: the pid and log name of a component in STACK_NAMESPACE.
+instance() { storectl instance process "$1"; }
+
+# instance_env: sets where this instance's parts listen (STORE_HTTP_ADDR, GATEWAY_ADDR, ...).
+instance_env() { local env; env=$(storectl instance env) && eval "$env"; }
 
 # replicas: how many replicas of each service this instance runs: REPLICAS, else the
 # number its last `apps` started, else one.
@@ -239,11 +235,11 @@ replicas() {
   echo "$n"
 }
 
-# replica NAME K: the pid and log name of replica K of a service (the first has no number).
-replica() { if [ "$2" -eq 1 ]; then instance "$1"; else echo "$(instance "$1")-$2"; fi; }
+# replica NAME K: the pid and log name of replica K of a service.
+replica() { storectl instance process "$1" "$2"; }
 
-# replica_addr NAME K: where replica K listens, 200 ports above replica K-1.
-replica_addr() { local a; a=$(app_addr "$1"); echo "${a%:*}:$((${a##*:} + 200 * ($2 - 1)))"; }
+# replica_addr NAME K: where replica K of a service listens.
+replica_addr() { storectl instance addr "$1" "$2"; }
 
 # stop_replicas NAME: stops every replica of a service that has a pid file.
 stop_replicas() {
@@ -257,7 +253,7 @@ start_app() {
   local name=$1 k=$2 inst addr var
   inst=$(replica "$name" "$k") addr=$(replica_addr "$name" "$k")
   [ -x "$STATE/bin/$name" ] || die "$STATE/bin/$name is missing: run 'make build' first"
-  case $name in store-manager) var=STORE_HTTP_ADDR ;; payments) var=PAYMENTS_HTTP_ADDR ;; esac
+  case $name in store-manager) var=STORE_HTTP_ADDR ;; payments) var=PAYMENTS_HTTP_ADDR ;; *) die "unknown service $name" ;; esac
   log "starting $inst on $addr"
   env "$var=$addr" nohup "$STATE/bin/$name" >>"$LOGS/$inst.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/$inst.pid"
@@ -265,17 +261,7 @@ start_app() {
 }
 
 # target_file NAME TARGET...: lists TARGETs of the instance's NAME for Prometheus (file service discovery).
-target_file() {
-  local name=$1 file t sep=; shift
-  file="$RUN/targets/$(instance "$name").json"
-  mkdir -p "$RUN/targets"
-  {
-    printf '[{"labels": {%s}, "targets": [' "${STACK_NAMESPACE:+\"namespace\": \"$STACK_NAMESPACE\"}"
-    for t in "$@"; do printf '%s"%s"' "$sep" "$t"; sep=", "; done
-    printf ']}]\n'
-  } >"$file.tmp"
-  mv "$file.tmp" "$file"
-}
+target_file() { storectl instance targets "$RUN/targets" "$@"; }
 
 # untarget NAME: takes the instance's NAME off Prometheus's list, when it is stopped on purpose.
 untarget() { rm -f "$RUN/targets/$(instance "$1").json"; }
@@ -322,7 +308,7 @@ supervisor() {
   echo $! >"$RUN/$inst.pid"
   sleep 0.5
   alive "$inst" || { tail -n 20 "$LOGS/$inst.log" >&2; die "$inst exited at start"; }
-  target_file supervisor "${SUPERVISOR_METRICS_ADDR:-127.0.0.1:5020}"
+  target_file supervisor "$SUPERVISOR_METRICS_ADDR"
 }
 
 # restart NAME: stop one component, then start what is missing.
@@ -347,7 +333,7 @@ restart() {
 gateway() {
   [ -x "$STATE/bin/gatewayconf" ] || die "$STATE/bin/gatewayconf is missing: run 'make build' first"
   local inst addr conf k backends=()
-  inst=$(instance gateway) addr=${GATEWAY_ADDR:-127.0.0.1:8080}
+  inst=$(instance gateway) addr=$GATEWAY_ADDR
   for k in $(seq 1 "$(replicas)"); do
     backends+=(-backend "http://store-manager:5000=$(replica_addr store-manager "$k")")
     backends+=(-backend "http://payments:5009=$(replica_addr payments "$k")")
@@ -421,6 +407,12 @@ clean() { stop; log "removing $STATE"; rm -rf "$STATE"; }
 case "${1:-}" in
   start|apps|app|gateway|supervisor|restart|stop|clean)
     mkdir -p "$RUN"; exec 9>"$RUN/.stack.lock"; flock 9 ;;
+esac
+
+# The commands on an instance's parts read where it listens first.
+case "${1:-}" in
+  apps|app|gateway|supervisor|restart) instance_env ;;
+  stop) [ $# -lt 2 ] || instance_env ;;
 esac
 
 case "${1:-}" in

@@ -77,7 +77,7 @@ func TestBench(t *testing.T) {
 	s := newSystem(t)
 	st := config.Load()
 	onlyOwnConnectors(t, st)
-	storeURL := config.Env("STORE_URL", "http://127.0.0.1:5000")
+	storeURL := stacktest.Instance(t).StoreURL()
 	admin := stacktest.Open(t, st.AdminDSN)
 	db := stacktest.Open(t, st.StoreDSN)
 	rep := benchReport{Date: time.Now().UTC(), CPUs: runtime.NumCPU()}

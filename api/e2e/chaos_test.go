@@ -2,9 +2,7 @@ package e2e
 
 import (
 	"fmt"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -201,7 +199,7 @@ func TestOneReplicaOfEachKilledMidStream(t *testing.T) {
 		stackWith(t, []string{"REPLICAS=1"}, "apps")
 		stackWith(t, []string{"REPLICAS=1"}, "gateway")
 	})
-	second := replicaURL(t, config.Env("STORE_URL", "http://127.0.0.1:5000"), 2)
+	second := replicaURL(t, "store-manager", 2)
 	user := s.user(t)
 	products, ids := s.products(t, 3, 1000)
 	cs := startChaosStream(s, user, ids)
@@ -209,12 +207,12 @@ func TestOneReplicaOfEachKilledMidStream(t *testing.T) {
 	if placed := metricLines(t, second, `http_request_duration_seconds_count{method="POST",route="/orders",status="201"}`); placed == 0 {
 		t.Error("the gateway sent no order to the second store-manager replica")
 	}
-	paymentsSecond := replicaURL(t, config.Env("PAYMENTS_URL", "http://127.0.0.1:5009"), 2)
+	paymentsSecond := replicaURL(t, "payments", 2)
 	stacktest.Eventually(t, 30*time.Second, "the second payments replica consumes partitions", func() bool {
 		return metricLines(t, paymentsSecond, "consumer_lag{") > 0
 	})
 	for _, name := range []string{"store-manager", "payments"} {
-		if err := syscall.Kill(pidOfInstance(t, instance(name)+"-2"), syscall.SIGKILL); err != nil {
+		if err := syscall.Kill(pidOfInstance(t, stacktest.Instance(t).Replica(name, 2)), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -223,18 +221,14 @@ func TestOneReplicaOfEachKilledMidStream(t *testing.T) {
 	invariants(t, s, 60*time.Second, user, products, cs)
 }
 
-// replicaURL is where replica k of the service at base listens: 200 ports above replica k-1.
-func replicaURL(t *testing.T, base string, k int) string {
+// replicaURL is where replica k of a service of the instance under test listens.
+func replicaURL(t *testing.T, service string, k int) string {
 	t.Helper()
-	u, err := url.Parse(base)
+	addr, err := stacktest.Instance(t).ServiceAddr(service, k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	port, err := strconv.Atoi(u.Port())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fmt.Sprintf("%s://%s:%d", u.Scheme, u.Hostname(), port+200*(k-1))
+	return "http://" + addr
 }
 
 // metricLines counts the lines of a service's metrics page that start with prefix.

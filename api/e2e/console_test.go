@@ -20,6 +20,7 @@ import (
 
 	"github.com/store-manager/store-manager/api/console"
 	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
@@ -87,7 +88,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	connector := connectorName("store-outbox")
+	connector := config.Load().Connector(connectors.StoreOutbox)
 	if !strings.Contains(pipeline, connector) || strings.Count(pipeline, "RUNNING") < 2 {
 		t.Errorf("the pipeline panel does not show the connectors running:\n%s", pipeline)
 	}
@@ -188,7 +189,7 @@ func shoot(t *testing.T, ctx context.Context) {
 // serviceLog is a service's log in the stack's state folder.
 func serviceLog(t *testing.T, name string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(stateDir(), "logs", instance(name)+".log"))
+	raw, err := os.ReadFile(filepath.Join(stateDir(), "logs", stacktest.Instance(t).Process(name)+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,15 +35,6 @@ func newSystem(t testing.TB) system {
 	return system{store: gateway, payments: gateway}
 }
 
-// instance names a component as its pid and log files are named: a service
-// of the stack's instance (STACK_NAMESPACE) carries the namespace.
-func instance(name string) string {
-	if ns := config.Load().Namespace; ns != "" && (name == "store-manager" || name == "payments" || name == "gateway") {
-		return name + "-" + ns
-	}
-	return name
-}
-
 // stateDir is the stack's state folder.
 func stateDir() string {
 	_, file, _, _ := runtime.Caller(0)
@@ -51,7 +42,20 @@ func stateDir() string {
 }
 
 // gatewayURL is where every client reaches the system.
-func gatewayURL() string { return config.Env("GATEWAY_URL", "http://127.0.0.1:8080") }
+func gatewayURL() string { return under.GatewayURL() }
+
+// under is the instance of the system under test: STACK_NAMESPACE's.
+var under config.Instance
+
+func TestMain(m *testing.M) {
+	i, err := config.CurrentInstance()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	under = i
+	os.Exit(m.Run())
+}
 
 // stack runs the project's stack script, for tests that stop and start components.
 func stack(t *testing.T, args ...string) { stackWith(t, nil, args...) }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/store-manager/store-manager/services/payments"
 	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
@@ -128,7 +129,9 @@ func TestDuplicateEventsHaveOneEffect(t *testing.T) {
 }
 
 // pidOf reads a running service's pid from the stack's state folder.
-func pidOf(t *testing.T, name string) int { return pidOfInstance(t, instance(name)) }
+func pidOf(t *testing.T, name string) int {
+	return pidOfInstance(t, stacktest.Instance(t).Process(name))
+}
 
 // pidOfInstance is the pid of a component by its pid file's name.
 func pidOfInstance(t *testing.T, name string) int {
@@ -235,8 +238,8 @@ func TestRelayRecoversPastPurgedBinlog(t *testing.T) {
 			t.Errorf("order %d ended %s", id, o.Status)
 		}
 	}
-	if n := metricLines(t, "http://"+config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020"),
-		`connect_supervisor_actions_total{action="reset-offsets",connector="`+connectorName("store-outbox")+`"}`); n == 0 {
+	if n := metricLines(t, "http://"+stacktest.Instance(t).SupervisorAddr(),
+		`connect_supervisor_actions_total{action="reset-offsets",connector="`+config.Load().Connector(connectors.StoreOutbox)+`"}`); n == 0 {
 		t.Error("the supervisor did not reset the store connector's offsets: the binlog purge did not happen as the test meant")
 	}
 }
@@ -270,14 +273,6 @@ func purgeBinaryLogs(t *testing.T) {
 		}
 		return logs == 1
 	})
-}
-
-// connectorName is a connector's name in the stack's namespace.
-func connectorName(base string) string {
-	if ns := config.Load().Namespace; ns != "" {
-		return ns + "-" + base
-	}
-	return base
 }
 
 // An event that cannot be handled goes to the dead-letter topic with its
@@ -337,7 +332,7 @@ func TestGracefulShutdown(t *testing.T) {
 		return syscall.Kill(pid, 0) != nil
 	})
 	_, file, _, _ := runtime.Caller(0)
-	logFile := filepath.Join(config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state")), "logs", instance("store-manager")+".log")
+	logFile := filepath.Join(config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state")), "logs", stacktest.Instance(t).Process("store-manager")+".log")
 	raw, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)

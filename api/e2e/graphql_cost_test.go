@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
 
@@ -113,7 +112,7 @@ func TestGraphQLPostMustBeJSON(t *testing.T) {
 // queries of the maximum size, store-manager's resident memory is under 80 MB.
 func TestRefusedGraphQLQueriesAreNotKept(t *testing.T) {
 	stacktest.Stack(t)
-	direct := stacktest.NewClient(config.Env("STORE_URL", "http://127.0.0.1:5000"))
+	direct := stacktest.NewClient(stacktest.Instance(t).StoreURL())
 	pid := pidOf(t, "store-manager")
 	pad := strings.Repeat("9", maxGraphQLBody-512)
 	for i := range 1000 {

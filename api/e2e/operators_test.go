@@ -164,7 +164,7 @@ func TestFailedTaskComesBackByItself(t *testing.T) {
 	}
 	var name string
 	for _, c := range all {
-		if strings.HasSuffix(c.Name, "store-outbox") {
+		if c.Base == connectors.StoreOutbox {
 			name = c.Name
 		}
 	}

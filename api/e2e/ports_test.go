@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
 
@@ -19,7 +18,7 @@ import (
 func TestEveryPortListensOnLoopbackOnly(t *testing.T) {
 	stacktest.Stack(t)
 	ports := []int{3306, 6379, 9092, 9093, 8083, 9090, 9104, 9121, 9404, 9405}
-	for _, addr := range []string{gatewayURL(), config.Env("STORE_URL", "http://127.0.0.1:5000"), config.Env("PAYMENTS_URL", "http://127.0.0.1:5009")} {
+	for _, addr := range []string{gatewayURL(), stacktest.Instance(t).StoreURL(), stacktest.Instance(t).PaymentsURL()} {
 		p, err := strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
 		if err != nil {
 			t.Fatal(err)

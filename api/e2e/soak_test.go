@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/stacktest"
 )
 
 // usage is what one service holds at a moment.
@@ -42,8 +43,8 @@ func TestSoak(t *testing.T) {
 		products = append(products, s.product(t, "1.00", 1_000_000))
 	}
 	services := map[string]string{
-		"store-manager": config.Env("STORE_URL", "http://127.0.0.1:5000"),
-		"payments":      config.Env("PAYMENTS_URL", "http://127.0.0.1:5009"),
+		"store-manager": stacktest.Instance(t).StoreURL(),
+		"payments":      stacktest.Instance(t).PaymentsURL(),
 	}
 	sample := func() map[string]usage {
 		out := map[string]usage{}

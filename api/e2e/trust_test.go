@@ -150,7 +150,7 @@ func injectPaymentEvent(t *testing.T, typ string, p events.PaymentEvent) {
 // ignoredEvents reads store-manager's count of ignored saga events.
 func ignoredEvents(t *testing.T) float64 {
 	t.Helper()
-	resp, err := http.Get(config.Env("STORE_URL", "http://127.0.0.1:5000") + "/metrics")
+	resp, err := http.Get(stacktest.Instance(t).StoreURL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/api/graphql"
-	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/services/store/storetest"
@@ -187,7 +186,7 @@ func TestRestockNeedsSupplierKey(t *testing.T) {
 // The running store-manager answers the original's GraphQL body at its original route.
 func TestOverHTTP(t *testing.T) {
 	stacktest.Stack(t)
-	c := stacktest.NewClient(config.Env("STORE_URL", "http://127.0.0.1:5000"))
+	c := stacktest.NewClient(stacktest.Instance(t).StoreURL())
 	r := c.Do(t, "POST", "/stocks/graphql-query", `{"query": "{ stockLevel(productId: \"1\") }", "variables": {}}`)
 	if r.Status != 200 || !strings.Contains(string(r.Raw), `"stockLevel"`) {
 		t.Fatalf("= %d %s", r.Status, r.Raw)

@@ -35,12 +35,13 @@ type Config struct {
 
 func loadConfig() (Config, error) {
 	var r config.Reader
+	inst := r.Instance()
 	max, err := money.Parse(config.Env("PAYMENT_MAX_AMOUNT", "10000.00"))
 	r.Check("PAYMENT_MAX_AMOUNT", err)
 	cfg := Config{
 		Stack:           config.Load(),
-		HTTPAddr:        config.Env("PAYMENTS_HTTP_ADDR", "127.0.0.1:5009"),
-		LinkBase:        config.Env("PAYMENT_LINK_BASE", "http://127.0.0.1:8080"),
+		HTTPAddr:        inst.PaymentsAddr(),
+		LinkBase:        config.Env("PAYMENT_LINK_BASE", inst.GatewayURL()),
 		ServiceKey:      config.Env("PAYMENTS_SERVICE_KEY", paymentsapi.LocalServiceKey),
 		MaxAmount:       max,
 		OutboxRetention: r.Duration("OUTBOX_RETENTION", 72*time.Hour),

@@ -46,9 +46,10 @@ type Config struct {
 
 func loadConfig() (Config, error) {
 	var r config.Reader
+	inst := r.Instance()
 	cfg := Config{
 		Stack:           config.Load(),
-		HTTPAddr:        config.Env("STORE_HTTP_ADDR", "127.0.0.1:5000"),
+		HTTPAddr:        inst.StoreAddr(),
 		SupplierKey:     config.Env("SUPPLIER_API_KEY", graphql.LocalSupplierKey),
 		EmployeeKey:     config.Env("EMPLOYEE_API_KEY", storeapi.LocalEmployeeKey),
 		EmployeeAuth:    r.Bool("EMPLOYEE_AUTH", true),
@@ -56,7 +57,7 @@ func loadConfig() (Config, error) {
 		InboxRetention:  r.Duration("INBOX_RETENTION", 8*24*time.Hour),
 		SagaDeadline:    r.Duration("SAGA_DEADLINE", 10*time.Minute),
 		OperatorKey:     config.Env("OPERATOR_API_KEY", console.LocalOperatorKey),
-		SupervisorURL:   "http://" + config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020") + "/metrics",
+		SupervisorURL:   "http://" + inst.SupervisorAddr() + "/metrics",
 		ConnectMetrics:  config.Env("CONNECT_METRICS_URL", "http://127.0.0.1:9405/metrics"),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}

@@ -38,9 +38,16 @@ commands:
                                  work the dead letters: list them, show one, replay chosen ones
   supervise [-metrics ADDR] [-stack SCRIPT]
                                  keep the connectors relaying: canaries, restarts, worker restarts
+  instance env                   the instance's environment, as shell assignments
+  instance addr SERVICE K        where replica K of a service listens
+  instance process NAME [K]      the pid and log name of a component (replica K of a service)
+  instance targets DIR NAME ADDR...
+                                 list a component's addresses for Prometheus in DIR
+  instance urls                  where the instance's services, gateway and supervisor answer
 
-settings come from the environment: STORE_DB_DSN, PAYMENTS_DB_DSN, REDIS_ADDR,
-KAFKA_BROKERS, KAFKA_CONNECT_URL (defaults: the native stack on loopback)
+settings come from the environment: STACK_NAMESPACE (the instance: none or "test"),
+STORE_DB_DSN, PAYMENTS_DB_DSN, REDIS_ADDR, KAFKA_BROKERS, KAFKA_CONNECT_URL
+(defaults: the native stack on loopback)
 `
 
 func main() {
@@ -66,6 +73,10 @@ func run(ctx context.Context, args []string) error {
 		return errUsage
 	}
 	cfg := config.Load()
+	inst, err := config.CurrentInstance()
+	if err != nil {
+		return err
+	}
 	switch args[0] {
 	case "migrate":
 		return migrateCmd(cfg, args[1:])
@@ -76,11 +87,13 @@ func run(ctx context.Context, args []string) error {
 	case "rebuild-cache":
 		return rebuildCmd(ctx, cfg)
 	case "supervise":
-		return superviseCmd(ctx, cfg, args[1:])
+		return superviseCmd(ctx, cfg, inst, args[1:])
 	case "status":
-		return statusCmd(ctx, cfg, args[1:])
+		return statusCmd(ctx, cfg, inst, args[1:])
 	case "dlq":
 		return dlqCmd(ctx, cfg, args[1:])
+	case "instance":
+		return instanceCmd(inst, args[1:])
 	default:
 		return errUsage
 	}

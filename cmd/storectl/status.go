@@ -60,7 +60,7 @@ type sagaAge struct {
 // component up or down, connectors and canaries, consumer lag, dead letters,
 // sagas by state and the oldest unfinished one. It exits non-zero when
 // something is unhealthy, or could not be checked.
-func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
+func statusCmd(ctx context.Context, cfg config.Stack, inst config.Instance, args []string) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
 	deadline := fs.Duration("saga-deadline", 10*time.Minute, "an unfinished saga older than this is unhealthy")
@@ -71,17 +71,17 @@ func statusCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	r := &report{Components: map[string]bool{}, DeadLetters: map[string]int64{}, Outbox: map[string]float64{}}
-	for name, up := range components(ctx, cfg) {
+	for name, up := range components(ctx, cfg, inst) {
 		r.Components[name] = up
 		if !up {
 			r.problem("%s is down", name)
 		}
 	}
-	if err := r.checkConnectors(ctx, cfg, *late); err != nil {
+	if err := r.checkConnectors(ctx, cfg, inst, *late); err != nil {
 		return err
 	}
 	r.checkLags(cfg)
-	r.checkOutboxes(ctx)
+	r.checkOutboxes(ctx, inst)
 	r.checkDeadLetters(cfg)
 	r.checkSagas(ctx, cfg, *deadline)
 	r.Healthy = len(r.Problems) == 0 && len(r.Unknown) == 0
@@ -112,13 +112,13 @@ func (r *report) unknown(format string, args ...any) {
 
 // checkConnectors reports each connector's state, its canary's age and
 // Debezium's lag behind the binlog.
-func (r *report) checkConnectors(ctx context.Context, cfg config.Stack, late time.Duration) error {
+func (r *report) checkConnectors(ctx context.Context, cfg config.Stack, inst config.Instance, late time.Duration) error {
 	all, err := connectors.ForStack(cfg)
 	if err != nil {
 		return err
 	}
 	observed := connectors.Observe(ctx, connectors.NewClient(cfg.ConnectURL), all,
-		"http://"+config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020")+"/metrics",
+		"http://"+inst.SupervisorAddr()+"/metrics",
 		config.Env("CONNECT_METRICS_URL", "http://127.0.0.1:9405/metrics"))
 	for _, o := range observed {
 		cr := connectorReport{Name: o.Name, State: "UNKNOWN", CanaryAge: o.CanaryAge, BehindMs: o.BehindMs}
@@ -169,9 +169,9 @@ func (r *report) checkLags(cfg config.Stack) {
 }
 
 // checkOutboxes reads each service's count of outbox rows awaiting purge.
-func (r *report) checkOutboxes(ctx context.Context) {
+func (r *report) checkOutboxes(ctx context.Context, inst config.Instance) {
 	for service, url := range map[string]string{
-		"store-manager": config.Env("STORE_URL", "http://127.0.0.1:5000"), "payments": config.Env("PAYMENTS_URL", "http://127.0.0.1:5009"),
+		"store-manager": inst.StoreURL(), "payments": inst.PaymentsURL(),
 	} {
 		if n, ok := promscrape.Gauge(ctx, url+"/metrics", "outbox_rows_awaiting_purge", "")[""]; ok {
 			r.Outbox[service] = n
@@ -217,7 +217,7 @@ func (r *report) checkSagas(ctx context.Context, cfg config.Stack, deadline time
 }
 
 // components checks that each part of the stack answers.
-func components(ctx context.Context, cfg config.Stack) map[string]bool {
+func components(ctx context.Context, cfg config.Stack, inst config.Instance) map[string]bool {
 	out := map[string]bool{}
 	dial := func(addr string) bool {
 		c, err := (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, "tcp", addr)
@@ -245,10 +245,10 @@ func components(ctx context.Context, cfg config.Stack) map[string]bool {
 	rdb.Close()
 	out["kafka"] = dial(strings.Split(cfg.KafkaBrokers, ",")[0])
 	out["kafka-connect"] = get(cfg.ConnectURL + "/")
-	out["store-manager"] = get(config.Env("STORE_URL", "http://127.0.0.1:5000") + "/health-check")
-	out["payments"] = get(config.Env("PAYMENTS_URL", "http://127.0.0.1:5009") + "/health-check")
-	out["gateway"] = get(config.Env("GATEWAY_URL", "http://127.0.0.1:8080") + "/health-check")
-	out["supervisor"] = get("http://" + config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020") + "/metrics")
+	out["store-manager"] = get(inst.StoreURL() + "/health-check")
+	out["payments"] = get(inst.PaymentsURL() + "/health-check")
+	out["gateway"] = get(inst.GatewayURL() + "/health-check")
+	out["supervisor"] = get("http://" + inst.SupervisorAddr() + "/metrics")
 	out["prometheus"] = get(config.Env("PROMETHEUS_URL", "http://127.0.0.1:9090") + "/-/healthy")
 	return out
 }

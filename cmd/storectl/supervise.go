@@ -24,9 +24,9 @@ import (
 // superviseCmd keeps the stack's connectors relaying until it is stopped:
 // canaries through each outbox, restarts of failed or stalled connectors,
 // then of the Connect worker (through the stack script), with backoff.
-func superviseCmd(ctx context.Context, cfg config.Stack, args []string) error {
+func superviseCmd(ctx context.Context, cfg config.Stack, inst config.Instance, args []string) error {
 	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
-	metricsAddr := fs.String("metrics", config.Env("SUPERVISOR_METRICS_ADDR", "127.0.0.1:5020"), "address of the supervisor's /metrics")
+	metricsAddr := fs.String("metrics", inst.SupervisorAddr(), "address of the supervisor's /metrics")
 	stackScript := fs.String("stack", os.Getenv("STACK_SCRIPT"), "the stack script, to restart the Connect worker (none: never restart it)")
 	interval := fs.Duration("interval", 2*time.Second, "how often connectors are checked and canaries written")
 	late := fs.Duration("late", 15*time.Second, "a canary older than this means a stalled relay")
@@ -37,11 +37,11 @@ func superviseCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	if err != nil {
 		return err
 	}
-	dsn := map[string]string{"store-outbox": cfg.StoreDSN, "payments-outbox": cfg.PaymentsDSN}
+	dsn := map[string]string{connectors.StoreOutbox: cfg.StoreDSN, connectors.PaymentsOutbox: cfg.PaymentsDSN}
 	outboxes := map[string]*sql.DB{}
 	var names []string
 	for _, c := range all {
-		db, err := server.OpenDB(ctx, dsn[baseName(c.Name)], 2)
+		db, err := server.OpenDB(ctx, dsn[c.Base], 2)
 		if err != nil {
 			return fmt.Errorf("the database of %s: %w", c.Name, err)
 		}
@@ -86,14 +86,4 @@ func superviseCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	g.Go(func() error { <-gctx.Done(); return srv.Shutdown(context.Background()) })
 	log.Info("supervising", "connectors", names, "metrics", *metricsAddr)
 	return g.Wait()
-}
-
-// baseName is a connector's name without its namespace: store-outbox or payments-outbox.
-func baseName(name string) string {
-	for _, b := range []string{"store-outbox", "payments-outbox"} {
-		if len(name) >= len(b) && name[len(name)-len(b):] == b {
-			return b
-		}
-	}
-	return name
 }

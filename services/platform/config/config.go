@@ -36,6 +36,9 @@ func (s Stack) Topic(topic string) string { return s.prefix(".") + topic }
 // Group is the consumer group's name in this namespace.
 func (s Stack) Group(group string) string { return s.prefix(".") + group }
 
+// Connector is the worker's name of the Debezium connector name in this namespace.
+func (s Stack) Connector(name string) string { return s.prefix("-") + name }
+
 // RedisPrefix starts every read-model key in this namespace.
 func (s Stack) RedisPrefix() string { return s.prefix(":") + "rm:" }
 
@@ -46,18 +49,26 @@ func (s Stack) prefix(sep string) string {
 	return s.Namespace + sep
 }
 
-// Load reads the stack settings, falling back to the native stack's defaults.
+// Load reads the stack settings, falling back to the native stack's defaults
+// (the databases of the instance STACK_NAMESPACE names).
 func Load() Stack {
+	ns := Instance{Name: os.Getenv("STACK_NAMESPACE")}
 	return Stack{
-		StoreDSN:      Env("STORE_DB_DSN", "store:store@tcp(127.0.0.1:3306)/store?parseTime=true"),
-		PaymentsDSN:   Env("PAYMENTS_DB_DSN", "payments:payments@tcp(127.0.0.1:3306)/payments?parseTime=true"),
+		StoreDSN:      Env("STORE_DB_DSN", localDSN("store", ns.Database("store"))),
+		PaymentsDSN:   Env("PAYMENTS_DB_DSN", localDSN("payments", ns.Database("payments"))),
 		AdminDSN:      Env("ADMIN_DB_DSN", "admin:admin@tcp(127.0.0.1:3306)/?parseTime=true"),
 		RedisAddr:     Env("REDIS_ADDR", "127.0.0.1:6379"),
 		RedisPassword: os.Getenv("REDIS_PASSWORD"),
 		KafkaBrokers:  Env("KAFKA_BROKERS", "127.0.0.1:9092"),
 		ConnectURL:    Env("KAFKA_CONNECT_URL", "http://127.0.0.1:8083"),
-		Namespace:     os.Getenv("STACK_NAMESPACE"),
+		Namespace:     ns.Name,
 	}
+}
+
+// localDSN is the native stack's DSN of database for its account user, whose
+// password is its name (a local development default).
+func localDSN(user, database string) string {
+	return user + ":" + user + "@tcp(127.0.0.1:3306)/" + database + "?parseTime=true"
 }
 
 // Env returns the environment variable key, or def when it is unset or empty.

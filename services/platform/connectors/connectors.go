@@ -27,7 +27,15 @@ import (
 type Connector struct {
 	Name   string            `json:"name"`
 	Config map[string]string `json:"config"`
+	Base   string            `json:"-"` // its name in debezium/, whatever its namespace: StoreOutbox or PaymentsOutbox
 }
+
+// The project's connectors, by their names in debezium/ (an instance's
+// namespace prefixes them on the worker: see config.Stack.Connector).
+const (
+	StoreOutbox    = "store-outbox"
+	PaymentsOutbox = "payments-outbox"
+)
 
 // Load reads every *.json connector definition in dir.
 func Load(dir fs.FS) ([]Connector, error) {
@@ -49,6 +57,7 @@ func Load(dir fs.FS) ([]Connector, error) {
 		if c.Name == "" || len(c.Config) == 0 {
 			return nil, fmt.Errorf("%s: name and config are required", n)
 		}
+		c.Base = c.Name
 		out = append(out, c)
 	}
 	return out, nil
@@ -83,7 +92,7 @@ func (o Overrides) Apply(c Connector) Connector {
 	for k, v := range o.Set {
 		set(k, v)
 	}
-	return Connector{Name: c.Name, Config: cfg}
+	return Connector{Name: c.Name, Config: cfg, Base: c.Base}
 }
 
 // Client talks to one Kafka Connect worker's REST API.
@@ -236,7 +245,7 @@ func InNamespace(c Connector, ns, database string) (Connector, error) {
 		"schema.history.internal.kafka.topic":       "schema-history." + ns + "." + database,
 		"transforms.outbox.route.topic.replacement": ns + ".${routedByValue}",
 	}}.Apply(c)
-	out.Name = ns + "-" + c.Name
+	out.Name = config.Stack{Namespace: ns}.Connector(c.Name)
 	return out, nil
 }
 
@@ -248,9 +257,9 @@ func ForStack(st config.Stack) ([]Connector, error) {
 	if err != nil {
 		return nil, err
 	}
-	dsn := map[string]string{"store-outbox": st.StoreDSN, "payments-outbox": st.PaymentsDSN}
+	dsn := map[string]string{StoreOutbox: st.StoreDSN, PaymentsOutbox: st.PaymentsDSN}
 	for i, c := range all {
-		d, err := mysql.ParseDSN(dsn[c.Name])
+		d, err := mysql.ParseDSN(dsn[c.Base])
 		if err != nil {
 			return nil, fmt.Errorf("the database of %s: %w", c.Name, err)
 		}

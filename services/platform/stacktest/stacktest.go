@@ -24,6 +24,18 @@ func Stack(t testing.TB) config.Stack {
 	return config.Load()
 }
 
+// Instance returns the instance of the system the test runs against
+// (STACK_NAMESPACE), skipping the test under -short.
+func Instance(t testing.TB) config.Instance {
+	t.Helper()
+	Stack(t)
+	i, err := config.CurrentInstance()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return i
+}
+
 // Open opens dsn, pings it and closes it when the test ends.
 func Open(t testing.TB, dsn string) *sql.DB {
 	t.Helper()
