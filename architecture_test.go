@@ -44,9 +44,9 @@ func TestDeployablesStayApart(t *testing.T) {
 // Test helper packages are imported by tests alone.
 func TestTestHelpersStayInTests(t *testing.T) {
 	helpers := map[string]bool{
-		"github.com/store-manager/store-manager/services/platform/stacktest": true,
-		"github.com/store-manager/store-manager/api/apitest":                 true,
-		"github.com/store-manager/store-manager/services/store/storetest":    true,
+		"github.com/store-manager/store-manager/testkit/stacktest": true,
+		"github.com/store-manager/store-manager/testkit/apitest":   true,
+		"github.com/store-manager/store-manager/testkit/storetest": true,
 	}
 	for _, line := range goList(t, "-f", `{{.ImportPath}} {{join .Imports " "}}`, "./...") {
 		pkg, imports, _ := strings.Cut(line, " ")

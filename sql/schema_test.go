@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/store-manager/store-manager/services/platform/stacktest"
 	schema "github.com/store-manager/store-manager/sql"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 func tables(t *testing.T, db *sql.DB) []string {

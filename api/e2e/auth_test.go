@@ -12,7 +12,7 @@ import (
 	"github.com/store-manager/store-manager/api/storeapi"
 	"github.com/store-manager/store-manager/krakend"
 	"github.com/store-manager/store-manager/services/platform/config"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // employeesRoutes are the routes that need the employee key: every write,

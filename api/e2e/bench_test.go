@@ -24,10 +24,10 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/api/storeapi"
+	"github.com/store-manager/store-manager/operations/connectors"
 	"github.com/store-manager/store-manager/services/platform/config"
-	"github.com/store-manager/store-manager/services/platform/connectors"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // benchClients is how many connections the throughput measurements use.

@@ -18,12 +18,13 @@ import (
 	cdpruntime "github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/store-manager/store-manager/api/console"
+	"github.com/store-manager/store-manager/operations/connectors"
+	"github.com/store-manager/store-manager/operations/console"
+	"github.com/store-manager/store-manager/operations/kafkainspect"
 	"github.com/store-manager/store-manager/services/platform/config"
-	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // browser starts headless Chromium (Debian's chromium) that sends the
@@ -155,7 +156,7 @@ func TestConsoleInABrowser(t *testing.T) {
 func deadLettered(t *testing.T, eventID string) int {
 	t.Helper()
 	st := config.Load()
-	letters, err := consumer.ReadDeadLetters(context.Background(), st.KafkaBrokers, st.Topic(consumer.DeadLetterTopic(events.TopicOrders)))
+	letters, err := kafkainspect.ReadDeadLetters(context.Background(), st.KafkaBrokers, st.Topic(consumer.DeadLetterTopic(events.TopicOrders)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,13 +14,13 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
+	"github.com/store-manager/store-manager/operations/connectors"
 	"github.com/store-manager/store-manager/services/payments"
 	"github.com/store-manager/store-manager/services/platform/config"
-	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // findMessage reads topic (in the stack's namespace) from the start until a

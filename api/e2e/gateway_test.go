@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/krakend"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // Gateway's own answers, as opposed to the services'.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // maxGraphQLBody is the GraphQL endpoint's body cap.

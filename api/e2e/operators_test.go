@@ -16,12 +16,13 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/store-manager/store-manager/operations/connectors"
+	"github.com/store-manager/store-manager/operations/kafkainspect"
 	"github.com/store-manager/store-manager/services/platform/config"
-	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // storectl runs the operators' CLI, as built by the stack, in the stack's
@@ -133,7 +134,7 @@ func TestDeadLettersCanBeReplayed(t *testing.T) {
 	}
 	group := config.Load().Group(events.GroupPaymentsSaga)
 	stacktest.Eventually(t, 30*time.Second, "the replay handled", func() bool {
-		lags, err := consumer.GroupLags(config.Load().KafkaBrokers, group, []string{config.Load().Topic(events.TopicOrders)})
+		lags, err := kafkainspect.GroupLags(config.Load().KafkaBrokers, group, []string{config.Load().Topic(events.TopicOrders)})
 		if err != nil {
 			return false
 		}

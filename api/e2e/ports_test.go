@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // Natively, every part of the system listens on loopback only, the

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // The original's smoke test: an order gets its items, user, total and a payment link.

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/services/platform/config"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // usage is what one service holds at a moment.

@@ -17,7 +17,7 @@ import (
 	"github.com/store-manager/store-manager/api/storeapi"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/events"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 var card = map[string]any{"cardNumber": "4242424242424242", "cardCode": "123", "expirationDate": "12/40"}

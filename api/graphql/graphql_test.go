@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/api/graphql"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
-	"github.com/store-manager/store-manager/services/store/storetest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/storetest"
 )
 
 const testKey = "test-supplier-key"

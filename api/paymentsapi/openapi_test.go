@@ -3,8 +3,8 @@ package paymentsapi_test
 import (
 	"testing"
 
-	"github.com/store-manager/store-manager/api/apitest"
 	"github.com/store-manager/store-manager/api/paymentsapi"
+	"github.com/store-manager/store-manager/testkit/apitest"
 )
 
 func TestOpenAPIMatchesRouter(t *testing.T) {

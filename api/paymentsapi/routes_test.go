@@ -18,7 +18,7 @@ import (
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // newPaymentsServer serves the payments API in-process over a payments

@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/store-manager/store-manager/api/apitest"
 	"github.com/store-manager/store-manager/api/storeapi"
 	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/testkit/apitest"
 )
 
 func TestOpenAPIMatchesRouter(t *testing.T) {

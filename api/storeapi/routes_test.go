@@ -12,9 +12,9 @@ import (
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/api/httpkit"
 	"github.com/store-manager/store-manager/api/storeapi"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
-	"github.com/store-manager/store-manager/services/store/storetest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/storetest"
 )
 
 // newStoreServer serves the store API in-process over the test's own

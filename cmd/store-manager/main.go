@@ -14,12 +14,13 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/v9"
 
-	"github.com/store-manager/store-manager/api/console"
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/api/httpkit"
 	"github.com/store-manager/store-manager/api/storeapi"
+	"github.com/store-manager/store-manager/operations/connectors"
+	"github.com/store-manager/store-manager/operations/console"
+	"github.com/store-manager/store-manager/operations/sagareport"
 	"github.com/store-manager/store-manager/services/platform/config"
-	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/outbox"
@@ -125,8 +126,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
+	reports := sagareport.New(queries.Queries(), svc)
 	ops := console.New(console.Config{
-		Stack: cfg.Stack, Store: svc, Connectors: pipeline, SupervisorMetrics: cfg.SupervisorURL, ConnectMetrics: cfg.ConnectMetrics,
+		Stack: cfg.Stack, Store: svc, Sagas: reports, Connectors: pipeline, SupervisorMetrics: cfg.SupervisorURL, ConnectMetrics: cfg.ConnectMetrics,
 		Groups: map[string][]string{
 			events.GroupProjector:    readmodel.ProjectorTopics,
 			store.SagaConsumer:       store.SagaTopics,
@@ -142,7 +144,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	janitor := func(ctx context.Context) error {
 		return outbox.Janitor(ctx, log, outbox.Retention{Outbox: cfg.OutboxRetention, Inbox: cfg.InboxRetention}, 5*time.Minute, queries)
 	}
-	sagas := func(ctx context.Context) error { return svc.ReportSagas(ctx, 15*time.Second) }
+	sagas := func(ctx context.Context) error { return reports.Export(ctx, 15*time.Second) }
 	deadlines := func(ctx context.Context) error {
 		return svc.ExpireSagas(ctx, cfg.SagaDeadline, min(max(cfg.SagaDeadline/10, time.Second), 30*time.Second))
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/store-manager/store-manager/operations/kafkainspect"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
@@ -29,9 +30,9 @@ func dlqCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	if len(args) > 1 {
 		topics = []string{args[1]}
 	}
-	var all []consumer.DeadLetter
+	var all []kafkainspect.DeadLetter
 	for _, t := range topics {
-		letters, err := consumer.ReadDeadLetters(ctx, cfg.KafkaBrokers, cfg.Topic(consumer.DeadLetterTopic(t)))
+		letters, err := kafkainspect.ReadDeadLetters(ctx, cfg.KafkaBrokers, cfg.Topic(consumer.DeadLetterTopic(t)))
 		if err != nil {
 			return err
 		}
@@ -69,7 +70,7 @@ func dlqCmd(ctx context.Context, cfg config.Stack, args []string) error {
 				continue
 			}
 			topic := cfg.Topic(args[1])
-			if err := consumer.Replay(ctx, cfg.KafkaBrokers, d, topic); err != nil {
+			if err := kafkainspect.Replay(ctx, cfg.KafkaBrokers, d, topic); err != nil {
 				return err
 			}
 			fmt.Printf("replayed %s %s event %s from %s %s to %s\n", d.Type, d.Key, d.ID, d.Topic, at, topic)
@@ -81,15 +82,15 @@ func dlqCmd(ctx context.Context, cfg config.Stack, args []string) error {
 }
 
 // find picks the dead letter at PARTITION:OFFSET.
-func find(all []consumer.DeadLetter, at string) (consumer.DeadLetter, error) {
+func find(all []kafkainspect.DeadLetter, at string) (kafkainspect.DeadLetter, error) {
 	p, o, ok := strings.Cut(at, ":")
 	partition, perr := strconv.Atoi(p)
 	offset, oerr := strconv.ParseInt(o, 10, 64)
 	if !ok || perr != nil || oerr != nil {
-		return consumer.DeadLetter{}, fmt.Errorf("%q is not PARTITION:OFFSET", at)
+		return kafkainspect.DeadLetter{}, fmt.Errorf("%q is not PARTITION:OFFSET", at)
 	}
-	if d, ok := consumer.FindDeadLetter(all, int32(partition), offset); ok {
+	if d, ok := kafkainspect.FindDeadLetter(all, int32(partition), offset); ok {
 		return d, nil
 	}
-	return consumer.DeadLetter{}, fmt.Errorf("no dead letter at %s", at)
+	return kafkainspect.DeadLetter{}, fmt.Errorf("no dead letter at %s", at)
 }

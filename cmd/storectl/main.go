@@ -15,8 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/store-manager/store-manager/operations/connectors"
 	"github.com/store-manager/store-manager/services/platform/config"
-	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
 	schema "github.com/store-manager/store-manager/sql"

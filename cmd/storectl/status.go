@@ -14,14 +14,19 @@ import (
 	"text/tabwriter"
 	"time"
 
+	storedb "github.com/store-manager/store-manager/db/store"
+
 	"github.com/redis/go-redis/v9"
 
+	"github.com/store-manager/store-manager/operations/connectors"
+	"github.com/store-manager/store-manager/operations/kafkainspect"
+	"github.com/store-manager/store-manager/operations/promscrape"
+	"github.com/store-manager/store-manager/operations/sagareport"
 	"github.com/store-manager/store-manager/services/payments"
 	"github.com/store-manager/store-manager/services/platform/config"
-	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
-	"github.com/store-manager/store-manager/services/platform/promscrape"
+	"github.com/store-manager/store-manager/services/platform/server"
 	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/services/store/readmodel"
 )
@@ -36,7 +41,7 @@ type report struct {
 	Unknown     []string           `json:"unknown"` // checks that could not be made: never healthy
 	Components  map[string]bool    `json:"components"`
 	Connectors  []connectorReport  `json:"connectors"`
-	Lags        []consumer.Lag     `json:"consumer_lag"`
+	Lags        []kafkainspect.Lag `json:"consumer_lag"`
 	DeadLetters map[string]int64   `json:"dead_letters"`
 	Sagas       map[string]int64   `json:"sagas"`
 	OldestOpen  *sagaAge           `json:"oldest_unfinished_saga,omitempty"`
@@ -159,7 +164,7 @@ func (r *report) checkLags(cfg config.Stack) {
 		for i, t := range topics {
 			named[i] = cfg.Topic(t)
 		}
-		lags, err := consumer.GroupLags(cfg.KafkaBrokers, group, named)
+		lags, err := kafkainspect.GroupLags(cfg.KafkaBrokers, group, named)
 		if err != nil {
 			r.unknown("consumer lag of %s: %v", group, err)
 			continue
@@ -185,7 +190,7 @@ func (r *report) checkOutboxes(ctx context.Context, inst config.Instance) {
 func (r *report) checkDeadLetters(cfg config.Stack) {
 	for _, t := range events.Topics {
 		dlq := cfg.Topic(consumer.DeadLetterTopic(t))
-		switch n, err := consumer.TopicSize(cfg.KafkaBrokers, dlq); {
+		switch n, err := kafkainspect.TopicSize(cfg.KafkaBrokers, dlq); {
 		case err != nil:
 			r.unknown("dead letters in %s: %v", dlq, err)
 		case n > 0:
@@ -196,13 +201,13 @@ func (r *report) checkDeadLetters(cfg config.Stack) {
 
 // checkSagas counts the sagas by state and finds the oldest unfinished one.
 func (r *report) checkSagas(ctx context.Context, cfg config.Stack, deadline time.Duration) {
-	svc, closeFn, err := openStore(ctx, cfg, nil)
+	db, err := server.OpenDB(ctx, cfg.StoreDSN, 2)
 	if err != nil {
 		r.unknown("sagas: %v", err)
 		return
 	}
-	defer closeFn()
-	states, oldest, err := svc.SagaStates(ctx)
+	defer db.Close()
+	states, oldest, err := sagareport.New(storedb.New(db), nil).States(ctx)
 	if err != nil {
 		r.unknown("sagas: %v", err)
 		return

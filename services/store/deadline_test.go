@@ -12,9 +12,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/store-manager/store-manager/services/platform/events"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
-	"github.com/store-manager/store-manager/services/store/storetest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/storetest"
 )
 
 // With the payments service down, a saga that has not ended by its deadline

@@ -2,13 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
-	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/store-manager/store-manager/services/platform/errs"
 )
@@ -88,73 +82,4 @@ func (s *Service) LowStock(ctx context.Context, threshold int64, limit int) ([]P
 		return nil, errs.Errorf(ErrInvalid, "threshold must be between 0 and %d", MaxStock)
 	}
 	return s.reads.LowStock(ctx, int32(threshold), clampLimit(limit))
-}
-
-// SagaStates counts orders by saga state, and says when the oldest order
-// whose saga is not terminal was created (zero when there is none).
-func (s *Service) SagaStates(ctx context.Context) (map[string]int64, time.Time, error) {
-	q := s.db.Queries()
-	rows, err := q.CountOrdersByStatus(ctx)
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("count orders by state: %w", err)
-	}
-	out := make(map[string]int64, len(rows))
-	for _, r := range rows {
-		out[r.Status] = r.Orders
-	}
-	oldest, err := q.GetOldestUnfinishedOrder(ctx)
-	if errors.Is(err, sql.ErrNoRows) {
-		return out, time.Time{}, nil
-	}
-	if err != nil {
-		return nil, time.Time{}, fmt.Errorf("oldest unfinished order: %w", err)
-	}
-	return out, oldest.CreatedAt, nil
-}
-
-// Gauges of the sagas, kept by ReportSagas.
-var (
-	sagasByState = promauto.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "saga_orders",
-		Help: "Orders by saga state.",
-	}, []string{"state"})
-	lowStock = promauto.NewGauge(prometheus.GaugeOpts{
-		Name: "stock_products_low",
-		Help: "Products with LowStockThreshold (5) units or fewer.",
-	})
-	oldestUnfinished = promauto.NewGauge(prometheus.GaugeOpts{
-		Name: "saga_oldest_unfinished_seconds",
-		Help: "Age of the oldest order whose saga is not terminal (0 when none is).",
-	})
-)
-
-// LowStockThreshold is the stock level at or under which a product counts as low.
-const LowStockThreshold = 5
-
-// ReportSagas sets the saga gauges every interval until ctx ends: orders by
-// state and the age of the oldest unfinished saga, which alerting compares
-// with the saga deadline, and the products low on stock. Every replica may run it: it only reads.
-func (s *Service) ReportSagas(ctx context.Context, every time.Duration) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if states, oldest, err := s.SagaStates(ctx); err == nil {
-			for state, n := range states {
-				sagasByState.WithLabelValues(state).Set(float64(n))
-			}
-			age := 0.0
-			if !oldest.IsZero() {
-				age = time.Since(oldest).Seconds()
-			}
-			oldestUnfinished.Set(age)
-		}
-		if n, err := s.db.Queries().CountLowStock(ctx, LowStockThreshold); err == nil {
-			lowStock.Set(float64(n))
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
 }

@@ -60,3 +60,32 @@ func (s *Service) OrderSnapshots(ctx context.Context, after int64, limit int) ([
 	}
 	return out, nil
 }
+
+// ReadModelCheck is how far the read model agrees with the database on stock.
+type ReadModelCheck struct {
+	Checked    int
+	Mismatches []string // one line per product whose stock differs
+}
+
+// CheckReadModel compares every product's stock in the read model with the database's.
+func (s *Service) CheckReadModel(ctx context.Context) (ReadModelCheck, error) {
+	_, stocks, err := s.ProductSnapshots(ctx)
+	if err != nil {
+		return ReadModelCheck{}, err
+	}
+	var c ReadModelCheck
+	for _, st := range stocks {
+		p, presence, err := s.reads.Product(ctx, st.ProductID)
+		if err != nil {
+			return c, fmt.Errorf("read model of product %d: %w", st.ProductID, err)
+		}
+		c.Checked++
+		switch {
+		case presence != Present:
+			c.Mismatches = append(c.Mismatches, fmt.Sprintf("product %d: %d in stock, missing from the read model", st.ProductID, st.Quantity))
+		case p.Quantity != st.Quantity:
+			c.Mismatches = append(c.Mismatches, fmt.Sprintf("product %d: %d in stock, %d in the read model", st.ProductID, st.Quantity, p.Quantity))
+		}
+	}
+	return c, nil
+}

@@ -14,7 +14,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/store-manager/store-manager/services/platform/consumer"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 func produce(t *testing.T, brokers, topic, id, typ string) {

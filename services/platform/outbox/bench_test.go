@@ -9,8 +9,8 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/store-manager/store-manager/services/platform/outbox"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // BenchmarkCommitToKafka measures the time from an outbox row's commit to its

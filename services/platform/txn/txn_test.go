@@ -10,8 +10,8 @@ import (
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/outbox"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 func countOutbox(t *testing.T, db *sql.DB, id string) int {

@@ -13,10 +13,10 @@ import (
 
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/services/store/readmodel"
-	"github.com/store-manager/store-manager/services/store/storetest"
+	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/storetest"
 )
 
 type env struct {

@@ -13,7 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/store-manager/store-manager/debezium"
-	"github.com/store-manager/store-manager/services/platform/connectors"
+	"github.com/store-manager/store-manager/operations/connectors"
 )
 
 // CapturedDatabase creates a migrated scratch database for service and a

@@ -25,8 +25,10 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/store-manager/store-manager/api/httpkit"
+	"github.com/store-manager/store-manager/operations/connectors"
+	"github.com/store-manager/store-manager/operations/kafkainspect"
+	"github.com/store-manager/store-manager/operations/sagareport"
 	"github.com/store-manager/store-manager/services/platform/config"
-	"github.com/store-manager/store-manager/services/platform/connectors"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/store"
@@ -37,16 +39,21 @@ const LocalOperatorKey = "local-operator-key"
 
 // Store is what the console reads of the store.
 type Store interface {
-	SagaReport(ctx context.Context, since time.Time, limit int) (store.SagaReport, error)
 	Order(ctx context.Context, id int64) (events.Order, error)
 	LowStock(ctx context.Context, threshold int64, limit int) ([]store.Product, error)
 	CheckReadModel(ctx context.Context) (store.ReadModelCheck, error)
+}
+
+// Sagas reports on the sagas (sagareport.Reporter).
+type Sagas interface {
+	Report(ctx context.Context, since time.Time, limit int) (sagareport.Report, error)
 }
 
 // Config wires the console to the system it shows.
 type Config struct {
 	Stack             config.Stack
 	Store             Store
+	Sagas             Sagas
 	Connectors        []connectors.Connector // the instance's connectors
 	SupervisorMetrics string                 // the supervisor's /metrics (canary ages)
 	ConnectMetrics    string                 // the Connect worker's /metrics (Debezium's lag)
@@ -175,10 +182,10 @@ type view struct {
 	Now             time.Time
 	Notice          string
 	Connectors      []connectorView
-	Lags            []consumer.Lag
+	Lags            []kafkainspect.Lag
 	DeadLetters     []deadLetterView // the newest maxDeadLetters
 	DeadLetterCount int
-	Sagas           store.SagaReport
+	Sagas           sagareport.Report
 	Order           *events.Order
 	OrderID         string
 	LowStock        []store.Product
@@ -190,7 +197,7 @@ type view struct {
 const maxDeadLetters = 20
 
 type deadLetterView struct {
-	consumer.DeadLetter
+	kafkainspect.DeadLetter
 	EventTopic string // the topic it is replayed to, by its bare name
 }
 
@@ -272,19 +279,19 @@ func (h *Handler) pipeline(ctx context.Context) func(*view) {
 }
 
 func (h *Handler) lags(context.Context) func(*view) {
-	var out []consumer.Lag
+	var out []kafkainspect.Lag
 	for group, topics := range h.cfg.Groups {
 		named := make([]string, len(topics))
 		for i, t := range topics {
 			named[i] = h.cfg.Stack.Topic(t)
 		}
-		lags, err := consumer.GroupLags(h.cfg.Stack.KafkaBrokers, h.cfg.Stack.Group(group), named)
+		lags, err := kafkainspect.GroupLags(h.cfg.Stack.KafkaBrokers, h.cfg.Stack.Group(group), named)
 		if err != nil {
 			return failed("consumer lag of "+group, err)
 		}
 		out = append(out, lags...)
 	}
-	slices.SortFunc(out, func(a, b consumer.Lag) int {
+	slices.SortFunc(out, func(a, b kafkainspect.Lag) int {
 		return cmp.Or(cmp.Compare(a.Group, b.Group), cmp.Compare(a.Topic, b.Topic), cmp.Compare(a.Partition, b.Partition))
 	})
 	return func(v *view) { v.Lags = out }
@@ -293,7 +300,7 @@ func (h *Handler) lags(context.Context) func(*view) {
 func (h *Handler) deadLetters(ctx context.Context) func(*view) {
 	var out []deadLetterView
 	for _, t := range events.Topics {
-		letters, err := consumer.ReadDeadLetters(ctx, h.cfg.Stack.KafkaBrokers, h.cfg.Stack.Topic(consumer.DeadLetterTopic(t)))
+		letters, err := kafkainspect.ReadDeadLetters(ctx, h.cfg.Stack.KafkaBrokers, h.cfg.Stack.Topic(consumer.DeadLetterTopic(t)))
 		if err != nil {
 			return failed("dead letters of "+t, err)
 		}
@@ -307,7 +314,7 @@ func (h *Handler) deadLetters(ctx context.Context) func(*view) {
 }
 
 func (h *Handler) sagas(ctx context.Context) func(*view) {
-	r, err := h.cfg.Store.SagaReport(ctx, time.Now().Add(-time.Hour), 10)
+	r, err := h.cfg.Sagas.Report(ctx, time.Now().Add(-time.Hour), 10)
 	if err != nil {
 		return failed("sagas", err)
 	}
@@ -327,7 +334,7 @@ func (h *Handler) order(ctx context.Context, raw string) func(*view) {
 }
 
 func (h *Handler) lowStock(ctx context.Context) func(*view) {
-	low, err := h.cfg.Store.LowStock(ctx, store.LowStockThreshold, 20)
+	low, err := h.cfg.Store.LowStock(ctx, sagareport.LowStockThreshold, 20)
 	if err != nil {
 		return failed("low stock", err)
 	}
@@ -392,18 +399,18 @@ func (h *Handler) replay(w http.ResponseWriter, r *http.Request) {
 		httpkit.WriteJSON(w, http.StatusBadRequest, map[string]string{"error": "a replay names an event topic, a partition and an offset"})
 		return
 	}
-	letters, err := consumer.ReadDeadLetters(r.Context(), h.cfg.Stack.KafkaBrokers, h.cfg.Stack.Topic(consumer.DeadLetterTopic(topic)))
+	letters, err := kafkainspect.ReadDeadLetters(r.Context(), h.cfg.Stack.KafkaBrokers, h.cfg.Stack.Topic(consumer.DeadLetterTopic(topic)))
 	if err != nil {
 		httpkit.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "Kafka did not answer"})
 		return
 	}
-	d, ok := consumer.FindDeadLetter(letters, int32(partition), offset)
+	d, ok := kafkainspect.FindDeadLetter(letters, int32(partition), offset)
 	if !ok {
 		httpkit.WriteJSON(w, http.StatusNotFound, map[string]string{"error": "no such dead letter"})
 		return
 	}
 	h.cfg.Log.Warn("operator replays a dead letter", "topic", topic, "partition", partition, "offset", offset, "event", d.ID, "from", r.RemoteAddr)
-	if err := consumer.Replay(r.Context(), h.cfg.Stack.KafkaBrokers, d, h.cfg.Stack.Topic(topic)); err != nil {
+	if err := kafkainspect.Replay(r.Context(), h.cfg.Stack.KafkaBrokers, d, h.cfg.Stack.Topic(topic)); err != nil {
 		httpkit.WriteJSON(w, http.StatusBadGateway, map[string]string{"error": "the replay did not reach Kafka"})
 		return
 	}

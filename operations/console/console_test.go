@@ -11,7 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/store-manager/store-manager/api/console"
+	"github.com/store-manager/store-manager/operations/console"
+	"github.com/store-manager/store-manager/operations/sagareport"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/store"
@@ -20,10 +21,10 @@ import (
 // fakeStore answers the console's reads with fixed data.
 type fakeStore struct{}
 
-func (fakeStore) SagaReport(context.Context, time.Time, int) (store.SagaReport, error) {
-	return store.SagaReport{
+func (fakeStore) Report(context.Context, time.Time, int) (sagareport.Report, error) {
+	return sagareport.Report{
 		ByState:   map[string]int64{"Completed": 12, "Cancelled": 1},
-		Latencies: []store.StepLatency{{Step: "StockDecreased", Count: 13, P50: 8 * time.Millisecond, P95: 20 * time.Millisecond, P99: 31 * time.Millisecond}},
+		Latencies: []sagareport.StepLatency{{Step: "StockDecreased", Count: 13, P50: 8 * time.Millisecond, P95: 20 * time.Millisecond, P99: 31 * time.Millisecond}},
 		Latest:    []events.Order{{ID: 42, Status: "Completed", Steps: []events.OrderStep{{Event: "OrderCreated"}, {Event: "SagaCompleted"}}}},
 	}, nil
 }
@@ -45,7 +46,7 @@ func (fakeStore) CheckReadModel(context.Context) (store.ReadModelCheck, error) {
 // is only one of its own messages.
 func TestConsoleBoundaries(t *testing.T) {
 	h := console.New(console.Config{
-		Stack: config.Stack{KafkaBrokers: "127.0.0.1:1", ConnectURL: "http://127.0.0.1:1"}, Store: fakeStore{},
+		Stack: config.Stack{KafkaBrokers: "127.0.0.1:1", ConnectURL: "http://127.0.0.1:1"}, Store: fakeStore{}, Sagas: fakeStore{},
 		OperatorKey: "op-key", PanelBudget: 300 * time.Millisecond, Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	})
 	srv := httptest.NewServer(h)

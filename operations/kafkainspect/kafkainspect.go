@@ -1,4 +1,7 @@
-package consumer
+// Package kafkainspect reads Kafka for operators without joining a consumer
+// group: a group's lag per partition, a topic's size, and the dead letters,
+// which it can replay to their topic.
+package kafkainspect
 
 import (
 	"context"

@@ -16,9 +16,9 @@ import (
 	"github.com/store-manager/store-manager/services/payments"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/money"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
 	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/services/store/readmodel"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 // System is the two services' use cases over the test's own data.

@@ -3,7 +3,7 @@ package connectors
 import (
 	"context"
 
-	"github.com/store-manager/store-manager/services/platform/promscrape"
+	"github.com/store-manager/store-manager/operations/promscrape"
 )
 
 // Observed is what operators see of one connector: its state as Kafka

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/operations/sagareport"
 )
 
 // bars draws counts by name as a horizontal bar chart, in inline SVG.
@@ -32,7 +32,7 @@ func bars(counts map[string]int64) template.HTML {
 }
 
 // latencyChart draws each step's p50, p95 and p99 as three bars, in inline SVG.
-func latencyChart(steps []store.StepLatency) template.HTML {
+func latencyChart(steps []sagareport.StepLatency) template.HTML {
 	top := 1.0
 	for _, s := range steps {
 		top = max(top, float64(s.P99.Microseconds())/1000)

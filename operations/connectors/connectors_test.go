@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/debezium"
-	"github.com/store-manager/store-manager/services/platform/connectors"
-	"github.com/store-manager/store-manager/services/platform/stacktest"
+	"github.com/store-manager/store-manager/operations/connectors"
+	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
 func TestLoadProjectConfigs(t *testing.T) {
