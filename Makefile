@@ -61,8 +61,9 @@ run: stack build migrate connectors seed apps gateway supervisor
 TEST_ENV = test_env=$$(STACK_NAMESPACE=test $(BIN)/storectl instance env) && eval "$$test_env" &&
 
 # The unit tests first (they need nothing running), then the stack. Package tests
-# own their data (scratch databases); the end-to-end suite runs
-# against the test instance and stops and restarts its services, so it runs last.
+# own their data (scratch databases); the API tests (api/e2e) run against the test
+# instance through its gateway; the system tests (systemtest) stop, kill and
+# restart its parts, so they run last.
 # Pass or fail, the test instance is then taken down (test-clean): nothing of it
 # keeps running, and its connectors no longer stream the binlog on the worker.
 test: tools $(NEWMAN) check-generated
@@ -79,9 +80,10 @@ test-instance:
 	$(TEST_ENV) $(STACK) supervisor
 	go vet ./...
 	$(MAKE) --no-print-directory alerts-check
-	$(TEST_ENV) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v /api/e2e)
+	$(TEST_ENV) go test $(GO_TEST_FLAGS) $$(go list ./... | grep -v -e /api/e2e -e /systemtest)
 	$(TEST_ENV) $(MAKE) --no-print-directory api-conformance
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) ./api/e2e
+	$(TEST_ENV) go test $(GO_TEST_FLAGS) ./systemtest
 
 # The test instance's supervisor first (it would restart what is taken down), then
 # its connectors, services and gateway. The infrastructure and make run's instance stay.
@@ -94,12 +96,12 @@ test-clean:
 # the ceilings measured in the same run (reads, writes, sagas at fixed rates, CPU and
 # MariaDB work per saga, memory). Timing is reported, never asserted.
 bench: build
-	go test -tags bench -count=1 -v -timeout 1h -run TestBench ./api/e2e
+	go test -tags bench -count=1 -v -timeout 1h -run TestBench ./systemtest
 
 # Not part of make test: half an hour of load on the default instance. The
 # table lands in .state/soak.md. SOAK_DURATION and SOAK_RATE change the run.
 soak: build
-	go test -tags soak -count=1 -v -timeout 2h -run TestSoak ./api/e2e
+	go test -tags soak -count=1 -v -timeout 2h -run TestSoak ./systemtest
 
 # Prometheus's configuration and alert rules, with a unit test for every alert.
 alerts-check:

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/store-manager/store-manager/krakend"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
 // employeesRoutes are the routes that need the employee key: every write,
@@ -43,7 +43,7 @@ func TestEmployeesRoutesNeedTheEmployeeKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	anonymous, wrong := stacktest.NewClient(gatewayURL()), withKey(storeapi.EmployeeKeyHeader, "guess")
+	anonymous, wrong := stacktest.NewClient(systemkit.GatewayURL()), systemkit.WithKey(storeapi.EmployeeKeyHeader, "guess")
 	// Ids of nothing: the employee's DELETEs must not remove anything.
 	ids := strings.NewReplacer("{user_id}", "999999999", "{product_id}", "999999999", "{order_id}", "999999999", "{payment_id}", "999999999")
 	seen := 0
@@ -69,7 +69,7 @@ func TestEmployeesRoutesNeedTheEmployeeKey(t *testing.T) {
 			if r := wrong.Do(t, e.Method, path, body); r.Status != 403 {
 				t.Errorf("%s with a wrong key = %d %s, want 403", route, r.Status, r.Raw)
 			}
-			if r := employee().Do(t, e.Method, path, body); r.Status == 401 || r.Status == 403 || r.Status >= 500 {
+			if r := systemkit.Employee().Do(t, e.Method, path, body); r.Status == 401 || r.Status == 403 || r.Status >= 500 {
 				t.Errorf("%s with the employee key = %d %s, want the handler's answer", route, r.Status, r.Raw)
 			}
 		case publicRoutes[route]:
@@ -90,8 +90,7 @@ func TestEmployeesRoutesNeedTheEmployeeKey(t *testing.T) {
 // employees' requests are refused.
 func TestOriginalPostmanCollection(t *testing.T) {
 	stacktest.Stack(t)
-	_, file, _, _ := runtime.Caller(0)
-	root := filepath.Join(filepath.Dir(file), "..", "..")
+	root := systemkit.Root()
 	newman := filepath.Join(root, ".tools", "newman", "node_modules", ".bin", "newman")
 	if _, err := os.Stat(newman); err != nil {
 		t.Fatalf("newman is not installed (make newman): %v", err)
@@ -100,7 +99,7 @@ func TestOriginalPostmanCollection(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the original's collection: %v", err)
 	}
-	base := strings.TrimPrefix(gatewayURL(), "http://")
+	base := strings.TrimPrefix(systemkit.GatewayURL(), "http://")
 	run := func(t *testing.T, collection []byte) map[string]int {
 		t.Helper()
 		dir := t.TempDir()
@@ -128,8 +127,8 @@ func TestOriginalPostmanCollection(t *testing.T) {
 	}
 
 	t.Run("unchanged, against a stack with employee auth off", func(t *testing.T) {
-		stackWith(t, []string{"EMPLOYEE_AUTH=off"}, "restart", "store-manager")
-		t.Cleanup(func() { stack(t, "restart", "store-manager") })
+		systemkit.StackWith(t, []string{"EMPLOYEE_AUTH=off"}, "restart", "store-manager")
+		t.Cleanup(func() { systemkit.Stack(t, "restart", "store-manager") })
 		served(t, run(t, seed))
 	})
 	t.Run("unchanged, against the default stack", func(t *testing.T) {

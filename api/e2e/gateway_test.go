@@ -13,6 +13,7 @@ import (
 
 	"github.com/store-manager/store-manager/krakend"
 	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
 // Gateway's own answers, as opposed to the services'.
@@ -30,7 +31,7 @@ func TestGatewayRoutesReachServices(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := stacktest.NewClient(gatewayURL())
+	c := stacktest.NewClient(systemkit.GatewayURL())
 	ids := strings.NewReplacer("{user_id}", "1", "{product_id}", "1", "{order_id}", "999999999", "{payment_id}", "999999999")
 	for _, e := range cfg.Endpoints {
 		t.Run(e.Method+" "+e.Path, func(t *testing.T) {
@@ -55,7 +56,7 @@ func TestGatewayRoutesReachServices(t *testing.T) {
 
 func TestGatewayUndeclared(t *testing.T) {
 	stacktest.Stack(t)
-	c := stacktest.NewClient(gatewayURL())
+	c := stacktest.NewClient(systemkit.GatewayURL())
 	cases := []struct {
 		method, path string
 		status       int
@@ -90,7 +91,7 @@ func TestGatewayUndeclared(t *testing.T) {
 // line nginx cannot read, headers over its buffers, a body over its cap.
 func TestGatewayAnswersUnreadableRequestsWithJSON(t *testing.T) {
 	stacktest.Stack(t)
-	addr := strings.TrimPrefix(gatewayURL(), "http://")
+	addr := strings.TrimPrefix(systemkit.GatewayURL(), "http://")
 	cases := []struct {
 		name, raw string
 		status    int
@@ -129,7 +130,7 @@ func TestGatewayAnswersUnreadableRequestsWithJSON(t *testing.T) {
 // does, without a body.
 func TestGatewayMethods(t *testing.T) {
 	stacktest.Stack(t)
-	c := stacktest.NewClient(gatewayURL())
+	c := stacktest.NewClient(systemkit.GatewayURL())
 	r := c.Do(t, "DELETE", "/stocks/1", nil)
 	if r.Status != 405 || r.Header.Get("Allow") != "GET, HEAD" {
 		t.Fatalf("DELETE /stocks/1 = %d Allow %q, want 405 Allow \"GET, HEAD\"", r.Status, r.Header.Get("Allow"))
@@ -156,7 +157,7 @@ func TestGatewayMethods(t *testing.T) {
 func TestGatewayRateLimit(t *testing.T) {
 	stacktest.Stack(t)
 	defer time.Sleep(2 * time.Second) // let the bucket refill for the tests after this one
-	c := stacktest.NewClient(gatewayURL())
+	c := stacktest.NewClient(systemkit.GatewayURL())
 	var sent, limited atomic.Int64
 	var sample atomic.Value
 	var wg sync.WaitGroup
@@ -189,7 +190,7 @@ func TestGatewayRateLimit(t *testing.T) {
 func TestGatewayReadLimitPerClient(t *testing.T) {
 	stacktest.Stack(t)
 	defer time.Sleep(2 * time.Second) // let the bucket refill for the tests after this one
-	c := stacktest.NewClient(gatewayURL())
+	c := stacktest.NewClient(systemkit.GatewayURL())
 	c.HTTP.Transport = &http.Transport{MaxIdleConnsPerHost: 64}
 	var sent, limited atomic.Int64
 	deadline := time.Now().Add(20 * time.Second)

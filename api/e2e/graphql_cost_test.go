@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
 // maxGraphQLBody is the GraphQL endpoint's body cap.
@@ -49,8 +50,8 @@ func costlyDocuments(size int) map[string]string {
 // different comment, so no cached verdict answers it.
 func TestGraphQLWorkIsBoundedByWhatIsSent(t *testing.T) {
 	stacktest.Stack(t)
-	gateway := stacktest.NewClient(gatewayURL())
-	pid := pidOf(t, "store-manager")
+	gateway := stacktest.NewClient(systemkit.GatewayURL())
+	pid := systemkit.PidOf(t, "store-manager")
 	const tries = 5
 	for _, size := range []int{512, 4 << 10, 16 << 10, maxGraphQLBody - 256} {
 		for name, doc := range costlyDocuments(size) {
@@ -74,8 +75,8 @@ func TestGraphQLWorkIsBoundedByWhatIsSent(t *testing.T) {
 // The review's GET: a 7.5 KB URL any web page could load as an image.
 func TestGraphQLGetOfAnUnusedFragmentIsCheap(t *testing.T) {
 	stacktest.Stack(t)
-	gateway := stacktest.NewClient(gatewayURL())
-	pid := pidOf(t, "store-manager")
+	gateway := stacktest.NewClient(systemkit.GatewayURL())
+	pid := systemkit.PidOf(t, "store-manager")
 	before := cpu(t, pid)
 	const tries = 10
 	for i := range tries {
@@ -96,14 +97,14 @@ func TestGraphQLPostMustBeJSON(t *testing.T) {
 	stacktest.Stack(t)
 	body, _ := json.Marshal(map[string]any{"query": "{ __typename }"})
 	for _, ct := range []string{"text/plain", "application/x-www-form-urlencoded"} {
-		c := stacktest.NewClient(gatewayURL())
+		c := stacktest.NewClient(systemkit.GatewayURL())
 		c.Header = http.Header{"Content-Type": {ct}}
 		r := c.Do(t, "POST", "/graphql", body)
 		if r.Status != 415 || r.JSON == nil {
 			t.Fatalf("POST as %s = %d %s, want a 415 JSON refusal", ct, r.Status, r.Raw)
 		}
 	}
-	if r := stacktest.NewClient(gatewayURL()).Do(t, "POST", "/graphql", map[string]any{"query": "{ __typename }"}); r.Status != 200 {
+	if r := stacktest.NewClient(systemkit.GatewayURL()).Do(t, "POST", "/graphql", map[string]any{"query": "{ __typename }"}); r.Status != 200 {
 		t.Fatalf("POST as application/json = %d %s", r.Status, r.Raw)
 	}
 }
@@ -112,8 +113,8 @@ func TestGraphQLPostMustBeJSON(t *testing.T) {
 // queries of the maximum size, store-manager's resident memory is under 80 MB.
 func TestRefusedGraphQLQueriesAreNotKept(t *testing.T) {
 	stacktest.Stack(t)
-	direct := stacktest.NewClient(stacktest.Instance(t).StoreURL())
-	pid := pidOf(t, "store-manager")
+	direct := stacktest.NewClient(systemkit.Instance().StoreURL())
+	pid := systemkit.PidOf(t, "store-manager")
 	pad := strings.Repeat("9", maxGraphQLBody-512)
 	for i := range 1000 {
 		q := fmt.Sprintf(`{ __typename } fragment U%d on Product { product(id: "%s") { id } }`, i, pad)
@@ -121,14 +122,14 @@ func TestRefusedGraphQLQueriesAreNotKept(t *testing.T) {
 			t.Fatalf("query %d = %d %.300s, want 422", i, r.Status, r.Raw)
 		}
 	}
-	if mb := rssMB(t, pid); mb >= 80 {
+	if mb := systemkit.RSSMB(t, pid); mb >= 80 {
 		t.Fatalf("store-manager holds %.0f MB after 1,000 refused queries, want under 80", mb)
 	}
 }
 
 func cpu(t *testing.T, pid int) float64 {
 	t.Helper()
-	s, err := cpuSeconds(pid)
+	s, err := systemkit.CPUSeconds(pid)
 	if err != nil {
 		t.Fatal(err)
 	}

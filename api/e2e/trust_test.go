@@ -18,33 +18,21 @@ import (
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
 var card = map[string]any{"cardNumber": "4242424242424242", "cardCode": "123", "expirationDate": "12/40"}
 
-// withKey is a gateway client that sends one API key.
-func withKey(header, value string) *stacktest.Client {
-	c := stacktest.NewClient(gatewayURL())
-	c.Header = http.Header{header: {value}}
-	return c
-}
-
-// employee is a gateway client with the employee key.
-func employee() *stacktest.Client { return withKey(storeapi.EmployeeKeyHeader, employeeKey()) }
-
-// employeeKey is the key the stack's employees use.
-func employeeKey() string { return config.Env("EMPLOYEE_API_KEY", storeapi.LocalEmployeeKey) }
-
 func trustedService() *stacktest.Client {
-	return withKey(paymentsapi.ServiceKeyHeader, config.Env("PAYMENTS_SERVICE_KEY", paymentsapi.LocalServiceKey))
+	return systemkit.WithKey(paymentsapi.ServiceKeyHeader, config.Env("PAYMENTS_SERVICE_KEY", paymentsapi.LocalServiceKey))
 }
 
 // completedOrder places an order of total 50.00 and waits for its payment.
-func completedOrder(t *testing.T, s system) (user, id int64, o order) {
+func completedOrder(t *testing.T, s systemkit.System) (user, id int64, o systemkit.Order) {
 	t.Helper()
-	user, product := s.user(t), s.product(t, "25.00", 10)
-	id = s.order(t, user, product, 2)
-	o = s.settle(t, 20*time.Second, id)[id]
+	user, product := s.User(t), s.Product(t, "25.00", 10)
+	id = s.Order(t, user, product, 2)
+	o = s.Settle(t, 20*time.Second, id)[id]
 	if o.Status != "Completed" || o.PaymentID == 0 {
 		t.Fatalf("order = %+v, want Completed with a payment", o)
 	}
@@ -53,18 +41,18 @@ func completedOrder(t *testing.T, s system) (user, id int64, o order) {
 
 // The forged payment of the review: anonymous clients cannot create a
 // payment through the gateway, a trusted service cannot create one for
-// another amount or an unknown order, and the order's own payment is the
+// another amount or an unknown systemkit.Order, and the order's own payment is the
 // saga's, for the order's total.
 func TestForgedPaymentIsRefused(t *testing.T) {
-	s := newSystem(t)
+	s := systemkit.New(t)
 	user, id, o := completedOrder(t, s)
 	forged := map[string]any{"user_id": user, "order_id": id, "total_amount": 0.01}
 	for _, path := range []string{"/payments", "/payments-api/payments"} {
-		if r := stacktest.NewClient(gatewayURL()).Do(t, "POST", path, forged); r.Status != 401 || r.Field("error") == nil {
+		if r := stacktest.NewClient(systemkit.GatewayURL()).Do(t, "POST", path, forged); r.Status != 401 || r.Field("error") == nil {
 			t.Fatalf("anonymous POST %s = %d %s, want 401", path, r.Status, r.Raw)
 		}
 	}
-	if r := withKey(paymentsapi.ServiceKeyHeader, "guess").Do(t, "POST", "/payments", forged); r.Status != 403 {
+	if r := systemkit.WithKey(paymentsapi.ServiceKeyHeader, "guess").Do(t, "POST", "/payments", forged); r.Status != 403 {
 		t.Fatalf("POST /payments with a wrong key = %d %s, want 403", r.Status, r.Raw)
 	}
 	svc := trustedService()
@@ -78,16 +66,16 @@ func TestForgedPaymentIsRefused(t *testing.T) {
 	if r := svc.Do(t, "POST", "/payments-api/payments", map[string]any{"user_id": user, "order_id": 999999999, "total_amount": 1}); r.Status != 404 {
 		t.Fatalf("a payment for an unknown order = %d %s, want 404", r.Status, r.Raw)
 	}
-	r := s.payments.Do(t, "GET", fmt.Sprintf("/payments/%d", o.PaymentID), nil)
+	r := s.Payments.Do(t, "GET", fmt.Sprintf("/payments/%d", o.PaymentID), nil)
 	if r.Status != 200 || r.Int("order_id") != id || fmt.Sprint(r.Field("total_amount")) != "50" {
 		t.Fatalf("the order's payment = %d %s, want 50.00 for order %d", r.Status, r.Raw, id)
 	}
 	// The original's gateway route pays it.
-	if r := s.payments.Do(t, "POST", fmt.Sprintf("/payments-api/payments/%d", o.PaymentID), card); r.Status != 200 || r.Field("is_paid") != true {
+	if r := s.Payments.Do(t, "POST", fmt.Sprintf("/payments-api/payments/%d", o.PaymentID), card); r.Status != 200 || r.Field("is_paid") != true {
 		t.Fatalf("paying at the original's route = %d %s", r.Status, r.Raw)
 	}
 	stacktest.Eventually(t, 15*time.Second, "order paid", func() bool {
-		o, _ := s.getOrder(t, id)
+		o, _ := s.GetOrder(t, id)
 		return o.IsPaid
 	})
 }
@@ -97,11 +85,11 @@ func TestForgedPaymentIsRefused(t *testing.T) {
 // another amount, and a PaymentProcessed for a payment that is not the
 // order's own or for a cancelled order.
 func TestMismatchedPaymentEventsAreIgnored(t *testing.T) {
-	s := newSystem(t)
+	s := systemkit.New(t)
 	_, completed, o := completedOrder(t, s)
-	user, product := s.user(t), s.product(t, "3.00", 1)
-	cancelled := s.order(t, user, product, 2) // not enough stock
-	if c := s.settle(t, 20*time.Second, cancelled)[cancelled]; c.Status != "Cancelled" {
+	user, product := s.User(t), s.Product(t, "3.00", 1)
+	cancelled := s.Order(t, user, product, 2) // not enough stock
+	if c := s.Settle(t, 20*time.Second, cancelled)[cancelled]; c.Status != "Cancelled" {
 		t.Fatalf("order = %+v, want Cancelled", c)
 	}
 	forged := []struct {
@@ -121,12 +109,12 @@ func TestMismatchedPaymentEventsAreIgnored(t *testing.T) {
 		return ignoredEvents(t)-before >= float64(len(forged))
 	})
 	for _, id := range []int64{completed, cancelled} {
-		got, _ := s.getOrder(t, id)
+		got, _ := s.GetOrder(t, id)
 		if got.IsPaid {
 			t.Fatalf("order %d became paid through a forged event: %+v", id, got)
 		}
 	}
-	if got, _ := s.getOrder(t, cancelled); got.Status != "Cancelled" || got.PaymentID != 0 {
+	if got, _ := s.GetOrder(t, cancelled); got.Status != "Cancelled" || got.PaymentID != 0 {
 		t.Fatalf("cancelled order changed: %+v", got)
 	}
 }
@@ -150,7 +138,7 @@ func injectPaymentEvent(t *testing.T, typ string, p events.PaymentEvent) {
 // ignoredEvents reads store-manager's count of ignored saga events.
 func ignoredEvents(t *testing.T) float64 {
 	t.Helper()
-	resp, err := http.Get(stacktest.Instance(t).StoreURL() + "/metrics")
+	resp, err := http.Get(systemkit.Instance().StoreURL() + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,16 +162,16 @@ func ignoredEvents(t *testing.T) float64 {
 // A deleted order's payment is voided by the payments service, from the
 // OrderDeleted event, and cannot be paid any more.
 func TestDeletedOrderCannotBePaid(t *testing.T) {
-	s := newSystem(t)
+	s := systemkit.New(t)
 	_, id, o := completedOrder(t, s)
-	if r := s.store.Do(t, "DELETE", fmt.Sprintf("/orders/%d", id), nil); r.Status != 200 {
+	if r := s.Store.Do(t, "DELETE", fmt.Sprintf("/orders/%d", id), nil); r.Status != 200 {
 		t.Fatalf("delete order: %d %s", r.Status, r.Raw)
 	}
 	stacktest.Eventually(t, 20*time.Second, "payment void", func() bool {
-		r := s.payments.Do(t, "GET", fmt.Sprintf("/payments/%d", o.PaymentID), nil)
+		r := s.Payments.Do(t, "GET", fmt.Sprintf("/payments/%d", o.PaymentID), nil)
 		return r.Field("is_void") == true
 	})
-	r := s.payments.Do(t, "POST", fmt.Sprintf("/payments/process/%d", o.PaymentID), card)
+	r := s.Payments.Do(t, "POST", fmt.Sprintf("/payments/process/%d", o.PaymentID), card)
 	if r.Status != 409 || !strings.Contains(string(r.Raw), "void") {
 		t.Fatalf("paying the deleted order's payment = %d %s, want 409", r.Status, r.Raw)
 	}
@@ -194,10 +182,10 @@ func TestDeletedOrderCannotBePaid(t *testing.T) {
 // link other than the order's own payment's on the public gateway (another
 // order's, another site's, a script, or null).
 func TestPaymentStateIsNotWritableAnonymously(t *testing.T) {
-	s := newSystem(t)
+	s := systemkit.New(t)
 	_, other, _ := completedOrder(t, s)
 	_, id, o := completedOrder(t, s)
-	theirs, _ := s.getOrder(t, other)
+	theirs, _ := s.GetOrder(t, other)
 	attack := map[string]any{"order_id": id, "is_paid": true, "payment_link": "javascript:alert(1)"}
 	cases := []struct {
 		name   string
@@ -205,14 +193,14 @@ func TestPaymentStateIsNotWritableAnonymously(t *testing.T) {
 		body   map[string]any
 		status int
 	}{
-		{"anonymous", stacktest.NewClient(gatewayURL()), attack, 401},
-		{"wrong key", withKey(storeapi.EmployeeKeyHeader, "guess"), attack, 403},
-		{"employee marking an unpaid order paid", employee(), map[string]any{"order_id": id, "is_paid": true}, 409},
-		{"employee storing a script link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": "javascript:alert(1)"}, 422},
-		{"employee setting another site's link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": "https://pay.example.com/1"}, 422},
-		{"employee setting another order's link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": theirs.PaymentLink}, 422},
-		{"employee setting a null link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": nil}, 422},
-		{"employee confirming the order's own link", employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": o.PaymentLink}, 200},
+		{"anonymous", stacktest.NewClient(systemkit.GatewayURL()), attack, 401},
+		{"wrong key", systemkit.WithKey(storeapi.EmployeeKeyHeader, "guess"), attack, 403},
+		{"employee marking an unpaid order paid", systemkit.Employee(), map[string]any{"order_id": id, "is_paid": true}, 409},
+		{"employee storing a script link", systemkit.Employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": "javascript:alert(1)"}, 422},
+		{"employee setting another site's link", systemkit.Employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": "https://pay.example.com/1"}, 422},
+		{"employee setting another order's link", systemkit.Employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": theirs.PaymentLink}, 422},
+		{"employee setting a null link", systemkit.Employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": nil}, 422},
+		{"employee confirming the order's own link", systemkit.Employee(), map[string]any{"order_id": id, "is_paid": false, "payment_link": o.PaymentLink}, 200},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -222,7 +210,7 @@ func TestPaymentStateIsNotWritableAnonymously(t *testing.T) {
 		})
 	}
 	stacktest.Eventually(t, 15*time.Second, "the order's own link kept in the read model", func() bool {
-		now, _ := s.getOrder(t, id)
+		now, _ := s.GetOrder(t, id)
 		return now.PaymentLink == o.PaymentLink && !now.IsPaid && slices.Contains(now.Steps, events.OrderUpdated)
 	})
 }

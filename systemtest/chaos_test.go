@@ -1,4 +1,4 @@
-package e2e
+package systemtest
 
 import (
 	"fmt"
@@ -12,6 +12,7 @@ import (
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
 // chaosStream places orders through the gateway over several products, one
@@ -26,7 +27,7 @@ type chaosStream struct {
 	done     sync.WaitGroup
 }
 
-func startChaosStream(s system, user int64, products []int64) *chaosStream {
+func startChaosStream(s systemkit.System, user int64, products []int64) *chaosStream {
 	cs := &chaosStream{stop: make(chan struct{})}
 	cs.done.Add(1)
 	go func() {
@@ -39,7 +40,7 @@ func startChaosStream(s system, user int64, products []int64) *chaosStream {
 			}
 			body := map[string]any{"user_id": user, "items": []any{map[string]any{"product_id": products[i%len(products)], "quantity": 1}}}
 			start := time.Now()
-			r, err := s.store.Try("POST", "/orders", body)
+			r, err := s.Store.Try("POST", "/orders", body)
 			took := time.Since(start)
 			cs.mu.Lock()
 			cs.slowest = max(cs.slowest, took)
@@ -81,20 +82,20 @@ func (cs *chaosStream) end() {
 func TestEveryComponentKilledMidStream(t *testing.T) {
 	for _, victim := range []string{"store-manager", "payments", "kafka", "connect", "mariadb", "redis"} {
 		t.Run(victim, func(t *testing.T) {
-			s := newSystem(t)
-			user := s.user(t)
-			products, ids := s.products(t, 3, 1000)
+			s := systemkit.New(t)
+			user := s.User(t)
+			products, ids := s.Products(t, 3, 1000)
 			restart := func() {
 				if victim == "store-manager" || victim == "payments" {
-					stack(t, "app", victim)
+					systemkit.Stack(t, "app", victim)
 				} else {
-					stack(t, "start")
+					systemkit.Stack(t, "start")
 				}
 			}
 			t.Cleanup(restart)
 			cs := startChaosStream(s, user, ids)
 			cs.waitAccepted(t, 20)
-			if err := syscall.Kill(pidOf(t, victim), syscall.SIGKILL); err != nil {
+			if err := syscall.Kill(systemkit.PidOf(t, victim), syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(3 * time.Second)
@@ -108,7 +109,7 @@ func TestEveryComponentKilledMidStream(t *testing.T) {
 
 // invariants checks what must hold after a failure, for user's orders on
 // products; the orders have settle to reach a terminal state.
-func invariants(t *testing.T, s system, settle time.Duration, user int64, products map[int64]int64, cs *chaosStream) {
+func invariants(t *testing.T, s systemkit.System, settle time.Duration, user int64, products map[int64]int64, cs *chaosStream) {
 	t.Helper()
 	inDB := ordersOf(t, user)
 	for _, id := range cs.accepted {
@@ -125,7 +126,7 @@ func invariants(t *testing.T, s system, settle time.Duration, user int64, produc
 	if cs.slowest > 8*time.Second {
 		t.Errorf("a request took %s: past the gateway's timeout", cs.slowest)
 	}
-	settled := s.settle(t, settle, inDB...)
+	settled := s.Settle(t, settle, inDB...)
 	sold := map[int64]int64{}
 	for id, o := range settled {
 		took := 0
@@ -164,7 +165,7 @@ func invariants(t *testing.T, s system, settle time.Duration, user int64, produc
 			t.Errorf("product %d: %d in stock + %d sold != %d at the start", product, inStock, sold[product], initial)
 		}
 		// The read model agrees with the database.
-		s.stockSettles(t, product, inStock)
+		s.StockSettles(t, product, inStock)
 	}
 	var twice int
 	payments := stacktest.Open(t, config.Load().PaymentsDSN)
@@ -181,7 +182,7 @@ func invariants(t *testing.T, s system, settle time.Duration, user int64, produc
 			t.Fatal(err)
 		}
 		stacktest.Eventually(t, 15*time.Second, fmt.Sprintf("order %d read model at v%d", id, version), func() bool {
-			r := s.store.Do(t, "GET", fmt.Sprintf("/orders/%d", id), nil)
+			r := s.Store.Do(t, "GET", fmt.Sprintf("/orders/%d", id), nil)
 			return r.Status == 200 && fmt.Sprint(r.Field("status")) == status
 		})
 	}
@@ -192,16 +193,16 @@ func invariants(t *testing.T, s system, settle time.Duration, user int64, produc
 // over the requests and the consumer groups' partitions, and the invariants
 // of the chaos suite hold.
 func TestOneReplicaOfEachKilledMidStream(t *testing.T) {
-	s := newSystem(t)
-	stackWith(t, []string{"REPLICAS=2"}, "apps")
-	stackWith(t, []string{"REPLICAS=2"}, "gateway")
+	s := systemkit.New(t)
+	systemkit.StackWith(t, []string{"REPLICAS=2"}, "apps")
+	systemkit.StackWith(t, []string{"REPLICAS=2"}, "gateway")
 	t.Cleanup(func() {
-		stackWith(t, []string{"REPLICAS=1"}, "apps")
-		stackWith(t, []string{"REPLICAS=1"}, "gateway")
+		systemkit.StackWith(t, []string{"REPLICAS=1"}, "apps")
+		systemkit.StackWith(t, []string{"REPLICAS=1"}, "gateway")
 	})
 	second := replicaURL(t, "store-manager", 2)
-	user := s.user(t)
-	products, ids := s.products(t, 3, 1000)
+	user := s.User(t)
+	products, ids := s.Products(t, 3, 1000)
 	cs := startChaosStream(s, user, ids)
 	cs.waitAccepted(t, 40)
 	if placed := metricLines(t, second, `http_request_duration_seconds_count{method="POST",route="/orders",status="201"}`); placed == 0 {
@@ -212,7 +213,7 @@ func TestOneReplicaOfEachKilledMidStream(t *testing.T) {
 		return metricLines(t, paymentsSecond, "consumer_lag{") > 0
 	})
 	for _, name := range []string{"store-manager", "payments"} {
-		if err := syscall.Kill(pidOfInstance(t, stacktest.Instance(t).Replica(name, 2)), syscall.SIGKILL); err != nil {
+		if err := syscall.Kill(systemkit.PidOfProcess(t, systemkit.Instance().Replica(name, 2)), syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -224,7 +225,7 @@ func TestOneReplicaOfEachKilledMidStream(t *testing.T) {
 // replicaURL is where replica k of a service of the instance under test listens.
 func replicaURL(t *testing.T, service string, k int) string {
 	t.Helper()
-	addr, err := stacktest.Instance(t).ServiceAddr(service, k)
+	addr, err := systemkit.Instance().ServiceAddr(service, k)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package e2e
+package systemtest
 
 import (
 	"encoding/json"
@@ -7,13 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
 var (
@@ -41,8 +41,7 @@ func metricNames(expr string) []string {
 // exports (Prometheus has scraped it).
 func TestDashboardQueriesExportedMetrics(t *testing.T) {
 	stacktest.Stack(t)
-	_, file, _, _ := runtime.Caller(0)
-	raw, err := os.ReadFile(filepath.Join(filepath.Dir(file), "..", "..", "stack", "grafana", "dashboards", "store-manager.json"))
+	raw, err := os.ReadFile(filepath.Join(systemkit.Root(), "stack", "grafana", "dashboards", "store-manager.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +123,7 @@ func promGet(path string, out any) error {
 // has is up (an instance that was never started, or was stopped through
 // the stack, is not on its list), and so TargetDown does not fire.
 func TestPrometheusScrapesOnlyWhatRuns(t *testing.T) {
-	newSystem(t)
+	systemkit.New(t)
 	var down []string
 	stacktest.Eventually(t, 60*time.Second, "every target up and TargetDown quiet", func() bool {
 		var targets struct {

@@ -1,4 +1,4 @@
-package e2e
+package systemtest
 
 import (
 	"context"
@@ -25,6 +25,7 @@ import (
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
 // browser starts headless Chromium (Debian's chromium) that sends the
@@ -72,12 +73,12 @@ func browser(t *testing.T) (ctx context.Context, errs func() []string) {
 // test placed, restarts a connector from its button, and replays a dead
 // letter. A screenshot lands in the state folder's test-output on every run.
 func TestConsoleInABrowser(t *testing.T) {
-	s := newSystem(t)
-	user, product := s.user(t), s.product(t, "1.00", 10)
-	id := s.order(t, user, product, 1)
-	s.settle(t, 30*time.Second, id)
+	s := systemkit.New(t)
+	user, product := s.User(t), s.Product(t, "1.00", 10)
+	id := s.Order(t, user, product, 1)
+	s.Settle(t, 30*time.Second, id)
 	ctx, consoleErrors := browser(t)
-	consoleURL := gatewayURL() + "/ops"
+	consoleURL := systemkit.GatewayURL() + "/ops"
 
 	var pipeline, latest string
 	err := chromedp.Run(ctx,
@@ -176,7 +177,7 @@ func shoot(t *testing.T, ctx context.Context) {
 	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
 		t.Fatal(err)
 	}
-	dir := filepath.Join(stateDir(), "test-output")
+	dir := filepath.Join(systemkit.StateDir(), "test-output")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -190,7 +191,7 @@ func shoot(t *testing.T, ctx context.Context) {
 // serviceLog is a service's log in the stack's state folder.
 func serviceLog(t *testing.T, name string) string {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(stateDir(), "logs", stacktest.Instance(t).Process(name)+".log"))
+	raw, err := os.ReadFile(filepath.Join(systemkit.StateDir(), "logs", systemkit.Instance().Process(name)+".log"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,9 @@
-package e2e
+package systemtest
 
 import (
 	"database/sql"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
 // findMessage reads topic (in the stack's namespace) from the start until a
@@ -65,7 +65,7 @@ func committedPast(t *testing.T, group string, tp kafka.TopicPartition) {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	c := ctx(t)
+	c := systemkit.Ctx(t)
 	stacktest.Eventually(t, 30*time.Second, group+" committed past the duplicate", func() bool {
 		res, err := admin.ListConsumerGroupOffsets(c, []kafka.ConsumerGroupTopicPartitions{{
 			Group: group, Partitions: []kafka.TopicPartition{{Topic: tp.Topic, Partition: tp.Partition}},
@@ -105,11 +105,11 @@ func redeliver(t *testing.T, m *kafka.Message) kafka.TopicPartition {
 // The same event delivered twice has a single effect, for the store's and
 // the payments' handlers.
 func TestDuplicateEventsHaveOneEffect(t *testing.T) {
-	s := newSystem(t)
-	user, product := s.user(t), s.product(t, "2.00", 20)
-	id := s.order(t, user, product, 3)
-	before := s.settle(t, 20*time.Second, id)[id]
-	s.stockSettles(t, product, 17)
+	s := systemkit.New(t)
+	user, product := s.User(t), s.Product(t, "2.00", 20)
+	id := s.Order(t, user, product, 3)
+	before := s.Settle(t, 20*time.Second, id)[id]
+	s.StockSettles(t, product, 17)
 	key := strconv.FormatInt(id, 10)
 
 	created := findMessage(t, events.TopicOrders, key, events.OrderCreated)
@@ -119,34 +119,16 @@ func TestDuplicateEventsHaveOneEffect(t *testing.T) {
 	paymentCreated := findMessage(t, events.TopicPayments, key, events.PaymentCreated)
 	committedPast(t, config.Load().Group(store.SagaConsumer), redeliver(t, paymentCreated))
 
-	after, _ := s.getOrder(t, id)
+	after, _ := s.GetOrder(t, id)
 	if !slices.Equal(after.Steps, before.Steps) || after.PaymentID != before.PaymentID {
 		t.Fatalf("after duplicates: steps %v payment %d; before: %v payment %d", after.Steps, after.PaymentID, before.Steps, before.PaymentID)
 	}
-	if got := s.stock(t, product); got != 17 {
+	if got := s.Stock(t, product); got != 17 {
 		t.Fatalf("stock after duplicates = %d, want 17", got)
 	}
 }
 
 // pidOf reads a running service's pid from the stack's state folder.
-func pidOf(t *testing.T, name string) int {
-	return pidOfInstance(t, stacktest.Instance(t).Process(name))
-}
-
-// pidOfInstance is the pid of a component by its pid file's name.
-func pidOfInstance(t *testing.T, name string) int {
-	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(stateDir(), "run", name+".pid"))
-	if err != nil {
-		t.Fatalf("%s is not running: %v", name, err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pid
-}
-
 // ordersOf lists a user's orders from the store database.
 func ordersOf(t *testing.T, user int64) []int64 {
 	t.Helper()
@@ -168,7 +150,7 @@ func ordersOf(t *testing.T, user int64) []int64 {
 }
 
 // conserved checks initial = current + units of live (not cancelled) orders.
-func conserved(t *testing.T, s system, product, initial int64, orders map[int64]order) {
+func conserved(t *testing.T, s systemkit.System, product, initial int64, orders map[int64]systemkit.Order) {
 	t.Helper()
 	live := int64(0)
 	for id, o := range orders {
@@ -180,27 +162,27 @@ func conserved(t *testing.T, s system, product, initial int64, orders map[int64]
 			t.Errorf("order %d ended %s", id, o.Status)
 		}
 	}
-	s.stockSettles(t, product, initial-live)
+	s.StockSettles(t, product, initial-live)
 }
 
 // With the Connect worker gone, nothing relays; the supervisor notices (no
 // status, late canaries) and restarts the worker through the stack, and
 // every order completes without a person.
 func TestStoppedRelayComesBackByItself(t *testing.T) {
-	s := newSystem(t)
-	user, product := s.user(t), s.product(t, "1.00", 100)
-	t.Cleanup(func() { stack(t, "start") })
-	stack(t, "stop", "connect")
+	s := systemkit.New(t)
+	user, product := s.User(t), s.Product(t, "1.00", 100)
+	t.Cleanup(func() { systemkit.Stack(t, "start") })
+	systemkit.Stack(t, "stop", "connect")
 	var ids []int64
 	for i := 0; i < 10; i++ {
-		if id := s.order(t, user, product, 1); id != 0 {
+		if id := s.Order(t, user, product, 1); id != 0 {
 			ids = append(ids, id)
 		}
 	}
 	if len(ids) != 10 {
 		t.Fatalf("%d of 10 orders accepted while Kafka Connect was down", len(ids))
 	}
-	settled := s.settle(t, 90*time.Second, ids...)
+	settled := s.Settle(t, 90*time.Second, ids...)
 	conserved(t, s, product, 100, settled)
 	for id, o := range settled {
 		if o.Status != "Completed" {
@@ -215,30 +197,30 @@ func TestStoppedRelayComesBackByItself(t *testing.T) {
 // still there is relayed once more; consumers drop what they have seen),
 // and every order placed meanwhile completes without a person.
 func TestRelayRecoversPastPurgedBinlog(t *testing.T) {
-	s := newSystem(t)
-	user := s.user(t)
-	products, ids := s.products(t, 2, 100)
-	t.Cleanup(func() { stack(t, "start"); stack(t, "supervisor") })
-	stack(t, "stop", "supervisor") // so that it does not bring the worker back before the purge
-	stack(t, "stop", "connect")
+	s := systemkit.New(t)
+	user := s.User(t)
+	products, ids := s.Products(t, 2, 100)
+	t.Cleanup(func() { systemkit.Stack(t, "start"); systemkit.Stack(t, "supervisor") })
+	systemkit.Stack(t, "stop", "supervisor") // so that it does not bring the worker back before the purge
+	systemkit.Stack(t, "stop", "connect")
 	cs := &chaosStream{}
 	for i := range 10 {
-		if id := s.order(t, user, ids[i%len(ids)], 1); id != 0 {
+		if id := s.Order(t, user, ids[i%len(ids)], 1); id != 0 {
 			cs.accepted = append(cs.accepted, id)
 		}
 	}
 	purgeBinaryLogs(t)
-	stack(t, "start")
-	stack(t, "supervisor")
+	systemkit.Stack(t, "start")
+	systemkit.Stack(t, "supervisor")
 	// Every row of the outbox is relayed again before the orders' own events: the
 	// wait grows with the outbox (72 hours of events are kept).
 	invariants(t, s, 3*time.Minute, user, products, cs)
-	for id, o := range s.settle(t, time.Second, cs.accepted...) {
+	for id, o := range s.Settle(t, time.Second, cs.accepted...) {
 		if o.Status != "Completed" {
 			t.Errorf("order %d ended %s", id, o.Status)
 		}
 	}
-	if n := metricLines(t, "http://"+stacktest.Instance(t).SupervisorAddr(),
+	if n := metricLines(t, "http://"+systemkit.Instance().SupervisorAddr(),
 		`connect_supervisor_actions_total{action="reset-offsets",connector="`+config.Load().Connector(connectors.StoreOutbox)+`"}`); n == 0 {
 		t.Error("the supervisor did not reset the store connector's offsets: the binlog purge did not happen as the test meant")
 	}
@@ -293,14 +275,14 @@ func poison(t *testing.T, id int64) string {
 }
 
 func TestPoisonEventIsDeadLettered(t *testing.T) {
-	s := newSystem(t)
-	user, product := s.user(t), s.product(t, "1.00", 5)
-	id := s.order(t, user, product, 1)
-	s.settle(t, 20*time.Second, id)
+	s := systemkit.New(t)
+	user, product := s.User(t), s.Product(t, "1.00", 5)
+	id := s.Order(t, user, product, 1)
+	s.Settle(t, 20*time.Second, id)
 	eventID := poison(t, id)
 
 	stacktest.Eventually(t, 30*time.Second, "order flagged", func() bool {
-		o, _ := s.getOrder(t, id)
+		o, _ := s.GetOrder(t, id)
 		return o.Status == "NeedsAttention" && strings.Contains(o.FailureReason, eventID) &&
 			slices.Contains(o.Steps, events.OrderCreationFailed) && slices.Contains(o.Steps, events.SagaCompleted)
 	})
@@ -319,20 +301,19 @@ func TestPoisonEventIsDeadLettered(t *testing.T) {
 // SIGTERM stops store-manager gracefully: it finishes what it was doing and
 // exits cleanly; once restarted, no order is lost.
 func TestGracefulShutdown(t *testing.T) {
-	s := newSystem(t)
-	user, product := s.user(t), s.product(t, "1.00", 1000)
-	t.Cleanup(func() { stack(t, "app", "store-manager") })
+	s := systemkit.New(t)
+	user, product := s.User(t), s.Product(t, "1.00", 1000)
+	t.Cleanup(func() { systemkit.Stack(t, "app", "store-manager") })
 	orders := startChaosStream(s, user, []int64{product})
 	orders.waitAccepted(t, 20) // requests and sagas are in flight
-	pid := pidOf(t, "store-manager")
+	pid := systemkit.PidOf(t, "store-manager")
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	stacktest.Eventually(t, 20*time.Second, "store-manager exits", func() bool {
 		return syscall.Kill(pid, 0) != nil
 	})
-	_, file, _, _ := runtime.Caller(0)
-	logFile := filepath.Join(config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state")), "logs", stacktest.Instance(t).Process("store-manager")+".log")
+	logFile := filepath.Join(systemkit.StateDir(), "logs", systemkit.Instance().Process("store-manager")+".log")
 	raw, err := os.ReadFile(logFile)
 	if err != nil {
 		t.Fatal(err)
@@ -344,23 +325,23 @@ func TestGracefulShutdown(t *testing.T) {
 	if tail := string(raw[i:]); strings.Contains(tail, `"level":"ERROR"`) {
 		t.Fatalf("store-manager did not stop cleanly:\n%s", tail)
 	}
-	stack(t, "app", "store-manager")
+	systemkit.Stack(t, "app", "store-manager")
 	orders.end()
-	conserved(t, s, product, 1000, s.settle(t, 90*time.Second, ordersOf(t, user)...))
+	conserved(t, s, product, 1000, s.Settle(t, 90*time.Second, ordersOf(t, user)...))
 }
 
 // Starting the stack after Redis crashed never reads the dead Redis's pid
 // file as the new one's: the start succeeds and the file names the new,
 // live process.
 func TestStackStartsRedisOverAStalePidFile(t *testing.T) {
-	newSystem(t)
-	old := pidOf(t, "redis")
+	systemkit.New(t)
+	old := systemkit.PidOf(t, "redis")
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	stacktest.Eventually(t, 10*time.Second, "redis gone", func() bool { return syscall.Kill(old, 0) != nil })
-	stack(t, "start") // fails the test when the script says redis exited while starting
-	if pid := pidOf(t, "redis"); pid == old || syscall.Kill(pid, 0) != nil {
+	systemkit.Stack(t, "start") // fails the test when the script says redis exited while starting
+	if pid := systemkit.PidOf(t, "redis"); pid == old || syscall.Kill(pid, 0) != nil {
 		t.Fatalf("the pid file names %d after the restart (the old one was %d)", pid, old)
 	}
 }

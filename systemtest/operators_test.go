@@ -1,4 +1,4 @@
-package e2e
+package systemtest
 
 import (
 	"encoding/json"
@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
 // storectl runs the operators' CLI, as built by the stack, in the stack's
@@ -32,9 +32,7 @@ func storectl(t *testing.T, args ...string) (string, int) { return storectlWith(
 // storectlWith is storectl with env (NAME=value) added to the test's environment.
 func storectlWith(t *testing.T, env []string, args ...string) (string, int) {
 	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	state := config.Env("STATE", filepath.Join(filepath.Dir(file), "..", "..", ".state"))
-	cmd := exec.Command(filepath.Join(state, "bin", "storectl"), args...)
+	cmd := exec.Command(filepath.Join(systemkit.StateDir(), "bin", "storectl"), args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.Output()
 	code := 0
@@ -49,7 +47,7 @@ func storectlWith(t *testing.T, env []string, args ...string) (string, int) {
 // storectl status answers "is it healthy?" in one command: every component
 // up, the connectors running and relaying, and it exits 0.
 func TestStatusReportsAHealthySystem(t *testing.T) {
-	newSystem(t)
+	systemkit.New(t)
 	var r struct {
 		Healthy    bool
 		Problems   []string
@@ -79,11 +77,11 @@ func TestStatusReportsAHealthySystem(t *testing.T) {
 // address that answers its health check but has no metrics (the gateway),
 // and the sagas, asked of a database account that cannot log in.
 func TestStatusNeverCallsHealthyWhatItCouldNotCheck(t *testing.T) {
-	newSystem(t)
+	systemkit.New(t)
 	cases := []struct {
 		name, env, unknown string
 	}{
-		{"metrics that do not answer", "STORE_URL=" + gatewayURL(), "the outbox of store-manager"},
+		{"metrics that do not answer", "STORE_URL=" + systemkit.GatewayURL(), "the outbox of store-manager"},
 		{"a database that refuses the account", "STORE_DB_DSN=store:wrong@tcp(127.0.0.1:3306)/store?parseTime=true", "sagas"},
 	}
 	for _, tc := range cases {
@@ -106,10 +104,10 @@ func TestStatusNeverCallsHealthyWhatItCouldNotCheck(t *testing.T) {
 // A dead letter can be listed, shown and replayed once its cause is fixed;
 // the replayed event has a single effect.
 func TestDeadLettersCanBeReplayed(t *testing.T) {
-	s := newSystem(t)
-	user, product := s.user(t), s.product(t, "2.00", 10)
-	id := s.order(t, user, product, 1)
-	before := s.settle(t, 20*time.Second, id)[id]
+	s := systemkit.New(t)
+	user, product := s.User(t), s.Product(t, "2.00", 10)
+	id := s.Order(t, user, product, 1)
+	before := s.Settle(t, 20*time.Second, id)[id]
 	key := strconv.FormatInt(id, 10)
 	// The order's StockDecreased, as if the payments step had given up on it.
 	decreased := findMessage(t, events.TopicOrders, key, events.StockDecreased)
@@ -145,7 +143,7 @@ func TestDeadLettersCanBeReplayed(t *testing.T) {
 		}
 		return true
 	})
-	after, _ := s.getOrder(t, id)
+	after, _ := s.GetOrder(t, id)
 	if !slices.Equal(after.Steps, before.Steps) || after.PaymentID != before.PaymentID || after.Status != store.StatusCompleted {
 		t.Fatalf("after the replay: %+v; before: %+v", after, before)
 	}
@@ -155,7 +153,7 @@ func TestDeadLettersCanBeReplayed(t *testing.T) {
 // restarts) comes back by itself once the cause is gone: the supervisor
 // restarts it, and the orders placed meanwhile complete.
 func TestFailedTaskComesBackByItself(t *testing.T) {
-	s := newSystem(t)
+	s := systemkit.New(t)
 	st := stacktest.Stack(t)
 	admin := stacktest.Open(t, st.AdminDSN)
 	client := connectors.NewClient(st.ConnectURL)
@@ -174,17 +172,17 @@ func TestFailedTaskComesBackByItself(t *testing.T) {
 	if _, err := admin.Exec("ALTER USER 'debezium'@'%' ACCOUNT LOCK"); err != nil {
 		t.Fatal(err)
 	}
-	if err := client.Restart(ctx(t), name); err != nil {
+	if err := client.Restart(systemkit.Ctx(t), name); err != nil {
 		t.Fatal(err)
 	}
 	stacktest.Eventually(t, 60*time.Second, name+" failed", func() bool {
-		st, err := client.Status(ctx(t), name)
+		st, err := client.Status(systemkit.Ctx(t), name)
 		return err == nil && len(st.Tasks) > 0 && st.Tasks[0].State == "FAILED"
 	})
-	user, product := s.user(t), s.product(t, "1.00", 10)
-	id := s.order(t, user, product, 1)
+	user, product := s.User(t), s.Product(t, "1.00", 10)
+	id := s.Order(t, user, product, 1)
 	unlock()
-	o := s.settle(t, 90*time.Second, id)[id]
+	o := s.Settle(t, 90*time.Second, id)[id]
 	if o.Status != store.StatusCompleted {
 		t.Fatalf("order = %+v, want Completed", o)
 	}

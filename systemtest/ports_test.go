@@ -1,4 +1,4 @@
-package e2e
+package systemtest
 
 import (
 	"fmt"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
 // Natively, every part of the system listens on loopback only, the
@@ -18,7 +19,7 @@ import (
 func TestEveryPortListensOnLoopbackOnly(t *testing.T) {
 	stacktest.Stack(t)
 	ports := []int{3306, 6379, 9092, 9093, 8083, 9090, 9104, 9121, 9404, 9405}
-	for _, addr := range []string{gatewayURL(), stacktest.Instance(t).StoreURL(), stacktest.Instance(t).PaymentsURL()} {
+	for _, addr := range []string{systemkit.GatewayURL(), systemkit.Instance().StoreURL(), systemkit.Instance().PaymentsURL()} {
 		p, err := strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
 		if err != nil {
 			t.Fatal(err)

@@ -1,6 +1,6 @@
 //go:build bench
 
-package e2e
+package systemtest
 
 import (
 	"context"
@@ -28,6 +28,7 @@ import (
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
 // benchClients is how many connections the throughput measurements use.
@@ -74,10 +75,10 @@ type benchReport struct {
 // folder. Run by `make bench`; nothing here is asserted: timing belongs to
 // the report, not to a test's verdict.
 func TestBench(t *testing.T) {
-	s := newSystem(t)
+	s := systemkit.New(t)
 	st := config.Load()
 	onlyOwnConnectors(t, st)
-	storeURL := stacktest.Instance(t).StoreURL()
+	storeURL := systemkit.Instance().StoreURL()
 	admin := stacktest.Open(t, st.AdminDSN)
 	db := stacktest.Open(t, st.StoreDSN)
 	rep := benchReport{Date: time.Now().UTC(), CPUs: runtime.NumCPU()}
@@ -88,11 +89,11 @@ func TestBench(t *testing.T) {
 	window := 5 * time.Second
 
 	// Reads: one product's stock, from store-manager, through the gateway, and Redis's own GET rate.
-	product := s.product(t, "1.00", 10)
-	s.stockSettles(t, product, 10)
+	product := s.Product(t, "1.00", 10)
+	s.StockSettles(t, product, 10)
 	path := fmt.Sprintf("/stocks/%d", product)
 	direct := httpRate(t, "GET", storeURL+path, nil, window)
-	gateway := httpRate(t, "GET", gatewayURL()+path, nil, window)
+	gateway := httpRate(t, "GET", systemkit.GatewayURL()+path, nil, window)
 	redisGet := redisBenchmarkGet(t, st.RedisAddr)
 	add(benchFigure{Name: "reads direct (GET /stocks/{id})", Value: direct, Unit: "req/s", Ceiling: fmt.Sprintf("redis-benchmark GET %.0f/s", redisGet),
 		Ratio: direct / redisGet, Target: "≥ 25 % of Redis", Met: met(direct/redisGet >= 0.25)})
@@ -100,12 +101,12 @@ func TestBench(t *testing.T) {
 		Ratio: gateway / direct, Target: "≥ 75 % of direct", Met: met(gateway/direct >= 0.75)})
 
 	// Writes: POST /orders at 16 connections, and a raw insert loop of order rows on the same MariaDB.
-	user := s.user(t)
+	user := s.User(t)
 	var spread []int64
 	for range 200 {
-		spread = append(spread, s.product(t, "1.00", 1_000_000))
+		spread = append(spread, s.Product(t, "1.00", 1_000_000))
 	}
-	hot := s.product(t, "1.00", 1_000_000)
+	hot := s.Product(t, "1.00", 1_000_000)
 	var n atomic.Int64
 	posts := httpRate(t, "POST", storeURL+"/orders", func() []byte {
 		return orderBody(user, spread[int(n.Add(1))%len(spread)])
@@ -143,7 +144,7 @@ func TestBench(t *testing.T) {
 	// outcome the saga decides, not an error: no batch of its consumer is undone
 	// for it. Batches of concurrent lanes can still deadlock on the stock rows
 	// they lock; the database undoes the victim and it runs again (counted apart).
-	scarce := s.product(t, "1.00", 500)
+	scarce := s.Product(t, "1.00", 500)
 	group := st.Group(store.SagaConsumer)
 	fallbacks := func() float64 { return metricValue(t, storeURL, `consumer_batch_fallbacks_total{group="`+group+`"}`) }
 	deadlocks := func() float64 { return metricValue(t, storeURL, `txn_batch_deadlock_retries_total`) }
@@ -235,7 +236,7 @@ func httpRate(t *testing.T, method, url string, body func() []byte, d time.Durat
 				}
 				req, _ := http.NewRequest(method, url, rd)
 				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set(storeapi.EmployeeKeyHeader, employeeKey())
+				req.Header.Set(storeapi.EmployeeKeyHeader, systemkit.EmployeeKey())
 				resp, err := c.Do(req)
 				if err != nil {
 					failed.Add(1)
@@ -330,7 +331,7 @@ func waitSettled(t *testing.T, db *sql.DB, user int64, timeout time.Duration) {
 func oneSaga(t *testing.T, db *sql.DB, base string, user, product int64) time.Duration {
 	t.Helper()
 	c := stacktest.NewClient(base)
-	c.Header = http.Header{storeapi.EmployeeKeyHeader: {employeeKey()}}
+	c.Header = http.Header{storeapi.EmployeeKeyHeader: {systemkit.EmployeeKey()}}
 	start := time.Now()
 	r, err := c.Try("POST", "/orders", json.RawMessage(orderBody(user, product)))
 	if err != nil || r.Status != 201 {
@@ -366,7 +367,7 @@ func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, tot
 		defer sampled.Done()
 		for {
 			for name, pid := range servicePids() {
-				if mb, err := rssOf(pid); err == nil {
+				if mb, err := systemkit.RSSOf(pid); err == nil {
 					run.MaxRSSMB[name] = max(run.MaxRSSMB[name], mb)
 				}
 			}
@@ -404,7 +405,7 @@ func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, tot
 			sent := time.Now()
 			req, _ := http.NewRequest("POST", base+"/orders", strings.NewReader(string(orderBody(user, product(i)))))
 			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set(storeapi.EmployeeKeyHeader, employeeKey())
+			req.Header.Set(storeapi.EmployeeKeyHeader, systemkit.EmployeeKey())
 			resp, err := clients[slot].Do(req)
 			if err != nil {
 				return
@@ -534,7 +535,7 @@ func pidsOf(name string) []int {
 		if k > 1 {
 			file = fmt.Sprintf("%s-%d", name, k)
 		}
-		raw, err := os.ReadFile(filepath.Join(stateDir(), "run", file+".pid"))
+		raw, err := os.ReadFile(filepath.Join(systemkit.StateDir(), "run", file+".pid"))
 		if err != nil {
 			continue
 		}
@@ -575,13 +576,13 @@ func servicePids() map[string]int {
 	return out
 }
 
-// processCPU is the CPU seconds (user and system) each component has used so far, from /proc.
+// processCPU is the CPU seconds (user and systemkit.System) each component has used so far, from /proc.
 func processCPU(t *testing.T) map[string]float64 {
 	t.Helper()
 	out := map[string]float64{}
 	for _, name := range benchProcesses {
 		for _, pid := range pidsOf(name) {
-			if s, err := cpuSeconds(pid); err == nil {
+			if s, err := systemkit.CPUSeconds(pid); err == nil {
 				out[name] += s
 			}
 		}
@@ -641,7 +642,7 @@ func writeBench(t *testing.T, rep benchReport) {
 		t.Fatal(err)
 	}
 	for name, body := range map[string][]byte{"bench.json": raw, "bench.md": []byte(md.String())} {
-		if err := os.WriteFile(filepath.Join(stateDir(), name), body, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(systemkit.StateDir(), name), body, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}

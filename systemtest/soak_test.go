@@ -1,6 +1,6 @@
 //go:build soak
 
-package e2e
+package systemtest
 
 import (
 	"fmt"
@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/store-manager/store-manager/services/platform/config"
-	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
 // usage is what one service holds at a moment.
@@ -36,22 +36,22 @@ func TestSoak(t *testing.T) {
 	if err != nil || rate < 1 {
 		t.Fatalf("SOAK_RATE: %v", err)
 	}
-	s := newSystem(t)
-	user := s.user(t)
+	s := systemkit.New(t)
+	user := s.User(t)
 	var products []int64
 	for range 20 {
-		products = append(products, s.product(t, "1.00", 1_000_000))
+		products = append(products, s.Product(t, "1.00", 1_000_000))
 	}
 	services := map[string]string{
-		"store-manager": stacktest.Instance(t).StoreURL(),
-		"payments":      stacktest.Instance(t).PaymentsURL(),
+		"store-manager": systemkit.Instance().StoreURL(),
+		"payments":      systemkit.Instance().PaymentsURL(),
 	}
 	sample := func() map[string]usage {
 		out := map[string]usage{}
 		for name, url := range services {
-			pid := pidOf(t, name)
-			m := scrapeAll(t, url+"/metrics")
-			out[name] = usage{rssMB: rssMB(t, pid), goroutines: m["go_goroutines"], openConns: m["go_sql_open_connections"], fds: fdCount(t, pid)}
+			pid := systemkit.PidOf(t, name)
+			m := systemkit.ScrapeAll(t, url+"/metrics")
+			out[name] = usage{rssMB: systemkit.RSSMB(t, pid), goroutines: m["go_goroutines"], openConns: m["go_sql_open_connections"], fds: systemkit.FDCount(t, pid)}
 		}
 		return out
 	}
@@ -79,7 +79,7 @@ func TestSoak(t *testing.T) {
 			go func(i int) {
 				defer func() { <-slots; wg.Done() }()
 				body := map[string]any{"user_id": user, "items": []any{map[string]any{"product_id": products[i%len(products)], "quantity": 1}}}
-				if r, err := s.store.Try("POST", "/orders", body); err == nil && r.Status == 201 {
+				if r, err := s.Store.Try("POST", "/orders", body); err == nil && r.Status == 201 {
 					accepted.Add(1)
 				} else {
 					refused.Add(1)
