@@ -16,7 +16,8 @@ SHELL := /bin/bash
 SQLC_VERSION := v1.31.1
 SCHEMATHESIS_VERSION := 4.32.5
 TOOLS        := $(CURDIR)/.tools/bin
-BIN          := $(CURDIR)/.state/bin
+STATE        ?= $(CURDIR)/.state
+BIN          := $(STATE)/bin
 SQLC         := $(TOOLS)/sqlc-$(SQLC_VERSION)
 STACK        := stack/stack.sh
 GO_TEST_FLAGS ?= -count=1 -p 2 -timeout 20m
@@ -32,19 +33,15 @@ PAYMENTS_SERVICE_KEY ?= local-service-key
 OPERATOR_API_KEY     ?= local-operator-key
 
 export CGO_ENABLED := 1
+export STATE
 
 .PHONY: run test test-instance test-clean bench soak test-unit newman api-conformance api-conformance-run alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
 
-run: stack build migrate connectors seed apps gateway supervisor
+run: build stack migrate connectors seed apps gateway supervisor
 	@echo
 	@echo "Store Manager is running; every client goes through the gateway:"
 	@$(BIN)/storectl instance urls
-	@echo "  replicas       $$(cat .state/run/replicas) of each service (make run REPLICAS=N; storectl instance addr SERVICE K says where replica K listens)"
-	@echo "  MariaDB        127.0.0.1:3306 (databases store, payments)"
-	@echo "  Redis          127.0.0.1:6379"
-	@echo "  Kafka          127.0.0.1:9092"
-	@echo "  Kafka Connect  http://127.0.0.1:8083/connectors"
-	@echo "  Prometheus     http://127.0.0.1:9090 (every part; alerts in stack/prometheus/alerts.yml)"
+	@echo "  replicas       $$(cat $(STATE)/run/replicas) of each service (make run REPLICAS=N; storectl instance addr SERVICE K says where replica K listens)"
 	@echo "API keys (LOCAL DEVELOPMENT DEFAULTS; set the variables to real secrets anywhere else):"
 	@echo "  X-Employee-Key: $(EMPLOYEE_API_KEY)     (EMPLOYEE_API_KEY: employees' routes: every write, users, orders, reports)"
 	@echo "  X-Supplier-Key: $(SUPPLIER_API_KEY)     (SUPPLIER_API_KEY: the GraphQL restock mutation)"
@@ -52,12 +49,13 @@ run: stack build migrate connectors seed apps gateway supervisor
 	@echo "  operator key:   $(OPERATOR_API_KEY)     (OPERATOR_API_KEY: the console at /ops, as X-Operator-Key or the password)"
 	@echo "Stop it with: make stop"
 
-# make test runs its own instance of the system beside the one make run serves,
-# on the same infrastructure: databases store_test and payments_test; topics,
-# consumer groups, connectors and read-model keys in the "test" namespace;
-# services, gateway and supervisor on ports of their own. It never writes make
-# run's data. Where the instance listens is written once, in Go (config.Instance):
-# TEST_ENV sets it from storectl.
+# make test runs its own instance of the whole system beside the one make run
+# serves: MariaDB, Redis, Kafka, Kafka Connect, Prometheus, the services, the
+# gateway and the supervisor on ports of their own, with their state in
+# .state/test; databases, topics, consumer groups, connectors and read-model keys
+# in the "test" namespace. Its tests kill and rewrite its own infrastructure only.
+# Where the instance listens is written once, in Go (config.Instance): TEST_ENV
+# sets it from storectl.
 TEST_ENV = test_env=$$(STACK_NAMESPACE=test $(BIN)/storectl instance env) && eval "$$test_env" &&
 
 # The unit tests first (they need nothing running), then the stack. Package tests
@@ -68,11 +66,12 @@ TEST_ENV = test_env=$$(STACK_NAMESPACE=test $(BIN)/storectl instance env) && eva
 # keeps running, and its connectors no longer stream the binlog on the worker.
 test: tools $(NEWMAN) check-generated
 	$(MAKE) --no-print-directory test-unit
-	$(MAKE) --no-print-directory stack build
+	$(MAKE) --no-print-directory build
 	@status=0; $(MAKE) --no-print-directory test-instance || status=$$?; \
 	  $(MAKE) --no-print-directory test-clean || true; exit $$status
 
 test-instance:
+	$(TEST_ENV) $(STACK) start
 	$(TEST_ENV) $(BIN)/storectl migrate up
 	$(TEST_ENV) $(BIN)/storectl connectors register
 	$(TEST_ENV) $(STACK) apps
@@ -86,11 +85,12 @@ test-instance:
 	$(TEST_ENV) go test $(GO_TEST_FLAGS) ./systemtest
 
 # The test instance's supervisor first (it would restart what is taken down), then
-# its connectors, services and gateway. The infrastructure and make run's instance stay.
+# its connectors, then everything else of it. Its data stays in .state/test for the
+# next run; make run's instance is never touched.
 test-clean:
 	$(TEST_ENV) $(STACK) stop supervisor
 	$(TEST_ENV) $(BIN)/storectl connectors delete
-	$(TEST_ENV) $(STACK) stop store-manager payments gateway
+	$(TEST_ENV) $(STACK) stop
 
 # Not part of make test: the default instance under load, figure by figure beside
 # the ceilings measured in the same run (reads, writes, sagas at fixed rates, CPU and
@@ -104,10 +104,9 @@ soak: build
 	go test -tags soak -count=1 -v -timeout 2h -run TestSoak ./systemtest
 
 # Prometheus's configuration and alert rules, with a unit test for every alert.
-alerts-check:
-	@mkdir -p .state/conf
-	sed "s|@STATE@|$(CURDIR)/.state|g; s|@ROOT@|$(CURDIR)|g" stack/conf/prometheus.yml > .state/conf/prometheus-check.yml
-	promtool check config .state/conf/prometheus-check.yml
+alerts-check: build
+	$(STACK) conf prometheus.yml > $(STATE)/prometheus-check.yml
+	promtool check config $(STATE)/prometheus-check.yml
 	promtool test rules stack/prometheus/alerts_test.yml
 
 # Schemathesis (pinned, in a git-ignored virtual environment) against both
@@ -164,7 +163,7 @@ build:
 	@mkdir -p $(BIN)
 	go build -o $(BIN)/ ./cmd/...
 
-stack:
+stack: build
 	$(STACK) start
 
 migrate: build
@@ -185,11 +184,15 @@ gateway: build
 supervisor: build
 	$(STACK) supervisor
 
+# The instances the stack can run beside make run's (make test's), each on its own.
+INSTANCES = $$([ -x $(BIN)/storectl ] && $(BIN)/storectl instance names)
+
 stop:
-	$(STACK) stop
+	@$(STACK) stop; for ns in $(INSTANCES); do STACK_NAMESPACE=$$ns $(STACK) stop; done
 
 status:
-	@$(STACK) status
+	@echo "== the default instance"; $(STACK) status || true
+	@for ns in $(INSTANCES); do echo "== instance $$ns"; STACK_NAMESPACE=$$ns $(STACK) status || true; done
 
-clean:
-	$(STACK) clean
+clean: stop
+	rm -rf $(STATE)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The native stack: MariaDB, Redis, a Kafka broker (KRaft) and a Kafka Connect
-# worker with Debezium, all on loopback, with data and logs under one state folder.
+# worker with Debezium, Prometheus and the exporters, the services, the gateway and
+# the connector supervisor, all on loopback, with data and logs under one state folder.
 #
 #   stack/stack.sh install   install what is missing (Debian packages, Maven jars)
 #   stack/stack.sh start     install, then start every component and wait for it
@@ -10,27 +11,29 @@
 #   stack/stack.sh supervisor  (re)start the connector supervisor (storectl supervise)
 #   stack/stack.sh restart NAME  stop, then start again, one component (the supervisor restarts connect;
 #                            a worker started in the last RESTART_GRACE seconds, 60, is left alone)
-#   stack/stack.sh stop [NAME...]  stop every component, or the named ones
+#   stack/stack.sh stop [NAME...]  stop every component of the instance, or the named ones
 #   stack/stack.sh status    show what runs
-#   stack/stack.sh clean     stop, then remove the state folder
+#   stack/stack.sh clean     stop, then remove the instance's data
+#   stack/stack.sh conf FILE print one of stack/conf's files as the instance uses it
 #
 # Environment: STATE (default: .state beside this folder), START_TIMEOUT seconds (default 120).
-# STACK_NAMESPACE names an instance of the services, gateway and supervisor beside the default
-# one (make test runs "test"); the infrastructure is shared. Where an instance listens and
-# what its processes are called is written once, in Go (config.Instance), and read here
-# through `storectl instance`, so the commands on services need `make build` first.
+# STACK_NAMESPACE names an instance of the whole system beside the default one (make test
+# runs "test"): its infrastructure, services, gateway and supervisor run on ports of their
+# own, with their data, logs and pid files in a state folder of their own (STATE/test), so
+# nothing one instance does disturbs the other. Where an instance listens and what its
+# processes are called is written once, in Go (config.Instance), and read here through
+# `storectl instance`: every command but install needs `make build` first.
 # REPLICAS (1 to 5) is how many replicas of each service `apps` runs; later commands keep
 # the instance's last choice. Each replica listens on its own port (`storectl instance addr`)
 # and its pid and log files end in -K; the gateway balances between them.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-STATE=${STATE:-$ROOT/.state}
+export STATE=${STATE:-$ROOT/.state} # the stack's folder: binaries, jars, and each instance's state
 START_TIMEOUT=${START_TIMEOUT:-120}
 CONF=$ROOT/stack/conf
-LOGS=$STATE/logs
-RUN=$STATE/run
 LIB=$STATE/lib
+BIN=$STATE/bin
 JAVA_OPTS_COMMON="-XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true"
 
 log() { printf '[stack] %s\n' "$*" >&2; }
@@ -43,7 +46,13 @@ fail() {
   exit 1
 }
 
-render() { sed "s|@STATE@|$STATE|g; s|@ROOT@|$ROOT|g" "$CONF/$1" > "$STATE/conf/$1"; }
+# conf FILE: stack/conf/FILE for this instance: its state folder, the jars and its ports filled in.
+conf() {
+  local script="s|@STATE@|$ISTATE|g; s|@ROOT@|$ROOT|g; s|@LIB@|$LIB|g;" v
+  for v in $(compgen -v | grep '_PORT$'); do script+="s|@$v@|${!v}|g;"; done
+  sed "$script" "$CONF/$1"
+}
+render() { mkdir -p "$ISTATE/conf"; conf "$1" >"$ISTATE/conf/$1"; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -109,70 +118,70 @@ install() {
 start_mariadb() {
   if alive mariadb; then return; fi
   render my.cnf
-  if [ ! -d "$STATE/mariadb/data/mysql" ]; then
+  if [ ! -d "$ISTATE/mariadb/data/mysql" ]; then
     log "initialising MariaDB data folder"
-    mkdir -p "$STATE/mariadb/data"
-    mariadb-install-db --defaults-file="$STATE/conf/my.cnf" --auth-root-authentication-method=socket \
+    mkdir -p "$ISTATE/mariadb/data"
+    mariadb-install-db --defaults-file="$ISTATE/conf/my.cnf" --auth-root-authentication-method=socket \
       --skip-test-db >"$LOGS/mariadb-install.log" 2>&1 || { tail -n 40 "$LOGS/mariadb-install.log" >&2; die "MariaDB initialisation failed"; }
   fi
-  log "starting MariaDB on 127.0.0.1:3306"
-  nohup mariadbd --defaults-file="$STATE/conf/my.cnf" >>"$LOGS/mariadb.log" 2>&1 9>&- &
+  log "starting MariaDB on 127.0.0.1:$MARIADB_PORT"
+  nohup mariadbd --defaults-file="$ISTATE/conf/my.cnf" >>"$LOGS/mariadb.log" 2>&1 9>&- &
   echo $! >"$RUN/mariadb.pid"
   wait_for mariadb "$LOGS/mariadb.log" mariadb_ready
 }
 
-mariadb_ready() { mariadb-admin --defaults-file="$STATE/conf/my.cnf" -uroot ping >/dev/null 2>&1; }
+mariadb_ready() { mariadb-admin --defaults-file="$ISTATE/conf/my.cnf" -uroot ping >/dev/null 2>&1; }
 
 start_redis() {
   if alive redis; then return; fi
-  mkdir -p "$STATE/redis"
+  mkdir -p "$ISTATE/redis"
   # Redis writes its own pid file once daemonized: a crashed one's file must not be read as the new one's.
   rm -f "$RUN/redis.pid"
-  log "starting Redis on 127.0.0.1:6379"
-  redis-server --bind 127.0.0.1 --port 6379 --dir "$STATE/redis" --daemonize yes 9>&- \
+  log "starting Redis on 127.0.0.1:$REDIS_PORT"
+  redis-server --bind 127.0.0.1 --port "$REDIS_PORT" --dir "$ISTATE/redis" --daemonize yes 9>&- \
     --pidfile "$RUN/redis.pid" --logfile "$LOGS/redis.log" --appendonly yes --appendfsync everysec --save "" \
     --protected-mode yes
   wait_for redis "$LOGS/redis.log" redis_ready
 }
-redis_ready() { [ "$(redis-cli -p 6379 ping 2>/dev/null)" = PONG ]; }
+redis_ready() { [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
 
 java_cp() { echo "$LIB/kafka/*"; }
 
 start_kafka() {
   if alive kafka; then return; fi
   render kafka.properties
-  mkdir -p "$STATE/kafka/data"
-  if [ ! -f "$STATE/kafka/data/meta.properties" ]; then
+  mkdir -p "$ISTATE/kafka/data"
+  if [ ! -f "$ISTATE/kafka/data/meta.properties" ]; then
     log "formatting Kafka KRaft storage"
     local cluster_id
     cluster_id=$(java -cp "$(java_cp)" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
     java -cp "$(java_cp)" -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/kafka-storage.log" \
-      kafka.tools.StorageTool format -t "$cluster_id" -c "$STATE/conf/kafka.properties" >>"$LOGS/kafka-storage.log" 2>&1 \
+      kafka.tools.StorageTool format -t "$cluster_id" -c "$ISTATE/conf/kafka.properties" >>"$LOGS/kafka-storage.log" 2>&1 \
       || { tail -n 40 "$LOGS/kafka-storage.log" >&2; die "Kafka storage format failed"; }
   fi
-  log "starting Kafka on 127.0.0.1:9092 (metrics on 127.0.0.1:9404)"
+  log "starting Kafka on 127.0.0.1:$KAFKA_PORT (metrics on 127.0.0.1:$KAFKA_METRICS_PORT)"
   nohup java -Xms256m -Xmx768m $JAVA_OPTS_COMMON -cp "$(java_cp)" \
-    -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:9404:$CONF/jmx-kafka.yml" \
+    -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:$KAFKA_METRICS_PORT:$CONF/jmx-kafka.yml" \
     -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/kafka.log" \
-    kafka.Kafka "$STATE/conf/kafka.properties" >>"$LOGS/kafka.out" 2>&1 9>&- &
+    kafka.Kafka "$ISTATE/conf/kafka.properties" >>"$LOGS/kafka.out" 2>&1 9>&- &
   echo $! >"$RUN/kafka.pid"
   wait_for kafka "$LOGS/kafka.log" kafka_ready
 }
-kafka_ready() { port_open 9092 && grep -q "Kafka Server started" "$LOGS/kafka.log" 2>/dev/null; }
+kafka_ready() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS/kafka.log" 2>/dev/null; }
 
 start_connect() {
   if alive connect; then return; fi
   render connect.properties
-  log "starting Kafka Connect on 127.0.0.1:8083 (metrics on 127.0.0.1:9405)"
+  log "starting Kafka Connect on 127.0.0.1:$CONNECT_PORT (metrics on 127.0.0.1:$CONNECT_METRICS_PORT)"
   nohup java -Xms256m -Xmx768m $JAVA_OPTS_COMMON -cp "$(java_cp)" \
-    -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:9405:$CONF/jmx-connect.yml" \
+    -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:$CONNECT_METRICS_PORT:$CONF/jmx-connect.yml" \
     -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/connect.log" \
-    org.apache.kafka.connect.cli.ConnectDistributed "$STATE/conf/connect.properties" >>"$LOGS/connect.out" 2>&1 9>&- &
+    org.apache.kafka.connect.cli.ConnectDistributed "$ISTATE/conf/connect.properties" >>"$LOGS/connect.out" 2>&1 9>&- &
   echo $! >"$RUN/connect.pid"
   wait_for connect "$LOGS/connect.log" connect_ready
 }
 connect_ready() {
-  curl -fsS http://127.0.0.1:8083/connector-plugins 2>/dev/null | grep -q MariaDbConnector
+  curl -fsS "http://127.0.0.1:$CONNECT_PORT/connector-plugins" 2>/dev/null | grep -q MariaDbConnector
 }
 
 # start_daemon NAME PORT CMD...: run CMD in the background as NAME unless it runs, and wait for its port.
@@ -188,42 +197,47 @@ start_daemon() {
 # Prometheus and the exporters of MariaDB and Redis, on loopback.
 start_monitoring() {
   render mysqld-exporter.cnf
-  chmod 600 "$STATE/conf/mysqld-exporter.cnf"
-  start_daemon mysqld-exporter 9104 prometheus-mysqld-exporter \
-    --config.my-cnf="$STATE/conf/mysqld-exporter.cnf" --web.listen-address=127.0.0.1:9104
-  start_daemon redis-exporter 9121 prometheus-redis-exporter -redis.addr redis://127.0.0.1:6379 -web.listen-address 127.0.0.1:9121
+  chmod 600 "$ISTATE/conf/mysqld-exporter.cnf"
+  start_daemon mysqld-exporter "$MYSQLD_EXPORTER_PORT" prometheus-mysqld-exporter \
+    --config.my-cnf="$ISTATE/conf/mysqld-exporter.cnf" --web.listen-address="127.0.0.1:$MYSQLD_EXPORTER_PORT"
+  start_daemon redis-exporter "$REDIS_EXPORTER_PORT" prometheus-redis-exporter -redis.addr "redis://127.0.0.1:$REDIS_PORT" \
+    -web.listen-address "127.0.0.1:$REDIS_EXPORTER_PORT"
   render prometheus.yml
-  mkdir -p "$STATE/prometheus" "$RUN/targets" # the services' replicas are listed there as they start
-  start_daemon prometheus 9090 prometheus --config.file="$STATE/conf/prometheus.yml" \
-    --storage.tsdb.path="$STATE/prometheus" --storage.tsdb.retention.time=2d --web.listen-address=127.0.0.1:9090
+  mkdir -p "$ISTATE/prometheus" "$RUN/targets" # the services' replicas are listed there as they start
+  start_daemon prometheus "$PROMETHEUS_PORT" prometheus --config.file="$ISTATE/conf/prometheus.yml" \
+    --storage.tsdb.path="$ISTATE/prometheus" --storage.tsdb.retention.time=2d --web.listen-address="127.0.0.1:$PROMETHEUS_PORT"
 }
 
 start() {
   install
-  mkdir -p "$LOGS" "$RUN" "$STATE/conf"
+  mkdir -p "$LOGS" "$RUN" "$ISTATE/conf"
   start_mariadb
   # Databases and accounts, every start: an older state folder gets what was added since.
-  mariadb --defaults-file="$STATE/conf/my.cnf" -uroot <"$CONF/bootstrap.sql"
+  mariadb --defaults-file="$ISTATE/conf/my.cnf" -uroot <"$CONF/bootstrap.sql"
   # MariaDB names the right to read replica status apart (MySQL, for compose, has no such grant).
-  mariadb --defaults-file="$STATE/conf/my.cnf" -uroot -e "GRANT SLAVE MONITOR ON *.* TO 'exporter'@'%'"
+  mariadb --defaults-file="$ISTATE/conf/my.cnf" -uroot -e "GRANT SLAVE MONITOR ON *.* TO 'exporter'@'%'"
   start_redis
   start_kafka
   start_connect
   start_monitoring
-  log "ready: MariaDB 127.0.0.1:3306, Redis 127.0.0.1:6379, Kafka 127.0.0.1:9092, Kafka Connect http://127.0.0.1:8083, Prometheus http://127.0.0.1:9090"
+  log "ready${STACK_NAMESPACE:+ ($STACK_NAMESPACE)}: MariaDB 127.0.0.1:$MARIADB_PORT, Redis 127.0.0.1:$REDIS_PORT, Kafka 127.0.0.1:$KAFKA_PORT, Kafka Connect http://127.0.0.1:$CONNECT_PORT, Prometheus http://127.0.0.1:$PROMETHEUS_PORT"
 }
 
 # storectl: the instance's names and addresses (see config.Instance).
 storectl() {
-  [ -x "$STATE/bin/storectl" ] || die "$STATE/bin/storectl is missing: run 'make build' first"
-  "$STATE/bin/storectl" "$@"
+  [ -x "$BIN/storectl" ] || die "$BIN/storectl is missing: run 'make build' first"
+  "$BIN/storectl" "$@"
 }
 
 # instance NAME: the pid and log name of a component in STACK_NAMESPACE.
 instance() { storectl instance process "$1"; }
 
-# instance_env: sets where this instance's parts listen (STORE_HTTP_ADDR, GATEWAY_ADDR, ...).
-instance_env() { local env; env=$(storectl instance env) && eval "$env"; }
+# instance_env: sets where this instance's parts listen (MARIADB_PORT, STORE_HTTP_ADDR, ...)
+# and its state folder, ISTATE, with its logs and pid files.
+instance_env() {
+  local env; env=$(storectl instance env) && eval "$env"
+  ISTATE=$INSTANCE_STATE LOGS=$INSTANCE_STATE/logs RUN=$INSTANCE_STATE/run
+}
 
 # replicas: how many replicas of each service this instance runs: REPLICAS, else the
 # number its last `apps` started, else one.
@@ -248,14 +262,14 @@ stop_replicas() {
   return 0
 }
 
-# start_app NAME K: runs $STATE/bin/NAME as replica K in the background and waits for its health check.
+# start_app NAME K: runs $BIN/NAME as replica K in the background and waits for its health check.
 start_app() {
   local name=$1 k=$2 inst addr var
   inst=$(replica "$name" "$k") addr=$(replica_addr "$name" "$k")
-  [ -x "$STATE/bin/$name" ] || die "$STATE/bin/$name is missing: run 'make build' first"
+  [ -x "$BIN/$name" ] || die "$BIN/$name is missing: run 'make build' first"
   case $name in store-manager) var=STORE_HTTP_ADDR ;; payments) var=PAYMENTS_HTTP_ADDR ;; *) die "unknown service $name" ;; esac
   log "starting $inst on $addr"
-  env "$var=$addr" nohup "$STATE/bin/$name" >>"$LOGS/$inst.log" 2>&1 </dev/null 9>&- &
+  env "$var=$addr" nohup "$BIN/$name" >>"$LOGS/$inst.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/$inst.pid"
   wait_for "$inst" "$LOGS/$inst.log" curl -fs -o /dev/null "http://$addr/health-check"
 }
@@ -300,11 +314,10 @@ app() {
 # restarts the Connect worker through this script when restarting connectors does not help.
 supervisor() {
   local inst; inst=$(instance supervisor)
-  [ -x "$STATE/bin/storectl" ] || die "$STATE/bin/storectl is missing: run 'make build' first"
   mkdir -p "$LOGS" "$RUN"
   stop_one "$inst"
   log "starting $inst"
-  STACK_SCRIPT="$ROOT/stack/stack.sh" nohup "$STATE/bin/storectl" supervise >>"$LOGS/$inst.log" 2>&1 </dev/null 9>&- &
+  STACK_SCRIPT="$ROOT/stack/stack.sh" nohup "$BIN/storectl" supervise >>"$LOGS/$inst.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/$inst.pid"
   sleep 0.5
   alive "$inst" || { tail -n 20 "$LOGS/$inst.log" >&2; die "$inst exited at start"; }
@@ -318,8 +331,8 @@ restart() {
     gateway) stop_one "$(instance gateway)"; gateway ;;
     supervisor) stop_one "$(instance supervisor)"; supervisor ;;
     connect)
-      # Every instance's supervisor may ask for the one shared worker: a worker started
-      # in the last minute is still coming up, and restarting it again would only delay it.
+      # A worker started in the last minute is still coming up (make may have just
+      # started it): restarting it again would only delay it.
       if alive connect && [ $(($(date +%s) - $(stat -c %Y "$RUN/connect.pid"))) -lt "${RESTART_GRACE:-60}" ]; then
         log "connect started less than ${RESTART_GRACE:-60}s ago: not restarting it"
         return 0
@@ -331,26 +344,26 @@ restart() {
 
 # gateway: the native stand-in for KrakenD, nginx configured from krakend/krakend.json.
 gateway() {
-  [ -x "$STATE/bin/gatewayconf" ] || die "$STATE/bin/gatewayconf is missing: run 'make build' first"
+  [ -x "$BIN/gatewayconf" ] || die "$BIN/gatewayconf is missing: run 'make build' first"
   local inst addr conf k backends=()
   inst=$(instance gateway) addr=$GATEWAY_ADDR
   for k in $(seq 1 "$(replicas)"); do
     backends+=(-backend "http://store-manager:5000=$(replica_addr store-manager "$k")")
     backends+=(-backend "http://payments:5009=$(replica_addr payments "$k")")
   done
-  conf="$STATE/conf/nginx${STACK_NAMESPACE:+-$STACK_NAMESPACE}.conf"
-  mkdir -p "$LOGS" "$RUN" "$STATE/conf" "$STATE/nginx/$inst"
-  "$STATE/bin/gatewayconf" -name "$inst" -listen "$addr" -state "$STATE" \
+  conf="$ISTATE/conf/nginx.conf"
+  mkdir -p "$LOGS" "$RUN" "$ISTATE/conf" "$ISTATE/nginx/$inst"
+  "$BIN/gatewayconf" -name "$inst" -listen "$addr" -state "$ISTATE" \
     "${backends[@]}" >"$conf.new" || die "gatewayconf refused to render the gateway"
   mv "$conf.new" "$conf"
-  nginx -t -q -c "$conf" -p "$STATE/nginx" 2>>"$LOGS/$inst-error.log" \
+  nginx -t -q -c "$conf" -p "$ISTATE/nginx" 2>>"$LOGS/$inst-error.log" \
     || { tail -n 20 "$LOGS/$inst-error.log" >&2; die "the generated gateway config is invalid"; }
   if alive "$inst"; then
     log "reloading $inst"
-    nginx -c "$conf" -p "$STATE/nginx" -s reload 2>>"$LOGS/$inst-error.log"
+    nginx -c "$conf" -p "$ISTATE/nginx" -s reload 2>>"$LOGS/$inst-error.log"
   else
     log "starting $inst on $addr"
-    nginx -c "$conf" -p "$STATE/nginx" 9>&-
+    nginx -c "$conf" -p "$ISTATE/nginx" 9>&-
   fi
   wait_for "$inst" "$LOGS/$inst-error.log" curl -fs -o /dev/null "http://$addr/health-check"
 }
@@ -379,8 +392,8 @@ stop() {
     return
   fi
   rm -f "$RUN"/targets/*.json
-  # Reverse order of start: every instance's supervisor, gateway and services (whatever its
-  # namespace, every replica), then the CDC relay, and the database last.
+  # Reverse order of start: the supervisor, the gateway and the services (every
+  # replica), then the CDC relay, and the database last.
   local kind f
   for kind in supervisor gateway payments store-manager; do
     for f in "$RUN/$kind".pid "$RUN/$kind"-*.pid; do [ -f "$f" ] && stop_one "$(basename "$f" .pid)"; done
@@ -392,27 +405,37 @@ stop() {
 
 status() {
   local rc=0 name f
-  for name in mariadb redis kafka connect prometheus mysqld-exporter redis-exporter store-manager payments gateway supervisor \
-    $(cd "$RUN" && for f in store-manager-*.pid payments-*.pid gateway-*.pid supervisor-*.pid; do [ -f "$f" ] && echo "${f%.pid}"; done); do
+  for name in mariadb redis kafka connect prometheus mysqld-exporter redis-exporter \
+    "$(instance store-manager)" "$(instance payments)" "$(instance gateway)" "$(instance supervisor)" \
+    $(cd "$RUN" 2>/dev/null && for f in store-manager*-[0-9].pid payments*-[0-9].pid; do [ -f "$f" ] && echo "${f%.pid}"; done); do
     if alive "$name"; then printf '%-18s running (pid %s)\n' "$name" "$(cat "$RUN/$name.pid")"
     else printf '%-18s stopped\n' "$name"; [[ $name =~ ^(mariadb|redis|kafka|connect|prometheus)$ ]] && rc=3; fi
   done
   return $rc
 }
 
-clean() { stop; log "removing $STATE"; rm -rf "$STATE"; }
+# clean: stop the instance, then remove its data (the binaries and jars stay).
+clean() {
+  stop
+  log "removing the data of ${STACK_NAMESPACE:-the default instance} in $ISTATE"
+  rm -rf "${ISTATE:?}"/{mariadb,redis,kafka,prometheus,nginx,logs,run,conf}
+}
 
-# One stack command at a time changes what runs (the supervisor may restart the Connect
-# worker while make starts the stack); the processes it starts do not keep the lock.
+# Every command but install works on one instance: where it listens and its state folder first.
+case "${1:-}" in
+  install|'') ;;
+  stop|status)
+    # Nothing was built, so nothing of this checkout runs.
+    if [ ! -x "$BIN/storectl" ]; then log "$BIN/storectl is missing: nothing of this stack was started"; exit 0; fi
+    instance_env ;;
+  *) instance_env ;;
+esac
+
+# One stack command at a time changes what runs in an instance (the supervisor may restart
+# the Connect worker while make starts the stack); the processes it starts do not keep the lock.
 case "${1:-}" in
   start|apps|app|gateway|supervisor|restart|stop|clean)
     mkdir -p "$RUN"; exec 9>"$RUN/.stack.lock"; flock 9 ;;
-esac
-
-# The commands on an instance's parts read where it listens first.
-case "${1:-}" in
-  apps|app|gateway|supervisor|restart) instance_env ;;
-  stop) [ $# -lt 2 ] || instance_env ;;
 esac
 
 case "${1:-}" in
@@ -426,5 +449,6 @@ case "${1:-}" in
   stop) shift; stop "$@" ;;
   status) status ;;
   clean) clean ;;
-  *) echo "usage: $0 install|start|apps|app NAME|gateway|supervisor|restart NAME|stop [NAME...]|status|clean" >&2; exit 2 ;;
+  conf) conf "${2:?usage: $0 conf FILE}" ;;
+  *) echo "usage: $0 install|start|apps|app NAME|gateway|supervisor|restart NAME|stop [NAME...]|status|clean|conf FILE" >&2; exit 2 ;;
 esac

@@ -15,8 +15,8 @@ import (
 	"github.com/store-manager/store-manager/testkit/systemkit"
 )
 
-// chaosStream places orders through the gateway over several products, one
-// every 15 ms, and records what every request got. A request cut by a
+// chaosStream places orders through the gateway over several products, at
+// a steady pace, and records what every request got. A request cut by a
 // failure may still have created its order: tests find orders in the database.
 type chaosStream struct {
 	mu       sync.Mutex
@@ -24,10 +24,16 @@ type chaosStream struct {
 	refused  []string // status and body of answers other than 201
 	slowest  time.Duration
 	stop     chan struct{}
+	stopped  sync.Once
 	done     sync.WaitGroup
 }
 
+// startChaosStream places an order every 15 ms.
 func startChaosStream(s systemkit.System, user int64, products []int64) *chaosStream {
+	return startStream(s, user, products, 15*time.Millisecond)
+}
+
+func startStream(s systemkit.System, user int64, products []int64, every time.Duration) *chaosStream {
 	cs := &chaosStream{stop: make(chan struct{})}
 	cs.done.Add(1)
 	go func() {
@@ -36,7 +42,7 @@ func startChaosStream(s systemkit.System, user int64, products []int64) *chaosSt
 			select {
 			case <-cs.stop:
 				return
-			case <-time.After(15 * time.Millisecond):
+			case <-time.After(every):
 			}
 			body := map[string]any{"user_id": user, "items": []any{map[string]any{"product_id": products[i%len(products)], "quantity": 1}}}
 			start := time.Now()
@@ -69,8 +75,9 @@ func (cs *chaosStream) waitAccepted(t *testing.T, n int) {
 	stacktest.Eventually(t, 60*time.Second, fmt.Sprintf("%d orders accepted", n), func() bool { return cs.count() >= n })
 }
 
+// end stops the stream and waits for its last request; ending it again does nothing.
 func (cs *chaosStream) end() {
-	close(cs.stop)
+	cs.stopped.Do(func() { close(cs.stop) })
 	cs.done.Wait()
 }
 

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/testkit/stacktest"
 	"github.com/store-manager/store-manager/testkit/systemkit"
 )
@@ -111,7 +110,7 @@ func TestMetricNamesOfPromQL(t *testing.T) {
 
 // promGet decodes a Prometheus API answer.
 func promGet(path string, out any) error {
-	resp, err := http.Get(config.Env("PROMETHEUS_URL", "http://127.0.0.1:9090") + path)
+	resp, err := http.Get(systemkit.Instance().PrometheusURL() + path)
 	if err != nil {
 		return err
 	}

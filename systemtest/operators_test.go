@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,7 +31,7 @@ func storectl(t *testing.T, args ...string) (string, int) { return storectlWith(
 // storectlWith is storectl with env (NAME=value) added to the test's environment.
 func storectlWith(t *testing.T, env []string, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(filepath.Join(systemkit.StateDir(), "bin", "storectl"), args...)
+	cmd := exec.Command(systemkit.Bin("storectl"), args...)
 	cmd.Env = append(os.Environ(), env...)
 	out, err := cmd.Output()
 	code := 0
@@ -82,7 +81,7 @@ func TestStatusNeverCallsHealthyWhatItCouldNotCheck(t *testing.T) {
 		name, env, unknown string
 	}{
 		{"metrics that do not answer", "STORE_URL=" + systemkit.GatewayURL(), "the outbox of store-manager"},
-		{"a database that refuses the account", "STORE_DB_DSN=store:wrong@tcp(127.0.0.1:3306)/store?parseTime=true", "sagas"},
+		{"a database that refuses the account", "STORE_DB_DSN=" + strings.Replace(config.Load().StoreDSN, "store:store@", "store:wrong@", 1), "sagas"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/testkit/stacktest"
 	"github.com/store-manager/store-manager/testkit/systemkit"
 )
@@ -18,7 +19,10 @@ import (
 // JMX agents. Each port that listens does so on 127.0.0.1 or ::1 alone.
 func TestEveryPortListensOnLoopbackOnly(t *testing.T) {
 	stacktest.Stack(t)
-	ports := []int{3306, 6379, 9092, 9093, 8083, 9090, 9104, 9121, 9404, 9405}
+	var ports []int
+	for _, p := range config.InfraPorts {
+		ports = append(ports, systemkit.Instance().Port(p.Var))
+	}
 	for _, addr := range []string{systemkit.GatewayURL(), systemkit.Instance().StoreURL(), systemkit.Instance().PaymentsURL()} {
 		p, err := strconv.Atoi(addr[strings.LastIndexByte(addr, ':')+1:])
 		if err != nil {

@@ -59,7 +59,7 @@ func loadConfig() (Config, error) {
 		SagaDeadline:    r.Duration("SAGA_DEADLINE", 10*time.Minute),
 		OperatorKey:     config.Env("OPERATOR_API_KEY", console.LocalOperatorKey),
 		SupervisorURL:   "http://" + inst.SupervisorAddr() + "/metrics",
-		ConnectMetrics:  config.Env("CONNECT_METRICS_URL", "http://127.0.0.1:9405/metrics"),
+		ConnectMetrics:  inst.ConnectMetricsURL(),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
 	if !cfg.EmployeeAuth && !config.Loopback(cfg.HTTPAddr) {

@@ -56,13 +56,26 @@ func instanceCmd(inst config.Instance, args []string) error {
 			return errUsage
 		}
 		return writeTargets(args[1], inst, args[2], args[3:])
+	case "names":
+		for _, name := range config.InstanceNames() {
+			if name != "" {
+				fmt.Println(name)
+			}
+		}
+		return nil
 	case "urls":
+		st := config.Load()
 		fmt.Printf("  gateway        %s (routes and limits from krakend/krakend.json)\n", inst.GatewayURL())
 		fmt.Printf("  console        %s/ops (operations: pipeline, Kafka, sagas, stock; any user, the operator key as password)\n", inst.GatewayURL())
 		fmt.Printf("  GraphiQL       %s/graphql (in a browser)\n", inst.GatewayURL())
 		fmt.Printf("  store-manager  %s (REST; GraphQL at /graphql; OpenAPI at /openapi.json)\n", inst.StoreURL())
 		fmt.Printf("  payments       %s\n", inst.PaymentsURL())
 		fmt.Printf("  supervisor     http://%s/metrics (connectors, canaries)\n", inst.SupervisorAddr())
+		fmt.Printf("  MariaDB        127.0.0.1:%d (databases %s, %s)\n", inst.Port("MARIADB_PORT"), inst.Database("store"), inst.Database("payments"))
+		fmt.Printf("  Redis          %s\n", st.RedisAddr)
+		fmt.Printf("  Kafka          %s\n", st.KafkaBrokers)
+		fmt.Printf("  Kafka Connect  %s/connectors\n", st.ConnectURL)
+		fmt.Printf("  Prometheus     %s (every part; alerts in stack/prometheus/alerts.yml)\n", inst.PrometheusURL())
 		return nil
 	}
 	return errUsage

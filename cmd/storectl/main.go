@@ -43,7 +43,8 @@ commands:
   instance process NAME [K]      the pid and log name of a component (replica K of a service)
   instance targets DIR NAME ADDR...
                                  list a component's addresses for Prometheus in DIR
-  instance urls                  where the instance's services, gateway and supervisor answer
+  instance urls                  where the instance's parts answer
+  instance names                 the named instances the stack can run beside the default one
 
 settings come from the environment: STACK_NAMESPACE (the instance: none or "test"),
 STORE_DB_DSN, PAYMENTS_DB_DSN, REDIS_ADDR, KAFKA_BROKERS, KAFKA_CONNECT_URL

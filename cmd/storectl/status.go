@@ -124,7 +124,7 @@ func (r *report) checkConnectors(ctx context.Context, cfg config.Stack, inst con
 	}
 	observed := connectors.Observe(ctx, connectors.NewClient(cfg.ConnectURL), all,
 		"http://"+inst.SupervisorAddr()+"/metrics",
-		config.Env("CONNECT_METRICS_URL", "http://127.0.0.1:9405/metrics"))
+		inst.ConnectMetricsURL())
 	for _, o := range observed {
 		cr := connectorReport{Name: o.Name, State: "UNKNOWN", CanaryAge: o.CanaryAge, BehindMs: o.BehindMs}
 		if o.StatusErr == nil {
@@ -254,7 +254,7 @@ func components(ctx context.Context, cfg config.Stack, inst config.Instance) map
 	out["payments"] = get(inst.PaymentsURL() + "/health-check")
 	out["gateway"] = get(inst.GatewayURL() + "/health-check")
 	out["supervisor"] = get("http://" + inst.SupervisorAddr() + "/metrics")
-	out["prometheus"] = get(config.Env("PROMETHEUS_URL", "http://127.0.0.1:9090") + "/-/healthy")
+	out["prometheus"] = get(inst.PrometheusURL() + "/-/healthy")
 	return out
 }
 

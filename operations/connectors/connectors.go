@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -127,6 +128,37 @@ func (c *Client) List(ctx context.Context) ([]string, error) {
 	var names []string
 	err := c.do(ctx, http.MethodGet, "/connectors", nil, &names)
 	return names, err
+}
+
+// Position is where a Debezium connector has read its server's binlog to, as
+// the worker keeps it (GET /connectors/{name}/offsets); Snapshot is set while
+// a snapshot of its tables is not finished.
+type Position struct {
+	File     string `json:"file"`
+	Pos      int64  `json:"pos"`
+	Snapshot any    `json:"snapshot,omitempty"`
+}
+
+// Before reports whether p is at or before q in the binlog.
+func (p Position) Before(q Position) bool {
+	return p.File < q.File || p.File == q.File && p.Pos <= q.Pos
+}
+
+// Positions returns the binlog positions the worker holds for a connector (none before its first commit).
+func (c *Client) Positions(ctx context.Context, name string) ([]Position, error) {
+	var out struct {
+		Offsets []struct {
+			Offset Position `json:"offset"`
+		} `json:"offsets"`
+	}
+	if err := c.do(ctx, http.MethodGet, path.Join("/connectors", url.PathEscape(name), "offsets"), nil, &out); err != nil {
+		return nil, err
+	}
+	ps := make([]Position, len(out.Offsets))
+	for i, o := range out.Offsets {
+		ps[i] = o.Offset
+	}
+	return ps, nil
 }
 
 // State is a connector's and its tasks' state, as GET /connectors/{name}/status reports it.
@@ -251,7 +283,7 @@ func InNamespace(c Connector, ns, database string) (Connector, error) {
 
 // ForStack loads the project's connectors as they are for the instance of
 // the system in st's namespace: each captures its service's database, as
-// the service's DSN names it.
+// its DSN names it (see Capturing).
 func ForStack(st config.Stack) ([]Connector, error) {
 	all, err := Load(debezium.Configs)
 	if err != nil {
@@ -259,13 +291,24 @@ func ForStack(st config.Stack) ([]Connector, error) {
 	}
 	dsn := map[string]string{StoreOutbox: st.StoreDSN, PaymentsOutbox: st.PaymentsDSN}
 	for i, c := range all {
-		d, err := mysql.ParseDSN(dsn[c.Base])
-		if err != nil {
-			return nil, fmt.Errorf("the database of %s: %w", c.Name, err)
-		}
-		if all[i], err = InNamespace(c, st.Namespace, d.DBName); err != nil {
+		if all[i], err = Capturing(c, st.Namespace, dsn[c.Base], st.KafkaBrokers); err != nil {
 			return nil, err
 		}
 	}
 	return all, nil
+}
+
+// Capturing returns c capturing the database dsn names, on the server it
+// names, in namespace ns (see InNamespace), with its schema history on brokers.
+func Capturing(c Connector, ns, dsn, brokers string) (Connector, error) {
+	d, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		return Connector{}, fmt.Errorf("the database of %s: %w", c.Name, err)
+	}
+	host, port, err := net.SplitHostPort(d.Addr)
+	if err != nil {
+		return Connector{}, fmt.Errorf("the database of %s: %w", c.Name, err)
+	}
+	c = Overrides{DatabaseHost: host, DatabasePort: port, KafkaBrokers: brokers}.Apply(c)
+	return InNamespace(c, ns, d.DBName)
 }

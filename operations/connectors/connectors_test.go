@@ -2,12 +2,14 @@ package connectors_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"testing/fstest"
 	"time"
 
 	"github.com/store-manager/store-manager/debezium"
 	"github.com/store-manager/store-manager/operations/connectors"
+	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
@@ -126,5 +128,32 @@ func TestInNamespace(t *testing.T) {
 			n.Config["schema.history.internal.kafka.topic"] == c.Config["schema.history.internal.kafka.topic"] {
 			t.Errorf("%s in a namespace shares a name, server id or history topic with the default: %+v", c.Name, n)
 		}
+	}
+}
+
+// Each connector reads its service's database on the server its DSN names
+// and keeps its schema history on the stack's brokers, in the namespace's names.
+func TestForStackFollowsTheInstance(t *testing.T) {
+	st := config.Stack{
+		StoreDSN:     "store:store@tcp(127.0.0.1:3406)/store_test?parseTime=true",
+		PaymentsDSN:  "payments:payments@tcp(127.0.0.1:3406)/payments_test?parseTime=true",
+		KafkaBrokers: "127.0.0.1:9192",
+		Namespace:    "test",
+	}
+	all, err := connectors.ForStack(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{connectors.StoreOutbox: "store_test", connectors.PaymentsOutbox: "payments_test"}
+	for _, c := range all {
+		got := []string{c.Name, c.Config["database.hostname"], c.Config["database.port"], c.Config["database.include.list"],
+			c.Config["schema.history.internal.kafka.bootstrap.servers"]}
+		exp := []string{"test-" + c.Base, "127.0.0.1", "3406", want[c.Base], "127.0.0.1:9192"}
+		if !slices.Equal(got, exp) {
+			t.Errorf("%s: got %q, want %q", c.Base, got, exp)
+		}
+	}
+	if len(all) != len(want) {
+		t.Errorf("%d connectors, want %d", len(all), len(want))
 	}
 }

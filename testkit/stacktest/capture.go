@@ -48,7 +48,7 @@ func CapturedDatabase(t testing.TB, service string) (db *sql.DB, topicPrefix str
 	if conn.Name == "" {
 		t.Fatalf("no connector configured for %s", service)
 	}
-	if conn, err = connectors.InNamespace(conn, name, name); err != nil {
+	if conn, err = connectors.Capturing(conn, name, dsn, st.KafkaBrokers); err != nil {
 		t.Fatal(err)
 	}
 	// Scratch connectors may run side by side: each needs a server id of its own.

@@ -48,8 +48,15 @@ func Root() string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// StateDir is the stack's state folder.
-func StateDir() string { return config.Env("STATE", filepath.Join(Root(), ".state")) }
+// StackDir is the stack's state folder: the binaries, the jars, and the
+// state folders of the instances.
+func StackDir() string { return config.Env("STATE", filepath.Join(Root(), ".state")) }
+
+// StateDir is the state folder of the instance under test: its data, logs and pid files.
+func StateDir() string { return under.StateDir(StackDir()) }
+
+// Bin is the path of one of the project's binaries, as make build leaves them.
+func Bin(name string) string { return filepath.Join(StackDir(), "bin", name) }
 
 // GatewayURL is where every client reaches the system.
 func GatewayURL() string { return under.GatewayURL() }
@@ -337,4 +344,60 @@ func CPUSeconds(pid int) (float64, error) {
 	utime, _ := strconv.ParseFloat(f[11], 64)
 	stime, _ := strconv.ParseFloat(f[12], 64)
 	return (utime + stime) / hz, nil
+}
+
+// Beside is another instance of the system than the one under test, as a
+// program started for it sees it: its environment and its settings.
+type Beside struct {
+	Env  []string          // this process's environment without the instance under test's settings
+	Vars map[string]string // the instance's settings (storectl instance env)
+}
+
+// InstanceBeside returns the instance called name as a program started
+// with its Env would see it.
+func InstanceBeside(t *testing.T, name string) Beside {
+	t.Helper()
+	own := map[string]bool{"STACK_NAMESPACE": true, "INSTANCE_STATE": true}
+	for _, kv := range under.Env() {
+		own[kv[0]] = true
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); !own[k] {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "STACK_NAMESPACE="+name)
+	cmd := exec.Command(Bin("storectl"), "instance", "env")
+	cmd.Env = env
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("storectl instance env for %q: %v", name, err)
+	}
+	vars := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		k, v, _ := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		vars[k] = strings.ReplaceAll(strings.TrimSuffix(strings.TrimPrefix(v, "'"), "'"), `'\''`, "'")
+	}
+	return Beside{Env: env, Vars: vars}
+}
+
+// Run runs a command in the repository's root with the instance's environment, and returns its output.
+func (b Beside) Run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = Root()
+	cmd.Env = b.Env
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// Client is a client of the instance's gateway with the employee key.
+func (b Beside) Client() *stacktest.Client {
+	c := stacktest.NewClient(b.Vars["GATEWAY_URL"])
+	c.Header = http.Header{storeapi.EmployeeKeyHeader: {EmployeeKey()}}
+	return c
 }

@@ -23,10 +23,11 @@ type Stack struct {
 	RedisPassword string
 	KafkaBrokers  string
 	ConnectURL    string // Kafka Connect REST API
-	// Namespace keeps one instance of the system apart from another on the
-	// same servers: "" for the one make run serves, "test" for make test's.
-	// It prefixes topics, consumer groups, connectors and read-model keys;
-	// the databases are named by the DSNs.
+	// Namespace keeps one instance of the system apart from another: "" for
+	// the one make run serves, "test" for make test's (on infrastructure of
+	// its own, see Instance), or a package test's scratch namespace. It
+	// prefixes topics, consumer groups, connectors and read-model keys; the
+	// databases are named by the DSNs.
 	Namespace string
 }
 
@@ -49,26 +50,20 @@ func (s Stack) prefix(sep string) string {
 	return s.Namespace + sep
 }
 
-// Load reads the stack settings, falling back to the native stack's defaults
-// (the databases of the instance STACK_NAMESPACE names).
+// Load reads the stack settings, falling back to the native stack's
+// defaults: the infrastructure and databases of the instance STACK_NAMESPACE names.
 func Load() Stack {
-	ns := Instance{Name: os.Getenv("STACK_NAMESPACE")}
+	inst := orUnnamed(os.Getenv("STACK_NAMESPACE"))
 	return Stack{
-		StoreDSN:      Env("STORE_DB_DSN", localDSN("store", ns.Database("store"))),
-		PaymentsDSN:   Env("PAYMENTS_DB_DSN", localDSN("payments", ns.Database("payments"))),
-		AdminDSN:      Env("ADMIN_DB_DSN", "admin:admin@tcp(127.0.0.1:3306)/?parseTime=true"),
-		RedisAddr:     Env("REDIS_ADDR", "127.0.0.1:6379"),
+		StoreDSN:      Env("STORE_DB_DSN", inst.localDSN("store", inst.Database("store"))),
+		PaymentsDSN:   Env("PAYMENTS_DB_DSN", inst.localDSN("payments", inst.Database("payments"))),
+		AdminDSN:      Env("ADMIN_DB_DSN", inst.localDSN("admin", "")),
+		RedisAddr:     Env("REDIS_ADDR", loopback(inst.Port("REDIS_PORT"))),
 		RedisPassword: os.Getenv("REDIS_PASSWORD"),
-		KafkaBrokers:  Env("KAFKA_BROKERS", "127.0.0.1:9092"),
-		ConnectURL:    Env("KAFKA_CONNECT_URL", "http://127.0.0.1:8083"),
-		Namespace:     ns.Name,
+		KafkaBrokers:  Env("KAFKA_BROKERS", loopback(inst.Port("KAFKA_PORT"))),
+		ConnectURL:    Env("KAFKA_CONNECT_URL", "http://"+loopback(inst.Port("CONNECT_PORT"))),
+		Namespace:     inst.Name,
 	}
-}
-
-// localDSN is the native stack's DSN of database for its account user, whose
-// password is its name (a local development default).
-func localDSN(user, database string) string {
-	return user + ":" + user + "@tcp(127.0.0.1:3306)/" + database + "?parseTime=true"
 }
 
 // Env returns the environment variable key, or def when it is unset or empty.

@@ -3,15 +3,20 @@ package config
 import (
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 )
 
 // Instance says where one copy of the system listens on the native stack:
-// its services (every replica), gateway and supervisor, its databases and
-// its names. Two copies share a machine's infrastructure: make run's (the
-// unnamed instance) and make test's ("test"). These rules are written here
-// only: the services and storectl read them, and the stack script and the
-// Makefile ask storectl ("storectl instance").
+// its infrastructure (MariaDB, Redis, Kafka, Kafka Connect, Prometheus and
+// the exporters), its services (every replica), gateway and supervisor, its
+// databases, its state folder and its names. Two copies can run side by side
+// without touching each other: make run's (the unnamed instance) and make
+// test's ("test"), each on infrastructure of its own. These rules are written
+// here only: the services and storectl read them, and the stack script and
+// the Makefile ask storectl ("storectl instance").
 type Instance struct {
 	Name   string // the namespace of its topics, groups, connectors and keys
 	offset int    // every port of the instance is this far from the unnamed one's
@@ -37,6 +42,44 @@ const (
 	supervisorPort = 5020
 )
 
+// InfraPorts are the unnamed instance's infrastructure ports, by the
+// variable the stack script reads; another instance's are as far from them
+// as its services' ports are.
+var InfraPorts = []struct {
+	Var  string
+	Port int
+}{
+	{"MARIADB_PORT", 3306},
+	{"REDIS_PORT", 6379},
+	{"KAFKA_PORT", 9092},
+	{"KAFKA_CONTROLLER_PORT", 9093},
+	{"CONNECT_PORT", 8083},
+	{"KAFKA_METRICS_PORT", 9404},
+	{"CONNECT_METRICS_PORT", 9405},
+	{"MYSQLD_EXPORTER_PORT", 9104},
+	{"REDIS_EXPORTER_PORT", 9121},
+	{"PROMETHEUS_PORT", 9090},
+}
+
+// Port is the instance's port of an infrastructure component, by its variable (MARIADB_PORT, ...).
+func (i Instance) Port(v string) int {
+	for _, p := range InfraPorts {
+		if p.Var == v {
+			return p.Port + i.offset
+		}
+	}
+	panic("config: no infrastructure port is called " + v)
+}
+
+// StateDir is the instance's state folder (data, logs, pid files) under the
+// stack's: the unnamed instance's is the stack's own, another's is named after it.
+func (i Instance) StateDir(stack string) string {
+	if i.Name == "" {
+		return stack
+	}
+	return filepath.Join(stack, i.Name)
+}
+
 // Components whose processes carry their instance's name (the infrastructure is shared).
 var instanceComponents = []string{"store-manager", "payments", "gateway", "supervisor"}
 
@@ -47,6 +90,16 @@ func LookupInstance(name string) (Instance, error) {
 		return Instance{}, fmt.Errorf("no instance is called %q: the stack runs the unnamed one and \"test\"", name)
 	}
 	return Instance{Name: name, offset: off}, nil
+}
+
+// InstanceNames lists the known instances, the unnamed one first.
+func InstanceNames() []string {
+	names := make([]string, 0, len(instances))
+	for name := range instances {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return names
 }
 
 // CurrentInstance is the instance STACK_NAMESPACE names.
@@ -107,6 +160,16 @@ func (i Instance) StoreURL() string    { return Env("STORE_URL", "http://"+i.Sto
 func (i Instance) PaymentsURL() string { return Env("PAYMENTS_URL", "http://"+i.PaymentsAddr()) }
 func (i Instance) GatewayURL() string  { return Env("GATEWAY_URL", "http://"+i.GatewayAddr()) }
 
+// ConnectMetricsURL is the Connect worker's metrics page (Debezium's lag): CONNECT_METRICS_URL, or the instance's.
+func (i Instance) ConnectMetricsURL() string {
+	return Env("CONNECT_METRICS_URL", "http://"+loopback(i.Port("CONNECT_METRICS_PORT"))+"/metrics")
+}
+
+// PrometheusURL is the instance's Prometheus: PROMETHEUS_URL, or the instance's port.
+func (i Instance) PrometheusURL() string {
+	return Env("PROMETHEUS_URL", "http://"+loopback(i.Port("PROMETHEUS_PORT")))
+}
+
 // Database is the instance's database of service (store or payments): the
 // unnamed instance's is named after the service, another's ends in its name.
 func (i Instance) Database(service string) string {
@@ -138,10 +201,16 @@ func (i Instance) Replica(service string, k int) string {
 // Env is the environment that points every program at the instance, in
 // the order a shell should set it.
 func (i Instance) Env() [][2]string {
-	return [][2]string{
+	env := [][2]string{
 		{"STACK_NAMESPACE", i.Name},
-		{"STORE_DB_DSN", Env("STORE_DB_DSN", localDSN("store", i.Database("store")))},
-		{"PAYMENTS_DB_DSN", Env("PAYMENTS_DB_DSN", localDSN("payments", i.Database("payments")))},
+		{"STORE_DB_DSN", Env("STORE_DB_DSN", i.localDSN("store", i.Database("store")))},
+		{"PAYMENTS_DB_DSN", Env("PAYMENTS_DB_DSN", i.localDSN("payments", i.Database("payments")))},
+		{"ADMIN_DB_DSN", Env("ADMIN_DB_DSN", i.localDSN("admin", ""))},
+		{"REDIS_ADDR", Env("REDIS_ADDR", loopback(i.Port("REDIS_PORT")))},
+		{"KAFKA_BROKERS", Env("KAFKA_BROKERS", loopback(i.Port("KAFKA_PORT")))},
+		{"KAFKA_CONNECT_URL", Env("KAFKA_CONNECT_URL", "http://"+loopback(i.Port("CONNECT_PORT")))},
+		{"CONNECT_METRICS_URL", i.ConnectMetricsURL()},
+		{"PROMETHEUS_URL", i.PrometheusURL()},
 		{"STORE_HTTP_ADDR", i.StoreAddr()},
 		{"PAYMENTS_HTTP_ADDR", i.PaymentsAddr()},
 		{"GATEWAY_ADDR", i.GatewayAddr()},
@@ -151,4 +220,26 @@ func (i Instance) Env() [][2]string {
 		{"PAYMENTS_URL", i.PaymentsURL()},
 		{"GATEWAY_URL", i.GatewayURL()},
 	}
+	for _, p := range InfraPorts {
+		env = append(env, [2]string{p.Var, strconv.Itoa(i.Port(p.Var))})
+	}
+	if stack := os.Getenv("STATE"); stack != "" {
+		env = append(env, [2]string{"INSTANCE_STATE", i.StateDir(stack)})
+	}
+	return env
+}
+
+// localDSN is the DSN of database on the instance's MariaDB for its account
+// user, whose password is its name (a local development default).
+func (i Instance) localDSN(user, database string) string {
+	return user + ":" + user + "@tcp(" + loopback(i.Port("MARIADB_PORT")) + ")/" + database + "?parseTime=true"
+}
+
+// orUnnamed is the instance called name, or the unnamed one's addresses
+// under that name when none is (the namespaces of package tests).
+func orUnnamed(name string) Instance {
+	if i, err := LookupInstance(name); err == nil {
+		return i
+	}
+	return Instance{Name: name}
 }

@@ -69,6 +69,9 @@ func Janitor(ctx context.Context, log *slog.Logger, keep Retention, interval tim
 			return nil
 		case <-t.C:
 		}
+		if ctx.Err() != nil { // both were ready and select chose the tick: an ended context wins
+			return nil
+		}
 		for _, tb := range tables {
 			tb.sweep(ctx, log)
 		}
