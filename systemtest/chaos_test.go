@@ -1,6 +1,7 @@
 package systemtest
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	paymentsdb "github.com/store-manager/store-manager/db/payments"
+	storedb "github.com/store-manager/store-manager/db/store"
+	"github.com/store-manager/store-manager/operations/reconcile"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/testkit/stacktest"
@@ -134,6 +138,7 @@ func invariants(t *testing.T, s systemkit.System, settle time.Duration, user int
 		t.Errorf("a request took %s: past the gateway's timeout", cs.slowest)
 	}
 	settled := s.Settle(t, settle, inDB...)
+	moneyAgrees(t, inDB)
 	sold := map[int64]int64{}
 	for id, o := range settled {
 		took := 0
@@ -250,4 +255,36 @@ func metricLines(t *testing.T, base, prefix string) int {
 		}
 	}
 	return n
+}
+
+// moneyAgrees waits until the payments database and the store's agree on
+// the given orders (storectl reconcile's comparison, on them only: other
+// tests leave their own cases behind), and fails with what still disagrees.
+func moneyAgrees(t *testing.T, orders []int64) {
+	t.Helper()
+	st := config.Load()
+	payments := paymentsdb.New(stacktest.Open(t, st.PaymentsDSN))
+	store := storedb.New(stacktest.Open(t, st.StoreDSN))
+	ids := map[int64]bool{}
+	for _, id := range orders {
+		ids[id] = true
+	}
+	var found []reconcile.Disagreement
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		ps, os, err := reconcile.Read(context.Background(), payments, store)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = slices.DeleteFunc(ps, func(p reconcile.Payment) bool { return !ids[p.OrderID] })
+		os = slices.DeleteFunc(os, func(o reconcile.Order) bool { return !ids[o.ID] })
+		if found = reconcile.Compare(ps, os, time.Now()); len(found) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+	}
+	for _, d := range found {
+		t.Errorf("payments and orders disagree: %s", d)
+	}
 }

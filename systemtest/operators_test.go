@@ -16,6 +16,7 @@ import (
 
 	"github.com/store-manager/store-manager/operations/connectors"
 	"github.com/store-manager/store-manager/operations/kafkainspect"
+	"github.com/store-manager/store-manager/operations/reconcile"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/consumer"
 	"github.com/store-manager/store-manager/services/platform/events"
@@ -231,5 +232,42 @@ func TestDurabilityAsDocumented(t *testing.T) {
 		if c.got != c.want {
 			t.Errorf("%s = %q, want %q", c.setting, c.got, c.want)
 		}
+	}
+}
+
+// storectl reconcile finds a payment and its order that disagree, names
+// them, and exits non-zero; here a payment captured behind the store's back.
+func TestReconcileFindsWhatDisagrees(t *testing.T) {
+	s := systemkit.New(t)
+	user, product := s.User(t), s.Product(t, "3.00", 5)
+	id := s.Order(t, user, product, 1)
+	if o := s.Settle(t, 20*time.Second, id)[id]; o.Status != "Completed" {
+		t.Fatalf("order %d ended %s", id, o.Status)
+	}
+	mentions := func() bool {
+		out, code := storectl(t, "reconcile", "--json", "-settle", "0s")
+		var found []reconcile.Disagreement
+		if err := json.Unmarshal([]byte(out), &found); err != nil {
+			t.Fatalf("reconcile --json: %v\n%s", err, out)
+		}
+		mentioned := slices.ContainsFunc(found, func(d reconcile.Disagreement) bool { return d.OrderID == id })
+		if mentioned && code == 0 {
+			t.Fatalf("reconcile listed order %d and exited 0", id)
+		}
+		return mentioned
+	}
+	if mentions() {
+		t.Fatalf("order %d disagrees before anything was changed", id)
+	}
+	payments := stacktest.Open(t, config.Load().PaymentsDSN)
+	capture := func(paid bool) {
+		if _, err := payments.Exec(`UPDATE payments SET is_paid = ? WHERE order_id = ?`, paid, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	capture(true)
+	t.Cleanup(func() { capture(false) })
+	if !mentions() {
+		t.Fatalf("a payment captured without its order knowing was not reported for order %d", id)
 	}
 }

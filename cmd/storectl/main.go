@@ -34,6 +34,8 @@ commands:
   rebuild-cache                  rebuild every Redis read model from MySQL
   status [--json]                 is it healthy? components, connectors, canaries, lag, dead letters,
                                  sagas; exits 1 when something is unhealthy
+  reconcile [--json] [-settle D]  compare payments with orders (amounts, paid, void, missing on either
+                                 side); exits 1 when they disagree
   dlq list|show|replay [TOPIC [PARTITION:OFFSET...]]
                                  work the dead letters: list them, show one, replay chosen ones
   supervise [-metrics ADDR] [-stack SCRIPT]
@@ -95,6 +97,8 @@ func run(ctx context.Context, args []string) error {
 		return dlqCmd(ctx, cfg, args[1:])
 	case "instance":
 		return instanceCmd(inst, args[1:])
+	case "reconcile":
+		return reconcileCmd(ctx, cfg, args[1:])
 	default:
 		return errUsage
 	}

@@ -17,19 +17,22 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/store-manager/store-manager/operations/connectors"
+	"github.com/store-manager/store-manager/operations/reconcile"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/server"
 )
 
 // superviseCmd keeps the stack's connectors relaying until it is stopped:
 // canaries through each outbox, restarts of failed or stalled connectors,
-// then of the Connect worker (through the stack script), with backoff.
+// then of the Connect worker (through the stack script), with backoff. It
+// also compares payments with orders every minute (storectl reconcile).
 func superviseCmd(ctx context.Context, cfg config.Stack, inst config.Instance, args []string) error {
 	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
 	metricsAddr := fs.String("metrics", inst.SupervisorAddr(), "address of the supervisor's /metrics")
 	stackScript := fs.String("stack", os.Getenv("STACK_SCRIPT"), "the stack script, to restart the Connect worker (none: never restart it)")
 	interval := fs.Duration("interval", 2*time.Second, "how often connectors are checked and canaries written")
 	late := fs.Duration("late", 15*time.Second, "a canary older than this means a stalled relay")
+	reconcileEvery := fs.Duration("reconcile", time.Minute, "how often payments and orders are compared (reconcile_disagreements)")
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
@@ -77,6 +80,11 @@ func superviseCmd(ctx context.Context, cfg config.Stack, inst config.Instance, a
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return canary.Run(gctx, *interval) })
 	g.Go(func() error { return sup.Run(gctx, *interval) })
+	g.Go(func() error {
+		return reconcile.Watch(gctx, log, *reconcileEvery, func(ctx context.Context) ([]reconcile.Disagreement, error) {
+			return reconcileOnce(ctx, cfg, time.Minute)
+		})
+	})
 	g.Go(func() error {
 		if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 			return err

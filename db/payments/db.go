@@ -42,6 +42,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getPaymentForUpdateStmt, err = db.PrepareContext(ctx, getPaymentForUpdate); err != nil {
 		return nil, fmt.Errorf("error preparing query GetPaymentForUpdate: %w", err)
 	}
+	if q.listPaymentsAfterStmt, err = db.PrepareContext(ctx, listPaymentsAfter); err != nil {
+		return nil, fmt.Errorf("error preparing query ListPaymentsAfter: %w", err)
+	}
 	if q.markPaymentPaidStmt, err = db.PrepareContext(ctx, markPaymentPaid); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkPaymentPaid: %w", err)
 	}
@@ -84,6 +87,11 @@ func (q *Queries) Close() error {
 	if q.getPaymentForUpdateStmt != nil {
 		if cerr := q.getPaymentForUpdateStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getPaymentForUpdateStmt: %w", cerr)
+		}
+	}
+	if q.listPaymentsAfterStmt != nil {
+		if cerr := q.listPaymentsAfterStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listPaymentsAfterStmt: %w", cerr)
 		}
 	}
 	if q.markPaymentPaidStmt != nil {
@@ -146,6 +154,7 @@ type Queries struct {
 	getPaymentStmt          *sql.Stmt
 	getPaymentByOrderStmt   *sql.Stmt
 	getPaymentForUpdateStmt *sql.Stmt
+	listPaymentsAfterStmt   *sql.Stmt
 	markPaymentPaidStmt     *sql.Stmt
 	voidOrderStmt           *sql.Stmt
 	voidPaymentOfOrderStmt  *sql.Stmt
@@ -161,6 +170,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getPaymentStmt:          q.getPaymentStmt,
 		getPaymentByOrderStmt:   q.getPaymentByOrderStmt,
 		getPaymentForUpdateStmt: q.getPaymentForUpdateStmt,
+		listPaymentsAfterStmt:   q.listPaymentsAfterStmt,
 		markPaymentPaidStmt:     q.markPaymentPaidStmt,
 		voidOrderStmt:           q.voidOrderStmt,
 		voidPaymentOfOrderStmt:  q.voidPaymentOfOrderStmt,

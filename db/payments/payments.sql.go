@@ -8,6 +8,7 @@ package paymentsdb
 import (
 	"context"
 	"database/sql"
+	"time"
 )
 
 const createPayment = `-- name: CreatePayment :execlastid
@@ -107,6 +108,58 @@ func (q *Queries) GetPaymentForUpdate(ctx context.Context, id int64) (GetPayment
 		&i.VoidedAt,
 	)
 	return i, err
+}
+
+const listPaymentsAfter = `-- name: ListPaymentsAfter :many
+SELECT id, order_id, total_amount, is_paid, created_at, paid_at, voided_at FROM payments
+WHERE id > ? ORDER BY id LIMIT ?
+`
+
+type ListPaymentsAfterParams struct {
+	ID    int64
+	Limit int32
+}
+
+type ListPaymentsAfterRow struct {
+	ID          int64
+	OrderID     int64
+	TotalAmount string
+	IsPaid      bool
+	CreatedAt   time.Time
+	PaidAt      sql.NullTime
+	VoidedAt    sql.NullTime
+}
+
+// A page of payments in id order, after an id, for reconciliation.
+func (q *Queries) ListPaymentsAfter(ctx context.Context, arg ListPaymentsAfterParams) ([]ListPaymentsAfterRow, error) {
+	rows, err := q.query(ctx, q.listPaymentsAfterStmt, listPaymentsAfter, arg.ID, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListPaymentsAfterRow
+	for rows.Next() {
+		var i ListPaymentsAfterRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.OrderID,
+			&i.TotalAmount,
+			&i.IsPaid,
+			&i.CreatedAt,
+			&i.PaidAt,
+			&i.VoidedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const markPaymentPaid = `-- name: MarkPaymentPaid :execrows

@@ -99,6 +99,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listOrderItemsForOrdersStmt, err = db.PrepareContext(ctx, listOrderItemsForOrders); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOrderItemsForOrders: %w", err)
 	}
+	if q.listOrderMoneyAfterStmt, err = db.PrepareContext(ctx, listOrderMoneyAfter); err != nil {
+		return nil, fmt.Errorf("error preparing query ListOrderMoneyAfter: %w", err)
+	}
 	if q.listOrderStepsStmt, err = db.PrepareContext(ctx, listOrderSteps); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOrderSteps: %w", err)
 	}
@@ -265,6 +268,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listOrderItemsForOrdersStmt: %w", cerr)
 		}
 	}
+	if q.listOrderMoneyAfterStmt != nil {
+		if cerr := q.listOrderMoneyAfterStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listOrderMoneyAfterStmt: %w", cerr)
+		}
+	}
 	if q.listOrderStepsStmt != nil {
 		if cerr := q.listOrderStepsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listOrderStepsStmt: %w", cerr)
@@ -389,6 +397,7 @@ type Queries struct {
 	listLatestOrdersStmt         *sql.Stmt
 	listOrderItemsStmt           *sql.Stmt
 	listOrderItemsForOrdersStmt  *sql.Stmt
+	listOrderMoneyAfterStmt      *sql.Stmt
 	listOrderStepsStmt           *sql.Stmt
 	listOrderStepsForOrdersStmt  *sql.Stmt
 	listOrdersStmt               *sql.Stmt
@@ -432,6 +441,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listLatestOrdersStmt:         q.listLatestOrdersStmt,
 		listOrderItemsStmt:           q.listOrderItemsStmt,
 		listOrderItemsForOrdersStmt:  q.listOrderItemsForOrdersStmt,
+		listOrderMoneyAfterStmt:      q.listOrderMoneyAfterStmt,
 		listOrderStepsStmt:           q.listOrderStepsStmt,
 		listOrderStepsForOrdersStmt:  q.listOrderStepsForOrdersStmt,
 		listOrdersStmt:               q.listOrdersStmt,

@@ -295,6 +295,56 @@ func (q *Queries) ListLatestOrders(ctx context.Context, limit int32) ([]int64, e
 	return items, nil
 }
 
+const listOrderMoneyAfter = `-- name: ListOrderMoneyAfter :many
+SELECT id, total_amount, status, payment_id, is_paid, updated_at FROM orders
+WHERE id > ? ORDER BY id LIMIT ?
+`
+
+type ListOrderMoneyAfterParams struct {
+	ID    int64
+	Limit int32
+}
+
+type ListOrderMoneyAfterRow struct {
+	ID          int64
+	TotalAmount string
+	Status      string
+	PaymentID   sql.NullInt64
+	IsPaid      bool
+	UpdatedAt   time.Time
+}
+
+// A page of orders' money in id order, after an id, for reconciliation.
+func (q *Queries) ListOrderMoneyAfter(ctx context.Context, arg ListOrderMoneyAfterParams) ([]ListOrderMoneyAfterRow, error) {
+	rows, err := q.query(ctx, q.listOrderMoneyAfterStmt, listOrderMoneyAfter, arg.ID, arg.Limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListOrderMoneyAfterRow
+	for rows.Next() {
+		var i ListOrderMoneyAfterRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.TotalAmount,
+			&i.Status,
+			&i.PaymentID,
+			&i.IsPaid,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listOrders = `-- name: ListOrders :many
 SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at, stock_event_id FROM orders WHERE id > ? ORDER BY id LIMIT ?
 `

@@ -17,3 +17,8 @@ SELECT id, order_id, user_id, total_amount, is_paid, voided_at FROM payments WHE
 -- name: VoidPaymentOfOrder :execrows
 -- Voids the unpaid payment of a cancelled or deleted order.
 UPDATE payments SET voided_at = CURRENT_TIMESTAMP(6) WHERE order_id = ? AND is_paid = FALSE AND voided_at IS NULL;
+
+-- name: ListPaymentsAfter :many
+-- A page of payments in id order, after an id, for reconciliation.
+SELECT id, order_id, total_amount, is_paid, created_at, paid_at, voided_at FROM payments
+WHERE id > ? ORDER BY id LIMIT ?;

@@ -73,3 +73,8 @@ ORDER BY created_at, id LIMIT ?;
 -- name: ListLatestOrders :many
 -- The newest orders, newest first.
 SELECT id FROM orders ORDER BY id DESC LIMIT ?;
+
+-- name: ListOrderMoneyAfter :many
+-- A page of orders' money in id order, after an id, for reconciliation.
+SELECT id, total_amount, status, payment_id, is_paid, updated_at FROM orders
+WHERE id > ? ORDER BY id LIMIT ?;

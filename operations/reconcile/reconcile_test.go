@@ -1,0 +1,54 @@
+package reconcile
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/store-manager/store-manager/services/platform/money"
+)
+
+func TestCompare(t *testing.T) {
+	settled := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	old, recent := settled.Add(-time.Minute), settled.Add(time.Second)
+	order := func(id, payment int64, amount int64, status string, paid bool) Order {
+		return Order{ID: id, Amount: money.Cents(amount), Status: status, PaymentID: payment, Paid: paid, Changed: old}
+	}
+	payment := func(id, order int64, amount int64, paid, void bool) Payment {
+		return Payment{ID: id, OrderID: order, Amount: money.Cents(amount), Paid: paid, Void: void, Changed: old}
+	}
+	cases := []struct {
+		name     string
+		payments []Payment
+		orders   []Order
+		want     string // the one disagreement's text, or "" for none
+	}{
+		{"an open payment of a completed order", []Payment{payment(7, 1, 5000, false, false)}, []Order{order(1, 7, 5000, "Completed", false)}, ""},
+		{"a captured payment of a paid order", []Payment{payment(7, 1, 5000, true, false)}, []Order{order(1, 7, 5000, "Completed", true)}, ""},
+		{"a void payment of a cancelled order", []Payment{payment(7, 1, 5000, false, true)}, []Order{order(1, 7, 5000, "Cancelled", false)}, ""},
+		{"a void payment of a deleted order", []Payment{payment(7, 1, 5000, false, true)}, nil, ""},
+		{"an order with no payment yet", nil, []Order{order(1, 0, 5000, "StockDecreased", false)}, ""},
+		{"captured, the order deleted", []Payment{payment(7, 1, 5000, true, false)}, nil, "captured, and its order does not exist"},
+		{"open, the order deleted", []Payment{payment(7, 1, 5000, false, false)}, nil, "open, and its order does not exist"},
+		{"captured, the order cancelled", []Payment{payment(7, 1, 5000, true, false)}, []Order{order(1, 7, 5000, "Cancelled", true)}, "its order is cancelled"},
+		{"captured, the order not paid", []Payment{payment(7, 1, 5000, true, false)}, []Order{order(1, 7, 5000, "Completed", false)}, "does not show it paid"},
+		{"paid order, open payment", []Payment{payment(7, 1, 5000, false, false)}, []Order{order(1, 7, 5000, "Completed", true)}, "not captured"},
+		{"amounts differ", []Payment{payment(7, 1, 4000, false, false)}, []Order{order(1, 7, 5000, "Completed", false)}, "of 40.00, the order of 50.00"},
+		{"another payment named", []Payment{payment(7, 1, 5000, false, false)}, []Order{order(1, 8, 5000, "Completed", false)}, "names payment 8"},
+		{"captured and void", []Payment{payment(7, 1, 5000, true, true)}, []Order{order(1, 7, 5000, "Completed", true)}, "both captured and void"},
+		{"the named payment is missing", nil, []Order{order(1, 7, 5000, "Completed", false)}, "does not exist"},
+		{"in flight: the payment changed lately", []Payment{{ID: 7, OrderID: 1, Amount: 5000, Paid: true, Changed: recent}}, []Order{order(1, 7, 5000, "Completed", false)}, ""},
+		{"in flight: the order changed lately", []Payment{payment(7, 1, 5000, true, false)}, []Order{{ID: 1, Amount: 5000, Status: "Completed", PaymentID: 7, Changed: recent}}, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got := Compare(tc.payments, tc.orders, settled)
+			switch {
+			case tc.want == "" && len(got) != 0:
+				t.Fatalf("disagreements %v, want none", got)
+			case tc.want != "" && (len(got) != 1 || !strings.Contains(got[0].String(), tc.want)):
+				t.Fatalf("disagreements %v, want one saying %q", got, tc.want)
+			}
+		})
+	}
+}
