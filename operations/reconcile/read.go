@@ -17,47 +17,58 @@ const page = 1000
 // then missing from this run, never its order.
 func Read(ctx context.Context, payments *paymentsdb.Queries, orders *storedb.Queries) ([]Payment, []Order, error) {
 	var ps []Payment
-	for after := int64(0); ; {
-		rows, err := payments.ListPaymentsAfter(ctx, paymentsdb.ListPaymentsAfterParams{ID: after, Limit: page})
+	err := pages(func(after int64) ([]paymentsdb.ListPaymentsAfterRow, error) {
+		return payments.ListPaymentsAfter(ctx, paymentsdb.ListPaymentsAfterParams{ID: after, Limit: page})
+	}, func(r paymentsdb.ListPaymentsAfterRow) (int64, error) {
+		amount, err := money.Parse(r.TotalAmount)
 		if err != nil {
-			return nil, nil, fmt.Errorf("read payments: %w", err)
+			return 0, fmt.Errorf("payment %d: amount %q: %w", r.ID, r.TotalAmount, err)
+		}
+		changed := r.CreatedAt
+		if r.PaidAt.Valid && r.PaidAt.Time.After(changed) {
+			changed = r.PaidAt.Time
+		}
+		if r.VoidedAt.Valid && r.VoidedAt.Time.After(changed) {
+			changed = r.VoidedAt.Time
+		}
+		ps = append(ps, Payment{ID: r.ID, OrderID: r.OrderID, Amount: amount, Paid: r.IsPaid, Void: r.VoidedAt.Valid, Changed: changed})
+		return r.ID, nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read payments: %w", err)
+	}
+	var os []Order
+	err = pages(func(after int64) ([]storedb.ListOrderMoneyAfterRow, error) {
+		return orders.ListOrderMoneyAfter(ctx, storedb.ListOrderMoneyAfterParams{ID: after, Limit: page})
+	}, func(r storedb.ListOrderMoneyAfterRow) (int64, error) {
+		amount, err := money.Parse(r.TotalAmount)
+		if err != nil {
+			return 0, fmt.Errorf("order %d: amount %q: %w", r.ID, r.TotalAmount, err)
+		}
+		os = append(os, Order{ID: r.ID, Amount: amount, Status: r.Status, PaymentID: r.PaymentID.Int64, Paid: r.IsPaid, Changed: r.UpdatedAt})
+		return r.ID, nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read orders: %w", err)
+	}
+	return ps, os, nil
+}
+
+// pages fetches the pages of rows after each last id until one comes back
+// short, and hands each row to take, which returns its id.
+func pages[R any](fetch func(after int64) ([]R, error), take func(R) (int64, error)) error {
+	for after := int64(0); ; {
+		rows, err := fetch(after)
+		if err != nil {
+			return err
 		}
 		for _, r := range rows {
-			amount, err := money.Parse(r.TotalAmount)
-			if err != nil {
-				return nil, nil, fmt.Errorf("payment %d: amount %q: %w", r.ID, r.TotalAmount, err)
+			if after, err = take(r); err != nil {
+				return err
 			}
-			changed := r.CreatedAt
-			if r.PaidAt.Valid && r.PaidAt.Time.After(changed) {
-				changed = r.PaidAt.Time
-			}
-			if r.VoidedAt.Valid && r.VoidedAt.Time.After(changed) {
-				changed = r.VoidedAt.Time
-			}
-			ps = append(ps, Payment{ID: r.ID, OrderID: r.OrderID, Amount: amount, Paid: r.IsPaid, Void: r.VoidedAt.Valid, Changed: changed})
-			after = r.ID
 		}
 		if len(rows) < page {
-			break
+			return nil
 		}
 	}
-	var all []Order
-	for after := int64(0); ; {
-		rows, err := orders.ListOrderMoneyAfter(ctx, storedb.ListOrderMoneyAfterParams{ID: after, Limit: page})
-		if err != nil {
-			return nil, nil, fmt.Errorf("read orders: %w", err)
-		}
-		for _, r := range rows {
-			amount, err := money.Parse(r.TotalAmount)
-			if err != nil {
-				return nil, nil, fmt.Errorf("order %d: amount %q: %w", r.ID, r.TotalAmount, err)
-			}
-			all = append(all, Order{ID: r.ID, Amount: amount, Status: r.Status, PaymentID: r.PaymentID.Int64, Paid: r.IsPaid, Changed: r.UpdatedAt})
-			after = r.ID
-		}
-		if len(rows) < page {
-			break
-		}
-	}
-	return ps, all, nil
 }
