@@ -35,7 +35,7 @@ OPERATOR_API_KEY     ?= local-operator-key
 export CGO_ENABLED := 1
 export STATE
 
-.PHONY: run test test-instance test-clean bench soak test-unit newman api-conformance api-conformance-run alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
+.PHONY: migration run test test-instance test-clean bench soak test-unit newman api-conformance api-conformance-run alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
 
 run: build stack migrate connectors seed apps gateway supervisor
 	@echo
@@ -168,6 +168,12 @@ stack: build
 
 migrate: build
 	$(BIN)/storectl migrate up
+
+# Starts a schema change: make migration SERVICE=store NAME=add_order_note writes
+# the next numbered up/down pair in sql/store (docs/schema-changes.md).
+migration: build
+	@[ -n "$(SERVICE)" ] && [ -n "$(NAME)" ] || { echo "usage: make migration SERVICE=store|payments NAME=add_order_note" >&2; exit 2; }
+	$(BIN)/storectl migration new $(SERVICE) $(NAME)
 
 connectors: build
 	$(BIN)/storectl connectors register

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io/fs"
 	"slices"
+	"strings"
 
 	driver "github.com/go-sql-driver/mysql"
 	"github.com/golang-migrate/migrate/v4"
@@ -56,11 +57,55 @@ func Version(dsn, service string) (version uint, dirty bool, err error) {
 	return version, dirty, err
 }
 
+// DownUndoesUp applies the migrations in files to the empty database at
+// dsn one at a time and, for each, checks that its down migration brings
+// the schema back to what it was before its up: dump returns the schema as
+// text. It returns the name of the first migration whose down does not
+// undo its up (with both schemas), or "" when every one does.
+func DownUndoesUp(dsn string, files fs.FS, dump func() (string, error)) (string, error) {
+	ups, err := fs.Glob(files, "*.up.sql")
+	if err != nil {
+		return "", err
+	}
+	slices.Sort(ups)
+	step := func(n int) error {
+		return runFiles(dsn, "test", files, func(m *migrate.Migrate) error { return m.Steps(n) })
+	}
+	for _, up := range ups {
+		before, err := dump()
+		if err != nil {
+			return "", err
+		}
+		if err := step(1); err != nil {
+			return "", fmt.Errorf("%s: %w", up, err)
+		}
+		if err := step(-1); err != nil {
+			return "", fmt.Errorf("%s, down: %w", up, err)
+		}
+		after, err := dump()
+		if err != nil {
+			return "", err
+		}
+		if after != before {
+			return fmt.Sprintf("%s\nbefore its up:\n%s\nafter its up and down:\n%s", strings.TrimSuffix(up, ".up.sql"), before, after), nil
+		}
+		if err := step(1); err != nil {
+			return "", fmt.Errorf("%s, again: %w", up, err)
+		}
+	}
+	return "", nil
+}
+
 func run(dsn, service string, step func(*migrate.Migrate) error) error {
 	files, err := Migrations(service)
 	if err != nil {
 		return err
 	}
+	return runFiles(dsn, service, files, step)
+}
+
+// runFiles runs step with the migrations in files on the database at dsn.
+func runFiles(dsn, service string, files fs.FS, step func(*migrate.Migrate) error) error {
 	src, err := iofs.New(files, ".")
 	if err != nil {
 		return fmt.Errorf("read %s migrations: %w", service, err)

@@ -3,7 +3,9 @@ package schema_test
 import (
 	"database/sql"
 	"slices"
+	"strings"
 	"testing"
+	"testing/fstest"
 
 	schema "github.com/store-manager/store-manager/sql"
 	"github.com/store-manager/store-manager/testkit/stacktest"
@@ -134,5 +136,75 @@ func TestOutboxTablesAreTheSameEverywhere(t *testing.T) {
 		if s, p := columns("store", table), columns("payments", table); !slices.Equal(s, p) || len(s) == 0 {
 			t.Errorf("%s differs: store %v, payments %v", table, s, p)
 		}
+	}
+}
+
+// dumpSchema is every table's SHOW CREATE TABLE but golang-migrate's own, by name.
+func dumpSchema(db *sql.DB) func() (string, error) {
+	return func() (string, error) {
+		rows, err := db.Query(`SELECT table_name FROM information_schema.tables
+			WHERE table_schema = DATABASE() AND table_name <> 'schema_migrations' ORDER BY table_name`)
+		if err != nil {
+			return "", err
+		}
+		var names []string
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return "", err
+			}
+			names = append(names, n)
+		}
+		rows.Close()
+		var b strings.Builder
+		for _, n := range names {
+			var table, create string
+			if err := db.QueryRow("SHOW CREATE TABLE `"+n+"`").Scan(&table, &create); err != nil {
+				return "", err
+			}
+			b.WriteString(create + ";\n")
+		}
+		return b.String(), nil
+	}
+}
+
+// Every migration's down undoes its up exactly: the schema after up then
+// down is the schema before the up, table by table.
+func TestEachDownUndoesItsUp(t *testing.T) {
+	for _, service := range schema.Services {
+		t.Run(service, func(t *testing.T) {
+			files, err := schema.Migrations(service)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dsn := stacktest.ScratchDatabase(t, "migdown_"+service)
+			bad, err := schema.DownUndoesUp(dsn, files, dumpSchema(stacktest.Open(t, dsn)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bad != "" {
+				t.Fatalf("the down migration does not undo the up of %s", bad)
+			}
+		})
+	}
+}
+
+// The check names a migration whose down leaves something behind.
+func TestDownUndoesUpNamesTheMigration(t *testing.T) {
+	files := fstest.MapFS{
+		"000001_items.up.sql":     {Data: []byte("CREATE TABLE items (id BIGINT PRIMARY KEY);")},
+		"000001_items.down.sql":   {Data: []byte("DROP TABLE items;")},
+		"000002_item_note.up.sql": {Data: []byte("ALTER TABLE items ADD COLUMN note TEXT NULL, ADD INDEX items_note_idx (note(16));")},
+		// Drops the index it added, and forgets the column.
+		"000002_item_note.down.sql": {Data: []byte("ALTER TABLE items DROP INDEX items_note_idx;")},
+	}
+	dsn := stacktest.ScratchDatabase(t, "migdown_bad")
+	bad, err := schema.DownUndoesUp(dsn, files, dumpSchema(stacktest.Open(t, dsn)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(bad, "000002_item_note\n") {
+		t.Fatalf("the check named %q, want 000002_item_note", bad)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -26,6 +27,8 @@ const usage = `usage: storectl <command> [flags]
 
 commands:
   migrate up|down [service...]   apply or revert migrations (services: store, payments; default both)
+  migration new SERVICE NAME [-dir sql]
+                                 start a schema change: the next numbered up/down pair in sql/SERVICE
   connectors register [flags]    create the event topics, then create or update the Debezium outbox
                                  connectors and wait until they run
   connectors status              print each connector's state
@@ -83,6 +86,8 @@ func run(ctx context.Context, args []string) error {
 	switch args[0] {
 	case "migrate":
 		return migrateCmd(cfg, args[1:])
+	case "migration":
+		return migrationCmd(args[1:])
 	case "connectors":
 		return connectorsCmd(ctx, cfg, args[1:])
 	case "seed":
@@ -132,6 +137,29 @@ func migrateCmd(cfg config.Stack, args []string) error {
 		}
 		slog.Info("migrated", "service", svc, "direction", args[0], "version", v)
 	}
+	return nil
+}
+
+// migrationCmd starts a schema change: the next numbered pair of
+// migrations of a service, written into the source tree (sql/SERVICE).
+func migrationCmd(args []string) error {
+	fs := flag.NewFlagSet("migration", flag.ContinueOnError)
+	dir := fs.String("dir", "sql", "the folder of every service's migrations")
+	if len(args) < 3 || args[0] != "new" {
+		return errUsage
+	}
+	if err := fs.Parse(args[3:]); err != nil {
+		return errUsage
+	}
+	service, name := args[1], args[2]
+	if !slices.Contains(schema.Services, service) {
+		return fmt.Errorf("%w: %q (services: %s)", schema.ErrUnknownService, service, strings.Join(schema.Services, ", "))
+	}
+	up, down, err := schema.CreateMigration(filepath.Join(*dir, service), name)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%s\n%s\n", up, down)
 	return nil
 }
 
