@@ -35,7 +35,7 @@ OPERATOR_API_KEY     ?= local-operator-key
 export CGO_ENABLED := 1
 export STATE
 
-.PHONY: migration run test test-instance test-clean bench soak test-unit newman api-conformance api-conformance-run alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
+.PHONY: migration sql-vet run test test-instance test-clean bench soak test-unit newman api-conformance api-conformance-run alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
 
 run: build stack migrate connectors seed apps gateway supervisor
 	@echo
@@ -73,6 +73,7 @@ test: tools $(NEWMAN) check-generated
 test-instance:
 	$(TEST_ENV) $(STACK) start
 	$(TEST_ENV) $(BIN)/storectl migrate up
+	$(TEST_ENV) $(MAKE) --no-print-directory sql-vet
 	$(TEST_ENV) $(BIN)/storectl connectors register
 	$(TEST_ENV) $(STACK) apps
 	$(TEST_ENV) $(STACK) gateway
@@ -146,6 +147,12 @@ $(SQLC):
 	@mkdir -p $(TOOLS)
 	GOBIN=$(TOOLS)/.sqlc go install github.com/sqlc-dev/sqlc/cmd/sqlc@$(SQLC_VERSION)
 	mv $(TOOLS)/.sqlc/sqlc $@ && rmdir $(TOOLS)/.sqlc
+
+# sqlc vet against the instance's migrated databases (STORE_DB_DSN, PAYMENTS_DB_DSN;
+# make test passes its own): every query prepares against the real schema (sqlc/db-prepare).
+sql-vet: tools build
+	instance_env=$$($(BIN)/storectl instance env) && eval "$$instance_env" && \
+	  SQLC_STORE_DSN="$$STORE_DB_DSN" SQLC_PAYMENTS_DSN="$$PAYMENTS_DB_DSN" $(SQLC) vet
 
 generate: tools
 	$(SQLC) generate
