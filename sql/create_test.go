@@ -2,9 +2,12 @@ package schema_test
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 
 	schema "github.com/store-manager/store-manager/sql"
@@ -54,5 +57,43 @@ func TestCreateMigration(t *testing.T) {
 				t.Fatalf("wrote %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// contractSteps are the up migrations allowed to drop, rename or retype
+// what running code may read, each with the release that stopped reading
+// it (docs/schema-changes.md, expand/contract). None yet.
+var contractSteps = map[string]string{}
+
+// Every up migration only expands the schema: a replica still on the
+// previous release keeps working while it applies. Dropping, renaming or
+// retyping a column or a table is a contract step, listed above with why.
+func TestUpMigrationsOnlyExpand(t *testing.T) {
+	contracting := regexp.MustCompile(`(?i)\b(DROP\s+(COLUMN|TABLE)|RENAME\s+(COLUMN|TABLE|TO)|CHANGE\s+(COLUMN\s+)?\w+\s+\w+|MODIFY\s+(COLUMN\s+)?\w+)`)
+	for _, service := range schema.Services {
+		files, err := schema.Migrations(service)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ups, err := fs.Glob(files, "*.up.sql")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, up := range ups {
+			raw, err := fs.ReadFile(files, up)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var code strings.Builder
+			for _, line := range strings.Split(string(raw), "\n") {
+				if !strings.HasPrefix(strings.TrimSpace(line), "--") {
+					code.WriteString(line + "\n")
+				}
+			}
+			if m := contracting.FindString(code.String()); m != "" && contractSteps[service+"/"+up] == "" {
+				t.Errorf("%s/%s contracts the schema (%q) while the running release may still read it: "+
+					"split it into expand and contract (docs/schema-changes.md), or list it in contractSteps with the release that stopped reading it", service, up, m)
+			}
+		}
 	}
 }

@@ -57,6 +57,13 @@ func Version(dsn, service string) (version uint, dirty bool, err error) {
 	return version, dirty, err
 }
 
+// Apply applies the next n migrations in files to the database at dsn, or
+// reverts -n of them when n is negative: a service's own (Migrations), or
+// those with a change not committed yet, as tests make.
+func Apply(dsn string, files fs.FS, n int) error {
+	return runFiles(dsn, "schema", files, func(m *migrate.Migrate) error { return m.Steps(n) })
+}
+
 // DownUndoesUp applies the migrations in files to the empty database at
 // dsn one at a time and, for each, checks that its down migration brings
 // the schema back to what it was before its up: dump returns the schema as
@@ -68,9 +75,7 @@ func DownUndoesUp(dsn string, files fs.FS, dump func() (string, error)) (string,
 		return "", err
 	}
 	slices.Sort(ups)
-	step := func(n int) error {
-		return runFiles(dsn, "test", files, func(m *migrate.Migrate) error { return m.Steps(n) })
-	}
+	step := func(n int) error { return Apply(dsn, files, n) }
 	for _, up := range ups {
 		before, err := dump()
 		if err != nil {
