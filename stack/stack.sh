@@ -4,7 +4,8 @@
 # the connector supervisor, all on loopback, with data and logs under one state folder.
 #
 #   stack/stack.sh install   install what is missing (Debian packages, Maven jars)
-#   stack/stack.sh start     install, then start every component and wait for it
+#   stack/stack.sh start     install, then start every component and wait for it; Kafka's own
+#                            tools (kafka-topics, kafka-consumer-groups, ...) land in the instance's bin/
 #   stack/stack.sh apps      (re)start store-manager and payments from the state folder's bin/
 #   stack/stack.sh app NAME  start the replicas of one service (store-manager or payments) that do not run
 #   stack/stack.sh gateway   render nginx from krakend/krakend.json and (re)start it where the instance's gateway listens
@@ -208,9 +209,33 @@ start_monitoring() {
     --storage.tsdb.path="$ISTATE/prometheus" --storage.tsdb.retention.time=2d --web.listen-address="127.0.0.1:$PROMETHEUS_PORT"
 }
 
+# kafka_tools: Kafka's own command-line tools (from the jars install resolved) as commands in
+# the instance's bin/, each pointed at the instance's brokers: what every Kafka runbook uses.
+kafka_tools() {
+  local bin=$ISTATE/bin name class
+  mkdir -p "$bin"
+  while read -r name class; do
+    {
+      echo '#!/usr/bin/env bash'
+      echo "# $name for ${STACK_NAMESPACE:-the default} instance of the stack: Kafka's own tool, at its brokers."
+      echo "exec java -cp \"$LIB/kafka/*\" -Dlog4j.configuration=\"file:$CONF/log4j.properties\" -Dstack.log=\"$LOGS/kafka-tools.log\" \\"
+      echo "  $class --bootstrap-server \"$KAFKA_BROKERS\" \"\$@\""
+    } >"$bin/$name.tmp"
+    chmod +x "$bin/$name.tmp" && mv "$bin/$name.tmp" "$bin/$name"
+  done <<'TOOLS'
+kafka-topics org.apache.kafka.tools.TopicCommand
+kafka-consumer-groups org.apache.kafka.tools.consumer.group.ConsumerGroupCommand
+kafka-metadata-quorum org.apache.kafka.tools.MetadataQuorumCommand
+kafka-get-offsets org.apache.kafka.tools.GetOffsetShell
+kafka-console-consumer org.apache.kafka.tools.consumer.ConsoleConsumer
+kafka-console-producer kafka.tools.ConsoleProducer
+TOOLS
+}
+
 start() {
   install
   mkdir -p "$LOGS" "$RUN" "$ISTATE/conf"
+  kafka_tools
   start_mariadb
   # Databases and accounts, every start: an older state folder gets what was added since.
   mariadb --defaults-file="$ISTATE/conf/my.cnf" -uroot <"$CONF/bootstrap.sql"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -269,5 +270,34 @@ func TestReconcileFindsWhatDisagrees(t *testing.T) {
 	t.Cleanup(func() { capture(false) })
 	if !mentions() {
 		t.Fatalf("a payment captured without its order knowing was not reported for order %d", id)
+	}
+}
+
+// Kafka's own tools, as the stack installs them in the instance's bin/,
+// answer about the instance's cluster: its topics, its consumer groups,
+// its metadata quorum.
+func TestKafkaToolsReachTheInstance(t *testing.T) {
+	systemkit.New(t)
+	st := config.Load()
+	cases := []struct {
+		tool string
+		args []string
+		want string
+	}{
+		{"kafka-topics", []string{"--list"}, st.Topic(events.TopicOrders)},
+		{"kafka-consumer-groups", []string{"--list"}, st.Group(events.GroupStoreSaga)},
+		{"kafka-metadata-quorum", []string{"describe", "--status"}, "LeaderId:"},
+		{"kafka-get-offsets", []string{"--topic", st.Topic(events.TopicOrders)}, st.Topic(events.TopicOrders) + ":0:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.tool, func(t *testing.T) {
+			out, err := exec.Command(filepath.Join(systemkit.StateDir(), "bin", tc.tool), tc.args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s %v: %v\n%s", tc.tool, tc.args, err, out)
+			}
+			if !strings.Contains(string(out), tc.want) {
+				t.Fatalf("%s %v does not mention %q:\n%s", tc.tool, tc.args, tc.want, out)
+			}
+		})
 	}
 }
