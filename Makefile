@@ -54,9 +54,10 @@ run: build stack migrate connectors seed apps gateway supervisor
 # gateway and the supervisor on ports of their own, with their state in
 # .state/test; databases, topics, consumer groups, connectors and read-model keys
 # in the "test" namespace. Its tests kill and rewrite its own infrastructure only.
-# Where the instance listens is written once, in Go (config.Instance): TEST_ENV
-# sets it from storectl.
-TEST_ENV = test_env=$$(STACK_NAMESPACE=test $(BIN)/storectl instance env) && eval "$$test_env" &&
+# Where an instance listens is written once, in Go (config.Instance):
+# INSTANCE_ENV sets STACK_NAMESPACE's from storectl, TEST_ENV make test's.
+INSTANCE_ENV = instance_env=$$($(BIN)/storectl instance env) && eval "$$instance_env" &&
+TEST_ENV = export STACK_NAMESPACE=test && $(INSTANCE_ENV)
 
 # The unit tests first (they need nothing running), then the stack. Package tests
 # own their data (scratch databases); the API tests (api/e2e) run against the test
@@ -116,7 +117,7 @@ alerts-check: build
 # STORE_URL, PAYMENTS_URL and GATEWAY_URL say which instance (make test sets its own).
 ST := $(VENV)/bin/schemathesis --config-file api/schemathesis.toml run --checks all --no-color
 api-conformance: $(SCHEMATHESIS) build
-	instance_env=$$($(BIN)/storectl instance env) && eval "$$instance_env" && $(MAKE) --no-print-directory api-conformance-run
+	$(INSTANCE_ENV) $(MAKE) --no-print-directory api-conformance-run
 api-conformance-run:
 	$(ST) $(STORE_URL)/openapi.json --url $(STORE_URL) \
 	  -H "X-Employee-Key: $(EMPLOYEE_API_KEY)" -H "X-Supplier-Key: $(SUPPLIER_API_KEY)"
@@ -151,8 +152,7 @@ $(SQLC):
 # sqlc vet against the instance's migrated databases (STORE_DB_DSN, PAYMENTS_DB_DSN;
 # make test passes its own): every query prepares against the real schema (sqlc/db-prepare).
 sql-vet: tools build
-	instance_env=$$($(BIN)/storectl instance env) && eval "$$instance_env" && \
-	  SQLC_STORE_DSN="$$STORE_DB_DSN" SQLC_PAYMENTS_DSN="$$PAYMENTS_DB_DSN" $(SQLC) vet
+	$(INSTANCE_ENV) SQLC_STORE_DSN="$$STORE_DB_DSN" SQLC_PAYMENTS_DSN="$$PAYMENTS_DB_DSN" $(SQLC) vet
 
 generate: tools
 	$(SQLC) generate

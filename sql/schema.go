@@ -75,16 +75,15 @@ func DownUndoesUp(dsn string, files fs.FS, dump func() (string, error)) (string,
 		return "", err
 	}
 	slices.Sort(ups)
-	step := func(n int) error { return Apply(dsn, files, n) }
 	for _, up := range ups {
 		before, err := dump()
 		if err != nil {
 			return "", err
 		}
-		if err := step(1); err != nil {
+		if err := Apply(dsn, files, 1); err != nil {
 			return "", fmt.Errorf("%s: %w", up, err)
 		}
-		if err := step(-1); err != nil {
+		if err := Apply(dsn, files, -1); err != nil {
 			return "", fmt.Errorf("%s, down: %w", up, err)
 		}
 		after, err := dump()
@@ -94,7 +93,7 @@ func DownUndoesUp(dsn string, files fs.FS, dump func() (string, error)) (string,
 		if after != before {
 			return fmt.Sprintf("%s\nbefore its up:\n%s\nafter its up and down:\n%s", strings.TrimSuffix(up, ".up.sql"), before, after), nil
 		}
-		if err := step(1); err != nil {
+		if err := Apply(dsn, files, 1); err != nil {
 			return "", fmt.Errorf("%s, again: %w", up, err)
 		}
 	}

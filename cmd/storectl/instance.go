@@ -57,14 +57,12 @@ func instanceCmd(inst config.Instance, args []string) error {
 		}
 		return writeTargets(args[1], inst, args[2], args[3:])
 	case "names":
-		for _, name := range config.InstanceNames() {
-			if name != "" {
-				fmt.Println(name)
-			}
+		for _, name := range config.NamedInstances() {
+			fmt.Println(name)
 		}
 		return nil
 	case "urls":
-		st := config.Load()
+		st := inst.Stack()
 		fmt.Printf("  gateway        %s (routes and limits from krakend/krakend.json)\n", inst.GatewayURL())
 		fmt.Printf("  console        %s/ops (operations: pipeline, Kafka, sagas, stock; any user, the operator key as password)\n", inst.GatewayURL())
 		fmt.Printf("  GraphiQL       %s/graphql (in a browser)\n", inst.GatewayURL())

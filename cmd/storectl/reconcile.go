@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -24,7 +25,17 @@ func reconcileCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	found, err := reconcileOnce(ctx, cfg, *settle)
+	pdb, err := server.OpenDB(ctx, cfg.PaymentsDSN, 2)
+	if err != nil {
+		return fmt.Errorf("payments database: %w", err)
+	}
+	defer pdb.Close()
+	sdb, err := server.OpenDB(ctx, cfg.StoreDSN, 2)
+	if err != nil {
+		return fmt.Errorf("store database: %w", err)
+	}
+	defer sdb.Close()
+	found, err := reconcileOnce(ctx, pdb, sdb, *settle)
 	if err != nil {
 		return err
 	}
@@ -49,19 +60,10 @@ func reconcileCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	return nil
 }
 
-// reconcileOnce reads both databases and compares them.
-func reconcileOnce(ctx context.Context, cfg config.Stack, settle time.Duration) ([]reconcile.Disagreement, error) {
+// reconcileOnce reads both databases and compares them, leaving out what
+// changed in the last settle.
+func reconcileOnce(ctx context.Context, pdb, sdb *sql.DB, settle time.Duration) ([]reconcile.Disagreement, error) {
 	settled := time.Now().Add(-settle)
-	pdb, err := server.OpenDB(ctx, cfg.PaymentsDSN, 2)
-	if err != nil {
-		return nil, fmt.Errorf("payments database: %w", err)
-	}
-	defer pdb.Close()
-	sdb, err := server.OpenDB(ctx, cfg.StoreDSN, 2)
-	if err != nil {
-		return nil, fmt.Errorf("store database: %w", err)
-	}
-	defer sdb.Close()
 	payments, orders, err := reconcile.Read(ctx, paymentsdb.New(pdb), storedb.New(sdb))
 	if err != nil {
 		return nil, err

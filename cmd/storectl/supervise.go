@@ -42,6 +42,7 @@ func superviseCmd(ctx context.Context, cfg config.Stack, inst config.Instance, a
 	}
 	dsn := map[string]string{connectors.StoreOutbox: cfg.StoreDSN, connectors.PaymentsOutbox: cfg.PaymentsDSN}
 	outboxes := map[string]*sql.DB{}
+	databases := map[string]*sql.DB{} // by connector base name: the canaries' and the reconciliation's
 	var names []string
 	for _, c := range all {
 		db, err := server.OpenDB(ctx, dsn[c.Base], 2)
@@ -49,7 +50,7 @@ func superviseCmd(ctx context.Context, cfg config.Stack, inst config.Instance, a
 			return fmt.Errorf("the database of %s: %w", c.Name, err)
 		}
 		defer db.Close()
-		outboxes[c.Name] = db
+		outboxes[c.Name], databases[c.Base] = db, db
 		names = append(names, c.Name)
 	}
 	log := slog.Default().With("component", "connect-supervisor", "namespace", cfg.Namespace)
@@ -82,7 +83,7 @@ func superviseCmd(ctx context.Context, cfg config.Stack, inst config.Instance, a
 	g.Go(func() error { return sup.Run(gctx, *interval) })
 	g.Go(func() error {
 		return reconcile.Watch(gctx, log, *reconcileEvery, func(ctx context.Context) ([]reconcile.Disagreement, error) {
-			return reconcileOnce(ctx, cfg, time.Minute)
+			return reconcileOnce(ctx, databases[connectors.PaymentsOutbox], databases[connectors.StoreOutbox], time.Minute)
 		})
 	})
 	g.Go(func() error {

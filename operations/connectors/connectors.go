@@ -269,15 +269,16 @@ func InNamespace(c Connector, ns, database string) (Connector, error) {
 	if err != nil {
 		return Connector{}, fmt.Errorf("%s: database.server.id %q is not a number", c.Name, c.Config["database.server.id"])
 	}
+	st := config.Stack{Namespace: ns}
 	out := Overrides{Set: map[string]string{
 		"database.include.list":                     database,
 		"table.include.list":                        database + ".outbox",
 		"topic.prefix":                              ns + "-" + database,
 		"database.server.id":                        strconv.Itoa(id + 100),
 		"schema.history.internal.kafka.topic":       "schema-history." + ns + "." + database,
-		"transforms.outbox.route.topic.replacement": ns + ".${routedByValue}",
+		"transforms.outbox.route.topic.replacement": st.Topic("${routedByValue}"),
 	}}.Apply(c)
-	out.Name = config.Stack{Namespace: ns}.Connector(c.Name)
+	out.Name = st.Connector(c.Name)
 	return out, nil
 }
 

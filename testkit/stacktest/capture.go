@@ -41,7 +41,7 @@ func CapturedDatabase(t testing.TB, service string) (db *sql.DB, topicPrefix str
 	}
 	var conn connectors.Connector
 	for _, c := range all {
-		if c.Name == service+"-outbox" {
+		if c.Base == service+"-outbox" {
 			conn = c
 		}
 	}

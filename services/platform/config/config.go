@@ -52,19 +52,7 @@ func (s Stack) prefix(sep string) string {
 
 // Load reads the stack settings, falling back to the native stack's
 // defaults: the infrastructure and databases of the instance STACK_NAMESPACE names.
-func Load() Stack {
-	inst := orUnnamed(os.Getenv("STACK_NAMESPACE"))
-	return Stack{
-		StoreDSN:      Env("STORE_DB_DSN", inst.localDSN("store", inst.Database("store"))),
-		PaymentsDSN:   Env("PAYMENTS_DB_DSN", inst.localDSN("payments", inst.Database("payments"))),
-		AdminDSN:      Env("ADMIN_DB_DSN", inst.localDSN("admin", "")),
-		RedisAddr:     Env("REDIS_ADDR", loopback(inst.Port("REDIS_PORT"))),
-		RedisPassword: os.Getenv("REDIS_PASSWORD"),
-		KafkaBrokers:  Env("KAFKA_BROKERS", loopback(inst.Port("KAFKA_PORT"))),
-		ConnectURL:    Env("KAFKA_CONNECT_URL", "http://"+loopback(inst.Port("CONNECT_PORT"))),
-		Namespace:     inst.Name,
-	}
-}
+func Load() Stack { return orUnnamed(os.Getenv("STACK_NAMESPACE")).Stack() }
 
 // Env returns the environment variable key, or def when it is unset or empty.
 func Env(key, def string) string {

@@ -80,7 +80,8 @@ func (i Instance) StateDir(stack string) string {
 	return filepath.Join(stack, i.Name)
 }
 
-// Components whose processes carry their instance's name (the infrastructure is shared).
+// Components whose processes carry their instance's name (the infrastructure's
+// do not: each instance's state folder keeps them apart).
 var instanceComponents = []string{"store-manager", "payments", "gateway", "supervisor"}
 
 // LookupInstance returns the instance called name.
@@ -92,11 +93,13 @@ func LookupInstance(name string) (Instance, error) {
 	return Instance{Name: name, offset: off}, nil
 }
 
-// InstanceNames lists the known instances, the unnamed one first.
-func InstanceNames() []string {
-	names := make([]string, 0, len(instances))
+// NamedInstances lists the instances that run beside the unnamed one.
+func NamedInstances() []string {
+	var names []string
 	for name := range instances {
-		names = append(names, name)
+		if name != "" {
+			names = append(names, name)
+		}
 	}
 	slices.Sort(names)
 	return names
@@ -201,14 +204,15 @@ func (i Instance) Replica(service string, k int) string {
 // Env is the environment that points every program at the instance, in
 // the order a shell should set it.
 func (i Instance) Env() [][2]string {
+	st := i.Stack()
 	env := [][2]string{
 		{"STACK_NAMESPACE", i.Name},
-		{"STORE_DB_DSN", Env("STORE_DB_DSN", i.localDSN("store", i.Database("store")))},
-		{"PAYMENTS_DB_DSN", Env("PAYMENTS_DB_DSN", i.localDSN("payments", i.Database("payments")))},
-		{"ADMIN_DB_DSN", Env("ADMIN_DB_DSN", i.localDSN("admin", ""))},
-		{"REDIS_ADDR", Env("REDIS_ADDR", loopback(i.Port("REDIS_PORT")))},
-		{"KAFKA_BROKERS", Env("KAFKA_BROKERS", loopback(i.Port("KAFKA_PORT")))},
-		{"KAFKA_CONNECT_URL", Env("KAFKA_CONNECT_URL", "http://"+loopback(i.Port("CONNECT_PORT")))},
+		{"STORE_DB_DSN", st.StoreDSN},
+		{"PAYMENTS_DB_DSN", st.PaymentsDSN},
+		{"ADMIN_DB_DSN", st.AdminDSN},
+		{"REDIS_ADDR", st.RedisAddr},
+		{"KAFKA_BROKERS", st.KafkaBrokers},
+		{"KAFKA_CONNECT_URL", st.ConnectURL},
 		{"CONNECT_METRICS_URL", i.ConnectMetricsURL()},
 		{"PROMETHEUS_URL", i.PrometheusURL()},
 		{"STORE_HTTP_ADDR", i.StoreAddr()},
@@ -227,6 +231,21 @@ func (i Instance) Env() [][2]string {
 		env = append(env, [2]string{"INSTANCE_STATE", i.StateDir(stack)})
 	}
 	return env
+}
+
+// Stack is where the instance's infrastructure is, each setting's variable
+// (STORE_DB_DSN, REDIS_ADDR, ...) first, and its namespace.
+func (i Instance) Stack() Stack {
+	return Stack{
+		StoreDSN:      Env("STORE_DB_DSN", i.localDSN("store", i.Database("store"))),
+		PaymentsDSN:   Env("PAYMENTS_DB_DSN", i.localDSN("payments", i.Database("payments"))),
+		AdminDSN:      Env("ADMIN_DB_DSN", i.localDSN("admin", "")),
+		RedisAddr:     Env("REDIS_ADDR", loopback(i.Port("REDIS_PORT"))),
+		RedisPassword: os.Getenv("REDIS_PASSWORD"),
+		KafkaBrokers:  Env("KAFKA_BROKERS", loopback(i.Port("KAFKA_PORT"))),
+		ConnectURL:    Env("KAFKA_CONNECT_URL", "http://"+loopback(i.Port("CONNECT_PORT"))),
+		Namespace:     i.Name,
+	}
 }
 
 // localDSN is the DSN of database on the instance's MariaDB for its account
