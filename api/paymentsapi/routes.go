@@ -8,6 +8,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/julienschmidt/httprouter"
 
@@ -67,16 +68,24 @@ func (h paymentHandlers) create(ctx context.Context, req newPayment) (int64, err
 }
 
 type paymentResponse struct {
-	ID          int64       `json:"id"`
-	OrderID     int64       `json:"order_id"`
-	UserID      int64       `json:"user_id"`
-	TotalAmount json.Number `json:"total_amount"`
-	IsPaid      bool        `json:"is_paid"`
-	IsVoid      bool        `json:"is_void"`
+	ID          int64        `json:"id"`
+	OrderID     int64        `json:"order_id"`
+	UserID      int64        `json:"user_id"`
+	TotalAmount json.Number  `json:"total_amount"`
+	IsPaid      bool         `json:"is_paid"`
+	IsVoid      bool         `json:"is_void"`
+	IsRefunded  bool         `json:"is_refunded"`
+	RefundedAt  *time.Time   `json:"refunded_at"`
+	Refunded    *json.Number `json:"refunded_amount"`
 }
 
 func newPaymentResponse(p payments.Payment) any {
-	return paymentResponse{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: json.Number(p.TotalAmount), IsPaid: p.IsPaid, IsVoid: p.IsVoid}
+	out := paymentResponse{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: json.Number(p.TotalAmount), IsPaid: p.IsPaid, IsVoid: p.IsVoid}
+	if p.Refund != nil {
+		amount := json.Number(p.Refund.Amount)
+		out.IsRefunded, out.RefundedAt, out.Refunded = true, &p.Refund.At, &amount
+	}
+	return out
 }
 
 func (h paymentHandlers) process(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {

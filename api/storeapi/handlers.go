@@ -207,6 +207,27 @@ func newOrderResponse(o events.Order) any {
 	return out
 }
 
+// deleteOrder answers the original's {"deleted": true} when the order is
+// gone, and 202 with the order as it now is (Deleting) when its removal
+// waits for the payments service to void or refund its payment.
+func (h storeHandlers) deleteOrder(w http.ResponseWriter, r *http.Request, ps httprouter.Params) error {
+	id, err := httpkit.PathID(ps, "order_id")
+	var pending events.Order
+	done := false
+	if err == nil {
+		pending, done, err = h.svc.DeleteOrder(r.Context(), id)
+	}
+	switch {
+	case err != nil:
+		return httpkit.WithFields(err, map[string]any{"deleted": false})
+	case done:
+		httpkit.WriteJSON(w, http.StatusOK, map[string]bool{"deleted": true})
+	default:
+		httpkit.WriteJSON(w, http.StatusAccepted, newOrderResponse(pending))
+	}
+	return nil
+}
+
 func (h storeHandlers) updateOrder(w http.ResponseWriter, r *http.Request, _ httprouter.Params) error {
 	var req struct {
 		OrderID     *int64         `json:"order_id" required:"true"`

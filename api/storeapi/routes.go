@@ -44,7 +44,7 @@ func New(svc *store.Service, graphql http.Handler, checks map[string]httpkit.Che
 		{Method: "POST", Path: "/orders", Handler: emp(httpkit.Create("order_id", h.createOrder))},
 		{Method: "PUT", Path: "/orders", Handler: access.Employee.Guard(h.updateOrder)},
 		{Method: "GET", Path: "/orders/{order_id}", Handler: emp(httpkit.GetByID("order_id", svc.Order, newOrderResponse))},
-		{Method: "DELETE", Path: "/orders/{order_id}", Handler: emp(deleteByID("order_id", svc.DeleteOrder))},
+		{Method: "DELETE", Path: "/orders/{order_id}", Handler: emp(h.deleteOrder)},
 		{Method: "GET", Path: "/orders/reports/highest-spenders", Handler: emp(h.highestSpenders)},
 		{Method: "GET", Path: "/orders/reports/best-sellers", Handler: emp(h.bestSellers)},
 	})

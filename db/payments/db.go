@@ -39,6 +39,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getPaymentByOrderStmt, err = db.PrepareContext(ctx, getPaymentByOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query GetPaymentByOrder: %w", err)
 	}
+	if q.getPaymentByOrderForUpdateStmt, err = db.PrepareContext(ctx, getPaymentByOrderForUpdate); err != nil {
+		return nil, fmt.Errorf("error preparing query GetPaymentByOrderForUpdate: %w", err)
+	}
 	if q.getPaymentForUpdateStmt, err = db.PrepareContext(ctx, getPaymentForUpdate); err != nil {
 		return nil, fmt.Errorf("error preparing query GetPaymentForUpdate: %w", err)
 	}
@@ -48,11 +51,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.markPaymentPaidStmt, err = db.PrepareContext(ctx, markPaymentPaid); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkPaymentPaid: %w", err)
 	}
+	if q.refundPaymentStmt, err = db.PrepareContext(ctx, refundPayment); err != nil {
+		return nil, fmt.Errorf("error preparing query RefundPayment: %w", err)
+	}
 	if q.voidOrderStmt, err = db.PrepareContext(ctx, voidOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query VoidOrder: %w", err)
 	}
-	if q.voidPaymentOfOrderStmt, err = db.PrepareContext(ctx, voidPaymentOfOrder); err != nil {
-		return nil, fmt.Errorf("error preparing query VoidPaymentOfOrder: %w", err)
+	if q.voidPaymentStmt, err = db.PrepareContext(ctx, voidPayment); err != nil {
+		return nil, fmt.Errorf("error preparing query VoidPayment: %w", err)
 	}
 	return &q, nil
 }
@@ -84,6 +90,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getPaymentByOrderStmt: %w", cerr)
 		}
 	}
+	if q.getPaymentByOrderForUpdateStmt != nil {
+		if cerr := q.getPaymentByOrderForUpdateStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getPaymentByOrderForUpdateStmt: %w", cerr)
+		}
+	}
 	if q.getPaymentForUpdateStmt != nil {
 		if cerr := q.getPaymentForUpdateStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getPaymentForUpdateStmt: %w", cerr)
@@ -99,14 +110,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing markPaymentPaidStmt: %w", cerr)
 		}
 	}
+	if q.refundPaymentStmt != nil {
+		if cerr := q.refundPaymentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing refundPaymentStmt: %w", cerr)
+		}
+	}
 	if q.voidOrderStmt != nil {
 		if cerr := q.voidOrderStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing voidOrderStmt: %w", cerr)
 		}
 	}
-	if q.voidPaymentOfOrderStmt != nil {
-		if cerr := q.voidPaymentOfOrderStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing voidPaymentOfOrderStmt: %w", cerr)
+	if q.voidPaymentStmt != nil {
+		if cerr := q.voidPaymentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing voidPaymentStmt: %w", cerr)
 		}
 	}
 	return err
@@ -146,33 +162,37 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                      DBTX
-	tx                      *sql.Tx
-	createOrderStmt         *sql.Stmt
-	createPaymentStmt       *sql.Stmt
-	getOrderForUpdateStmt   *sql.Stmt
-	getPaymentStmt          *sql.Stmt
-	getPaymentByOrderStmt   *sql.Stmt
-	getPaymentForUpdateStmt *sql.Stmt
-	listPaymentsAfterStmt   *sql.Stmt
-	markPaymentPaidStmt     *sql.Stmt
-	voidOrderStmt           *sql.Stmt
-	voidPaymentOfOrderStmt  *sql.Stmt
+	db                             DBTX
+	tx                             *sql.Tx
+	createOrderStmt                *sql.Stmt
+	createPaymentStmt              *sql.Stmt
+	getOrderForUpdateStmt          *sql.Stmt
+	getPaymentStmt                 *sql.Stmt
+	getPaymentByOrderStmt          *sql.Stmt
+	getPaymentByOrderForUpdateStmt *sql.Stmt
+	getPaymentForUpdateStmt        *sql.Stmt
+	listPaymentsAfterStmt          *sql.Stmt
+	markPaymentPaidStmt            *sql.Stmt
+	refundPaymentStmt              *sql.Stmt
+	voidOrderStmt                  *sql.Stmt
+	voidPaymentStmt                *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                      tx,
-		tx:                      tx,
-		createOrderStmt:         q.createOrderStmt,
-		createPaymentStmt:       q.createPaymentStmt,
-		getOrderForUpdateStmt:   q.getOrderForUpdateStmt,
-		getPaymentStmt:          q.getPaymentStmt,
-		getPaymentByOrderStmt:   q.getPaymentByOrderStmt,
-		getPaymentForUpdateStmt: q.getPaymentForUpdateStmt,
-		listPaymentsAfterStmt:   q.listPaymentsAfterStmt,
-		markPaymentPaidStmt:     q.markPaymentPaidStmt,
-		voidOrderStmt:           q.voidOrderStmt,
-		voidPaymentOfOrderStmt:  q.voidPaymentOfOrderStmt,
+		db:                             tx,
+		tx:                             tx,
+		createOrderStmt:                q.createOrderStmt,
+		createPaymentStmt:              q.createPaymentStmt,
+		getOrderForUpdateStmt:          q.getOrderForUpdateStmt,
+		getPaymentStmt:                 q.getPaymentStmt,
+		getPaymentByOrderStmt:          q.getPaymentByOrderStmt,
+		getPaymentByOrderForUpdateStmt: q.getPaymentByOrderForUpdateStmt,
+		getPaymentForUpdateStmt:        q.getPaymentForUpdateStmt,
+		listPaymentsAfterStmt:          q.listPaymentsAfterStmt,
+		markPaymentPaidStmt:            q.markPaymentPaidStmt,
+		refundPaymentStmt:              q.refundPaymentStmt,
+		voidOrderStmt:                  q.voidOrderStmt,
+		voidPaymentStmt:                q.voidPaymentStmt,
 	}
 }

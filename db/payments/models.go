@@ -28,14 +28,16 @@ type Outbox struct {
 }
 
 type Payment struct {
-	ID          int64
-	OrderID     int64
-	UserID      int64
-	TotalAmount string
-	IsPaid      bool
-	CreatedAt   time.Time
-	PaidAt      sql.NullTime
-	VoidedAt    sql.NullTime
+	ID             int64
+	OrderID        int64
+	UserID         int64
+	TotalAmount    string
+	IsPaid         bool
+	CreatedAt      time.Time
+	PaidAt         sql.NullTime
+	VoidedAt       sql.NullTime
+	RefundedAt     sql.NullTime
+	RefundedAmount sql.NullString
 }
 
 type ProcessedEvent struct {

@@ -30,16 +30,18 @@ func (q *Queries) CreatePayment(ctx context.Context, arg CreatePaymentParams) (i
 }
 
 const getPayment = `-- name: GetPayment :one
-SELECT id, order_id, user_id, total_amount, is_paid, voided_at FROM payments WHERE id = ?
+SELECT id, order_id, user_id, total_amount, is_paid, voided_at, refunded_at, refunded_amount FROM payments WHERE id = ?
 `
 
 type GetPaymentRow struct {
-	ID          int64
-	OrderID     int64
-	UserID      int64
-	TotalAmount string
-	IsPaid      bool
-	VoidedAt    sql.NullTime
+	ID             int64
+	OrderID        int64
+	UserID         int64
+	TotalAmount    string
+	IsPaid         bool
+	VoidedAt       sql.NullTime
+	RefundedAt     sql.NullTime
+	RefundedAmount sql.NullString
 }
 
 func (q *Queries) GetPayment(ctx context.Context, id int64) (GetPaymentRow, error) {
@@ -52,21 +54,25 @@ func (q *Queries) GetPayment(ctx context.Context, id int64) (GetPaymentRow, erro
 		&i.TotalAmount,
 		&i.IsPaid,
 		&i.VoidedAt,
+		&i.RefundedAt,
+		&i.RefundedAmount,
 	)
 	return i, err
 }
 
 const getPaymentByOrder = `-- name: GetPaymentByOrder :one
-SELECT id, order_id, user_id, total_amount, is_paid, voided_at FROM payments WHERE order_id = ?
+SELECT id, order_id, user_id, total_amount, is_paid, voided_at, refunded_at, refunded_amount FROM payments WHERE order_id = ?
 `
 
 type GetPaymentByOrderRow struct {
-	ID          int64
-	OrderID     int64
-	UserID      int64
-	TotalAmount string
-	IsPaid      bool
-	VoidedAt    sql.NullTime
+	ID             int64
+	OrderID        int64
+	UserID         int64
+	TotalAmount    string
+	IsPaid         bool
+	VoidedAt       sql.NullTime
+	RefundedAt     sql.NullTime
+	RefundedAmount sql.NullString
 }
 
 func (q *Queries) GetPaymentByOrder(ctx context.Context, orderID int64) (GetPaymentByOrderRow, error) {
@@ -79,21 +85,56 @@ func (q *Queries) GetPaymentByOrder(ctx context.Context, orderID int64) (GetPaym
 		&i.TotalAmount,
 		&i.IsPaid,
 		&i.VoidedAt,
+		&i.RefundedAt,
+		&i.RefundedAmount,
+	)
+	return i, err
+}
+
+const getPaymentByOrderForUpdate = `-- name: GetPaymentByOrderForUpdate :one
+SELECT id, order_id, user_id, total_amount, is_paid, voided_at, refunded_at, refunded_amount FROM payments WHERE order_id = ? FOR UPDATE
+`
+
+type GetPaymentByOrderForUpdateRow struct {
+	ID             int64
+	OrderID        int64
+	UserID         int64
+	TotalAmount    string
+	IsPaid         bool
+	VoidedAt       sql.NullTime
+	RefundedAt     sql.NullTime
+	RefundedAmount sql.NullString
+}
+
+func (q *Queries) GetPaymentByOrderForUpdate(ctx context.Context, orderID int64) (GetPaymentByOrderForUpdateRow, error) {
+	row := q.queryRow(ctx, q.getPaymentByOrderForUpdateStmt, getPaymentByOrderForUpdate, orderID)
+	var i GetPaymentByOrderForUpdateRow
+	err := row.Scan(
+		&i.ID,
+		&i.OrderID,
+		&i.UserID,
+		&i.TotalAmount,
+		&i.IsPaid,
+		&i.VoidedAt,
+		&i.RefundedAt,
+		&i.RefundedAmount,
 	)
 	return i, err
 }
 
 const getPaymentForUpdate = `-- name: GetPaymentForUpdate :one
-SELECT id, order_id, user_id, total_amount, is_paid, voided_at FROM payments WHERE id = ? FOR UPDATE
+SELECT id, order_id, user_id, total_amount, is_paid, voided_at, refunded_at, refunded_amount FROM payments WHERE id = ? FOR UPDATE
 `
 
 type GetPaymentForUpdateRow struct {
-	ID          int64
-	OrderID     int64
-	UserID      int64
-	TotalAmount string
-	IsPaid      bool
-	VoidedAt    sql.NullTime
+	ID             int64
+	OrderID        int64
+	UserID         int64
+	TotalAmount    string
+	IsPaid         bool
+	VoidedAt       sql.NullTime
+	RefundedAt     sql.NullTime
+	RefundedAmount sql.NullString
 }
 
 func (q *Queries) GetPaymentForUpdate(ctx context.Context, id int64) (GetPaymentForUpdateRow, error) {
@@ -106,12 +147,14 @@ func (q *Queries) GetPaymentForUpdate(ctx context.Context, id int64) (GetPayment
 		&i.TotalAmount,
 		&i.IsPaid,
 		&i.VoidedAt,
+		&i.RefundedAt,
+		&i.RefundedAmount,
 	)
 	return i, err
 }
 
 const listPaymentsAfter = `-- name: ListPaymentsAfter :many
-SELECT id, order_id, total_amount, is_paid, created_at, paid_at, voided_at FROM payments
+SELECT id, order_id, total_amount, is_paid, created_at, paid_at, voided_at, refunded_at, refunded_amount FROM payments
 WHERE id > ? ORDER BY id LIMIT ?
 `
 
@@ -121,13 +164,15 @@ type ListPaymentsAfterParams struct {
 }
 
 type ListPaymentsAfterRow struct {
-	ID          int64
-	OrderID     int64
-	TotalAmount string
-	IsPaid      bool
-	CreatedAt   time.Time
-	PaidAt      sql.NullTime
-	VoidedAt    sql.NullTime
+	ID             int64
+	OrderID        int64
+	TotalAmount    string
+	IsPaid         bool
+	CreatedAt      time.Time
+	PaidAt         sql.NullTime
+	VoidedAt       sql.NullTime
+	RefundedAt     sql.NullTime
+	RefundedAmount sql.NullString
 }
 
 // A page of payments in id order, after an id, for reconciliation.
@@ -148,6 +193,8 @@ func (q *Queries) ListPaymentsAfter(ctx context.Context, arg ListPaymentsAfterPa
 			&i.CreatedAt,
 			&i.PaidAt,
 			&i.VoidedAt,
+			&i.RefundedAt,
+			&i.RefundedAmount,
 		); err != nil {
 			return nil, err
 		}
@@ -175,13 +222,27 @@ func (q *Queries) MarkPaymentPaid(ctx context.Context, id int64) (int64, error) 
 	return result.RowsAffected()
 }
 
-const voidPaymentOfOrder = `-- name: VoidPaymentOfOrder :execrows
-UPDATE payments SET voided_at = CURRENT_TIMESTAMP(6) WHERE order_id = ? AND is_paid = FALSE AND voided_at IS NULL
+const refundPayment = `-- name: RefundPayment :execrows
+UPDATE payments SET refunded_at = CURRENT_TIMESTAMP(6), refunded_amount = total_amount
+WHERE id = ? AND is_paid = TRUE AND refunded_at IS NULL
 `
 
-// Voids the unpaid payment of a cancelled or deleted order.
-func (q *Queries) VoidPaymentOfOrder(ctx context.Context, orderID int64) (int64, error) {
-	result, err := q.exec(ctx, q.voidPaymentOfOrderStmt, voidPaymentOfOrder, orderID)
+// Refunds a captured payment in full, once.
+func (q *Queries) RefundPayment(ctx context.Context, id int64) (int64, error) {
+	result, err := q.exec(ctx, q.refundPaymentStmt, refundPayment, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const voidPayment = `-- name: VoidPayment :execrows
+UPDATE payments SET voided_at = CURRENT_TIMESTAMP(6) WHERE id = ? AND is_paid = FALSE AND voided_at IS NULL
+`
+
+// Voids an unpaid payment, so it can no longer be paid.
+func (q *Queries) VoidPayment(ctx context.Context, id int64) (int64, error) {
+	result, err := q.exec(ctx, q.voidPaymentStmt, voidPayment, id)
 	if err != nil {
 		return 0, err
 	}

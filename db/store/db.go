@@ -27,11 +27,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countLowStockStmt, err = db.PrepareContext(ctx, countLowStock); err != nil {
 		return nil, fmt.Errorf("error preparing query CountLowStock: %w", err)
 	}
+	if q.countOpenIncidentsStmt, err = db.PrepareContext(ctx, countOpenIncidents); err != nil {
+		return nil, fmt.Errorf("error preparing query CountOpenIncidents: %w", err)
+	}
 	if q.countOrdersByStatusStmt, err = db.PrepareContext(ctx, countOrdersByStatus); err != nil {
 		return nil, fmt.Errorf("error preparing query CountOrdersByStatus: %w", err)
 	}
 	if q.countOrdersByStatusSinceStmt, err = db.PrepareContext(ctx, countOrdersByStatusSince); err != nil {
 		return nil, fmt.Errorf("error preparing query CountOrdersByStatusSince: %w", err)
+	}
+	if q.createIncidentStmt, err = db.PrepareContext(ctx, createIncident); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateIncident: %w", err)
 	}
 	if q.createOrderStmt, err = db.PrepareContext(ctx, createOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateOrder: %w", err)
@@ -93,6 +99,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listLatestOrdersStmt, err = db.PrepareContext(ctx, listLatestOrders); err != nil {
 		return nil, fmt.Errorf("error preparing query ListLatestOrders: %w", err)
 	}
+	if q.listOpenIncidentsStmt, err = db.PrepareContext(ctx, listOpenIncidents); err != nil {
+		return nil, fmt.Errorf("error preparing query ListOpenIncidents: %w", err)
+	}
 	if q.listOrderItemsStmt, err = db.PrepareContext(ctx, listOrderItems); err != nil {
 		return nil, fmt.Errorf("error preparing query ListOrderItems: %w", err)
 	}
@@ -132,6 +141,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.lockStocksStmt, err = db.PrepareContext(ctx, lockStocks); err != nil {
 		return nil, fmt.Errorf("error preparing query LockStocks: %w", err)
 	}
+	if q.resolveIncidentStmt, err = db.PrepareContext(ctx, resolveIncident); err != nil {
+		return nil, fmt.Errorf("error preparing query ResolveIncident: %w", err)
+	}
 	if q.saveOrderStmt, err = db.PrepareContext(ctx, saveOrder); err != nil {
 		return nil, fmt.Errorf("error preparing query SaveOrder: %w", err)
 	}
@@ -148,6 +160,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing countLowStockStmt: %w", cerr)
 		}
 	}
+	if q.countOpenIncidentsStmt != nil {
+		if cerr := q.countOpenIncidentsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countOpenIncidentsStmt: %w", cerr)
+		}
+	}
 	if q.countOrdersByStatusStmt != nil {
 		if cerr := q.countOrdersByStatusStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countOrdersByStatusStmt: %w", cerr)
@@ -156,6 +173,11 @@ func (q *Queries) Close() error {
 	if q.countOrdersByStatusSinceStmt != nil {
 		if cerr := q.countOrdersByStatusSinceStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countOrdersByStatusSinceStmt: %w", cerr)
+		}
+	}
+	if q.createIncidentStmt != nil {
+		if cerr := q.createIncidentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createIncidentStmt: %w", cerr)
 		}
 	}
 	if q.createOrderStmt != nil {
@@ -258,6 +280,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listLatestOrdersStmt: %w", cerr)
 		}
 	}
+	if q.listOpenIncidentsStmt != nil {
+		if cerr := q.listOpenIncidentsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listOpenIncidentsStmt: %w", cerr)
+		}
+	}
 	if q.listOrderItemsStmt != nil {
 		if cerr := q.listOrderItemsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listOrderItemsStmt: %w", cerr)
@@ -323,6 +350,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing lockStocksStmt: %w", cerr)
 		}
 	}
+	if q.resolveIncidentStmt != nil {
+		if cerr := q.resolveIncidentStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing resolveIncidentStmt: %w", cerr)
+		}
+	}
 	if q.saveOrderStmt != nil {
 		if cerr := q.saveOrderStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing saveOrderStmt: %w", cerr)
@@ -373,8 +405,10 @@ type Queries struct {
 	db                           DBTX
 	tx                           *sql.Tx
 	countLowStockStmt            *sql.Stmt
+	countOpenIncidentsStmt       *sql.Stmt
 	countOrdersByStatusStmt      *sql.Stmt
 	countOrdersByStatusSinceStmt *sql.Stmt
+	createIncidentStmt           *sql.Stmt
 	createOrderStmt              *sql.Stmt
 	createOrderItemStmt          *sql.Stmt
 	createOrderStepStmt          *sql.Stmt
@@ -395,6 +429,7 @@ type Queries struct {
 	listBestSellersStmt          *sql.Stmt
 	listHighestSpendersStmt      *sql.Stmt
 	listLatestOrdersStmt         *sql.Stmt
+	listOpenIncidentsStmt        *sql.Stmt
 	listOrderItemsStmt           *sql.Stmt
 	listOrderItemsForOrdersStmt  *sql.Stmt
 	listOrderMoneyAfterStmt      *sql.Stmt
@@ -408,6 +443,7 @@ type Queries struct {
 	listStockOverviewStmt        *sql.Stmt
 	listUnfinishedOrdersStmt     *sql.Stmt
 	lockStocksStmt               *sql.Stmt
+	resolveIncidentStmt          *sql.Stmt
 	saveOrderStmt                *sql.Stmt
 	setStockStmt                 *sql.Stmt
 }
@@ -417,8 +453,10 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		db:                           tx,
 		tx:                           tx,
 		countLowStockStmt:            q.countLowStockStmt,
+		countOpenIncidentsStmt:       q.countOpenIncidentsStmt,
 		countOrdersByStatusStmt:      q.countOrdersByStatusStmt,
 		countOrdersByStatusSinceStmt: q.countOrdersByStatusSinceStmt,
+		createIncidentStmt:           q.createIncidentStmt,
 		createOrderStmt:              q.createOrderStmt,
 		createOrderItemStmt:          q.createOrderItemStmt,
 		createOrderStepStmt:          q.createOrderStepStmt,
@@ -439,6 +477,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listBestSellersStmt:          q.listBestSellersStmt,
 		listHighestSpendersStmt:      q.listHighestSpendersStmt,
 		listLatestOrdersStmt:         q.listLatestOrdersStmt,
+		listOpenIncidentsStmt:        q.listOpenIncidentsStmt,
 		listOrderItemsStmt:           q.listOrderItemsStmt,
 		listOrderItemsForOrdersStmt:  q.listOrderItemsForOrdersStmt,
 		listOrderMoneyAfterStmt:      q.listOrderMoneyAfterStmt,
@@ -452,6 +491,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listStockOverviewStmt:        q.listStockOverviewStmt,
 		listUnfinishedOrdersStmt:     q.listUnfinishedOrdersStmt,
 		lockStocksStmt:               q.lockStocksStmt,
+		resolveIncidentStmt:          q.resolveIncidentStmt,
 		saveOrderStmt:                q.saveOrderStmt,
 		setStockStmt:                 q.setStockStmt,
 	}

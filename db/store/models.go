@@ -10,6 +10,17 @@ import (
 	"time"
 )
 
+type Incident struct {
+	ID         int64
+	OrderID    int64
+	EventID    string
+	EventType  string
+	Reason     string
+	CreatedAt  time.Time
+	ResolvedAt sql.NullTime
+	Resolution sql.NullString
+}
+
 type Order struct {
 	ID            int64
 	UserID        int64

@@ -478,7 +478,9 @@ type SaveOrderParams struct {
 }
 
 // Writes the state a saga step left an order in, with its next version; the
-// step holds the order's row lock.
+// step holds the order's row lock. stock_event_id is the event whose answer
+// from payments the order awaits: its StockDecreased (the payment), then its
+// OrderCancelling or OrderDeleting (the void or the refund).
 func (q *Queries) SaveOrder(ctx context.Context, arg SaveOrderParams) (int64, error) {
 	result, err := q.exec(ctx, q.saveOrderStmt, saveOrder,
 		arg.Status,

@@ -37,7 +37,9 @@ LIMIT ?;
 
 -- name: SaveOrder :execrows
 -- Writes the state a saga step left an order in, with its next version; the
--- step holds the order's row lock.
+-- step holds the order's row lock. stock_event_id is the event whose answer
+-- from payments the order awaits: its StockDecreased (the payment), then its
+-- OrderCancelling or OrderDeleting (the void or the refund).
 UPDATE orders
 SET status = ?, payment_id = ?, payment_link = ?, is_paid = ?, stock_taken = ?, failure_reason = ?,
     stock_event_id = ?, version = ?, updated_at = ?

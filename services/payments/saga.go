@@ -2,6 +2,8 @@ package payments
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -23,6 +25,8 @@ var SagaTopics = []string{events.TopicOrders}
 func (s *Service) RegisterSaga(reg *consumer.Registry) {
 	consumer.Handle(reg, events.OrderCreated, withOrder(s.onOrderCreated))
 	consumer.Handle(reg, events.StockDecreased, withOrder(s.onStockDecreased))
+	consumer.Handle(reg, events.OrderCancelling, withOrder(s.settleOrder))
+	consumer.Handle(reg, events.OrderDeleting, withOrder(s.settleOrder))
 	consumer.Handle(reg, events.OrderCancelled, withOrder(s.voidOrder))
 	consumer.Handle(reg, events.OrderDeleted, withOrder(s.voidOrder))
 }
@@ -81,26 +85,84 @@ func (s *Service) onStockDecreased(ctx context.Context, m consumer.Message, o ev
 	})
 }
 
-// voidOrder records that an order was cancelled or deleted and voids its
-// unpaid payment, so that payment can no longer be paid: PaymentVoided.
-func (s *Service) voidOrder(ctx context.Context, m consumer.Message, o events.Order) error {
-	total := o.TotalAmount
-	if total == "" {
-		total = "0"
-	}
+// settleOrder answers an order that is being cancelled or deleted, which
+// waits for this answer before it ends: the order is void from now on (no
+// payment can be created for it), its unpaid payment is voided
+// (PaymentVoided), its paid one refunded in full (PaymentRefunded), and an
+// order without a payment gets PaymentVoided naming none. Paying races with
+// this step on the payment's row lock: the payment is paid first and then
+// refunded, or voided first and then refused.
+func (s *Service) settleOrder(ctx context.Context, m consumer.Message, o events.Order) error {
 	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q *paymentsdb.Queries) ([]outbox.Event, error) {
-		if err := q.VoidOrder(ctx, paymentsdb.VoidOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: total}); err != nil {
+		if err := q.VoidOrder(ctx, paymentsdb.VoidOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: orderTotal(o)}); err != nil {
 			return nil, fmt.Errorf("void order %d: %w", o.ID, err)
 		}
-		n, err := q.VoidPaymentOfOrder(ctx, o.ID)
-		if err != nil {
-			return nil, fmt.Errorf("void payment of order %d: %w", o.ID, err)
+		answer := events.PaymentEvent{OrderID: o.ID, UserID: o.UserID, CausedBy: m.ID}
+		p, err := q.GetPaymentByOrderForUpdate(ctx, o.ID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return paymentEvent(events.PaymentVoided, answer)
 		}
-		if n == 0 {
+		if err != nil {
+			return nil, fmt.Errorf("lock payment of order %d: %w", o.ID, err)
+		}
+		answer.PaymentID, answer.TotalAmount = p.ID, p.TotalAmount
+		if !p.IsPaid {
+			if _, err := q.VoidPayment(ctx, p.ID); err != nil {
+				return nil, fmt.Errorf("void payment %d: %w", p.ID, err)
+			}
+			return paymentEvent(events.PaymentVoided, answer)
+		}
+		return s.refund(ctx, q, p.ID, answer)
+	})
+}
+
+// refund gives a captured payment back in full, once, and announces it:
+// PaymentRefunded, for the amount refunded.
+func (s *Service) refund(ctx context.Context, q *paymentsdb.Queries, id int64, answer events.PaymentEvent) ([]outbox.Event, error) {
+	if _, err := q.RefundPayment(ctx, id); err != nil {
+		return nil, fmt.Errorf("refund payment %d: %w", id, err)
+	}
+	return paymentEvent(events.PaymentRefunded, answer)
+}
+
+// voidOrder records that an order ended cancelled or deleted. An order that
+// may have had a payment waited for settleOrder's answer first, so here
+// there is normally nothing to void; a payment a trusted service created
+// for an order the saga never asked a payment for is voided (PaymentVoided)
+// or, paid, refunded (PaymentRefunded), which the store reports as an
+// incident: its order ended without waiting for it.
+func (s *Service) voidOrder(ctx context.Context, m consumer.Message, o events.Order) error {
+	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q *paymentsdb.Queries) ([]outbox.Event, error) {
+		if err := q.VoidOrder(ctx, paymentsdb.VoidOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: orderTotal(o)}); err != nil {
+			return nil, fmt.Errorf("void order %d: %w", o.ID, err)
+		}
+		p, err := q.GetPaymentByOrderForUpdate(ctx, o.ID)
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil, nil
 		}
-		return paymentEvent(events.PaymentVoided, events.PaymentEvent{OrderID: o.ID, UserID: o.UserID, CausedBy: m.ID})
+		if err != nil {
+			return nil, fmt.Errorf("lock payment of order %d: %w", o.ID, err)
+		}
+		answer := events.PaymentEvent{OrderID: o.ID, PaymentID: p.ID, UserID: o.UserID, TotalAmount: p.TotalAmount, CausedBy: m.ID}
+		switch {
+		case p.VoidedAt.Valid || p.RefundedAt.Valid:
+			return nil, nil // settled already
+		case p.IsPaid:
+			return s.refund(ctx, q, p.ID, answer)
+		}
+		if _, err := q.VoidPayment(ctx, p.ID); err != nil {
+			return nil, fmt.Errorf("void payment %d: %w", p.ID, err)
+		}
+		return paymentEvent(events.PaymentVoided, answer)
 	})
+}
+
+// orderTotal is the total an order event carries; a tombstone carries none.
+func orderTotal(o events.Order) string {
+	if o.TotalAmount == "" {
+		return "0"
+	}
+	return o.TotalAmount
 }
 
 // DeadLetter announces PaymentCreationFailed for an order whose payment step

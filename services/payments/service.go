@@ -60,6 +60,23 @@ type Payment struct {
 	TotalAmount string
 	IsPaid      bool
 	IsVoid      bool // its order was cancelled or deleted before it was paid
+	// Refund is set once the payment, paid, was refunded because its order
+	// was cancelled or deleted.
+	Refund *Refund
+}
+
+// Refund is when a paid payment was given back, and how much.
+type Refund struct {
+	At     time.Time
+	Amount string
+}
+
+// refundOf reads a payment row's refund columns.
+func refundOf(at sql.NullTime, amount sql.NullString) *Refund {
+	if !at.Valid {
+		return nil
+	}
+	return &Refund{At: at.Time, Amount: amount.String}
 }
 
 // Link is the URL that processes payment id, through the gateway.
@@ -145,7 +162,8 @@ func (s *Service) Payment(ctx context.Context, id int64) (Payment, error) {
 	if err != nil {
 		return Payment{}, fmt.Errorf("get payment %d: %w", id, err)
 	}
-	return Payment{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: p.TotalAmount, IsPaid: p.IsPaid, IsVoid: p.VoidedAt.Valid}, nil
+	return Payment{ID: p.ID, OrderID: p.OrderID, UserID: p.UserID, TotalAmount: p.TotalAmount, IsPaid: p.IsPaid,
+		IsVoid: p.VoidedAt.Valid, Refund: refundOf(p.RefundedAt, p.RefundedAmount)}, nil
 }
 
 // Card is the card data of a payment. It is checked, never stored or logged.
@@ -162,8 +180,8 @@ func (Card) String() string { return "Card{redacted}" }
 func (c Card) GoString() string { return c.String() }
 
 // Process pays payment id with card and announces PaymentProcessed. Paying
-// a paid payment, or the void payment of a cancelled or deleted order, is a
-// conflict.
+// a paid or refunded payment, or the void payment of a cancelled or deleted
+// order, is a conflict.
 func (s *Service) Process(ctx context.Context, id int64, card Card) (Payment, error) {
 	if err := s.checkCard(card); err != nil {
 		return Payment{}, err
@@ -180,6 +198,8 @@ func (s *Service) Process(ctx context.Context, id int64, card Card) (Payment, er
 		switch {
 		case p.VoidedAt.Valid:
 			return nil, errs.Errorf(ErrConflict, "payment %d is void: its order was cancelled or deleted", id)
+		case p.RefundedAt.Valid:
+			return nil, errs.Errorf(ErrConflict, "payment %d was refunded: its order was cancelled or deleted", id)
 		case p.IsPaid:
 			return nil, errs.Errorf(ErrConflict, "payment %d is already paid", id)
 		}

@@ -125,8 +125,8 @@ func (o *order) note(ctx context.Context, q orderPort, eventType, detail string,
 // advance is the one way an order moves: it writes the order's state as the
 // caller left it with the next version, appends the step to its history, and
 // returns the event that announces it, with the order's snapshot as this
-// transaction holds it. An order announcing StockDecreased awaits the
-// payment caused by that very event.
+// transaction holds it. An order announcing StockDecreased, OrderCancelling
+// or OrderDeleting awaits payments' answer caused by that very event.
 func (o *order) advance(ctx context.Context, q orderPort, eventType, detail, reason string) (outbox.Event, error) {
 	at := now()
 	o.UpdatedAt = at
@@ -137,7 +137,7 @@ func (o *order) advance(ctx context.Context, q orderPort, eventType, detail, rea
 	if err != nil {
 		return outbox.Event{}, err
 	}
-	if eventType == events.StockDecreased {
+	if awaitsAnswer[eventType] {
 		o.StockEventID = sql.NullString{String: e.ID, Valid: true}
 	}
 	_, err = q.SaveOrder(ctx, storedb.SaveOrderParams{

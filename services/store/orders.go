@@ -141,46 +141,48 @@ func (s *Service) Order(ctx context.Context, id int64) (events.Order, error) {
 	return o, nil
 }
 
-// DeleteOrder removes an unpaid order and returns its stock if the saga had
-// taken it, in one transaction; later events for the order find nothing to
-// do. It returns once the read side no longer shows the order (or after a bound).
-func (s *Service) DeleteOrder(ctx context.Context, id int64) error {
-	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
-		row, err := q.GetOrderForUpdate(ctx, id)
-		if errors.Is(err, sql.ErrNoRows) {
+// DeleteOrder deletes an unpaid order. One that cannot have a payment yet
+// (its stock not taken) is removed at once, in one transaction, and done is
+// true once the read side no longer shows it (or after a bound). One that
+// may have a payment becomes Deleting (OrderDeleting): it can no longer be
+// paid, and it is removed, its stock returned, when the payments service
+// has voided or refunded its payment; DeleteOrder then returns the order as
+// it now is, with done false. Deleting it again while it waits changes
+// nothing. A paid order, or one being cancelled, is a conflict.
+func (s *Service) DeleteOrder(ctx context.Context, id int64) (pending events.Order, done bool, err error) {
+	err = s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
+		o, ok, err := lockOrder(ctx, q, id)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
 			return nil, errs.Errorf(ErrNotFound, "order %d not found", id)
 		}
+		if o.Status == StatusDeleting {
+			pending = buildOrder(o.Order, o.items, o.steps)
+			return nil, nil
+		}
+		d := decide(&o.Order, input{kind: inputDelete})
+		if d.ignore != "" {
+			return nil, errs.Errorf(ErrConflict, "order %d cannot be deleted: %s", id, d.ignore)
+		}
+		out, err := carryOut(ctx, q, o, d, input{kind: inputDelete}, nil)
 		if err != nil {
-			return nil, fmt.Errorf("lock order %d: %w", id, err)
+			return nil, err
 		}
-		o := &order{Order: row}
-		if o.IsPaid {
-			return nil, errs.Errorf(ErrConflict, "order %d is paid and cannot be deleted", id)
+		done = o.deleted
+		if !done {
+			pending = buildOrder(o.Order, o.items, o.steps)
 		}
-		var out []outbox.Event
-		if o.StockTaken {
-			items, err := q.ListOrderItems(ctx, id)
-			if err != nil {
-				return nil, fmt.Errorf("list items of order %d: %w", id, err)
-			}
-			if out, err = returnStock(ctx, q, items); err != nil {
-				return nil, err
-			}
-		}
-		if _, err := q.DeleteOrder(ctx, id); err != nil {
-			return nil, fmt.Errorf("delete order %d: %w", id, err)
-		}
-		o.deleted = true
-		e, err := o.announce(events.OrderDeleted, "")
-		return append(out, e), err
+		return out, nil
 	})
-	if err == nil {
+	if err == nil && done {
 		s.awaitGone(ctx, func(ctx context.Context) (Presence, error) {
 			_, p, err := s.reads.Order(ctx, id)
 			return p, err
 		})
 	}
-	return err
+	return pending, done, err
 }
 
 // returnStock gives an order's items back to stock and builds their StockUpdated events.

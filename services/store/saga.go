@@ -34,6 +34,8 @@ func (s *Service) RegisterSaga(reg *consumer.Registry) {
 	consumer.Handle(reg, events.PaymentCreated, s.onPaymentCreated)
 	consumer.Handle(reg, events.PaymentCreationFailed, s.onPaymentCreationFailed)
 	consumer.Handle(reg, events.PaymentProcessed, s.onPaymentProcessed)
+	consumer.Handle(reg, events.PaymentVoided, s.onPaymentSettled)
+	consumer.Handle(reg, events.PaymentRefunded, s.onPaymentSettled)
 	consumer.Handle(reg, events.OrderCreationFailed, s.onOrderCreationFailed)
 }
 
@@ -45,6 +47,10 @@ type (
 		GetOrderForStep(ctx context.Context, id int64) (storedb.GetOrderForStepRow, error)
 		CreateOrderStep(ctx context.Context, arg storedb.CreateOrderStepParams) error
 		SaveOrder(ctx context.Context, arg storedb.SaveOrderParams) (int64, error)
+		DeleteOrder(ctx context.Context, id int64) (int64, error)
+	}
+	incidentPort interface {
+		CreateIncident(ctx context.Context, arg storedb.CreateIncidentParams) error
 	}
 	stockPort interface {
 		LockStocks(ctx context.Context, productIDs []int64) ([]storedb.LockStocksRow, error)
@@ -55,6 +61,7 @@ type (
 	stepPorts interface {
 		orderPort
 		stockPort
+		incidentPort
 	}
 )
 
@@ -91,7 +98,7 @@ func (s *Service) run(ctx context.Context, q stepPorts, m consumer.Message, orde
 	d := decide(row, in)
 	if d.ignore != "" {
 		if d.report {
-			s.ignore(ctx, m, orderID, d.ignore)
+			return nil, s.ignore(ctx, q, m, orderID, d.ignore)
 		}
 		return nil, nil
 	}
@@ -152,6 +159,14 @@ func carryOut(ctx context.Context, q stepPorts, o *order, d decision, in input, 
 	}
 	if fx&marksPaid != 0 {
 		o.IsPaid = true
+	}
+	if fx&deletesOrder != 0 {
+		if _, err := q.DeleteOrder(ctx, o.ID); err != nil {
+			return nil, fmt.Errorf("delete order %d: %w", o.ID, err)
+		}
+		o.deleted = true
+		e, err := o.announce(d.t.announce, d.reason)
+		return append(out, e), err
 	}
 	from := o.Status
 	if fx&notesInput != 0 {
@@ -225,21 +240,36 @@ func (s *Service) onPaymentProcessed(ctx context.Context, m consumer.Message, p 
 	return s.step(ctx, m, p.OrderID, input{kind: m.Type, payment: &p})
 }
 
+// onPaymentSettled ends an order being cancelled or deleted once payments
+// has voided or refunded its payment, in answer to the order's own
+// OrderCancelling or OrderDeleting: the stock comes back and the order is
+// Cancelled, or deleted. Any other refund is reported.
+func (s *Service) onPaymentSettled(ctx context.Context, m consumer.Message, p events.PaymentEvent) error {
+	return s.step(ctx, m, p.OrderID, input{kind: m.Type, payment: &p})
+}
+
 // onOrderCreationFailed closes the saga of an order that could not start.
 func (s *Service) onOrderCreationFailed(ctx context.Context, m consumer.Message, e events.OrderEvent) error {
 	return s.step(ctx, m, e.Order.ID, input{kind: m.Type, reason: e.Reason})
 }
 
-// ignore reports a saga event that the store refuses to apply.
-func (s *Service) ignore(ctx context.Context, m consumer.Message, orderID int64, why string) {
+// ignore records a money event the store refuses to apply as an incident,
+// in the step's transaction, for an operator to look into (storectl
+// incidents), and logs and counts it.
+func (s *Service) ignore(ctx context.Context, q incidentPort, m consumer.Message, orderID int64, why string) error {
 	slog.WarnContext(ctx, "saga event ignored", "event_id", m.ID, "type", m.Type, "order_id", orderID, "reason", why)
 	IgnoredEvents.WithLabelValues(m.Type).Inc()
+	err := q.CreateIncident(ctx, storedb.CreateIncidentParams{OrderID: orderID, EventID: m.ID, EventType: m.Type, Reason: truncate(why, 512)})
+	if err != nil {
+		return fmt.Errorf("record incident of event %s: %w", m.ID, err)
+	}
+	return nil
 }
 
-// IgnoredEvents counts the saga events the store refused to apply, by type.
+// IgnoredEvents counts the money events the store refused to apply, by type.
 var IgnoredEvents = promauto.NewCounterVec(prometheus.CounterOpts{
 	Name: "store_saga_events_ignored_total",
-	Help: "Saga events the store refused to apply because they do not match their order.",
+	Help: "Payment events the store refused to apply because they do not match their order; each is an incident.",
 }, []string{"type"})
 
 // DeadLetter flags the order of a saga event that kept failing, so it is
@@ -257,11 +287,12 @@ func (s *Service) DeadLetter(ctx context.Context, m consumer.Message, cause erro
 }
 
 // ExpireSagas cancels, every interval until ctx ends, the orders whose saga
-// has not ended deadline after their creation: the stock the saga took is
-// returned and the order becomes Cancelled, "timed out", with the step in
-// its history. OrderCancelled voids a payment created meanwhile, and events
-// that arrive later find a cancelled order and change nothing. Every replica
-// may run it: each order is expired under its row lock, once.
+// has not ended deadline after their creation, "timed out", with the step
+// in its history. An order that has not taken its stock is Cancelled at
+// once. One that has may have a payment: it becomes Cancelling
+// (OrderCancelling), and is Cancelled, its stock returned, when payments
+// has voided or refunded that payment. Every replica may run it: each
+// order is expired under its row lock, once.
 func (s *Service) ExpireSagas(ctx context.Context, deadline, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()

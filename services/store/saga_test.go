@@ -21,6 +21,7 @@ type memPorts struct {
 	stock     map[int64]storedb.LockStocksRow
 	decreased map[int64]int32
 	steps     []string // event/status of each recorded step
+	incidents []string // type: reason of each incident recorded
 }
 
 func (m *memPorts) GetOrderForStep(_ context.Context, id int64) (storedb.GetOrderForStepRow, error) {
@@ -44,6 +45,19 @@ func (m *memPorts) SaveOrder(_ context.Context, arg storedb.SaveOrderParams) (in
 	m.order.Status, m.order.StockTaken, m.order.Version = arg.Status, arg.StockTaken, arg.Version
 	m.order.FailureReason, m.order.PaymentID, m.order.IsPaid = arg.FailureReason, arg.PaymentID, arg.IsPaid
 	return 1, nil
+}
+
+func (m *memPorts) DeleteOrder(_ context.Context, id int64) (int64, error) {
+	if m.order == nil || m.order.ID != id {
+		return 0, nil
+	}
+	m.order = nil
+	return 1, nil
+}
+
+func (m *memPorts) CreateIncident(_ context.Context, arg storedb.CreateIncidentParams) error {
+	m.incidents = append(m.incidents, arg.EventType+": "+arg.Reason)
+	return nil
 }
 
 func (m *memPorts) LockStocks(_ context.Context, ids []int64) ([]storedb.LockStocksRow, error) {
@@ -138,4 +152,53 @@ func types(out []outbox.Event) []string {
 		ts = append(ts, e.Type)
 	}
 	return ts
+}
+
+// The answer to OrderDeleting, run through the ports: the order's refund
+// returns its stock, removes the order and announces its tombstone; a
+// refund that answers something else changes nothing and is recorded as an
+// incident.
+func TestSettlingStepThroughPorts(t *testing.T) {
+	refund := events.PaymentEvent{OrderID: 9, PaymentID: 7, TotalAmount: "7.00", CausedBy: "deleting"}
+	forged := refund
+	forged.CausedBy = "other"
+	cases := []struct {
+		name      string
+		payment   events.PaymentEvent
+		announced []string
+		returned  int32
+		incidents int
+	}{
+		{"the order's refund", refund, []string{events.StockUpdated, events.OrderDeleted}, 2, 0},
+		{"a refund for another cause", forged, nil, 0, 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &memPorts{
+				order: &storedb.Order{ID: 9, Status: StatusDeleting, TotalAmount: "7.00", Version: 5, StockTaken: true,
+					PaymentID: sql.NullInt64{Int64: 7, Valid: true}, StockEventID: sql.NullString{String: "deleting", Valid: true}},
+				items:     []storedb.OrderItem{{ID: 1, OrderID: 9, ProductID: 2, Quantity: 2, UnitPrice: "3.50"}},
+				stock:     map[int64]storedb.LockStocksRow{2: {ProductID: 2, Quantity: 1, Version: 3}},
+				decreased: map[int64]int32{},
+			}
+			out, err := (&Service{}).run(context.Background(), p, consumer.Message{ID: "e2", Type: events.PaymentRefunded}, 9,
+				input{kind: events.PaymentRefunded, payment: &tc.payment})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := types(out); !slices.Equal(got, tc.announced) {
+				t.Fatalf("announced %v, want %v", got, tc.announced)
+			}
+			if -p.decreased[2] != tc.returned || len(p.incidents) != tc.incidents || (p.order == nil) != (tc.returned > 0) {
+				t.Fatalf("returned %d, incidents %v, order %+v", -p.decreased[2], p.incidents, p.order)
+			}
+			if tc.returned > 0 {
+				var e events.OrderEvent
+				_ = json.Unmarshal(out[1].Payload, &e)
+				if !e.Order.Deleted || e.Order.Version != 6 {
+					t.Fatalf("tombstone = %+v, want deleted at version 6", e.Order)
+				}
+			}
+		})
+	}
 }

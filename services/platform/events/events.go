@@ -41,9 +41,12 @@ const (
 	PaymentCreationFailed = "PaymentCreationFailed"
 	StockIncreased        = "StockIncreased"
 	OrderCancelled        = "OrderCancelled"
+	OrderCancelling       = "OrderCancelling" // an order that may have a payment is being cancelled: payments answers
+	OrderDeleting         = "OrderDeleting"   // an order that may have a payment is being deleted: payments answers
 	SagaCompleted         = "SagaCompleted"
 	PaymentProcessed      = "PaymentProcessed"
-	PaymentVoided         = "PaymentVoided" // the unpaid payment of a cancelled or deleted order
+	PaymentVoided         = "PaymentVoided"   // the unpaid payment of a cancelled or deleted order, or none
+	PaymentRefunded       = "PaymentRefunded" // the paid payment of a cancelled or deleted order, given back
 	OrderPaid             = "OrderPaid"
 	OrderUpdated          = "OrderUpdated"
 	OrderDeleted          = "OrderDeleted"
@@ -122,6 +125,7 @@ type PaymentEvent struct {
 	PaymentLink string `json:"payment_link,omitempty"`
 	Reason      string `json:"reason,omitempty"`
 	// CausedBy is the id of the event this one answers: for PaymentCreated
-	// and PaymentCreationFailed, the order's StockDecreased.
+	// and PaymentCreationFailed, the order's StockDecreased; for
+	// PaymentVoided and PaymentRefunded, its OrderCancelling or OrderDeleting.
 	CausedBy string `json:"caused_by,omitempty"`
 }
