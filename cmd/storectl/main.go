@@ -39,6 +39,9 @@ commands:
                                  sagas; exits 1 when something is unhealthy
   reconcile [--json] [-settle D]  compare payments with orders (amounts, paid, void, missing on either
                                  side); exits 1 when they disagree
+  incidents [list] [--json]      the open money incidents: payment events the saga could not apply;
+                                 exits 1 while one is open
+  incidents resolve ID NOTE...   close an incident with what was done about it
   dlq list|show|replay [TOPIC [PARTITION:OFFSET...]]
                                  work the dead letters: list them, show one, replay chosen ones
   supervise [-metrics ADDR] [-stack SCRIPT]
@@ -104,6 +107,8 @@ func run(ctx context.Context, args []string) error {
 		return instanceCmd(inst, args[1:])
 	case "reconcile":
 		return reconcileCmd(ctx, cfg, args[1:])
+	case "incidents":
+		return incidentsCmd(ctx, cfg, args[1:])
 	default:
 		return errUsage
 	}

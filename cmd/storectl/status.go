@@ -36,16 +36,17 @@ var errUnhealthy = errors.New("the system is not healthy")
 
 // report is what status finds, as --json prints it.
 type report struct {
-	Healthy     bool               `json:"healthy"`
-	Problems    []string           `json:"problems"`
-	Unknown     []string           `json:"unknown"` // checks that could not be made: never healthy
-	Components  map[string]bool    `json:"components"`
-	Connectors  []connectorReport  `json:"connectors"`
-	Lags        []kafkainspect.Lag `json:"consumer_lag"`
-	DeadLetters map[string]int64   `json:"dead_letters"`
-	Sagas       map[string]int64   `json:"sagas"`
-	OldestOpen  *sagaAge           `json:"oldest_unfinished_saga,omitempty"`
-	Outbox      map[string]float64 `json:"outbox_rows_awaiting_purge"`
+	Healthy     bool                  `json:"healthy"`
+	Problems    []string              `json:"problems"`
+	Unknown     []string              `json:"unknown"` // checks that could not be made: never healthy
+	Components  map[string]bool       `json:"components"`
+	Connectors  []connectorReport     `json:"connectors"`
+	Lags        []kafkainspect.Lag    `json:"consumer_lag"`
+	DeadLetters map[string]int64      `json:"dead_letters"`
+	Sagas       map[string]int64      `json:"sagas"`
+	OldestOpen  *sagaAge              `json:"oldest_unfinished_saga,omitempty"`
+	Incidents   []sagareport.Incident `json:"open_incidents"`
+	Outbox      map[string]float64    `json:"outbox_rows_awaiting_purge"`
 }
 
 type connectorReport struct {
@@ -64,7 +65,8 @@ type sagaAge struct {
 // statusCmd answers "is it healthy?" for the stack's instance: each
 // component up or down, connectors and canaries, consumer lag, dead letters,
 // sagas by state and the oldest unfinished one. It exits non-zero when
-// something is unhealthy, or could not be checked.
+// something is unhealthy, or could not be checked. An open money incident is
+// unhealthy.
 func statusCmd(ctx context.Context, cfg config.Stack, inst config.Instance, args []string) error {
 	fs := flag.NewFlagSet("status", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "print JSON")
@@ -199,7 +201,8 @@ func (r *report) checkDeadLetters(cfg config.Stack) {
 	}
 }
 
-// checkSagas counts the sagas by state and finds the oldest unfinished one.
+// checkSagas counts the sagas by state, finds the oldest unfinished one and
+// lists the open money incidents, each a problem.
 func (r *report) checkSagas(ctx context.Context, cfg config.Stack, deadline time.Duration) {
 	db, err := server.OpenDB(ctx, cfg.StoreDSN, 2)
 	if err != nil {
@@ -207,10 +210,17 @@ func (r *report) checkSagas(ctx context.Context, cfg config.Stack, deadline time
 		return
 	}
 	defer db.Close()
-	states, oldest, err := sagareport.New(storedb.New(db), nil).States(ctx)
+	reporter := sagareport.New(storedb.New(db), nil)
+	states, oldest, err := reporter.States(ctx)
 	if err != nil {
 		r.unknown("sagas: %v", err)
 		return
+	}
+	if r.Incidents, err = reporter.Incidents(ctx, 100); err != nil {
+		r.unknown("incidents: %v", err)
+	}
+	for _, i := range r.Incidents {
+		r.problem("%s (storectl incidents resolve %d NOTE, once looked into)", i, i.ID)
 	}
 	r.Sagas = states
 	if !oldest.IsZero() {

@@ -2,6 +2,7 @@ package reconcile
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	paymentsdb "github.com/store-manager/store-manager/db/payments"
@@ -28,10 +29,20 @@ func Read(ctx context.Context, payments *paymentsdb.Queries, orders *storedb.Que
 		if r.PaidAt.Valid && r.PaidAt.Time.After(changed) {
 			changed = r.PaidAt.Time
 		}
-		if r.VoidedAt.Valid && r.VoidedAt.Time.After(changed) {
-			changed = r.VoidedAt.Time
+		for _, at := range []sql.NullTime{r.VoidedAt, r.RefundedAt} {
+			if at.Valid && at.Time.After(changed) {
+				changed = at.Time
+			}
 		}
-		ps = append(ps, Payment{ID: r.ID, OrderID: r.OrderID, Amount: amount, Paid: r.IsPaid, Void: r.VoidedAt.Valid, Changed: changed})
+		p := Payment{ID: r.ID, OrderID: r.OrderID, Amount: amount, Paid: r.IsPaid, Void: r.VoidedAt.Valid, Changed: changed}
+		if r.RefundedAt.Valid {
+			back, err := money.Parse(r.RefundedAmount.String)
+			if err != nil {
+				return 0, fmt.Errorf("payment %d: refunded amount %q: %w", r.ID, r.RefundedAmount.String, err)
+			}
+			p.Refunded = &back
+		}
+		ps = append(ps, p)
 		return r.ID, nil
 	})
 	if err != nil {

@@ -1,10 +1,11 @@
 // Package reconcile compares what the two services hold about money: each
 // payment (the payments database) against its order (the store's), and each
-// order that names a payment against that payment. At rest, a captured
-// payment belongs to a live order that shows it paid, for the same amount;
-// an order shows paid only a captured payment of its own; a void payment is
-// never paid and its order never shows paid. Compare is a pure function of
-// both sides; Read fetches them.
+// order that names a payment against that payment. At rest, a captured and
+// unrefunded payment belongs to a live order that shows it paid, for the
+// same amount; a refunded payment was captured, is refunded in full, and its
+// order is cancelled or deleted; an order shows paid only a captured payment
+// of its own; a void payment is never paid and its order never shows paid.
+// Compare is a pure function of both sides; Read fetches them.
 package reconcile
 
 import (
@@ -22,7 +23,8 @@ type Payment struct {
 	Amount      money.Cents
 	Paid        bool
 	Void        bool
-	Changed     time.Time // its last change: created, paid or voided
+	Refunded    *money.Cents // the amount given back, once refunded
+	Changed     time.Time    // its last change: created, paid, voided or refunded
 }
 
 // Order is what the store holds of one order's money.
@@ -49,6 +51,29 @@ func (d Disagreement) String() string {
 	return fmt.Sprintf("order %d, payment %d: %s", d.OrderID, d.PaymentID, d.What)
 }
 
+// ended are the states of an order whose payment must be refunded if it was
+// captured: cancelled, or on its way to cancelled or deleted.
+var ended = map[string]bool{"Cancelled": true, "Cancelling": true, "Deleting": true}
+
+// refunded checks a refunded payment p against its order o (ok: o exists).
+func refunded(p Payment, o Order, ok bool) []Disagreement {
+	var out []Disagreement
+	add := func(format string, args ...any) {
+		out = append(out, Disagreement{OrderID: p.OrderID, PaymentID: p.ID, What: fmt.Sprintf(format, args...)})
+	}
+	switch {
+	case !p.Paid:
+		add("the payment is refunded, and was never captured")
+	case *p.Refunded != p.Amount:
+		add("the payment of %s is refunded %s", p.Amount, *p.Refunded)
+	case ok && !ended[o.Status]:
+		add("the payment of %s is refunded, and its order is %s", p.Amount, o.Status)
+	case ok && o.Paid:
+		add("the payment is refunded, and its order shows it paid")
+	}
+	return out
+}
+
 // Compare returns every disagreement between payments and orders, by order
 // id. A payment or an order changed after settled is still in flight (its
 // saga's events may not have arrived yet) and is left out, with its pair.
@@ -66,6 +91,10 @@ func Compare(payments []Payment, orders []Order, settled time.Time) []Disagreeme
 		paymentOf[p.OrderID] = p
 		o, ok := byOrder[p.OrderID]
 		if p.Changed.After(settled) || ok && o.Changed.After(settled) {
+			continue
+		}
+		if p.Refunded != nil {
+			out = append(out, refunded(p, o, ok)...)
 			continue
 		}
 		switch {

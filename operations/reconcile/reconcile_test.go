@@ -17,6 +17,11 @@ func TestCompare(t *testing.T) {
 	payment := func(id, order int64, amount int64, paid, void bool) Payment {
 		return Payment{ID: id, OrderID: order, Amount: money.Cents(amount), Paid: paid, Void: void, Changed: old}
 	}
+	refund := func(p Payment, amount int64) Payment {
+		back := money.Cents(amount)
+		p.Refunded = &back
+		return p
+	}
 	cases := []struct {
 		name     string
 		payments []Payment
@@ -36,6 +41,12 @@ func TestCompare(t *testing.T) {
 		{"amounts differ", []Payment{payment(7, 1, 4000, false, false)}, []Order{order(1, 7, 5000, "Completed", false)}, "of 40.00, the order of 50.00"},
 		{"another payment named", []Payment{payment(7, 1, 5000, false, false)}, []Order{order(1, 8, 5000, "Completed", false)}, "names payment 8"},
 		{"captured and void", []Payment{payment(7, 1, 5000, true, true)}, []Order{order(1, 7, 5000, "Completed", true)}, "both captured and void"},
+		{"refunded, the order cancelled", []Payment{refund(payment(7, 1, 5000, true, false), 5000)}, []Order{order(1, 0, 5000, "Cancelled", false)}, ""},
+		{"refunded, the order deleted", []Payment{refund(payment(7, 1, 5000, true, false), 5000)}, nil, ""},
+		{"refunded, the order live", []Payment{refund(payment(7, 1, 5000, true, false), 5000)}, []Order{order(1, 7, 5000, "Completed", false)}, "refunded, and its order is Completed"},
+		{"refunded, the order shows paid", []Payment{refund(payment(7, 1, 5000, true, false), 5000)}, []Order{order(1, 7, 5000, "Cancelled", true)}, "shows it paid"},
+		{"refunded in part", []Payment{refund(payment(7, 1, 5000, true, false), 4000)}, nil, "of 50.00 is refunded 40.00"},
+		{"refunded, never captured", []Payment{refund(payment(7, 1, 5000, false, false), 5000)}, nil, "never captured"},
 		{"the named payment is missing", nil, []Order{order(1, 7, 5000, "Completed", false)}, "does not exist"},
 		{"in flight: the payment changed lately", []Payment{{ID: 7, OrderID: 1, Amount: 5000, Paid: true, Changed: recent}}, []Order{order(1, 7, 5000, "Completed", false)}, ""},
 		{"in flight: the order changed lately", []Payment{payment(7, 1, 5000, true, false)}, []Order{{ID: 1, Amount: 5000, Status: "Completed", PaymentID: 7, Changed: recent}}, ""},

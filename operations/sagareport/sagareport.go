@@ -1,8 +1,9 @@
 // Package sagareport tells operators how the order sagas go: the sagas by
 // state, each step's latency, the oldest unfinished and the latest orders
-// (the console shows them), and the gauges that alerting reads (saga_orders,
-// saga_oldest_unfinished_seconds, stock_products_low). It only reads the
-// store's database.
+// and the open money incidents (the console shows them), and the gauges that
+// alerting reads (saga_orders, saga_oldest_unfinished_seconds,
+// stock_products_low, money_incidents_open). It only reads the store's
+// database.
 package sagareport
 
 import (
@@ -29,6 +30,8 @@ type Queries interface {
 	ListUnfinishedOrders(ctx context.Context, limit int32) ([]int64, error)
 	ListLatestOrders(ctx context.Context, limit int32) ([]int64, error)
 	CountLowStock(ctx context.Context, quantity int32) (int64, error)
+	CountOpenIncidents(ctx context.Context) (int64, error)
+	ListOpenIncidents(ctx context.Context, limit int32) ([]storedb.ListOpenIncidentsRow, error)
 }
 
 // Orders reads one order as its API shows it, with its steps.
@@ -52,6 +55,35 @@ type Report struct {
 	Latencies  []StepLatency  // each step after the order's creation, then the whole saga
 	Unfinished []events.Order // the oldest sagas not yet ended, with their steps
 	Latest     []events.Order // the newest orders
+	Incidents  []Incident     // the money events not applied that no operator has resolved, oldest first
+}
+
+// Incident is a money event the saga could not apply (a payment event that
+// does not match its order, or names none), open until an operator resolves it.
+type Incident struct {
+	ID        int64     `json:"id"`
+	OrderID   int64     `json:"order_id"`
+	EventID   string    `json:"event_id"`
+	EventType string    `json:"event_type"`
+	Reason    string    `json:"reason"`
+	At        time.Time `json:"at"`
+}
+
+func (i Incident) String() string {
+	return fmt.Sprintf("incident %d: %s %s for order %d at %s: %s", i.ID, i.EventType, i.EventID, i.OrderID, i.At.Format(time.RFC3339), i.Reason)
+}
+
+// Incidents lists the open incidents, oldest first, at most limit (1 to 100).
+func (r *Reporter) Incidents(ctx context.Context, limit int) ([]Incident, error) {
+	rows, err := r.q.ListOpenIncidents(ctx, int32(min(max(limit, 1), maxOrders)))
+	if err != nil {
+		return nil, fmt.Errorf("list open incidents: %w", err)
+	}
+	out := make([]Incident, len(rows))
+	for i, row := range rows {
+		out[i] = Incident{ID: row.ID, OrderID: row.OrderID, EventID: row.EventID, EventType: row.EventType, Reason: row.Reason, At: row.CreatedAt}
+	}
+	return out, nil
 }
 
 // StepLatency is how long the sagas took to reach one step (from the step
@@ -87,6 +119,9 @@ func (r *Reporter) Report(ctx context.Context, since time.Time, limit int) (Repo
 		return rep, fmt.Errorf("list saga steps: %w", err)
 	}
 	rep.Latencies = latencies(steps)
+	if rep.Incidents, err = r.Incidents(ctx, maxOrders); err != nil {
+		return rep, err
+	}
 	for _, list := range []struct {
 		into  *[]events.Order
 		query func(context.Context, int32) ([]int64, error)
@@ -175,6 +210,10 @@ var (
 		Name: "stock_products_low",
 		Help: "Products with LowStockThreshold (5) units or fewer.",
 	})
+	openIncidents = promauto.NewGauge(prometheus.GaugeOpts{
+		Name: "money_incidents_open",
+		Help: "Money events the saga could not apply that no operator has resolved (storectl incidents).",
+	})
 	oldestUnfinished = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "saga_oldest_unfinished_seconds",
 		Help: "Age of the oldest order whose saga is not terminal (0 when none is).",
@@ -186,7 +225,7 @@ const LowStockThreshold = 5
 
 // Export sets the gauges every interval until ctx ends: orders by state and
 // the age of the oldest unfinished saga, which alerting compares with the
-// saga deadline, and the products low on stock. Every replica may run it: it only reads.
+// saga deadline, the products low on stock and the open money incidents. Every replica may run it: it only reads.
 func (r *Reporter) Export(ctx context.Context, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -203,6 +242,9 @@ func (r *Reporter) Export(ctx context.Context, every time.Duration) error {
 		}
 		if n, err := r.q.CountLowStock(ctx, LowStockThreshold); err == nil {
 			lowStock.Set(float64(n))
+		}
+		if n, err := r.q.CountOpenIncidents(ctx); err == nil {
+			openIncidents.Set(float64(n))
 		}
 		select {
 		case <-ctx.Done():
