@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,9 +19,11 @@ import (
 )
 
 // With the payments service down, a saga that has not ended by its deadline
-// is cancelled: its stock comes back, the order is Cancelled "timed out" with
-// the step in its history, and a payment that turns up afterwards changes
-// nothing.
+// is being cancelled: "timed out", its stock still held, until payments
+// comes back, creates the payment it owed and voids it in answer. Then the
+// order is Cancelled with every step in its history, its stock comes back,
+// and a payment event that turns up afterwards changes nothing and is
+// recorded as an incident.
 func TestSagaPastItsDeadlineIsCancelled(t *testing.T) {
 	s := storetest.New(t, storetest.WithoutPayments())
 	ctx := context.Background()
@@ -57,9 +60,27 @@ func TestSagaPastItsDeadlineIsCancelled(t *testing.T) {
 	expiring, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() { _ = s.Store.ExpireSagas(expiring, time.Second, 100*time.Millisecond) }()
-	o := state(store.StatusCancelled)
-	if o.FailureReason == nil || !strings.Contains(*o.FailureReason, "timed out") || o.Steps[len(o.Steps)-1].Event != events.OrderCancelled {
-		t.Fatalf("expired order = %+v", o)
+	o := state(store.StatusCancelling)
+	if o.FailureReason == nil || !strings.Contains(*o.FailureReason, "timed out") {
+		t.Fatalf("expiring order = %+v", o)
+	}
+	if p, err := s.Store.Product(ctx, product); err != nil || p.Quantity != 7 {
+		t.Fatalf("stock while the order waits for payments = %+v %v, want 7", p, err)
+	}
+
+	s.PaymentsStep.Open() // payments is back
+	o = state(store.StatusCancelled)
+	var steps []string
+	for _, st := range o.Steps {
+		steps = append(steps, st.Event)
+	}
+	want := []string{events.OrderCreated, events.StockDecreased, events.OrderCancelling, events.PaymentVoided, events.OrderCancelled}
+	if !slices.Equal(steps, want) || o.Steps[3].Detail != "payment "+strconv.FormatInt(paymentOf(t, s, id), 10)+" voided" {
+		t.Fatalf("steps %v (%+v), want %v", steps, o.Steps, want)
+	}
+	var void bool
+	if err := s.PaymentsDB.QueryRow(`SELECT voided_at IS NOT NULL FROM payments WHERE order_id = ?`, id).Scan(&void); err != nil || !void {
+		t.Fatalf("the order's payment is not void: %v", err)
 	}
 	stacktest.Eventually(t, 10*time.Second, "stock returned", func() bool {
 		p, err := s.Store.Product(ctx, product)
@@ -80,4 +101,19 @@ func TestSagaPastItsDeadlineIsCancelled(t *testing.T) {
 	if o, _ := s.Store.Order(ctx, id); o.Status != store.StatusCancelled || o.PaymentID != nil {
 		t.Fatalf("a late payment changed the expired order: %+v", o)
 	}
+	var incidents int
+	err = s.StoreDB.QueryRow(`SELECT COUNT(*) FROM incidents WHERE order_id = ? AND event_type = ? AND resolved_at IS NULL`, id, events.PaymentCreated).Scan(&incidents)
+	if err != nil || incidents != 1 {
+		t.Fatalf("incidents for the late payment = %d, %v; want 1", incidents, err)
+	}
+}
+
+// paymentOf is the id of the payment the payments service holds for an order.
+func paymentOf(t *testing.T, s storetest.System, orderID int64) int64 {
+	t.Helper()
+	var id int64
+	if err := s.PaymentsDB.QueryRow(`SELECT id FROM payments WHERE order_id = ?`, orderID).Scan(&id); err != nil {
+		t.Fatalf("payment of order %d: %v", orderID, err)
+	}
+	return id
 }

@@ -302,14 +302,15 @@ func (s *Service) ExpireSagas(ctx context.Context, deadline, every time.Duration
 			return nil
 		case <-t.C:
 		}
-		if err := s.expireOverdue(ctx, deadline); err != nil && ctx.Err() == nil {
+		if err := s.ExpireOverdue(ctx, deadline); err != nil && ctx.Err() == nil {
 			slog.WarnContext(ctx, "expire sagas", "err", err)
 		}
 	}
 }
 
-// expireOverdue cancels the orders past the deadline now.
-func (s *Service) expireOverdue(ctx context.Context, deadline time.Duration) error {
+// ExpireOverdue cancels, now, the orders whose saga has not ended deadline
+// after their creation, as ExpireSagas does at each tick.
+func (s *Service) ExpireOverdue(ctx context.Context, deadline time.Duration) error {
 	before := time.Now().Add(-deadline)
 	ids, err := s.db.Queries().ListOverdueOrders(ctx, storedb.ListOverdueOrdersParams{Before: before, Limit: 100})
 	if err != nil {

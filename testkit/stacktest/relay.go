@@ -23,10 +23,42 @@ func MigratedDatabase(t testing.TB, service string) string {
 	return dsn
 }
 
-// Route sends the events of some topics to a registry's handlers.
+// Route sends the events of some topics to a registry's handlers. While its
+// Gate (if any) is closed, the route's events wait, in order.
 type Route struct {
 	Registry *consumer.Registry
 	Topics   []string
+	Gate     *Gate
+}
+
+// Gate holds back a route's events while it is closed, as a consumer that is
+// down or lagging would; they are delivered, in order, once it opens. The
+// zero Gate is open.
+type Gate struct {
+	mu     sync.Mutex
+	closed bool
+}
+
+// Close holds the route's events from now on.
+func (g *Gate) Close() { g.set(true) }
+
+// Open delivers what was held, then every event as it comes.
+func (g *Gate) Open() { g.set(false) }
+
+func (g *Gate) set(closed bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.closed = closed
+}
+
+// Closed reports whether the gate holds events.
+func (g *Gate) Closed() bool {
+	if g == nil {
+		return false
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.closed
 }
 
 // Relay stands in for Debezium and Kafka in tests that own their databases:
@@ -39,12 +71,13 @@ type Relay struct {
 	dbs    []*sql.DB
 	routes []Route
 	seen   map[string]bool
+	held   [][]consumer.Message // per route, what its closed gate holds
 }
 
 // StartRelay relays the outboxes of dbs to routes until the test ends.
 func StartRelay(t testing.TB, dbs []*sql.DB, routes ...Route) {
 	t.Helper()
-	r := &Relay{t: t, dbs: dbs, routes: routes, seen: map[string]bool{}}
+	r := &Relay{t: t, dbs: dbs, routes: routes, seen: map[string]bool{}, held: make([][]consumer.Message, len(routes))}
 	ctx, cancel := context.WithCancel(context.Background())
 	var done sync.WaitGroup
 	done.Add(1)
@@ -54,6 +87,7 @@ func StartRelay(t testing.TB, dbs []*sql.DB, routes ...Route) {
 			for _, db := range r.dbs {
 				r.poll(ctx, db)
 			}
+			r.release(ctx)
 			time.Sleep(5 * time.Millisecond)
 		}
 	}()
@@ -86,22 +120,45 @@ func (r *Relay) poll(ctx context.Context, db *sql.DB) {
 	}
 }
 
+// release delivers what the gates that opened held, in order.
+func (r *Relay) release(ctx context.Context) {
+	for i, route := range r.routes {
+		for len(r.held[i]) > 0 && !route.Gate.Closed() {
+			m := r.held[i][0]
+			r.held[i] = r.held[i][1:]
+			r.handle(ctx, route, m)
+		}
+	}
+}
+
 func (r *Relay) deliver(ctx context.Context, m consumer.Message) {
-	for _, route := range r.routes {
-		h, ok := route.Registry.Lookup(m)
-		if !ok || !takes(route.Topics, m.Topic) {
+	for i, route := range r.routes {
+		if !takes(route.Topics, m.Topic) {
 			continue
 		}
-		var err error
-		for attempt := 0; attempt < 5 && ctx.Err() == nil; attempt++ {
-			if err = h(ctx, m); err == nil {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
+		if route.Gate.Closed() || len(r.held[i]) > 0 {
+			r.held[i] = append(r.held[i], m)
+			continue
 		}
-		if err != nil && ctx.Err() == nil {
-			r.t.Errorf("relay: %s %s on %s kept failing: %v", m.Type, m.ID, m.Topic, err)
+		r.handle(ctx, route, m)
+	}
+}
+
+// handle runs the route's handler of m, if it has one.
+func (r *Relay) handle(ctx context.Context, route Route, m consumer.Message) {
+	h, ok := route.Registry.Lookup(m)
+	if !ok {
+		return
+	}
+	var err error
+	for attempt := 0; attempt < 5 && ctx.Err() == nil; attempt++ {
+		if err = h(ctx, m); err == nil {
+			return
 		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil && ctx.Err() == nil {
+		r.t.Errorf("relay: %s %s on %s kept failing: %v", m.Type, m.ID, m.Topic, err)
 	}
 }
 

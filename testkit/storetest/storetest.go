@@ -15,6 +15,7 @@ import (
 
 	"github.com/store-manager/store-manager/services/payments"
 	"github.com/store-manager/store-manager/services/platform/consumer"
+	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/services/store/readmodel"
@@ -30,6 +31,10 @@ type System struct {
 	Redis      *redis.Client
 	Reads      *readmodel.Store
 	Prefix     string // every read-model key of the System starts with it
+	// PaymentsStep holds the store's events back from the payments service
+	// while closed, as if it were down; PaymentAnswers holds the payments
+	// service's events back from the store, as if its saga lagged.
+	PaymentsStep, PaymentAnswers *stacktest.Gate
 }
 
 // MaxPayment is the payments limit of a System: an order over it fails at
@@ -41,8 +46,8 @@ type Option func(*options)
 
 type options struct{ noPayments bool }
 
-// WithoutPayments leaves the payments saga step out, as if the payments
-// service were down: orders wait at StockDecreased.
+// WithoutPayments starts with the PaymentsStep gate closed, as if the
+// payments service were down: orders wait at StockDecreased until it opens.
 func WithoutPayments() Option { return func(o *options) { o.noPayments = true } }
 
 // New builds a System, with its saga and projector running, and removes
@@ -56,9 +61,13 @@ func New(t testing.TB, opts ...Option) System {
 	st := stacktest.Stack(t)
 	ctx := context.Background()
 	s := System{
-		StoreDB:    stacktest.Open(t, stacktest.MigratedDatabase(t, "store")),
-		PaymentsDB: stacktest.Open(t, stacktest.MigratedDatabase(t, "payments")),
-		Redis:      redis.NewClient(&redis.Options{Addr: st.RedisAddr, Password: st.RedisPassword}),
+		StoreDB:      stacktest.Open(t, stacktest.MigratedDatabase(t, "store")),
+		PaymentsDB:   stacktest.Open(t, stacktest.MigratedDatabase(t, "payments")),
+		Redis:        redis.NewClient(&redis.Options{Addr: st.RedisAddr, Password: st.RedisPassword}),
+		PaymentsStep: &stacktest.Gate{}, PaymentAnswers: &stacktest.Gate{},
+	}
+	if o.noPayments {
+		s.PaymentsStep.Close()
 	}
 	t.Cleanup(func() { s.Redis.Close() })
 	s.Prefix = "test:" + stacktest.Suffix() + ":"
@@ -82,13 +91,10 @@ func New(t testing.TB, opts ...Option) System {
 	s.Reads.Register(projector)
 	s.Store.RegisterSaga(storeSaga)
 	s.Payments.RegisterSaga(paymentsSaga)
-	routes := []stacktest.Route{
-		{Registry: projector, Topics: readmodel.ProjectorTopics},
-		{Registry: storeSaga, Topics: store.SagaTopics},
-	}
-	if !o.noPayments {
-		routes = append(routes, stacktest.Route{Registry: paymentsSaga, Topics: payments.SagaTopics})
-	}
-	stacktest.StartRelay(t, []*sql.DB{s.StoreDB, s.PaymentsDB}, routes...)
+	stacktest.StartRelay(t, []*sql.DB{s.StoreDB, s.PaymentsDB},
+		stacktest.Route{Registry: projector, Topics: readmodel.ProjectorTopics},
+		stacktest.Route{Registry: storeSaga, Topics: []string{events.TopicOrders}},
+		stacktest.Route{Registry: storeSaga, Topics: []string{events.TopicPayments}, Gate: s.PaymentAnswers},
+		stacktest.Route{Registry: paymentsSaga, Topics: payments.SagaTopics, Gate: s.PaymentsStep})
 	return s
 }
