@@ -3,8 +3,10 @@ package e2e
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/store-manager/store-manager/api/paymentsapi"
 	"github.com/store-manager/store-manager/api/storeapi"
+	"github.com/store-manager/store-manager/operations/sagareport"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/testkit/stacktest"
@@ -80,10 +83,12 @@ func TestForgedPaymentIsRefused(t *testing.T) {
 	})
 }
 
-// Payment events that do not match their order are ignored, logged and
-// counted: a PaymentCreated not caused by the order's StockDecreased or for
-// another amount, and a PaymentProcessed for a payment that is not the
-// order's own or for a cancelled order.
+// Payment events that do not match their order are ignored, logged, counted
+// and recorded as incidents that storectl lists (and status reports) until
+// an operator resolves them: a PaymentCreated not caused by the order's
+// StockDecreased or for another amount, a PaymentProcessed for a payment
+// that is not the order's own or for a cancelled order, and a refund of a
+// live order.
 func TestMismatchedPaymentEventsAreIgnored(t *testing.T) {
 	s := systemkit.New(t)
 	_, completed, o := completedOrder(t, s)
@@ -100,11 +105,14 @@ func TestMismatchedPaymentEventsAreIgnored(t *testing.T) {
 		{events.PaymentProcessed, events.PaymentEvent{OrderID: completed, PaymentID: o.PaymentID, TotalAmount: "0.01"}},
 		{events.PaymentCreated, events.PaymentEvent{OrderID: cancelled, PaymentID: 1, TotalAmount: "6.00", PaymentLink: "http://x/1", CausedBy: uuid.NewString()}},
 		{events.PaymentProcessed, events.PaymentEvent{OrderID: cancelled, PaymentID: 1, TotalAmount: "6.00"}},
+		{events.PaymentRefunded, events.PaymentEvent{OrderID: completed, PaymentID: o.PaymentID, TotalAmount: "50.00", CausedBy: uuid.NewString()}},
 	}
 	before := ignoredEvents(t)
+	injected := map[string]bool{}
 	for _, f := range forged {
-		injectPaymentEvent(t, f.typ, f.payload)
+		injected[injectPaymentEvent(t, f.typ, f.payload)] = true
 	}
+	t.Cleanup(func() { resolveIncidents(t, injected) })
 	stacktest.Eventually(t, 20*time.Second, "the forged events counted as ignored", func() bool {
 		return ignoredEvents(t)-before >= float64(len(forged))
 	})
@@ -117,22 +125,69 @@ func TestMismatchedPaymentEventsAreIgnored(t *testing.T) {
 	if got, _ := s.GetOrder(t, cancelled); got.Status != "Cancelled" || got.PaymentID != 0 {
 		t.Fatalf("cancelled order changed: %+v", got)
 	}
+	open := openIncidents(t)
+	found := 0
+	for _, i := range open {
+		if injected[i.EventID] {
+			found++
+		}
+	}
+	if found != len(forged) {
+		t.Fatalf("open incidents %+v: %d of the %d forged events", open, found, len(forged))
+	}
+	status, _ := exec.Command(systemkit.Bin("storectl"), "status").CombinedOutput()
+	if !strings.Contains(string(status), "UNHEALTHY") || !strings.Contains(string(status), "PaymentRefunded") {
+		t.Fatalf("storectl status with open incidents:\n%s", status)
+	}
+}
+
+// openIncidents lists the instance's open money incidents, as storectl does.
+func openIncidents(t *testing.T) []sagareport.Incident {
+	t.Helper()
+	out, err := exec.Command(systemkit.Bin("storectl"), "incidents", "--json").Output()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) { // it exits 1 while incidents are open
+		t.Fatalf("storectl incidents: %v", err)
+	}
+	var open []sagareport.Incident
+	if err := json.Unmarshal(out, &open); err != nil {
+		t.Fatalf("storectl incidents: %v: %s", err, out)
+	}
+	return open
+}
+
+// resolveIncidents resolves, with storectl, the open incidents of the events
+// a test injected.
+func resolveIncidents(t *testing.T, injected map[string]bool) {
+	t.Helper()
+	for _, i := range openIncidents(t) {
+		if !injected[i.EventID] {
+			continue
+		}
+		out, err := exec.Command(systemkit.Bin("storectl"), "incidents", "resolve", strconv.FormatInt(i.ID, 10), "injected by", t.Name()).CombinedOutput()
+		if err != nil {
+			t.Errorf("storectl incidents resolve %d: %v: %s", i.ID, err, out)
+		}
+	}
 }
 
 // injectPaymentEvent writes an event into the payments outbox, as a bug or
-// an intruder in the payments service could: Debezium relays it to the store.
-func injectPaymentEvent(t *testing.T, typ string, p events.PaymentEvent) {
+// an intruder in the payments service could: Debezium relays it to the
+// store. It returns the event's id.
+func injectPaymentEvent(t *testing.T, typ string, p events.PaymentEvent) string {
 	t.Helper()
 	payload, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
 	}
 	db := stacktest.Open(t, stacktest.Stack(t).PaymentsDSN)
+	id := uuid.NewString()
 	_, err = db.Exec("INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (?, ?, ?, ?, ?)",
-		uuid.NewString(), events.TopicPayments, strconv.FormatInt(p.OrderID, 10), typ, payload)
+		id, events.TopicPayments, strconv.FormatInt(p.OrderID, 10), typ, payload)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return id
 }
 
 // ignoredEvents reads store-manager's count of ignored saga events.
@@ -159,14 +214,19 @@ func ignoredEvents(t *testing.T) float64 {
 	return total
 }
 
-// A deleted order's payment is voided by the payments service, from the
-// OrderDeleted event, and cannot be paid any more.
+// A completed order may have been paid a moment ago: deleting it answers
+// 202, Deleting, and it is gone once the payments service has voided its
+// payment, which cannot be paid any more.
 func TestDeletedOrderCannotBePaid(t *testing.T) {
 	s := systemkit.New(t)
 	_, id, o := completedOrder(t, s)
-	if r := s.Store.Do(t, "DELETE", fmt.Sprintf("/orders/%d", id), nil); r.Status != 200 {
-		t.Fatalf("delete order: %d %s", r.Status, r.Raw)
+	if r := s.Store.Do(t, "DELETE", fmt.Sprintf("/orders/%d", id), nil); r.Status != 202 || r.Field("status") != "Deleting" {
+		t.Fatalf("delete order: %d %s, want 202 Deleting", r.Status, r.Raw)
 	}
+	stacktest.Eventually(t, 20*time.Second, "order gone", func() bool {
+		_, status := s.GetOrder(t, id)
+		return status == 404
+	})
 	stacktest.Eventually(t, 20*time.Second, "payment void", func() bool {
 		r := s.Payments.Do(t, "GET", fmt.Sprintf("/payments/%d", o.PaymentID), nil)
 		return r.Field("is_void") == true

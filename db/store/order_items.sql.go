@@ -36,7 +36,7 @@ SELECT i.product_id, p.name, CAST(SUM(i.quantity) AS SIGNED) AS quantity_sold
 FROM order_items i
 JOIN orders o ON o.id = i.order_id
 JOIN products p ON p.id = i.product_id
-WHERE o.status <> 'Cancelled'
+WHERE o.status NOT IN ('Cancelled', 'Cancelling', 'Deleting')
 GROUP BY i.product_id, p.name
 ORDER BY quantity_sold DESC, i.product_id
 LIMIT ?
@@ -48,7 +48,7 @@ type ListBestSellersRow struct {
 	QuantitySold int64
 }
 
-// Units sold per product over orders that were not cancelled.
+// Units sold per product over orders that were not cancelled, nor are being cancelled or deleted.
 func (q *Queries) ListBestSellers(ctx context.Context, limit int32) ([]ListBestSellersRow, error) {
 	rows, err := q.query(ctx, q.listBestSellersStmt, listBestSellers, limit)
 	if err != nil {

@@ -231,7 +231,7 @@ func (q *Queries) GetOrderForUpdate(ctx context.Context, id int64) (Order, error
 const listHighestSpenders = `-- name: ListHighestSpenders :many
 SELECT o.user_id, u.name, CAST(SUM(o.total_amount) AS DECIMAL(14,2)) AS total_expense
 FROM orders o JOIN users u ON u.id = o.user_id
-WHERE o.status <> 'Cancelled'
+WHERE o.status NOT IN ('Cancelled', 'Cancelling', 'Deleting')
 GROUP BY o.user_id, u.name
 ORDER BY total_expense DESC, o.user_id
 LIMIT ?
@@ -243,7 +243,7 @@ type ListHighestSpendersRow struct {
 	TotalExpense string
 }
 
-// Top spenders over orders that were not cancelled.
+// Top spenders over orders that were not cancelled, nor are being cancelled or deleted.
 func (q *Queries) ListHighestSpenders(ctx context.Context, limit int32) ([]ListHighestSpendersRow, error) {
 	rows, err := q.query(ctx, q.listHighestSpendersStmt, listHighestSpenders, limit)
 	if err != nil {

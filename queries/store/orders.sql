@@ -27,10 +27,10 @@ SELECT * FROM orders WHERE id > ? ORDER BY id LIMIT ?;
 DELETE FROM orders WHERE id = ?;
 
 -- name: ListHighestSpenders :many
--- Top spenders over orders that were not cancelled.
+-- Top spenders over orders that were not cancelled, nor are being cancelled or deleted.
 SELECT o.user_id, u.name, CAST(SUM(o.total_amount) AS DECIMAL(14,2)) AS total_expense
 FROM orders o JOIN users u ON u.id = o.user_id
-WHERE o.status <> 'Cancelled'
+WHERE o.status NOT IN ('Cancelled', 'Cancelling', 'Deleting')
 GROUP BY o.user_id, u.name
 ORDER BY total_expense DESC, o.user_id
 LIMIT ?;
