@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -239,7 +240,7 @@ func (c *Client) do(ctx context.Context, method, p string, body []byte, out any)
 		return fmt.Errorf("%s %s: read response: %w", method, p, err)
 	}
 	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %s: %s", method, p, resp.Status, strings.TrimSpace(string(raw)))
+		return &StatusError{Method: method, Path: p, Code: resp.StatusCode, Body: strings.TrimSpace(string(raw))}
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -247,6 +248,24 @@ func (c *Client) do(ctx context.Context, method, p string, body []byte, out any)
 		}
 	}
 	return nil
+}
+
+// StatusError is a worker's refusal of a request: its HTTP status and body.
+type StatusError struct {
+	Method, Path string
+	Code         int
+	Body         string
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("%s %s: %d %s: %s", e.Method, e.Path, e.Code, http.StatusText(e.Code), e.Body)
+}
+
+// rebalancing reports whether err is a worker's 409: the Connect cluster is
+// rebalancing, and the request may be made again in a moment.
+func rebalancing(err error) bool {
+	var se *StatusError
+	return errors.As(err, &se) && se.Code == http.StatusConflict
 }
 
 func firstLine(s string) string {

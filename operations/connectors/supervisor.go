@@ -47,13 +47,21 @@ func (c *Client) Snapshotting(ctx context.Context, name string) (bool, error) {
 // connector, deletes its offsets and resumes it. With snapshot.mode
 // when_needed, the connector then reads its tables again (every outbox row
 // still there is relayed once more) and streams the binlog from the present.
-func (c *Client) ResetOffsets(ctx context.Context, name string) error {
+// A request the worker refuses while its cluster rebalances is made again;
+// a connector it stopped is resumed even when the reset fails, so it is
+// never left stopped.
+func (c *Client) ResetOffsets(ctx context.Context, name string) (err error) {
 	ctx, cancel := context.WithTimeout(ctx, time.Minute) // a worker that never stops it does not hold the caller
 	defer cancel()
 	base := path.Join("/connectors", url.PathEscape(name))
-	if err := c.do(ctx, http.MethodPut, base+"/stop", nil, nil); err != nil {
+	if err := c.retrying(ctx, http.MethodPut, base+"/stop"); err != nil {
 		return err
 	}
+	defer func() {
+		if rerr := c.retrying(context.WithoutCancel(ctx), http.MethodPut, base+"/resume"); err == nil {
+			err = rerr
+		}
+	}()
 	for {
 		s, err := c.Status(ctx, name)
 		if err == nil && s.Connector.State == "STOPPED" {
@@ -65,10 +73,24 @@ func (c *Client) ResetOffsets(ctx context.Context, name string) error {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
-	if err := c.do(ctx, http.MethodDelete, base+"/offsets", nil, nil); err != nil {
-		return err
+	return c.retrying(ctx, http.MethodDelete, base+"/offsets")
+}
+
+// retrying makes a request without a body, again while the worker answers
+// that its cluster is rebalancing, for up to 30 seconds or until ctx ends.
+func (c *Client) retrying(ctx context.Context, method, p string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := c.do(ctx, method, p, nil, nil)
+		if !rebalancing(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(500 * time.Millisecond):
+		}
 	}
-	return c.do(ctx, http.MethodPut, base+"/resume", nil, nil)
 }
 
 // Health is what the supervisor knows of one connector at one moment.
