@@ -35,13 +35,14 @@ OPERATOR_API_KEY     ?= local-operator-key
 export CGO_ENABLED := 1
 export STATE
 
-.PHONY: migration sql-vet run test test-instance test-clean bench soak test-unit newman api-conformance api-conformance-run alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
+.PHONY: migration sql-vet run test test-instance test-clean test-cluster test-cluster-clean bench soak test-unit newman api-conformance api-conformance-run alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
 
 run: build stack migrate connectors seed apps gateway supervisor
 	@echo
 	@echo "Store Manager is running; every client goes through the gateway:"
 	@$(BIN)/storectl instance urls
 	@echo "  replicas       $$(cat $(STATE)/run/replicas) of each service (make run REPLICAS=N; storectl instance addr SERVICE K says where replica K listens)"
+	@echo "  Kafka          $$(cut -d" " -f1 $(STATE)/run/cluster) node(s), $$(cut -d" " -f2 $(STATE)/run/cluster) Connect worker(s) (make run KAFKA_NODES=3 CONNECT_WORKERS=2: a replicated cluster; change the node count after make clean)"
 	@echo "API keys (LOCAL DEVELOPMENT DEFAULTS; set the variables to real secrets anywhere else):"
 	@echo "  X-Employee-Key: $(EMPLOYEE_API_KEY)     (EMPLOYEE_API_KEY: employees' routes: every write, users, orders, reports)"
 	@echo "  X-Supplier-Key: $(SUPPLIER_API_KEY)     (SUPPLIER_API_KEY: the GraphQL restock mutation)"
@@ -65,11 +66,15 @@ TEST_ENV = export STACK_NAMESPACE=test && $(INSTANCE_ENV)
 # restart its parts, so they run last.
 # Pass or fail, the test instance is then taken down (test-clean): nothing of it
 # keeps running, and its connectors no longer stream the binlog on the worker.
+# Then the cluster tests run on an instance of their own (test-cluster), taken
+# down the same way.
 test: tools $(NEWMAN) check-generated
 	$(MAKE) --no-print-directory test-unit
 	$(MAKE) --no-print-directory build
 	@status=0; $(MAKE) --no-print-directory test-instance || status=$$?; \
-	  $(MAKE) --no-print-directory test-clean || true; exit $$status
+	  $(MAKE) --no-print-directory test-clean || true; \
+	  $(MAKE) --no-print-directory test-cluster || status=$$?; \
+	  $(MAKE) --no-print-directory test-cluster-clean || true; exit $$status
 
 test-instance:
 	$(TEST_ENV) $(STACK) start
@@ -93,6 +98,24 @@ test-clean:
 	$(TEST_ENV) $(STACK) stop supervisor
 	$(TEST_ENV) $(BIN)/storectl connectors delete
 	$(TEST_ENV) $(STACK) stop
+
+# The cluster tests (systemtest/cluster_test.go) on the "cluster" instance: three
+# Kafka nodes and two Connect workers of its own, with the services, gateway and
+# supervisor; they kill and restart its members under a stream of orders.
+CLUSTER_ENV = export STACK_NAMESPACE=cluster KAFKA_NODES=3 CONNECT_WORKERS=2 && $(INSTANCE_ENV)
+test-cluster: build
+	$(CLUSTER_ENV) $(STACK) start
+	$(CLUSTER_ENV) $(BIN)/storectl migrate up
+	$(CLUSTER_ENV) $(BIN)/storectl connectors register
+	$(CLUSTER_ENV) $(STACK) apps
+	$(CLUSTER_ENV) $(STACK) gateway
+	$(CLUSTER_ENV) $(STACK) supervisor
+	$(CLUSTER_ENV) go test $(GO_TEST_FLAGS) -run '^TestCluster' ./systemtest
+
+test-cluster-clean:
+	$(CLUSTER_ENV) $(STACK) stop supervisor
+	$(CLUSTER_ENV) $(BIN)/storectl connectors delete
+	$(CLUSTER_ENV) $(STACK) stop
 
 # Not part of make test: the default instance under load, figure by figure beside
 # the ceilings measured in the same run (reads, writes, sagas at fixed rates, CPU and

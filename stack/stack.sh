@@ -25,7 +25,9 @@
 # processes are called is written once, in Go (config.Instance), and read here through
 # `storectl instance`: every command but install needs `make build` first.
 # REPLICAS (1 to 5) is how many replicas of each service `apps` runs; later commands keep
-# the instance's last choice. Each replica listens on its own port (`storectl instance addr`)
+# the instance's last choice. KAFKA_NODES (1, 3 or 5) and CONNECT_WORKERS (1 to 3) size the
+# instance's Kafka and Kafka Connect clusters the same way: `start` remembers them (run/cluster);
+# changing the number of Kafka nodes needs the instance's data cleaned first. Each replica listens on its own port (`storectl instance addr`)
 # and its pid and log files end in -K; the gateway balances between them.
 set -euo pipefail
 
@@ -47,13 +49,20 @@ fail() {
   exit 1
 }
 
-# conf FILE: stack/conf/FILE for this instance: its state folder, the jars and its ports filled in.
+# conf FILE: stack/conf/FILE for this instance: its state folder, the jars, its ports and its
+# cluster's settings filled in (a node's own, when the caller sets them).
 conf() {
   local script="s|@STATE@|$ISTATE|g; s|@ROOT@|$ROOT|g; s|@LIB@|$LIB|g;" v
-  for v in $(compgen -v | grep '_PORT$'); do script+="s|@$v@|${!v}|g;"; done
+  for v in $(compgen -v | grep -E '_PORT$|^KAFKA_(NODE_ID|DATA|VOTERS|BROKERS|REPLICATION|MIN_INSYNC)$|^CONNECT_REBALANCE_DELAY_MS$'); do
+    script+="s|@$v@|${!v}|g;"
+  done
   sed "$script" "$CONF/$1"
 }
-render() { mkdir -p "$ISTATE/conf"; conf "$1" >"$ISTATE/conf/$1"; }
+# render FILE [AS]: conf FILE written to the instance's conf/ folder (as AS).
+render() { mkdir -p "$ISTATE/conf"; conf "$1" >"$ISTATE/conf/${2:-$1}"; }
+
+# nth LIST K: the Kth word of a space-separated list.
+nth() { local a; read -ra a <<<"$1"; echo "${a[$(($2 - 1))]}"; }
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -148,41 +157,112 @@ redis_ready() { [ "$(redis-cli -p "$REDIS_PORT" ping 2>/dev/null)" = PONG ]; }
 
 java_cp() { echo "$LIB/kafka/*"; }
 
+# check_cluster: refuses to start a number of Kafka nodes other than the one the instance's
+# data was formatted for (KRaft's voters are fixed when the storage is formatted).
+check_cluster() {
+  local had
+  [ -f "$ISTATE/kafka/data/meta.properties" ] || return 0
+  had=$(cut -d' ' -f1 "$RUN/cluster" 2>/dev/null || echo 1)
+  [ "$had" = "$KAFKA_NODES" ] || die "this instance's Kafka data is for $had node(s), not KAFKA_NODES=$KAFKA_NODES: stop it and remove its data first (make clean, or STACK_NAMESPACE=${STACK_NAMESPACE:-} stack/stack.sh clean)"
+}
+
+# start_kafka: every node of the instance's Kafka at once (a KRaft quorum elects its leader
+# only once most of its voters run), then waits until each serves.
 start_kafka() {
-  if alive kafka; then return; fi
-  render kafka.properties
-  mkdir -p "$ISTATE/kafka/data"
-  if [ ! -f "$ISTATE/kafka/data/meta.properties" ]; then
-    log "formatting Kafka KRaft storage"
-    local cluster_id
-    cluster_id=$(java -cp "$(java_cp)" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1)
+  local k
+  check_cluster
+  for k in $(seq 1 "$KAFKA_NODES"); do start_kafka_node "$k"; done
+  for k in $(seq 1 "$KAFKA_NODES"); do
+    local name; name=$(node kafka "$k")
+    wait_for "$name" "$LOGS/$name.log" kafka_ready "$name" "$(nth "$KAFKA_NODE_PORTS" "$k")"
+  done
+}
+
+# node KIND K: the pid and log name of Kafka node or Connect worker K (kafka, kafka-2, ...).
+node() { storectl instance process "$1" "$2"; }
+
+# cluster_id: the one id every node of the instance's Kafka is formatted with.
+cluster_id() {
+  local f=$ISTATE/kafka/cluster-id
+  if [ ! -s "$f" ]; then
+    mkdir -p "$ISTATE/kafka"
+    if [ -f "$ISTATE/kafka/data/meta.properties" ]; then
+      sed -n 's/^cluster.id=//p' "$ISTATE/kafka/data/meta.properties" >"$f"
+    else
+      java -cp "$(java_cp)" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n1 >"$f"
+    fi
+  fi
+  cat "$f"
+}
+
+# start_kafka_node K: node K, with its own ports, data and logs; node 1 keeps the single
+# node's names (kafka, .state/kafka/data).
+start_kafka_node() {
+  local k=$1 name KAFKA_NODE_ID=$1 KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_METRICS_PORT KAFKA_DATA
+  name=$(node kafka "$k")
+  if alive "$name"; then return; fi
+  KAFKA_PORT=$(nth "$KAFKA_NODE_PORTS" "$k")
+  KAFKA_CONTROLLER_PORT=$(nth "$KAFKA_CONTROLLER_PORTS" "$k")
+  KAFKA_METRICS_PORT=$(nth "$KAFKA_METRICS_PORTS" "$k")
+  KAFKA_DATA=$ISTATE/$name/data
+  render kafka.properties "$name.properties"
+  mkdir -p "$KAFKA_DATA"
+  if [ ! -f "$KAFKA_DATA/meta.properties" ]; then
+    log "formatting the KRaft storage of $name"
     java -cp "$(java_cp)" -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/kafka-storage.log" \
-      kafka.tools.StorageTool format -t "$cluster_id" -c "$ISTATE/conf/kafka.properties" >>"$LOGS/kafka-storage.log" 2>&1 \
+      kafka.tools.StorageTool format -t "$(cluster_id)" -c "$ISTATE/conf/$name.properties" >>"$LOGS/kafka-storage.log" 2>&1 \
       || { tail -n 40 "$LOGS/kafka-storage.log" >&2; die "Kafka storage format failed"; }
   fi
-  log "starting Kafka on 127.0.0.1:$KAFKA_PORT (metrics on 127.0.0.1:$KAFKA_METRICS_PORT)"
-  nohup java -Xms256m -Xmx768m $JAVA_OPTS_COMMON -cp "$(java_cp)" \
+  log "starting $name on 127.0.0.1:$KAFKA_PORT (metrics on 127.0.0.1:$KAFKA_METRICS_PORT)"
+  nohup java -Xms256m "-Xmx$(kafka_heap)" $JAVA_OPTS_COMMON -cp "$(java_cp)" \
     -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:$KAFKA_METRICS_PORT:$CONF/jmx-kafka.yml" \
-    -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/kafka.log" \
-    kafka.Kafka "$ISTATE/conf/kafka.properties" >>"$LOGS/kafka.out" 2>&1 9>&- &
-  echo $! >"$RUN/kafka.pid"
-  wait_for kafka "$LOGS/kafka.log" kafka_ready
+    -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/$name.log" \
+    kafka.Kafka "$ISTATE/conf/$name.properties" >>"$LOGS/$name.out" 2>&1 9>&- &
+  echo $! >"$RUN/$name.pid"
 }
-kafka_ready() { port_open "$KAFKA_PORT" && grep -q "Kafka Server started" "$LOGS/kafka.log" 2>/dev/null; }
+# kafka_ready NAME PORT: the node serves clients.
+kafka_ready() { port_open "$2" && grep -q "Kafka Server started" "$LOGS/$1.log" 2>/dev/null; }
 
+# kafka_heap, connect_heap: a node's and a worker's largest heap: less each when there are more.
+kafka_heap() { if [ "$KAFKA_NODES" -gt 1 ]; then echo 384m; else echo 768m; fi; }
+connect_heap() { if [ "$CONNECT_WORKERS" -gt 1 ]; then echo 512m; else echo 768m; fi; }
+
+# start_connect: every Connect worker of the instance, one after the other.
 start_connect() {
-  if alive connect; then return; fi
-  render connect.properties
-  log "starting Kafka Connect on 127.0.0.1:$CONNECT_PORT (metrics on 127.0.0.1:$CONNECT_METRICS_PORT)"
-  nohup java -Xms256m -Xmx768m $JAVA_OPTS_COMMON -cp "$(java_cp)" \
-    -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:$CONNECT_METRICS_PORT:$CONF/jmx-connect.yml" \
-    -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/connect.log" \
-    org.apache.kafka.connect.cli.ConnectDistributed "$ISTATE/conf/connect.properties" >>"$LOGS/connect.out" 2>&1 9>&- &
-  echo $! >"$RUN/connect.pid"
-  wait_for connect "$LOGS/connect.log" connect_ready
+  local k CONNECT_REBALANCE_DELAY_MS=0
+  [ "$CONNECT_WORKERS" -gt 1 ] && CONNECT_REBALANCE_DELAY_MS=10000
+  for k in $(seq 1 "$CONNECT_WORKERS"); do start_connect_worker "$k"; done
 }
+
+# start_connect_worker K: worker K, on its own REST and metrics ports.
+start_connect_worker() {
+  local k=$1 name CONNECT_PORT CONNECT_METRICS_PORT
+  name=$(node connect "$k")
+  if alive "$name"; then return; fi
+  CONNECT_PORT=$(nth "$CONNECT_PORTS" "$k")
+  CONNECT_METRICS_PORT=$(nth "$CONNECT_METRICS_PORTS" "$k")
+  render connect.properties "$name.properties"
+  log "starting $name on 127.0.0.1:$CONNECT_PORT (metrics on 127.0.0.1:$CONNECT_METRICS_PORT)"
+  nohup java -Xms256m "-Xmx$(connect_heap)" $JAVA_OPTS_COMMON -cp "$(java_cp)" \
+    -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:$CONNECT_METRICS_PORT:$CONF/jmx-connect.yml" \
+    -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/$name.log" \
+    org.apache.kafka.connect.cli.ConnectDistributed "$ISTATE/conf/$name.properties" >>"$LOGS/$name.out" 2>&1 9>&- &
+  echo $! >"$RUN/$name.pid"
+  wait_for "$name" "$LOGS/$name.log" connect_ready "$CONNECT_PORT"
+}
+# connect_ready PORT: the worker answers and has the Debezium plugin.
 connect_ready() {
-  curl -fsS "http://127.0.0.1:$CONNECT_PORT/connector-plugins" 2>/dev/null | grep -q MariaDbConnector
+  curl -fsS "http://127.0.0.1:$1/connector-plugins" 2>/dev/null | grep -q MariaDbConnector
+}
+
+# cluster_targets: Prometheus's lists of the Kafka nodes and Connect workers.
+cluster_targets() {
+  local k addrs=()
+  for k in $(seq 1 "$KAFKA_NODES"); do addrs+=("127.0.0.1:$(nth "$KAFKA_METRICS_PORTS" "$k")"); done
+  target_file kafka "${addrs[@]}"
+  addrs=()
+  for k in $(seq 1 "$CONNECT_WORKERS"); do addrs+=("127.0.0.1:$(nth "$CONNECT_METRICS_PORTS" "$k")"); done
+  target_file connect "${addrs[@]}"
 }
 
 # start_daemon NAME PORT CMD...: run CMD in the background as NAME unless it runs, and wait for its port.
@@ -244,8 +324,10 @@ start() {
   start_redis
   start_kafka
   start_connect
+  echo "$KAFKA_NODES $CONNECT_WORKERS" >"$RUN/cluster"
   start_monitoring
-  log "ready${STACK_NAMESPACE:+ ($STACK_NAMESPACE)}: MariaDB 127.0.0.1:$MARIADB_PORT, Redis 127.0.0.1:$REDIS_PORT, Kafka 127.0.0.1:$KAFKA_PORT, Kafka Connect http://127.0.0.1:$CONNECT_PORT, Prometheus http://127.0.0.1:$PROMETHEUS_PORT"
+  cluster_targets
+  log "ready${STACK_NAMESPACE:+ ($STACK_NAMESPACE)}: MariaDB 127.0.0.1:$MARIADB_PORT, Redis 127.0.0.1:$REDIS_PORT, Kafka $KAFKA_BROKERS ($KAFKA_NODES node(s), $KAFKA_REPLICATION cop(ies) of each topic), Kafka Connect $KAFKA_CONNECT_URL, Prometheus http://127.0.0.1:$PROMETHEUS_PORT"
 }
 
 # storectl: the instance's names and addresses (see config.Instance).
@@ -355,14 +437,14 @@ restart() {
     store-manager|payments) stop_replicas "$1"; app "$1" ;;
     gateway) stop_one "$(instance gateway)"; gateway ;;
     supervisor) stop_one "$(instance supervisor)"; supervisor ;;
-    connect)
+    connect|connect-[0-9])
       # A worker started in the last minute is still coming up (make may have just
       # started it): restarting it again would only delay it.
-      if alive connect && [ $(($(date +%s) - $(stat -c %Y "$RUN/connect.pid"))) -lt "${RESTART_GRACE:-60}" ]; then
-        log "connect started less than ${RESTART_GRACE:-60}s ago: not restarting it"
+      if alive "$1" && [ $(($(date +%s) - $(stat -c %Y "$RUN/$1.pid"))) -lt "${RESTART_GRACE:-60}" ]; then
+        log "$1 started less than ${RESTART_GRACE:-60}s ago: not restarting it"
         return 0
       fi
-      stop_one connect; start ;;
+      stop_one "$1"; start ;;
     *) stop_one "$1"; start ;;
   esac
 }
@@ -423,18 +505,20 @@ stop() {
   for kind in supervisor gateway payments store-manager; do
     for f in "$RUN/$kind".pid "$RUN/$kind"-*.pid; do [ -f "$f" ] && stop_one "$(basename "$f" .pid)"; done
   done
-  for name in prometheus redis-exporter mysqld-exporter connect kafka redis mariadb; do
-    stop_one "$name"
+  for name in prometheus redis-exporter mysqld-exporter; do stop_one "$name"; done
+  for kind in connect kafka; do
+    for f in "$RUN/$kind".pid "$RUN/$kind"-[0-9].pid; do [ -f "$f" ] && stop_one "$(basename "$f" .pid)"; done
   done
+  for name in redis mariadb; do stop_one "$name"; done
 }
 
 status() {
   local rc=0 name f
   for name in mariadb redis kafka connect prometheus mysqld-exporter redis-exporter \
     "$(instance store-manager)" "$(instance payments)" "$(instance gateway)" "$(instance supervisor)" \
-    $(cd "$RUN" 2>/dev/null && for f in store-manager*-[0-9].pid payments*-[0-9].pid; do [ -f "$f" ] && echo "${f%.pid}"; done); do
+    $(cd "$RUN" 2>/dev/null && for f in store-manager*-[0-9].pid payments*-[0-9].pid kafka-[0-9].pid connect-[0-9].pid; do [ -f "$f" ] && echo "${f%.pid}"; done); do
     if alive "$name"; then printf '%-18s running (pid %s)\n' "$name" "$(cat "$RUN/$name.pid")"
-    else printf '%-18s stopped\n' "$name"; [[ $name =~ ^(mariadb|redis|kafka|connect|prometheus)$ ]] && rc=3; fi
+    else printf '%-18s stopped\n' "$name"; [[ $name =~ ^(mariadb|redis|kafka|connect|prometheus)(-[0-9])?$ ]] && rc=3; fi
   done
   return $rc
 }
@@ -443,7 +527,7 @@ status() {
 clean() {
   stop
   log "removing the data of ${STACK_NAMESPACE:-the default instance} in $ISTATE"
-  rm -rf "${ISTATE:?}"/{mariadb,redis,kafka,prometheus,nginx,logs,run,conf}
+  rm -rf "${ISTATE:?}"/{mariadb,redis,kafka,prometheus,nginx,logs,run,conf} "${ISTATE:?}"/kafka-[0-9]
 }
 
 # Every command but install works on one instance: where it listens and its state folder first.

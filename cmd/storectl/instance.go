@@ -19,6 +19,9 @@ func instanceCmd(inst config.Instance, args []string) error {
 	}
 	switch args[0] {
 	case "env":
+		if _, err := inst.Cluster(); err != nil {
+			return err
+		}
 		for _, kv := range inst.Env() {
 			fmt.Printf("export %s=%s\n", kv[0], shellQuote(kv[1]))
 		}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -42,6 +43,8 @@ type report struct {
 	Components  map[string]bool       `json:"components"`
 	Connectors  []connectorReport     `json:"connectors"`
 	Lags        []kafkainspect.Lag    `json:"consumer_lag"`
+	Kafka       []kafkainspect.Node   `json:"kafka_nodes"`
+	Workers     []workerReport        `json:"connect_workers"`
 	DeadLetters map[string]int64      `json:"dead_letters"`
 	Sagas       map[string]int64      `json:"sagas"`
 	OldestOpen  *sagaAge              `json:"oldest_unfinished_saga,omitempty"`
@@ -55,6 +58,14 @@ type connectorReport struct {
 	Tasks     []string `json:"tasks"`
 	CanaryAge *float64 `json:"canary_age_seconds"` // nil: the supervisor does not answer
 	BehindMs  *float64 `json:"debezium_behind_ms"` // nil: the worker's metrics do not say
+}
+
+// workerReport is one Kafka Connect worker: whether it answers, and what it runs.
+type workerReport struct {
+	Name string   `json:"name"`
+	Addr string   `json:"addr"`
+	Up   bool     `json:"up"`
+	Runs []string `json:"runs"` // connectors and tasks, as "store-outbox" and "store-outbox/0"
 }
 
 type sagaAge struct {
@@ -87,6 +98,7 @@ func statusCmd(ctx context.Context, cfg config.Stack, inst config.Instance, args
 	if err := r.checkConnectors(ctx, cfg, inst, *late); err != nil {
 		return err
 	}
+	r.checkKafka(ctx, inst)
 	r.checkLags(cfg)
 	r.checkOutboxes(ctx, inst)
 	r.checkDeadLetters(cfg)
@@ -127,7 +139,11 @@ func (r *report) checkConnectors(ctx context.Context, cfg config.Stack, inst con
 	observed := connectors.Observe(ctx, connectors.NewClient(cfg.ConnectURL), all,
 		"http://"+inst.SupervisorAddr()+"/metrics",
 		inst.ConnectMetricsURL())
+	var states []connectors.State
 	for _, o := range observed {
+		if o.StatusErr == nil {
+			states = append(states, o.State)
+		}
 		cr := connectorReport{Name: o.Name, State: "UNKNOWN", CanaryAge: o.CanaryAge, BehindMs: o.BehindMs}
 		if o.StatusErr == nil {
 			cr.State = o.State.Connector.State
@@ -151,7 +167,78 @@ func (r *report) checkConnectors(ctx context.Context, cfg config.Stack, inst con
 		}
 		r.Connectors = append(r.Connectors, cr)
 	}
+	r.checkWorkers(ctx, inst, states)
 	return nil
+}
+
+// checkKafka reads each Kafka node's health from its metrics page: a node
+// down, no active controller or more than one, and partitions without a
+// leader or short of in-sync copies are problems.
+func (r *report) checkKafka(ctx context.Context, inst config.Instance) {
+	c, err := inst.Cluster()
+	if err != nil {
+		r.unknown("the Kafka cluster: %v", err)
+		return
+	}
+	names, urls := make([]string, c.KafkaNodes), make([]string, c.KafkaNodes)
+	for k := range names {
+		names[k] = inst.Replica("kafka", k+1)
+		urls[k] = fmt.Sprintf("http://%s/metrics", net.JoinHostPort("127.0.0.1", strconv.Itoa(inst.NodePort("KAFKA_METRICS_PORT", k+1))))
+	}
+	r.Kafka = kafkainspect.Nodes(ctx, names, urls)
+	controllers := 0
+	var lagging, offline float64
+	for _, n := range r.Kafka {
+		if !n.Up {
+			r.problem("Kafka node %s is down (or its metrics do not answer)", n.Name)
+		}
+		if n.Controller {
+			controllers++
+		}
+		lagging += n.UnderReplicated
+		offline = max(offline, n.Offline)
+	}
+	if controllers != 1 {
+		r.problem("%d active KRaft controllers, not one", controllers)
+	}
+	if lagging > 0 {
+		r.problem("%.0f partitions lack an in-sync copy", lagging)
+	}
+	if offline > 0 {
+		r.problem("%.0f partitions have no leader", offline)
+	}
+}
+
+// checkWorkers reports each Connect worker: up, and the connectors and
+// tasks it runs (from their status).
+func (r *report) checkWorkers(ctx context.Context, inst config.Instance, states []connectors.State) {
+	c, err := inst.Cluster()
+	if err != nil {
+		return
+	}
+	for k := 1; k <= c.ConnectWorkers; k++ {
+		addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(inst.NodePort("CONNECT_PORT", k)))
+		w := workerReport{Name: inst.Replica("connect", k), Addr: addr, Runs: []string{}}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+"/", nil)
+		if resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req); err == nil {
+			resp.Body.Close()
+			w.Up = resp.StatusCode == http.StatusOK
+		}
+		for _, s := range states {
+			if s.Connector.WorkerID == addr {
+				w.Runs = append(w.Runs, s.Name)
+			}
+			for _, t := range s.Tasks {
+				if t.WorkerID == addr {
+					w.Runs = append(w.Runs, fmt.Sprintf("%s/%d", s.Name, t.ID))
+				}
+			}
+		}
+		if !w.Up {
+			r.problem("Kafka Connect worker %s (%s) is down", w.Name, addr)
+		}
+		r.Workers = append(r.Workers, w)
+	}
 }
 
 // checkLags reads how far each consumer group is behind.
@@ -242,7 +329,10 @@ func components(ctx context.Context, cfg config.Stack, inst config.Instance) map
 		return err == nil
 	}
 	get := func(url string) bool {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false
+		}
 		resp, err := (&http.Client{Timeout: 3 * time.Second}).Do(req)
 		if err != nil {
 			return false
@@ -258,8 +348,13 @@ func components(ctx context.Context, cfg config.Stack, inst config.Instance) map
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.RedisAddr, Password: cfg.RedisPassword})
 	out["redis"] = rdb.Ping(ctx).Err() == nil
 	rdb.Close()
-	out["kafka"] = dial(strings.Split(cfg.KafkaBrokers, ",")[0])
-	out["kafka-connect"] = get(cfg.ConnectURL + "/")
+	// Up when any node answers: each node and worker has its own line below.
+	for _, broker := range strings.Split(cfg.KafkaBrokers, ",") {
+		out["kafka"] = out["kafka"] || dial(broker)
+	}
+	for _, worker := range strings.Split(cfg.ConnectURL, ",") {
+		out["kafka-connect"] = out["kafka-connect"] || get(worker+"/")
+	}
 	out["store-manager"] = get(inst.StoreURL() + "/health-check")
 	out["payments"] = get(inst.PaymentsURL() + "/health-check")
 	out["gateway"] = get(inst.GatewayURL() + "/health-check")
@@ -290,6 +385,14 @@ func printReport(r report) {
 			lag = fmt.Sprintf("%.0fms", *c.BehindMs)
 		}
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.Name, c.State, strings.Join(c.Tasks, ","), age, lag)
+	}
+	fmt.Fprintln(w, "\nCONNECT WORKER\tADDRESS\tUP\tRUNS")
+	for _, wr := range r.Workers {
+		fmt.Fprintf(w, "%s\t%s\t%t\t%s\n", wr.Name, wr.Addr, wr.Up, strings.Join(wr.Runs, " "))
+	}
+	fmt.Fprintln(w, "\nKAFKA NODE\tUP\tCONTROLLER\tLEADS\tUNDER-REPLICATED\tOFFLINE")
+	for _, n := range r.Kafka {
+		fmt.Fprintf(w, "%s\t%t\t%t\t%.0f\t%.0f\t%.0f\n", n.Name, n.Up, n.Controller, n.Leads, n.UnderReplicated, n.Offline)
 	}
 	fmt.Fprintln(w, "\nGROUP\tTOPIC\tPARTITION\tBEHIND")
 	for _, l := range r.Lags {

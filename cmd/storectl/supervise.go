@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -21,6 +23,19 @@ import (
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/server"
 )
+
+// workerName is the stack's name of the Connect worker whose REST address
+// is workerID (host:port, as Kafka Connect reports it): the first worker
+// when none of the instance's has it (the cluster could not say).
+func workerName(inst config.Instance, workerID string) string {
+	c, _ := inst.Cluster()
+	for k := 1; k <= c.ConnectWorkers; k++ {
+		if strings.HasSuffix(workerID, ":"+strconv.Itoa(inst.NodePort("CONNECT_PORT", k))) {
+			return inst.Replica("connect", k)
+		}
+	}
+	return inst.Replica("connect", 1)
+}
 
 // superviseCmd keeps the stack's connectors relaying until it is stopped:
 // canaries through each outbox, restarts of failed or stalled connectors,
@@ -61,12 +76,12 @@ func superviseCmd(ctx context.Context, cfg config.Stack, inst config.Instance, a
 	sup := &connectors.Supervisor{
 		Client: connectors.NewClient(cfg.ConnectURL), Connectors: names, Canary: canary.Age, Log: log,
 		Policy: connectors.Policy{Late: *late, RestartsBefore: 3, WorkersBeforeUp: 2},
-		RestartWorker: func(ctx context.Context) error {
+		RestartWorker: func(ctx context.Context, workerID string) error {
 			if *stackScript == "" {
 				return errors.New("no stack script to restart the worker with")
 			}
 			// Stopped meanwhile: the script and what it waits on end with the supervisor.
-			cmd := exec.CommandContext(ctx, "bash", *stackScript, "restart", "connect")
+			cmd := exec.CommandContext(ctx, "bash", *stackScript, "restart", workerName(inst, workerID))
 			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 			cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) }
 			cmd.WaitDelay = 5 * time.Second

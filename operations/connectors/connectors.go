@@ -97,15 +97,21 @@ func (o Overrides) Apply(c Connector) Connector {
 	return Connector{Name: c.Name, Config: cfg, Base: c.Base}
 }
 
-// Client talks to one Kafka Connect worker's REST API.
+// Client talks to a Kafka Connect cluster's REST API: any worker answers
+// for the whole cluster, so a request goes to the first worker that can be
+// reached.
 type Client struct {
-	BaseURL string
-	HTTP    *http.Client
+	BaseURLs []string
+	HTTP     *http.Client
 }
 
-// NewClient returns a client for the worker at baseURL.
-func NewClient(baseURL string) *Client {
-	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), HTTP: &http.Client{Timeout: 30 * time.Second}}
+// NewClient returns a client for the workers at baseURLs, comma-separated.
+func NewClient(baseURLs string) *Client {
+	c := &Client{HTTP: &http.Client{Timeout: 30 * time.Second}}
+	for _, u := range strings.Split(baseURLs, ",") {
+		c.BaseURLs = append(c.BaseURLs, strings.TrimRight(strings.TrimSpace(u), "/"))
+	}
+	return c
 }
 
 // Register creates the connector, or updates its config if it exists: PUT on
@@ -170,11 +176,15 @@ type State struct {
 		WorkerID string `json:"worker_id"`
 		Trace    string `json:"trace,omitempty"`
 	} `json:"connector"`
-	Tasks []struct {
-		ID    int    `json:"id"`
-		State string `json:"state"`
-		Trace string `json:"trace,omitempty"`
-	} `json:"tasks"`
+	Tasks []TaskState `json:"tasks"`
+}
+
+// TaskState is one of a connector's tasks: its state and the worker (host:port) that runs it.
+type TaskState struct {
+	ID       int    `json:"id"`
+	State    string `json:"state"`
+	WorkerID string `json:"worker_id"`
+	Trace    string `json:"trace,omitempty"`
 }
 
 // Running reports whether the connector and all of its tasks (at least one) run.
@@ -224,30 +234,43 @@ func (c *Client) WaitRunning(ctx context.Context, name string) (State, error) {
 }
 
 func (c *Client) do(ctx context.Context, method, p string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+p, bytes.NewReader(body))
+	var err error
+	for _, base := range c.BaseURLs {
+		var reached bool
+		if reached, err = c.doAt(ctx, base, method, p, body, out); reached {
+			return err
+		}
+	}
+	return err
+}
+
+// doAt makes one request of the worker at base; reached is false when the
+// worker could not be reached, and another may answer instead.
+func (c *Client) doAt(ctx context.Context, base, method, p string, body []byte, out any) (reached bool, err error) {
+	req, err := http.NewRequestWithContext(ctx, method, base+p, bytes.NewReader(body))
 	if err != nil {
-		return fmt.Errorf("build request: %w", err)
+		return true, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, p, err)
+		return ctx.Err() != nil, fmt.Errorf("%s %s: %w", method, p, err)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return fmt.Errorf("%s %s: read response: %w", method, p, err)
+		return true, fmt.Errorf("%s %s: read response: %w", method, p, err)
 	}
 	if resp.StatusCode >= 300 {
-		return &StatusError{Method: method, Path: p, Code: resp.StatusCode, Body: strings.TrimSpace(string(raw))}
+		return true, &StatusError{Method: method, Path: p, Code: resp.StatusCode, Body: strings.TrimSpace(string(raw))}
 	}
 	if out != nil {
 		if err := json.Unmarshal(raw, out); err != nil {
-			return fmt.Errorf("%s %s: decode response: %w", method, p, err)
+			return true, fmt.Errorf("%s %s: decode response: %w", method, p, err)
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // StatusError is a worker's refusal of a request: its HTTP status and body.

@@ -2,6 +2,8 @@ package connectors
 
 import (
 	"context"
+	"maps"
+	"strings"
 
 	"github.com/store-manager/store-manager/operations/promscrape"
 )
@@ -18,10 +20,14 @@ type Observed struct {
 }
 
 // Observe reads each connector's status from c, its canary's age from the
-// supervisor's metrics page and Debezium's lag from the worker's.
+// supervisor's metrics page and Debezium's lag from the workers' (a
+// comma-separated list: the worker that runs a connector's task reports it).
 func Observe(ctx context.Context, c *Client, all []Connector, supervisorMetrics, connectMetrics string) []Observed {
 	ages := promscrape.Gauge(ctx, supervisorMetrics, "connect_canary_age_seconds", "connector")
-	behind := promscrape.Gauge(ctx, connectMetrics, "debezium_streaming_millisecondsbehindsource", "server")
+	behind := map[string]float64{}
+	for _, url := range strings.Split(connectMetrics, ",") {
+		maps.Copy(behind, promscrape.Gauge(ctx, url, "debezium_streaming_millisecondsbehindsource", "server"))
+	}
 	out := make([]Observed, 0, len(all))
 	for _, conn := range all {
 		o := Observed{Connector: conn}

@@ -93,6 +93,18 @@ func (c *Client) retrying(ctx context.Context, method, p string) error {
 	}
 }
 
+// Host is the worker (host:port) that runs the connector's first task that
+// is not running, or else the connector itself: the one to restart when
+// restarting the connector did not help. "" when the status does not say.
+func (s State) Host() string {
+	for _, t := range s.Tasks {
+		if t.State != "RUNNING" && t.WorkerID != "" {
+			return t.WorkerID
+		}
+	}
+	return s.Connector.WorkerID
+}
+
 // Health is what the supervisor knows of one connector at one moment.
 type Health struct {
 	State        State
@@ -204,11 +216,14 @@ var (
 // binlog position was purged has its offsets reset instead, and a
 // connector reading its tables is left to finish.
 type Supervisor struct {
-	Client        *Client
-	Connectors    []string
-	Policy        Policy
-	Canary        func(connector string) time.Duration // age of the connector's newest relayed canary
-	RestartWorker func(ctx context.Context) error
+	Client     *Client
+	Connectors []string
+	Policy     Policy
+	Canary     func(connector string) time.Duration // age of the connector's newest relayed canary
+	// RestartWorker restarts the Connect worker with that REST address
+	// (host:port): the one that runs the connector's failing task, or the
+	// connector; "" when the cluster could not say.
+	RestartWorker func(ctx context.Context, workerID string) error
 	Log           *slog.Logger
 }
 
@@ -262,7 +277,7 @@ func (s *Supervisor) check(ctx context.Context, name string, w *watch) {
 	case ResetOffsets:
 		err = s.Client.ResetOffsets(ctx, name)
 	case RestartWorker:
-		err = s.RestartWorker(ctx)
+		err = s.RestartWorker(ctx, h.State.Host())
 	case GiveUp:
 		givenUp.WithLabelValues(name).Set(1)
 		log.Error("connector supervisor: restarts did not help; a person is needed")

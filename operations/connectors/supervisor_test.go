@@ -9,11 +9,8 @@ import (
 func running() State {
 	var s State
 	s.Connector.State = "RUNNING"
-	s.Tasks = append(s.Tasks, struct {
-		ID    int    `json:"id"`
-		State string `json:"state"`
-		Trace string `json:"trace,omitempty"`
-	}{State: "RUNNING"})
+	s.Connector.WorkerID = "127.0.0.1:8083"
+	s.Tasks = append(s.Tasks, TaskState{State: "RUNNING", WorkerID: "127.0.0.1:8283"})
 	return s
 }
 
@@ -85,6 +82,26 @@ func TestSupervisorPolicyAfterPurgedBinlog(t *testing.T) {
 	for i, st := range steps {
 		if got := p.decide(&w, st.health, t0.Add(st.at)); got != st.want {
 			t.Fatalf("step %d at %s: %q, want %q", i, st.at, got, st.want)
+		}
+	}
+}
+
+// The worker to restart is the one that runs the failing task, else the
+// connector's, else unknown.
+func TestHost(t *testing.T) {
+	var unknown State
+	cases := []struct {
+		name  string
+		state State
+		want  string
+	}{
+		{"a failed task", failed(), "127.0.0.1:8283"},
+		{"every task running", running(), "127.0.0.1:8083"},
+		{"no status", unknown, ""},
+	}
+	for _, tc := range cases {
+		if got := tc.state.Host(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

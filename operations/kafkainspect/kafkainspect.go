@@ -1,6 +1,7 @@
 // Package kafkainspect reads Kafka for operators without joining a consumer
 // group: a group's lag per partition, a topic's size, and the dead letters,
-// which it can replay to their topic.
+// which it can replay to their topic; and each node's health, from its
+// metrics page.
 package kafkainspect
 
 import (
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+
+	"github.com/store-manager/store-manager/operations/promscrape"
 )
 
 // Lag is how far a consumer group is behind on one partition.
@@ -202,7 +205,7 @@ func ReadDeadLetters(ctx context.Context, brokers, topic string) ([]DeadLetter, 
 // value and headers but the error, and waits until the broker has it. The
 // event keeps its id, so handlers that applied it already skip it.
 func Replay(ctx context.Context, brokers string, d DeadLetter, topic string) error {
-	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": brokers, "acks": "all"})
+	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": brokers, "acks": "all", "enable.idempotence": true})
 	if err != nil {
 		return fmt.Errorf("kafka producer: %w", err)
 	}
@@ -230,4 +233,32 @@ func Replay(ctx context.Context, brokers string, d DeadLetter, topic string) err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Node is what one Kafka node's metrics page says of it: whether it
+// answers, whether it is the KRaft quorum's active controller, how many
+// partitions it leads, how many of those lack an in-sync copy, and (from
+// the active controller) how many partitions have no leader at all.
+type Node struct {
+	Name            string  `json:"name"`
+	Up              bool    `json:"up"`
+	Controller      bool    `json:"active_controller"`
+	Leads           float64 `json:"partitions_led"`
+	UnderReplicated float64 `json:"under_replicated"`
+	Offline         float64 `json:"offline"`
+}
+
+// Nodes reads the metrics page of each node (names[i] at urls[i]).
+func Nodes(ctx context.Context, names, urls []string) []Node {
+	out := make([]Node, len(names))
+	for i, url := range urls {
+		leads, up := promscrape.Gauge(ctx, url, "kafka_server_replicamanager_leadercount", "")[""]
+		out[i] = Node{
+			Name: names[i], Up: up, Leads: leads,
+			Controller:      promscrape.Gauge(ctx, url, "kafka_controller_activecontrollercount", "")[""] == 1,
+			UnderReplicated: promscrape.Gauge(ctx, url, "kafka_server_replicamanager_underreplicatedpartitions", "")[""],
+			Offline:         promscrape.Gauge(ctx, url, "kafka_controller_offlinepartitionscount", "")[""],
+		}
+	}
+	return out
 }

@@ -34,7 +34,7 @@ func Gauge(ctx context.Context, url, metric, label string) map[string]float64 {
 					key = l.GetValue()
 				}
 			}
-			out[key] = m.GetGauge().GetValue()
+			out[key] = m.GetGauge().GetValue() + m.GetUntyped().GetValue() // the JMX exporter's are untyped
 		}
 	}
 	return out

@@ -6,6 +6,9 @@ CREATE DATABASE IF NOT EXISTS payments CHARACTER SET utf8mb4 COLLATE utf8mb4_uni
 -- make test's instance of the system, beside the one make run serves.
 CREATE DATABASE IF NOT EXISTS store_test CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 CREATE DATABASE IF NOT EXISTS payments_test CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+-- The cluster tests' instance (make test-cluster).
+CREATE DATABASE IF NOT EXISTS store_cluster CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
+CREATE DATABASE IF NOT EXISTS payments_cluster CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;
 
 DROP USER IF EXISTS ''@'localhost';
 
@@ -13,9 +16,11 @@ DROP USER IF EXISTS ''@'localhost';
 CREATE USER IF NOT EXISTS 'store'@'%' IDENTIFIED BY 'store';
 GRANT ALL PRIVILEGES ON store.* TO 'store'@'%';
 GRANT ALL PRIVILEGES ON store_test.* TO 'store'@'%';
+GRANT ALL PRIVILEGES ON store_cluster.* TO 'store'@'%';
 CREATE USER IF NOT EXISTS 'payments'@'%' IDENTIFIED BY 'payments';
 GRANT ALL PRIVILEGES ON payments.* TO 'payments'@'%';
 GRANT ALL PRIVILEGES ON payments_test.* TO 'payments'@'%';
+GRANT ALL PRIVILEGES ON payments_cluster.* TO 'payments'@'%';
 
 -- Debezium reads the binlog and the captured tables' schema only.
 CREATE USER IF NOT EXISTS 'debezium'@'%' IDENTIFIED BY 'debezium';
@@ -24,6 +29,8 @@ GRANT SELECT ON store.* TO 'debezium'@'%';
 GRANT SELECT ON payments.* TO 'debezium'@'%';
 GRANT SELECT ON store_test.* TO 'debezium'@'%';
 GRANT SELECT ON payments_test.* TO 'debezium'@'%';
+GRANT SELECT ON store_cluster.* TO 'debezium'@'%';
+GRANT SELECT ON payments_cluster.* TO 'debezium'@'%';
 
 -- The Prometheus exporter reads the server's status only.
 CREATE USER IF NOT EXISTS 'exporter'@'%' IDENTIFIED BY 'exporter' WITH MAX_USER_CONNECTIONS 3;

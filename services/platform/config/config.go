@@ -21,8 +21,8 @@ type Stack struct {
 	// RedisPassword is Redis's password (REDIS_PASSWORD): none natively, where Redis
 	// listens on loopback only; compose sets one.
 	RedisPassword string
-	KafkaBrokers  string
-	ConnectURL    string // Kafka Connect REST API
+	KafkaBrokers  string // every broker, comma-separated
+	ConnectURL    string // Kafka Connect REST API: each worker's, comma-separated
 	// Namespace keeps one instance of the system apart from another: "" for
 	// the one make run serves, "test" for make test's (on infrastructure of
 	// its own, see Instance), or a package test's scratch namespace. It

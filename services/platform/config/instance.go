@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Instance says where one copy of the system listens on the native stack:
@@ -23,9 +24,11 @@ type Instance struct {
 }
 
 // Instances are the known instances, by name, with how far their ports are
-// from the unnamed one's. Replicas take the hundreds in between (ReplicaStep),
-// so two instances never share a port.
-var instances = map[string]int{"": 0, "test": 100}
+// from the unnamed one's. Replicas, Kafka nodes and Connect workers take the
+// hundreds in between (ReplicaStep), so two instances never share a port.
+// "cluster" is where the system tests run a replicated Kafka cluster of
+// their own.
+var instances = map[string]int{"": 0, "test": 100, "cluster": 2000}
 
 // Replicas of a service: replica K listens ReplicaStep ports above replica
 // K-1, and an instance runs at most MaxReplicas.
@@ -59,6 +62,97 @@ var InfraPorts = []struct {
 	{"MYSQLD_EXPORTER_PORT", 9104},
 	{"REDIS_EXPORTER_PORT", 9121},
 	{"PROMETHEUS_PORT", 9090},
+}
+
+// Cluster is how many Kafka nodes (each a KRaft broker and controller) and
+// Kafka Connect workers an instance runs.
+type Cluster struct {
+	KafkaNodes, ConnectWorkers int
+}
+
+// The largest cluster an instance runs.
+const (
+	MaxKafkaNodes     = 5
+	MaxConnectWorkers = 3
+)
+
+// Replication is the replication factor of every topic: three copies once
+// there are three nodes, as many as there are nodes before that.
+func (c Cluster) Replication() int { return min(c.KafkaNodes, 3) }
+
+// MinInSync is how many copies a write must reach before it is
+// acknowledged: two of three, so one node may die without losing an
+// acknowledged event or stopping writes; one copy on a smaller cluster.
+func (c Cluster) MinInSync() int { return max(c.Replication()-1, 1) }
+
+// Cluster is the instance's cluster: KAFKA_NODES and CONNECT_WORKERS, else
+// what the stack last started for it (run/cluster in its state folder),
+// else one of each.
+func (i Instance) Cluster() (Cluster, error) {
+	c := Cluster{KafkaNodes: 1, ConnectWorkers: 1}
+	if stack := stackDir(); stack != "" {
+		if raw, err := os.ReadFile(filepath.Join(i.StateDir(stack), "run", "cluster")); err == nil {
+			if _, err := fmt.Sscan(string(raw), &c.KafkaNodes, &c.ConnectWorkers); err != nil {
+				return c, fmt.Errorf("the instance's run/cluster file: %w", err)
+			}
+		}
+	}
+	for _, v := range []struct {
+		name string
+		into *int
+		most int
+	}{{"KAFKA_NODES", &c.KafkaNodes, MaxKafkaNodes}, {"CONNECT_WORKERS", &c.ConnectWorkers, MaxConnectWorkers}} {
+		if raw := os.Getenv(v.name); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil {
+				return c, fmt.Errorf("%s=%q: not a number", v.name, raw)
+			}
+			*v.into = n
+		}
+		if *v.into < 1 || *v.into > v.most {
+			return c, fmt.Errorf("%s must be from 1 to %d, not %d", v.name, v.most, *v.into)
+		}
+	}
+	if c.KafkaNodes%2 == 0 {
+		return c, fmt.Errorf("KAFKA_NODES must be odd (1, 3 or 5): the KRaft controllers vote, and an even quorum survives no more failures than the odd one below it")
+	}
+	return c, nil
+}
+
+// NodePort is node (or worker) k's port of an infrastructure component, by
+// its variable: the first node's is Port's, the others' ReplicaStep apart.
+func (i Instance) NodePort(v string, k int) int { return i.Port(v) + ReplicaStep*(k-1) }
+
+// clusterEnv is what the stack needs to start the instance's cluster: the
+// node ids and ports, the KRaft voters, each topic's copies and the Connect
+// workers' ports, as space-separated lists in node order.
+func (i Instance) clusterEnv(c Cluster) [][2]string {
+	var voters []string
+	lists := map[string][]string{}
+	for k := 1; k <= c.KafkaNodes; k++ {
+		voters = append(voters, fmt.Sprintf("%d@%s", k, loopback(i.NodePort("KAFKA_CONTROLLER_PORT", k))))
+		for _, v := range []string{"KAFKA_PORT", "KAFKA_CONTROLLER_PORT", "KAFKA_METRICS_PORT"} {
+			lists[v] = append(lists[v], strconv.Itoa(i.NodePort(v, k)))
+		}
+	}
+	for k := 1; k <= c.ConnectWorkers; k++ {
+		for _, v := range []string{"CONNECT_PORT", "CONNECT_METRICS_PORT"} {
+			lists[v] = append(lists[v], strconv.Itoa(i.NodePort(v, k)))
+		}
+	}
+	join := func(v string) string { return strings.Join(lists[v], " ") }
+	return [][2]string{
+		{"KAFKA_NODES", strconv.Itoa(c.KafkaNodes)},
+		{"CONNECT_WORKERS", strconv.Itoa(c.ConnectWorkers)},
+		{"KAFKA_VOTERS", strings.Join(voters, ",")},
+		{"KAFKA_REPLICATION", strconv.Itoa(c.Replication())},
+		{"KAFKA_MIN_INSYNC", strconv.Itoa(c.MinInSync())},
+		{"KAFKA_NODE_PORTS", join("KAFKA_PORT")},
+		{"KAFKA_CONTROLLER_PORTS", join("KAFKA_CONTROLLER_PORT")},
+		{"KAFKA_METRICS_PORTS", join("KAFKA_METRICS_PORT")},
+		{"CONNECT_PORTS", join("CONNECT_PORT")},
+		{"CONNECT_METRICS_PORTS", join("CONNECT_METRICS_PORT")},
+	}
 }
 
 // Port is the instance's port of an infrastructure component, by its variable (MARIADB_PORT, ...).
@@ -115,6 +209,19 @@ func (r *Reader) Instance() Instance {
 	return i
 }
 
+// stackDir is the stack's folder: STATE, else the one a program built into
+// its bin/ folder runs from (storectl run by hand), else "".
+func stackDir() string {
+	if dir := os.Getenv("STATE"); dir != "" {
+		return dir
+	}
+	exe, err := os.Executable()
+	if err != nil || filepath.Base(filepath.Dir(exe)) != "bin" {
+		return ""
+	}
+	return filepath.Dir(filepath.Dir(exe))
+}
+
 func loopback(port int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(port)) }
 
 // ReplicaAddr is where replica k (from 1) listens when the first listens on first.
@@ -163,9 +270,31 @@ func (i Instance) StoreURL() string    { return Env("STORE_URL", "http://"+i.Sto
 func (i Instance) PaymentsURL() string { return Env("PAYMENTS_URL", "http://"+i.PaymentsAddr()) }
 func (i Instance) GatewayURL() string  { return Env("GATEWAY_URL", "http://"+i.GatewayAddr()) }
 
-// ConnectMetricsURL is the Connect worker's metrics page (Debezium's lag): CONNECT_METRICS_URL, or the instance's.
+// ConnectMetricsURL is the Connect workers' metrics pages (Debezium's lag),
+// comma-separated: CONNECT_METRICS_URL, or the instance's.
 func (i Instance) ConnectMetricsURL() string {
-	return Env("CONNECT_METRICS_URL", "http://"+loopback(i.Port("CONNECT_METRICS_PORT"))+"/metrics")
+	return Env("CONNECT_METRICS_URL", i.nodes(i.cluster().ConnectWorkers, func(k int) string {
+		return "http://" + loopback(i.NodePort("CONNECT_METRICS_PORT", k)) + "/metrics"
+	}))
+}
+
+// cluster is the instance's cluster, or one node and one worker when its
+// settings are wrong (storectl instance env reports them).
+func (i Instance) cluster() Cluster {
+	c, err := i.Cluster()
+	if err != nil {
+		return Cluster{KafkaNodes: 1, ConnectWorkers: 1}
+	}
+	return c
+}
+
+// nodes joins, with commas, what each of n nodes is.
+func (i Instance) nodes(n int, each func(k int) string) string {
+	out := make([]string, n)
+	for k := range out {
+		out[k] = each(k + 1)
+	}
+	return strings.Join(out, ",")
 }
 
 // PrometheusURL is the instance's Prometheus: PROMETHEUS_URL, or the instance's port.
@@ -193,7 +322,8 @@ func (i Instance) Process(component string) string {
 	return component
 }
 
-// Replica is the pid and log name of replica k of a service: the first has no number.
+// Replica is the pid and log name of replica k of a service, or of Kafka
+// node or Connect worker k ("kafka", "connect"): the first has no number.
 func (i Instance) Replica(service string, k int) string {
 	if k == 1 {
 		return i.Process(service)
@@ -227,6 +357,7 @@ func (i Instance) Env() [][2]string {
 	for _, p := range InfraPorts {
 		env = append(env, [2]string{p.Var, strconv.Itoa(i.Port(p.Var))})
 	}
+	env = append(env, i.clusterEnv(i.cluster())...)
 	if stack := os.Getenv("STATE"); stack != "" {
 		env = append(env, [2]string{"INSTANCE_STATE", i.StateDir(stack)})
 	}
@@ -242,9 +373,13 @@ func (i Instance) Stack() Stack {
 		AdminDSN:      Env("ADMIN_DB_DSN", i.localDSN("admin", "")),
 		RedisAddr:     Env("REDIS_ADDR", loopback(i.Port("REDIS_PORT"))),
 		RedisPassword: os.Getenv("REDIS_PASSWORD"),
-		KafkaBrokers:  Env("KAFKA_BROKERS", loopback(i.Port("KAFKA_PORT"))),
-		ConnectURL:    Env("KAFKA_CONNECT_URL", "http://"+loopback(i.Port("CONNECT_PORT"))),
-		Namespace:     i.Name,
+		KafkaBrokers: Env("KAFKA_BROKERS", i.nodes(i.cluster().KafkaNodes, func(k int) string {
+			return loopback(i.NodePort("KAFKA_PORT", k))
+		})),
+		ConnectURL: Env("KAFKA_CONNECT_URL", i.nodes(i.cluster().ConnectWorkers, func(k int) string {
+			return "http://" + loopback(i.NodePort("CONNECT_PORT", k))
+		})),
+		Namespace: i.Name,
 	}
 }
 

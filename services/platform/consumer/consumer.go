@@ -155,7 +155,7 @@ func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
 		return nil, fmt.Errorf("new consumer %s: %w", cfg.GroupID, err)
 	}
 	p, err := kafka.NewProducer(&kafka.ConfigMap{
-		"bootstrap.servers": cfg.Brokers, "linger.ms": 0, "acks": "all", "queue.buffering.max.kbytes": 4096,
+		"bootstrap.servers": cfg.Brokers, "linger.ms": 0, "acks": "all", "enable.idempotence": true, "queue.buffering.max.kbytes": 4096,
 		// The Go client's channels default to a million entries (16 MB each); dead letters are rare.
 		"go.events.channel.size": 1000, "go.produce.channel.size": 1000,
 	})
@@ -464,7 +464,9 @@ func (r *Runner) deadLetter(ctx context.Context, km *kafka.Message, m Message, c
 
 // EnsureTopics creates the topics that do not exist yet, each with partitions
 // partitions, and with their dead-letter topics. Consumers then find them at
-// once instead of waiting for the first event to create them.
+// once instead of waiting for the first event to create them. Their copies
+// and the copies a write needs are the brokers' defaults (one node: one; a
+// cluster: three, two in sync), as every other topic's.
 func EnsureTopics(ctx context.Context, brokers string, topics []string, partitions int) error {
 	admin, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": brokers})
 	if err != nil {
@@ -474,7 +476,7 @@ func EnsureTopics(ctx context.Context, brokers string, topics []string, partitio
 	specs := make([]kafka.TopicSpecification, 0, 2*len(topics))
 	for _, t := range topics {
 		for _, name := range []string{t, DeadLetterTopic(t)} {
-			specs = append(specs, kafka.TopicSpecification{Topic: name, NumPartitions: partitions, ReplicationFactor: 1})
+			specs = append(specs, kafka.TopicSpecification{Topic: name, NumPartitions: partitions, ReplicationFactor: -1})
 		}
 	}
 	results, err := admin.CreateTopics(ctx, specs)
