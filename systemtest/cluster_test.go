@@ -236,8 +236,8 @@ func everyEventOnItsTopic(t *testing.T, orders []int64) {
 		in[i] = strconv.FormatInt(id, 10)
 	}
 	for _, dsn := range []string{cfg.StoreDSN, cfg.PaymentsDSN} {
-		rows, err := stacktest.Open(t, dsn).Query(`SELECT id, type FROM outbox WHERE aggregatetype IN (?, ?) AND aggregateid IN ('` +
-			strings.Join(in, "','") + `')`, events.TopicOrders, events.TopicPayments)
+		rows, err := stacktest.Open(t, dsn).Query(`SELECT id, type FROM outbox WHERE aggregatetype IN (?, ?) AND aggregateid IN ('`+
+			strings.Join(in, "','")+`')`, events.TopicOrders, events.TopicPayments)
 		if err != nil {
 			t.Fatal(err)
 		}
