@@ -94,7 +94,7 @@ func TestComposeMatchesNativeStack(t *testing.T) {
 		}
 	}
 	// Connect reads the Debezium password from a file, and Redis has a password.
-	connect := c.Services["connect"]
+	connect := c.Services["connect-1"]
 	if connect.Environment["CONNECT_CONFIG_PROVIDERS_FILE_CLASS"] != "org.apache.kafka.common.config.provider.FileConfigProvider" ||
 		!slices.Contains(connect.Volumes, "./debezium/secrets.properties:/etc/connect/secrets.properties:ro") ||
 		!strings.Contains(strings.Join(c.Services["connectors"].Command, " "), "database.password=$${file:/etc/connect/secrets.properties:debezium.password}") { // $$: compose writes one $
@@ -106,11 +106,24 @@ func TestComposeMatchesNativeStack(t *testing.T) {
 
 	// The same versions of Kafka and Debezium.
 	kafkaVersion, debeziumVersion := stackVersions(t)
-	if img := c.Services["kafka"].Image; img != "apache/kafka:"+kafkaVersion {
-		t.Errorf("kafka image %s, want apache/kafka:%s", img, kafkaVersion)
+	for _, name := range []string{"kafka-1", "kafka-2", "kafka-3"} {
+		if img := c.Services[name].Image; img != "apache/kafka:"+kafkaVersion {
+			t.Errorf("%s image %s, want apache/kafka:%s", name, img, kafkaVersion)
+		}
 	}
-	if img := c.Services["connect"].Image; !strings.HasSuffix(img, "/debezium/connect:"+debeziumVersion) {
-		t.Errorf("connect image %s, want Debezium %s", img, debeziumVersion)
+	for _, name := range []string{"connect-1", "connect-2"} {
+		if img := c.Services[name].Image; !strings.HasSuffix(img, "/debezium/connect:"+debeziumVersion) {
+			t.Errorf("%s image %s, want Debezium %s", name, img, debeziumVersion)
+		}
+	}
+	// The cluster: three copies of every topic, two in sync, on every node alike.
+	for _, name := range []string{"kafka-1", "kafka-2", "kafka-3"} {
+		env := c.Services[name].Environment
+		if env["KAFKA_DEFAULT_REPLICATION_FACTOR"] != "3" || env["KAFKA_MIN_INSYNC_REPLICAS"] != "2" ||
+			env["KAFKA_CONTROLLER_QUORUM_VOTERS"] != "1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093" ||
+			env["KAFKA_ADVERTISED_LISTENERS"] != "PLAINTEXT://"+name+":9092" {
+			t.Errorf("%s is not a node of the three-node cluster: %v", name, env)
+		}
 	}
 	if img := c.Services["mysql"].Image; img != "mysql:8.4" {
 		t.Errorf("mysql image %s, want mysql:8.4", img)

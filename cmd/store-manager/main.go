@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,7 +42,8 @@ type Config struct {
 	SagaDeadline    time.Duration // SAGA_DEADLINE: a saga not ended this long after its order is cancelled
 	OperatorKey     string        // OPERATOR_API_KEY: the operations console (/ops) needs it
 	SupervisorURL   string        // SUPERVISOR_METRICS_ADDR: the connector supervisor's metrics, for canary ages
-	ConnectMetrics  string        // CONNECT_METRICS_URL: the Connect worker's metrics, for Debezium's lag
+	ConnectMetrics  string        // CONNECT_METRICS_URL: the Connect workers' metrics, for Debezium's lag
+	KafkaMetrics    string        // KAFKA_METRICS_URL: the Kafka nodes' metrics, for their health
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 }
 
@@ -60,6 +62,7 @@ func loadConfig() (Config, error) {
 		OperatorKey:     config.Env("OPERATOR_API_KEY", console.LocalOperatorKey),
 		SupervisorURL:   "http://" + inst.SupervisorAddr() + "/metrics",
 		ConnectMetrics:  inst.ConnectMetricsURL(),
+		KafkaMetrics:    inst.KafkaMetricsURL(),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
 	if !cfg.EmployeeAuth && !config.Loopback(cfg.HTTPAddr) {
@@ -129,6 +132,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	reports := sagareport.New(queries.Queries(), svc)
 	ops := console.New(console.Config{
 		Stack: cfg.Stack, Store: svc, Sagas: reports, Connectors: pipeline, SupervisorMetrics: cfg.SupervisorURL, ConnectMetrics: cfg.ConnectMetrics,
+		KafkaMetrics: strings.Split(cfg.KafkaMetrics, ","),
 		Groups: map[string][]string{
 			events.GroupProjector:    readmodel.ProjectorTopics,
 			store.SagaConsumer:       store.SagaTopics,

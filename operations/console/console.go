@@ -56,7 +56,8 @@ type Config struct {
 	Sagas             Sagas
 	Connectors        []connectors.Connector // the instance's connectors
 	SupervisorMetrics string                 // the supervisor's /metrics (canary ages)
-	ConnectMetrics    string                 // the Connect worker's /metrics (Debezium's lag)
+	ConnectMetrics    string                 // the Connect workers' /metrics, comma-separated (Debezium's lag)
+	KafkaMetrics      []string               // each Kafka node's /metrics (its health)
 	Groups            map[string][]string    // consumer group -> its topics (bare names)
 	OperatorKey       string
 	PanelBudget       time.Duration // how long the page waits for its panels (default 4 s)
@@ -183,6 +184,7 @@ type view struct {
 	Notice          string
 	Connectors      []connectorView
 	Lags            []kafkainspect.Lag
+	Nodes           []kafkainspect.Node
 	DeadLetters     []deadLetterView // the newest maxDeadLetters
 	DeadLetterCount int
 	Sagas           sagareport.Report
@@ -218,7 +220,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.PanelBudget)
 	defer cancel()
 	v := view{Now: time.Now(), Notice: h.notice(r.URL.Query()), OrderID: r.URL.Query().Get("order")}
-	panels := []panel{{"pipeline", h.pipeline}, {"consumer lag", h.lags}, {"dead letters", h.deadLetters},
+	panels := []panel{{"pipeline", h.pipeline}, {"Kafka nodes", h.nodes}, {"consumer lag", h.lags}, {"dead letters", h.deadLetters},
 		{"sagas", h.sagas}, {"low stock", h.lowStock}}
 	if v.OrderID != "" {
 		panels = append(panels, panel{"order", func(ctx context.Context) func(*view) { return h.order(ctx, v.OrderID) }})
@@ -276,6 +278,33 @@ func (h *Handler) pipeline(ctx context.Context) func(*view) {
 		out = append(out, cv)
 	}
 	return func(v *view) { v.Connectors, v.Problems = out, append(v.Problems, problems...) }
+}
+
+// nodes reads each Kafka node's health: up, the active controller, the
+// partitions it leads and those short of copies or without a leader.
+func (h *Handler) nodes(ctx context.Context) func(*view) {
+	names := make([]string, len(h.cfg.KafkaMetrics))
+	for i, u := range h.cfg.KafkaMetrics {
+		names[i] = strings.TrimSuffix(strings.TrimPrefix(u, "http://"), "/metrics")
+	}
+	nodes := kafkainspect.Nodes(ctx, names, h.cfg.KafkaMetrics)
+	var problems []string
+	controllers := 0
+	for _, n := range nodes {
+		if !n.Up {
+			problems = append(problems, "Kafka node "+n.Name+" does not answer")
+		}
+		if n.Controller {
+			controllers++
+		}
+		if n.UnderReplicated > 0 || n.Offline > 0 {
+			problems = append(problems, fmt.Sprintf("Kafka node %s: %.0f partitions short of copies, %.0f without a leader", n.Name, n.UnderReplicated, n.Offline))
+		}
+	}
+	if len(nodes) > 0 && controllers != 1 {
+		problems = append(problems, fmt.Sprintf("%d active KRaft controllers, not one", controllers))
+	}
+	return func(v *view) { v.Nodes, v.Problems = nodes, append(v.Problems, problems...) }
 }
 
 func (h *Handler) lags(context.Context) func(*view) {

@@ -278,6 +278,14 @@ func (i Instance) ConnectMetricsURL() string {
 	}))
 }
 
+// KafkaMetricsURL is the Kafka nodes' metrics pages, comma-separated:
+// KAFKA_METRICS_URL, or the instance's.
+func (i Instance) KafkaMetricsURL() string {
+	return Env("KAFKA_METRICS_URL", i.nodes(i.cluster().KafkaNodes, func(k int) string {
+		return "http://" + loopback(i.NodePort("KAFKA_METRICS_PORT", k)) + "/metrics"
+	}))
+}
+
 // cluster is the instance's cluster, or one node and one worker when its
 // settings are wrong (storectl instance env reports them).
 func (i Instance) cluster() Cluster {
@@ -344,6 +352,7 @@ func (i Instance) Env() [][2]string {
 		{"KAFKA_BROKERS", st.KafkaBrokers},
 		{"KAFKA_CONNECT_URL", st.ConnectURL},
 		{"CONNECT_METRICS_URL", i.ConnectMetricsURL()},
+		{"KAFKA_METRICS_URL", i.KafkaMetricsURL()},
 		{"PROMETHEUS_URL", i.PrometheusURL()},
 		{"STORE_HTTP_ADDR", i.StoreAddr()},
 		{"PAYMENTS_HTTP_ADDR", i.PaymentsAddr()},
