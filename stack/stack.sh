@@ -163,7 +163,7 @@ check_cluster() {
   local had
   [ -f "$ISTATE/kafka/data/meta.properties" ] || return 0
   had=$(cut -d' ' -f1 "$RUN/cluster" 2>/dev/null || echo 1)
-  [ "$had" = "$KAFKA_NODES" ] || die "this instance's Kafka data is for $had node(s), not KAFKA_NODES=$KAFKA_NODES: stop it and remove its data first (make clean, or STACK_NAMESPACE=${STACK_NAMESPACE:-} stack/stack.sh clean)"
+  [ "$had" = "$KAFKA_NODES" ] || die "this instance's Kafka data is for $had node(s), not KAFKA_NODES=$KAFKA_NODES: stop it and remove its data first (make clean, or ${STACK_NAMESPACE:+STACK_NAMESPACE=$STACK_NAMESPACE }stack/stack.sh clean)"
 }
 
 # start_kafka: every node of the instance's Kafka at once (a KRaft quorum elects its leader
@@ -475,16 +475,24 @@ gateway() {
   wait_for "$inst" "$LOGS/$inst-error.log" curl -fs -o /dev/null "http://$addr/health-check"
 }
 
-# stop_one NAME: TERM, wait up to 30 s, then KILL.
+# stop_one NAME...: TERM to each at once, wait up to 30 s for all, then KILL what is left.
+# The nodes of a Kafka cluster stop together: the last of them, stopped alone, would wait
+# for a controller quorum that is gone.
 stop_one() {
-  local name=$1
-  alive "$name" || { rm -f "$RUN/$name.pid"; return 0; }
-  local pid; pid=$(cat "$RUN/$name.pid")
-  log "stopping $name (pid $pid)"
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  if kill -0 "$pid" 2>/dev/null; then log "$name did not stop in 30s; killing"; kill -9 "$pid" 2>/dev/null || true; fi
-  rm -f "$RUN/$name.pid"
+  local name pid pids=() names=()
+  for name in "$@"; do
+    alive "$name" || { rm -f "$RUN/$name.pid"; continue; }
+    pid=$(cat "$RUN/$name.pid")
+    log "stopping $name (pid $pid)"
+    kill "$pid" 2>/dev/null || true
+    pids+=("$pid") names+=("$name")
+  done
+  [ ${#pids[@]} -gt 0 ] || return 0
+  for _ in $(seq 1 60); do kill -0 "${pids[@]}" 2>/dev/null || break; sleep 0.5; done
+  for i in "${!pids[@]}"; do
+    if kill -0 "${pids[$i]}" 2>/dev/null; then log "${names[$i]} did not stop in 30s; killing"; kill -9 "${pids[$i]}" 2>/dev/null || true; fi
+    rm -f "$RUN/${names[$i]}.pid"
+  done
 }
 
 stop() {
@@ -507,7 +515,9 @@ stop() {
   done
   for name in prometheus redis-exporter mysqld-exporter; do stop_one "$name"; done
   for kind in connect kafka; do
-    for f in "$RUN/$kind".pid "$RUN/$kind"-[0-9].pid; do [ -f "$f" ] && stop_one "$(basename "$f" .pid)"; done
+    local members=()
+    for f in "$RUN/$kind".pid "$RUN/$kind"-[0-9].pid; do [ -f "$f" ] && members+=("$(basename "$f" .pid)"); done
+    [ ${#members[@]} -eq 0 ] || stop_one "${members[@]}"
   done
   for name in redis mariadb; do stop_one "$name"; done
 }

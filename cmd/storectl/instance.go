@@ -75,7 +75,7 @@ func instanceCmd(inst config.Instance, args []string) error {
 		fmt.Printf("  MariaDB        127.0.0.1:%d (databases %s, %s)\n", inst.Port("MARIADB_PORT"), inst.Database("store"), inst.Database("payments"))
 		fmt.Printf("  Redis          %s\n", st.RedisAddr)
 		fmt.Printf("  Kafka          %s\n", st.KafkaBrokers)
-		fmt.Printf("  Kafka Connect  %s/connectors\n", st.ConnectURL)
+		fmt.Printf("  Kafka Connect  %s (REST: GET /connectors)\n", st.ConnectURL)
 		fmt.Printf("  Prometheus     %s (every part; alerts in stack/prometheus/alerts.yml)\n", inst.PrometheusURL())
 		return nil
 	}
