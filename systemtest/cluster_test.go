@@ -84,6 +84,40 @@ func restoreCluster(t *testing.T, c config.Cluster) {
 	clusterWhole(t, c)
 }
 
+// clusterRun is a test's stream of orders on a whole cluster: its user, its
+// products with their initial stock, and the stream, 40 orders in.
+type clusterRun struct {
+	s        systemkit.System
+	user     int64
+	products map[int64]int64
+	cs       *chaosStream
+}
+
+// streamOnCluster waits until the cluster is whole, has it restored when the
+// test ends, and starts a steady stream of 20 orders a second.
+func streamOnCluster(t *testing.T, c config.Cluster) clusterRun {
+	t.Helper()
+	clusterWhole(t, c)
+	t.Cleanup(func() { restoreCluster(t, c) })
+	r := clusterRun{s: systemkit.New(t)}
+	r.user = r.s.User(t)
+	var ids []int64
+	r.products, ids = r.s.Products(t, 3, 1000)
+	r.cs = startStream(r.s, r.user, ids, 50*time.Millisecond)
+	t.Cleanup(r.cs.end)
+	r.cs.waitAccepted(t, 40)
+	return r
+}
+
+// holds ends the stream and checks the chaos suite's invariants and that
+// every event the outboxes committed for its orders is on its topic.
+func (r clusterRun) holds(t *testing.T) {
+	t.Helper()
+	r.cs.end()
+	invariants(t, r.s, 60*time.Second, r.user, r.products, r.cs)
+	everyEventOnItsTopic(t, r.cs.accepted)
+}
+
 // A Kafka node SIGKILLed in the middle of a steady stream of orders and not
 // restarted, once a node that leads partitions and once the active
 // controller: orders keep completing, no saga takes more than 20 s from
@@ -93,14 +127,7 @@ func TestClusterSurvivesAKafkaNodeKilled(t *testing.T) {
 	c := clusterUnderTest(t)
 	for _, victim := range []string{"a node that leads partitions", "the active controller"} {
 		t.Run(victim, func(t *testing.T) {
-			clusterWhole(t, c)
-			t.Cleanup(func() { restoreCluster(t, c) })
-			s := systemkit.New(t)
-			user := s.User(t)
-			products, ids := s.Products(t, 3, 1000)
-			cs := startStream(s, user, ids, 50*time.Millisecond)
-			defer cs.end()
-			cs.waitAccepted(t, 40)
+			r := streamOnCluster(t, c)
 			var kill kafkaNode
 			for _, n := range kafkaNodes(t, c) {
 				if (victim == "the active controller") == n.controller && n.leads > 0 {
@@ -114,11 +141,9 @@ func TestClusterSurvivesAKafkaNodeKilled(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Logf("killed %s (%+v)", kill.name, kill)
-			cs.waitAccepted(t, cs.count()+300) // 15 s more of orders, with one node gone
-			cs.end()
-			invariants(t, s, 60*time.Second, user, products, cs)
-			sagasWithin(t, user, 20*time.Second)
-			everyEventOnItsTopic(t, cs.accepted)
+			r.cs.waitAccepted(t, r.cs.count()+300) // 15 s more of orders, with one node gone
+			r.holds(t)
+			sagasWithin(t, r.user, 20*time.Second)
 		})
 	}
 }
@@ -128,8 +153,7 @@ func TestClusterSurvivesAKafkaNodeKilled(t *testing.T) {
 // relaying resumes within 30 s, and the invariants hold.
 func TestClusterSurvivesAConnectWorkerKilled(t *testing.T) {
 	c := clusterUnderTest(t)
-	clusterWhole(t, c)
-	t.Cleanup(func() { restoreCluster(t, c) })
+	r := streamOnCluster(t, c)
 	cfg := config.Load()
 	client := connectors.NewClient(cfg.ConnectURL)
 	store := cfg.Connector(connectors.StoreOutbox)
@@ -149,23 +173,17 @@ func TestClusterSurvivesAConnectWorkerKilled(t *testing.T) {
 		t.Fatalf("the store connector's task runs on %s, no worker of this instance", host)
 	}
 
-	s := systemkit.New(t)
-	user := s.User(t)
-	products, ids := s.Products(t, 3, 1000)
-	cs := startStream(s, user, ids, 50*time.Millisecond)
-	defer cs.end()
-	cs.waitAccepted(t, 40)
 	if err := syscall.Kill(systemkit.PidOfProcess(t, victim), syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
 	killed := time.Now()
-	before := cs.count()
+	before := r.cs.count()
 	stacktest.Eventually(t, 30*time.Second, "an order placed after the kill completed", func() bool {
-		cs.mu.Lock()
-		after := append([]int64(nil), cs.accepted[before:]...)
-		cs.mu.Unlock()
+		r.cs.mu.Lock()
+		after := append([]int64(nil), r.cs.accepted[before:]...)
+		r.cs.mu.Unlock()
 		for _, id := range after {
-			if o, _ := s.GetOrder(t, id); o.Status == "Completed" {
+			if o, _ := r.s.GetOrder(t, id); o.Status == "Completed" {
 				return true
 			}
 		}
@@ -176,10 +194,8 @@ func TestClusterSurvivesAConnectWorkerKilled(t *testing.T) {
 	if err != nil || !moved.Running() || moved.Tasks[0].WorkerID == host {
 		t.Fatalf("the task did not move off %s: %+v %v", host, moved, err)
 	}
-	cs.waitAccepted(t, cs.count()+100)
-	cs.end()
-	invariants(t, s, 60*time.Second, user, products, cs)
-	everyEventOnItsTopic(t, cs.accepted)
+	r.cs.waitAccepted(t, r.cs.count()+100)
+	r.holds(t)
 }
 
 // Every Kafka node restarted in turn under a stream of orders, each once the
@@ -187,22 +203,13 @@ func TestClusterSurvivesAConnectWorkerKilled(t *testing.T) {
 // stuck, and every event the outboxes committed is on its topic.
 func TestClusterRollingRestart(t *testing.T) {
 	c := clusterUnderTest(t)
-	clusterWhole(t, c)
-	t.Cleanup(func() { restoreCluster(t, c) })
-	s := systemkit.New(t)
-	user := s.User(t)
-	products, ids := s.Products(t, 3, 1000)
-	cs := startStream(s, user, ids, 50*time.Millisecond)
-	defer cs.end()
-	cs.waitAccepted(t, 40)
+	r := streamOnCluster(t, c)
 	for k := 1; k <= c.KafkaNodes; k++ {
 		systemkit.Stack(t, "restart", systemkit.Instance().Replica("kafka", k))
 		clusterWhole(t, c)
-		cs.waitAccepted(t, cs.count()+40)
+		r.cs.waitAccepted(t, r.cs.count()+40)
 	}
-	cs.end()
-	invariants(t, s, 60*time.Second, user, products, cs)
-	everyEventOnItsTopic(t, cs.accepted)
+	r.holds(t)
 }
 
 // sagasWithin fails when a saga of user's orders took longer than most from
