@@ -12,7 +12,7 @@ import (
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 
 	"github.com/store-manager/store-manager/operations/connectors"
-	"github.com/store-manager/store-manager/operations/promscrape"
+	"github.com/store-manager/store-manager/operations/kafkainspect"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/testkit/stacktest"
@@ -35,31 +35,15 @@ func clusterUnderTest(t *testing.T) config.Cluster {
 	return c
 }
 
-// kafkaNode is what one Kafka node's metrics say of it.
-type kafkaNode struct {
-	name       string
-	up         bool
-	controller bool // the KRaft quorum's active controller
-	leads      float64
-	lagging    float64 // partitions it leads whose copies are not all in sync
-}
-
 // kafkaNodes reads every node's metrics.
-func kafkaNodes(t *testing.T, c config.Cluster) []kafkaNode {
-	t.Helper()
+func kafkaNodes(c config.Cluster) []kafkainspect.Node {
 	inst := systemkit.Instance()
-	out := make([]kafkaNode, c.KafkaNodes)
-	for k := range out {
-		url := fmt.Sprintf("http://127.0.0.1:%d/metrics", inst.NodePort("KAFKA_METRICS_PORT", k+1))
-		ctx := context.Background()
-		leads, up := promscrape.Gauge(ctx, url, "kafka_server_replicamanager_leadercount", "")[""]
-		out[k] = kafkaNode{
-			name: inst.Replica("kafka", k+1), up: up, leads: leads,
-			controller: promscrape.Gauge(ctx, url, "kafka_controller_activecontrollercount", "")[""] == 1,
-			lagging:    promscrape.Gauge(ctx, url, "kafka_server_replicamanager_underreplicatedpartitions", "")[""],
-		}
+	names, urls := make([]string, c.KafkaNodes), make([]string, c.KafkaNodes)
+	for k := range names {
+		names[k] = inst.Replica("kafka", k+1)
+		urls[k] = fmt.Sprintf("http://127.0.0.1:%d/metrics", inst.NodePort("KAFKA_METRICS_PORT", k+1))
 	}
-	return out
+	return kafkainspect.Nodes(context.Background(), names, urls)
 }
 
 // clusterWhole waits until every node runs, one is the active controller and
@@ -67,14 +51,7 @@ func kafkaNodes(t *testing.T, c config.Cluster) []kafkaNode {
 func clusterWhole(t *testing.T, c config.Cluster) {
 	t.Helper()
 	stacktest.Eventually(t, 90*time.Second, "every Kafka node up and in sync, one controller", func() bool {
-		controllers, whole := 0, true
-		for _, n := range kafkaNodes(t, c) {
-			whole = whole && n.up && n.lagging == 0
-			if n.controller {
-				controllers++
-			}
-		}
-		return whole && controllers == 1
+		return len(kafkainspect.Problems(kafkaNodes(c))) == 0
 	})
 }
 
@@ -128,19 +105,19 @@ func TestClusterSurvivesAKafkaNodeKilled(t *testing.T) {
 	for _, victim := range []string{"a node that leads partitions", "the active controller"} {
 		t.Run(victim, func(t *testing.T) {
 			r := streamOnCluster(t, c)
-			var kill kafkaNode
-			for _, n := range kafkaNodes(t, c) {
-				if (victim == "the active controller") == n.controller && n.leads > 0 {
+			var kill kafkainspect.Node
+			for _, n := range kafkaNodes(c) {
+				if (victim == "the active controller") == n.Controller && n.Leads > 0 {
 					kill = n
 				}
 			}
-			if kill.name == "" {
-				t.Fatalf("no node is %s: %+v", victim, kafkaNodes(t, c))
+			if kill.Name == "" {
+				t.Fatalf("no node is %s: %+v", victim, kafkaNodes(c))
 			}
-			if err := syscall.Kill(systemkit.PidOfProcess(t, kill.name), syscall.SIGKILL); err != nil {
+			if err := syscall.Kill(systemkit.PidOfProcess(t, kill.Name), syscall.SIGKILL); err != nil {
 				t.Fatal(err)
 			}
-			t.Logf("killed %s (%+v)", kill.name, kill)
+			t.Logf("killed %s (%+v)", kill.Name, kill)
 			r.cs.waitAccepted(t, r.cs.count()+300) // 15 s more of orders, with one node gone
 			r.holds(t)
 			sagasWithin(t, r.user, 20*time.Second)

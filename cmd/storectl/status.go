@@ -186,26 +186,8 @@ func (r *report) checkKafka(ctx context.Context, inst config.Instance) {
 		urls[k] = fmt.Sprintf("http://%s/metrics", net.JoinHostPort("127.0.0.1", strconv.Itoa(inst.NodePort("KAFKA_METRICS_PORT", k+1))))
 	}
 	r.Kafka = kafkainspect.Nodes(ctx, names, urls)
-	controllers := 0
-	var lagging, offline float64
-	for _, n := range r.Kafka {
-		if !n.Up {
-			r.problem("Kafka node %s is down (or its metrics do not answer)", n.Name)
-		}
-		if n.Controller {
-			controllers++
-		}
-		lagging += n.UnderReplicated
-		offline = max(offline, n.Offline)
-	}
-	if controllers != 1 {
-		r.problem("%d active KRaft controllers, not one", controllers)
-	}
-	if lagging > 0 {
-		r.problem("%.0f partitions lack an in-sync copy", lagging)
-	}
-	if offline > 0 {
-		r.problem("%.0f partitions have no leader", offline)
+	for _, p := range kafkainspect.Problems(r.Kafka) {
+		r.problem("%s", p)
 	}
 }
 

@@ -288,22 +288,7 @@ func (h *Handler) nodes(ctx context.Context) func(*view) {
 		names[i] = strings.TrimSuffix(strings.TrimPrefix(u, "http://"), "/metrics")
 	}
 	nodes := kafkainspect.Nodes(ctx, names, h.cfg.KafkaMetrics)
-	var problems []string
-	controllers := 0
-	for _, n := range nodes {
-		if !n.Up {
-			problems = append(problems, "Kafka node "+n.Name+" does not answer")
-		}
-		if n.Controller {
-			controllers++
-		}
-		if n.UnderReplicated > 0 || n.Offline > 0 {
-			problems = append(problems, fmt.Sprintf("Kafka node %s: %.0f partitions short of copies, %.0f without a leader", n.Name, n.UnderReplicated, n.Offline))
-		}
-	}
-	if len(nodes) > 0 && controllers != 1 {
-		problems = append(problems, fmt.Sprintf("%d active KRaft controllers, not one", controllers))
-	}
+	problems := kafkainspect.Problems(nodes)
 	return func(v *view) { v.Nodes, v.Problems = nodes, append(v.Problems, problems...) }
 }
 

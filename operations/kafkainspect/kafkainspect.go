@@ -262,3 +262,32 @@ func Nodes(ctx context.Context, names, urls []string) []Node {
 	}
 	return out
 }
+
+// Problems says what is wrong with a cluster of nodes: a node that does not
+// answer, no active controller or more than one, partitions short of an
+// in-sync copy, partitions without a leader.
+func Problems(nodes []Node) []string {
+	var out []string
+	controllers := 0
+	var lagging, offline float64
+	for _, n := range nodes {
+		if !n.Up {
+			out = append(out, fmt.Sprintf("Kafka node %s is down (or its metrics do not answer)", n.Name))
+		}
+		if n.Controller {
+			controllers++
+		}
+		lagging += n.UnderReplicated
+		offline = max(offline, n.Offline)
+	}
+	if len(nodes) > 0 && controllers != 1 {
+		out = append(out, fmt.Sprintf("%d active KRaft controllers, not one", controllers))
+	}
+	if lagging > 0 {
+		out = append(out, fmt.Sprintf("%.0f partitions lack an in-sync copy", lagging))
+	}
+	if offline > 0 {
+		out = append(out, fmt.Sprintf("%.0f partitions have no leader", offline))
+	}
+	return out
+}

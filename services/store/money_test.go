@@ -133,7 +133,7 @@ func TestMoneyHoldsWhateverTheInterleaving(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				outcome := fmt.Sprintf("order %s, payment %s", or(states[order], "deleted"), paymentState(p))
+				outcome := fmt.Sprintf("order %s, payment %s", stateOr(states[order], "deleted"), paymentState(p))
 				if tc.want != "" && outcome != tc.want {
 					t.Fatalf("round %d: %s (%+v); want %s", round, outcome, p, tc.want)
 				}
@@ -151,7 +151,8 @@ func TestMoneyHoldsWhateverTheInterleaving(t *testing.T) {
 	}
 }
 
-func or(s, otherwise string) string {
+// stateOr is an order's state, or otherwise when it has none (it is deleted).
+func stateOr(s, otherwise string) string {
 	if s == "" {
 		return otherwise
 	}

@@ -273,7 +273,7 @@ func (i Instance) GatewayURL() string  { return Env("GATEWAY_URL", "http://"+i.G
 // ConnectMetricsURL is the Connect workers' metrics pages (Debezium's lag),
 // comma-separated: CONNECT_METRICS_URL, or the instance's.
 func (i Instance) ConnectMetricsURL() string {
-	return Env("CONNECT_METRICS_URL", i.nodes(i.cluster().ConnectWorkers, func(k int) string {
+	return Env("CONNECT_METRICS_URL", nodes(i.cluster().ConnectWorkers, func(k int) string {
 		return "http://" + loopback(i.NodePort("CONNECT_METRICS_PORT", k)) + "/metrics"
 	}))
 }
@@ -281,7 +281,7 @@ func (i Instance) ConnectMetricsURL() string {
 // KafkaMetricsURL is the Kafka nodes' metrics pages, comma-separated:
 // KAFKA_METRICS_URL, or the instance's.
 func (i Instance) KafkaMetricsURL() string {
-	return Env("KAFKA_METRICS_URL", i.nodes(i.cluster().KafkaNodes, func(k int) string {
+	return Env("KAFKA_METRICS_URL", nodes(i.cluster().KafkaNodes, func(k int) string {
 		return "http://" + loopback(i.NodePort("KAFKA_METRICS_PORT", k)) + "/metrics"
 	}))
 }
@@ -297,7 +297,7 @@ func (i Instance) cluster() Cluster {
 }
 
 // nodes joins, with commas, what each of n nodes is.
-func (i Instance) nodes(n int, each func(k int) string) string {
+func nodes(n int, each func(k int) string) string {
 	out := make([]string, n)
 	for k := range out {
 		out[k] = each(k + 1)
@@ -382,10 +382,10 @@ func (i Instance) Stack() Stack {
 		AdminDSN:      Env("ADMIN_DB_DSN", i.localDSN("admin", "")),
 		RedisAddr:     Env("REDIS_ADDR", loopback(i.Port("REDIS_PORT"))),
 		RedisPassword: os.Getenv("REDIS_PASSWORD"),
-		KafkaBrokers: Env("KAFKA_BROKERS", i.nodes(i.cluster().KafkaNodes, func(k int) string {
+		KafkaBrokers: Env("KAFKA_BROKERS", nodes(i.cluster().KafkaNodes, func(k int) string {
 			return loopback(i.NodePort("KAFKA_PORT", k))
 		})),
-		ConnectURL: Env("KAFKA_CONNECT_URL", i.nodes(i.cluster().ConnectWorkers, func(k int) string {
+		ConnectURL: Env("KAFKA_CONNECT_URL", nodes(i.cluster().ConnectWorkers, func(k int) string {
 			return "http://" + loopback(i.NodePort("CONNECT_PORT", k))
 		})),
 		Namespace: i.Name,
