@@ -173,13 +173,10 @@ start_kafka() {
   check_cluster
   for k in $(seq 1 "$KAFKA_NODES"); do start_kafka_node "$k"; done
   for k in $(seq 1 "$KAFKA_NODES"); do
-    local name; name=$(node kafka "$k")
+    local name; name=$(replica kafka "$k")
     wait_for "$name" "$LOGS/$name.log" kafka_ready "$name" "$(nth "$KAFKA_NODE_PORTS" "$k")"
   done
 }
-
-# node KIND K: the pid and log name of Kafka node or Connect worker K (kafka, kafka-2, ...).
-node() { storectl instance process "$1" "$2"; }
 
 # cluster_id: the one id every node of the instance's Kafka is formatted with.
 cluster_id() {
@@ -199,7 +196,7 @@ cluster_id() {
 # node's names (kafka, .state/kafka/data).
 start_kafka_node() {
   local k=$1 name KAFKA_NODE_ID=$1 KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_METRICS_PORT KAFKA_DATA
-  name=$(node kafka "$k")
+  name=$(replica kafka "$k")
   if alive "$name"; then return; fi
   KAFKA_PORT=$(nth "$KAFKA_NODE_PORTS" "$k")
   KAFKA_CONTROLLER_PORT=$(nth "$KAFKA_CONTROLLER_PORTS" "$k")
@@ -237,7 +234,7 @@ start_connect() {
 # start_connect_worker K: worker K, on its own REST and metrics ports.
 start_connect_worker() {
   local k=$1 name CONNECT_PORT CONNECT_METRICS_PORT
-  name=$(node connect "$k")
+  name=$(replica connect "$k")
   if alive "$name"; then return; fi
   CONNECT_PORT=$(nth "$CONNECT_PORTS" "$k")
   CONNECT_METRICS_PORT=$(nth "$CONNECT_METRICS_PORTS" "$k")
@@ -356,7 +353,8 @@ replicas() {
   echo "$n"
 }
 
-# replica NAME K: the pid and log name of replica K of a service.
+# replica NAME K: the pid and log name of replica K of a service, or of Kafka node or Connect
+# worker K (kafka, kafka-2, ...).
 replica() { storectl instance process "$1" "$2"; }
 
 # replica_addr NAME K: where replica K of a service listens.

@@ -2,7 +2,6 @@ package systemtest
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"syscall"
@@ -36,14 +35,9 @@ func clusterUnderTest(t *testing.T) config.Cluster {
 }
 
 // kafkaNodes reads every node's metrics.
-func kafkaNodes(c config.Cluster) []kafkainspect.Node {
-	inst := systemkit.Instance()
-	names, urls := make([]string, c.KafkaNodes), make([]string, c.KafkaNodes)
-	for k := range names {
-		names[k] = inst.Replica("kafka", k+1)
-		urls[k] = fmt.Sprintf("http://127.0.0.1:%d/metrics", inst.NodePort("KAFKA_METRICS_PORT", k+1))
-	}
-	return kafkainspect.Nodes(context.Background(), names, urls)
+func kafkaNodes() []kafkainspect.Node {
+	names, pages := systemkit.Instance().KafkaNodes()
+	return kafkainspect.Nodes(context.Background(), names, pages)
 }
 
 // clusterWhole waits until every node runs, one is the active controller and
@@ -51,7 +45,7 @@ func kafkaNodes(c config.Cluster) []kafkainspect.Node {
 func clusterWhole(t *testing.T, c config.Cluster) {
 	t.Helper()
 	stacktest.Eventually(t, 90*time.Second, "every Kafka node up and in sync, one controller", func() bool {
-		return len(kafkainspect.Problems(kafkaNodes(c))) == 0
+		return len(kafkainspect.Problems(kafkaNodes())) == 0
 	})
 }
 
@@ -106,13 +100,13 @@ func TestClusterSurvivesAKafkaNodeKilled(t *testing.T) {
 		t.Run(victim, func(t *testing.T) {
 			r := streamOnCluster(t, c)
 			var kill kafkainspect.Node
-			for _, n := range kafkaNodes(c) {
+			for _, n := range kafkaNodes() {
 				if (victim == "the active controller") == n.Controller && n.Leads > 0 {
 					kill = n
 				}
 			}
 			if kill.Name == "" {
-				t.Fatalf("no node is %s: %+v", victim, kafkaNodes(c))
+				t.Fatalf("no node is %s: %+v", victim, kafkaNodes())
 			}
 			if err := syscall.Kill(systemkit.PidOfProcess(t, kill.Name), syscall.SIGKILL); err != nil {
 				t.Fatal(err)
@@ -139,14 +133,8 @@ func TestClusterSurvivesAConnectWorkerKilled(t *testing.T) {
 		t.Fatalf("connector %s: %+v %v", store, state, err)
 	}
 	host := state.Tasks[0].WorkerID
-	victim := ""
-	inst := systemkit.Instance()
-	for k := 1; k <= c.ConnectWorkers; k++ {
-		if strings.HasSuffix(host, ":"+strconv.Itoa(inst.NodePort("CONNECT_PORT", k))) {
-			victim = inst.Replica("connect", k)
-		}
-	}
-	if victim == "" {
+	victim, ok := systemkit.Instance().ConnectWorker(host)
+	if !ok {
 		t.Fatalf("the store connector's task runs on %s, no worker of this instance", host)
 	}
 

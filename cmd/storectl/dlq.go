@@ -58,13 +58,11 @@ func dlqCmd(ctx context.Context, cfg config.Stack, args []string) error {
 				return err
 			}
 			if args[0] == "show" {
-				enc := json.NewEncoder(os.Stdout)
-				enc.SetIndent("", "  ")
 				out := map[string]any{"dead_letter": d, "payload": json.RawMessage(d.Value)}
 				if !json.Valid(d.Value) {
 					out["payload"] = string(d.Value)
 				}
-				if err := enc.Encode(out); err != nil {
+				if err := printJSON(out); err != nil {
 					return err
 				}
 				continue

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 
@@ -35,9 +33,7 @@ func incidentsCmd(ctx context.Context, cfg config.Stack, args []string) error {
 			if open == nil {
 				open = []sagareport.Incident{}
 			}
-			enc := json.NewEncoder(os.Stdout)
-			enc.SetIndent("", "  ")
-			if err := enc.Encode(open); err != nil {
+			if err := printJSON(open); err != nil {
 				return err
 			}
 		} else {

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -263,4 +264,11 @@ func connectorsCmd(ctx context.Context, cfg config.Stack, args []string) error {
 	default:
 		return errUsage
 	}
+}
+
+// printJSON writes v to standard output as indented JSON, as every --json does.
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"flag"
 	"fmt"
-	"os"
 	"time"
 
 	paymentsdb "github.com/store-manager/store-manager/db/payments"
@@ -43,9 +41,7 @@ func reconcileCmd(ctx context.Context, cfg config.Stack, args []string) error {
 		if found == nil {
 			found = []reconcile.Disagreement{}
 		}
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(found); err != nil {
+		if err := printJSON(found); err != nil {
 			return err
 		}
 	} else {

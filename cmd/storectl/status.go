@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -105,9 +104,7 @@ func statusCmd(ctx context.Context, cfg config.Stack, inst config.Instance, args
 	r.checkSagas(ctx, cfg, *deadline)
 	r.Healthy = len(r.Problems) == 0 && len(r.Unknown) == 0
 	if *asJSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(r); err != nil {
+		if err := printJSON(r); err != nil {
 			return err
 		}
 	} else {
@@ -175,17 +172,12 @@ func (r *report) checkConnectors(ctx context.Context, cfg config.Stack, inst con
 // down, no active controller or more than one, and partitions without a
 // leader or short of in-sync copies are problems.
 func (r *report) checkKafka(ctx context.Context, inst config.Instance) {
-	c, err := inst.Cluster()
-	if err != nil {
+	if _, err := inst.Cluster(); err != nil {
 		r.unknown("the Kafka cluster: %v", err)
 		return
 	}
-	names, urls := make([]string, c.KafkaNodes), make([]string, c.KafkaNodes)
-	for k := range names {
-		names[k] = inst.Replica("kafka", k+1)
-		urls[k] = fmt.Sprintf("http://%s/metrics", net.JoinHostPort("127.0.0.1", strconv.Itoa(inst.NodePort("KAFKA_METRICS_PORT", k+1))))
-	}
-	r.Kafka = kafkainspect.Nodes(ctx, names, urls)
+	names, pages := inst.KafkaNodes()
+	r.Kafka = kafkainspect.Nodes(ctx, names, pages)
 	for _, p := range kafkainspect.Problems(r.Kafka) {
 		r.problem("%s", p)
 	}

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -25,14 +23,11 @@ import (
 )
 
 // workerName is the stack's name of the Connect worker whose REST address
-// is workerID (host:port, as Kafka Connect reports it): the first worker
-// when none of the instance's has it (the cluster could not say).
+// is workerID: the first worker when none of the instance's has it (the
+// cluster could not say).
 func workerName(inst config.Instance, workerID string) string {
-	c, _ := inst.Cluster()
-	for k := 1; k <= c.ConnectWorkers; k++ {
-		if strings.HasSuffix(workerID, ":"+strconv.Itoa(inst.NodePort("CONNECT_PORT", k))) {
-			return inst.Replica("connect", k)
-		}
+	if name, ok := inst.ConnectWorker(workerID); ok {
+		return name
 	}
 	return inst.Replica("connect", 1)
 }

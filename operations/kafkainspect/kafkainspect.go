@@ -252,12 +252,13 @@ type Node struct {
 func Nodes(ctx context.Context, names, urls []string) []Node {
 	out := make([]Node, len(names))
 	for i, url := range urls {
-		leads, up := promscrape.Gauge(ctx, url, "kafka_server_replicamanager_leadercount", "")[""]
+		page := promscrape.Read(ctx, url)
+		leads, up := page.Gauge("kafka_server_replicamanager_leadercount", "")[""]
 		out[i] = Node{
 			Name: names[i], Up: up, Leads: leads,
-			Controller:      promscrape.Gauge(ctx, url, "kafka_controller_activecontrollercount", "")[""] == 1,
-			UnderReplicated: promscrape.Gauge(ctx, url, "kafka_server_replicamanager_underreplicatedpartitions", "")[""],
-			Offline:         promscrape.Gauge(ctx, url, "kafka_controller_offlinepartitionscount", "")[""],
+			Controller:      page.Gauge("kafka_controller_activecontrollercount", "")[""] == 1,
+			UnderReplicated: page.Gauge("kafka_server_replicamanager_underreplicatedpartitions", "")[""],
+			Offline:         page.Gauge("kafka_controller_offlinepartitionscount", "")[""],
 		}
 	}
 	return out

@@ -8,7 +8,9 @@ import (
 // What a cluster's nodes say is wrong: a node down, the controller count,
 // partitions short of copies or without a leader.
 func TestProblems(t *testing.T) {
-	up := func(name string, controller bool) Node { return Node{Name: name, Up: true, Controller: controller, Leads: 10} }
+	up := func(name string, controller bool) Node {
+		return Node{Name: name, Up: true, Controller: controller, Leads: 10}
+	}
 	lagging := up("kafka-2", false)
 	lagging.UnderReplicated = 4
 	offline := up("kafka", true)

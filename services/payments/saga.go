@@ -86,75 +86,71 @@ func (s *Service) onStockDecreased(ctx context.Context, m consumer.Message, o ev
 }
 
 // settleOrder answers an order that is being cancelled or deleted, which
-// waits for this answer before it ends: the order is void from now on (no
-// payment can be created for it), its unpaid payment is voided
-// (PaymentVoided), its paid one refunded in full (PaymentRefunded), and an
-// order without a payment gets PaymentVoided naming none. Paying races with
-// this step on the payment's row lock: the payment is paid first and then
+// waits for this answer before it ends (endOrder): PaymentVoided, naming no
+// payment when there is none, or PaymentRefunded. Paying races with this
+// step on the payment's row lock: the payment is paid first and then
 // refunded, or voided first and then refused.
 func (s *Service) settleOrder(ctx context.Context, m consumer.Message, o events.Order) error {
 	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q *paymentsdb.Queries) ([]outbox.Event, error) {
-		if err := q.VoidOrder(ctx, paymentsdb.VoidOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: orderTotal(o)}); err != nil {
-			return nil, fmt.Errorf("void order %d: %w", o.ID, err)
-		}
-		answer := events.PaymentEvent{OrderID: o.ID, UserID: o.UserID, CausedBy: m.ID}
-		p, err := q.GetPaymentByOrderForUpdate(ctx, o.ID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return paymentEvent(events.PaymentVoided, answer)
-		}
+		typ, answer, _, err := endOrder(ctx, q, m, o)
 		if err != nil {
-			return nil, fmt.Errorf("lock payment of order %d: %w", o.ID, err)
+			return nil, err
 		}
-		answer.PaymentID, answer.TotalAmount = p.ID, p.TotalAmount
-		if !p.IsPaid {
-			if _, err := q.VoidPayment(ctx, p.ID); err != nil {
-				return nil, fmt.Errorf("void payment %d: %w", p.ID, err)
-			}
-			return paymentEvent(events.PaymentVoided, answer)
-		}
-		return s.refund(ctx, q, p.ID, answer)
+		return paymentEvent(typ, answer)
 	})
 }
 
-// refund gives a captured payment back in full, once, and announces it:
-// PaymentRefunded, for the amount refunded.
-func (s *Service) refund(ctx context.Context, q *paymentsdb.Queries, id int64, answer events.PaymentEvent) ([]outbox.Event, error) {
-	if _, err := q.RefundPayment(ctx, id); err != nil {
-		return nil, fmt.Errorf("refund payment %d: %w", id, err)
-	}
-	return paymentEvent(events.PaymentRefunded, answer)
-}
-
-// voidOrder records that an order ended cancelled or deleted. An order that
-// may have had a payment waited for settleOrder's answer first, so here
-// there is normally nothing to void; a payment a trusted service created
-// for an order the saga never asked a payment for is voided (PaymentVoided)
-// or, paid, refunded (PaymentRefunded), which the store reports as an
-// incident: its order ended without waiting for it.
+// voidOrder records that an order ended cancelled or deleted (endOrder). An
+// order that may have had a payment waited for settleOrder's answer first,
+// so here there is normally nothing left to do and nothing is announced; a
+// payment a trusted service created for an order the saga never asked a
+// payment for is voided (PaymentVoided) or, paid, refunded
+// (PaymentRefunded), which the store reports as an incident: its order
+// ended without waiting for it.
 func (s *Service) voidOrder(ctx context.Context, m consumer.Message, o events.Order) error {
 	return s.db.ExecOnce(ctx, SagaConsumer, m.ID, func(q *paymentsdb.Queries) ([]outbox.Event, error) {
-		if err := q.VoidOrder(ctx, paymentsdb.VoidOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: orderTotal(o)}); err != nil {
-			return nil, fmt.Errorf("void order %d: %w", o.ID, err)
+		typ, answer, changed, err := endOrder(ctx, q, m, o)
+		if err != nil || !changed {
+			return nil, err
 		}
-		p, err := q.GetPaymentByOrderForUpdate(ctx, o.ID)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("lock payment of order %d: %w", o.ID, err)
-		}
-		answer := events.PaymentEvent{OrderID: o.ID, PaymentID: p.ID, UserID: o.UserID, TotalAmount: p.TotalAmount, CausedBy: m.ID}
-		switch {
-		case p.VoidedAt.Valid || p.RefundedAt.Valid:
-			return nil, nil // settled already
-		case p.IsPaid:
-			return s.refund(ctx, q, p.ID, answer)
-		}
-		if _, err := q.VoidPayment(ctx, p.ID); err != nil {
-			return nil, fmt.Errorf("void payment %d: %w", p.ID, err)
-		}
-		return paymentEvent(events.PaymentVoided, answer)
+		return paymentEvent(typ, answer)
 	})
+}
+
+// endOrder makes order o void, so no payment can be created for it any
+// more, and settles its payment under the payment's row lock: an unpaid one
+// is voided, a paid one refunded in full, once. It returns the answer to
+// event m (PaymentVoided or PaymentRefunded, as the payment now is; voided
+// naming no payment when there is none) and whether the payment changed
+// just now.
+func endOrder(ctx context.Context, q *paymentsdb.Queries, m consumer.Message, o events.Order) (typ string, answer events.PaymentEvent, changed bool, err error) {
+	if err := q.VoidOrder(ctx, paymentsdb.VoidOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: orderTotal(o)}); err != nil {
+		return "", answer, false, fmt.Errorf("void order %d: %w", o.ID, err)
+	}
+	answer = events.PaymentEvent{OrderID: o.ID, UserID: o.UserID, CausedBy: m.ID}
+	p, err := q.GetPaymentByOrderForUpdate(ctx, o.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return events.PaymentVoided, answer, false, nil
+	}
+	if err != nil {
+		return "", answer, false, fmt.Errorf("lock payment of order %d: %w", o.ID, err)
+	}
+	answer.PaymentID, answer.TotalAmount = p.ID, p.TotalAmount
+	switch {
+	case p.RefundedAt.Valid:
+		return events.PaymentRefunded, answer, false, nil
+	case p.VoidedAt.Valid:
+		return events.PaymentVoided, answer, false, nil
+	case p.IsPaid:
+		if _, err := q.RefundPayment(ctx, p.ID); err != nil {
+			return "", answer, false, fmt.Errorf("refund payment %d: %w", p.ID, err)
+		}
+		return events.PaymentRefunded, answer, true, nil
+	}
+	if _, err := q.VoidPayment(ctx, p.ID); err != nil {
+		return "", answer, false, fmt.Errorf("void payment %d: %w", p.ID, err)
+	}
+	return events.PaymentVoided, answer, true, nil
 }
 
 // orderTotal is the total an order event carries; a tombstone carries none.

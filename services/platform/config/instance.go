@@ -270,20 +270,38 @@ func (i Instance) StoreURL() string    { return Env("STORE_URL", "http://"+i.Sto
 func (i Instance) PaymentsURL() string { return Env("PAYMENTS_URL", "http://"+i.PaymentsAddr()) }
 func (i Instance) GatewayURL() string  { return Env("GATEWAY_URL", "http://"+i.GatewayAddr()) }
 
-// ConnectMetricsURL is the Connect workers' metrics pages (Debezium's lag),
-// comma-separated: CONNECT_METRICS_URL, or the instance's.
+// ConnectMetricsURL is the Connect workers' metrics pages (Debezium's
+// lag), comma-separated: CONNECT_METRICS_URL, or the instance's.
 func (i Instance) ConnectMetricsURL() string {
-	return Env("CONNECT_METRICS_URL", nodes(i.cluster().ConnectWorkers, func(k int) string {
-		return "http://" + loopback(i.NodePort("CONNECT_METRICS_PORT", k)) + "/metrics"
-	}))
+	return Env("CONNECT_METRICS_URL", strings.Join(metricsPages(i.nodeAddrs("CONNECT_METRICS_PORT", i.cluster().ConnectWorkers)), ","))
 }
 
 // KafkaMetricsURL is the Kafka nodes' metrics pages, comma-separated:
 // KAFKA_METRICS_URL, or the instance's.
 func (i Instance) KafkaMetricsURL() string {
-	return Env("KAFKA_METRICS_URL", nodes(i.cluster().KafkaNodes, func(k int) string {
-		return "http://" + loopback(i.NodePort("KAFKA_METRICS_PORT", k)) + "/metrics"
-	}))
+	_, pages := i.KafkaNodes()
+	return Env("KAFKA_METRICS_URL", strings.Join(pages, ","))
+}
+
+// KafkaNodes names each of the instance's Kafka nodes (kafka, kafka-2, ...)
+// and its metrics page.
+func (i Instance) KafkaNodes() (names, metrics []string) {
+	n := i.cluster().KafkaNodes
+	for k := 1; k <= n; k++ {
+		names = append(names, i.Replica("kafka", k))
+	}
+	return names, metricsPages(i.nodeAddrs("KAFKA_METRICS_PORT", n))
+}
+
+// ConnectWorker names the instance's Connect worker whose REST address is
+// workerID (host:port, as Kafka Connect reports it), if one is.
+func (i Instance) ConnectWorker(workerID string) (string, bool) {
+	for k, addr := range i.nodeAddrs("CONNECT_PORT", i.cluster().ConnectWorkers) {
+		if _, port, _ := net.SplitHostPort(addr); strings.HasSuffix(workerID, ":"+port) {
+			return i.Replica("connect", k+1), true
+		}
+	}
+	return "", false
 }
 
 // cluster is the instance's cluster, or one node and one worker when its
@@ -296,13 +314,22 @@ func (i Instance) cluster() Cluster {
 	return c
 }
 
-// nodes joins, with commas, what each of n nodes is.
-func nodes(n int, each func(k int) string) string {
+// nodeAddrs is where each of the first n nodes listens on the port called v.
+func (i Instance) nodeAddrs(v string, n int) []string {
 	out := make([]string, n)
 	for k := range out {
-		out[k] = each(k + 1)
+		out[k] = loopback(i.NodePort(v, k+1))
 	}
-	return strings.Join(out, ",")
+	return out
+}
+
+// metricsPages is the /metrics page at each address.
+func metricsPages(addrs []string) []string {
+	out := make([]string, len(addrs))
+	for k, a := range addrs {
+		out[k] = "http://" + a + "/metrics"
+	}
+	return out
 }
 
 // PrometheusURL is the instance's Prometheus: PROMETHEUS_URL, or the instance's port.
@@ -376,19 +403,20 @@ func (i Instance) Env() [][2]string {
 // Stack is where the instance's infrastructure is, each setting's variable
 // (STORE_DB_DSN, REDIS_ADDR, ...) first, and its namespace.
 func (i Instance) Stack() Stack {
+	c := i.cluster()
+	connect := i.nodeAddrs("CONNECT_PORT", c.ConnectWorkers)
+	for k, a := range connect {
+		connect[k] = "http://" + a
+	}
 	return Stack{
 		StoreDSN:      Env("STORE_DB_DSN", i.localDSN("store", i.Database("store"))),
 		PaymentsDSN:   Env("PAYMENTS_DB_DSN", i.localDSN("payments", i.Database("payments"))),
 		AdminDSN:      Env("ADMIN_DB_DSN", i.localDSN("admin", "")),
 		RedisAddr:     Env("REDIS_ADDR", loopback(i.Port("REDIS_PORT"))),
 		RedisPassword: os.Getenv("REDIS_PASSWORD"),
-		KafkaBrokers: Env("KAFKA_BROKERS", nodes(i.cluster().KafkaNodes, func(k int) string {
-			return loopback(i.NodePort("KAFKA_PORT", k))
-		})),
-		ConnectURL: Env("KAFKA_CONNECT_URL", nodes(i.cluster().ConnectWorkers, func(k int) string {
-			return "http://" + loopback(i.NodePort("CONNECT_PORT", k))
-		})),
-		Namespace: i.Name,
+		KafkaBrokers:  Env("KAFKA_BROKERS", strings.Join(i.nodeAddrs("KAFKA_PORT", c.KafkaNodes), ",")),
+		ConnectURL:    Env("KAFKA_CONNECT_URL", strings.Join(connect, ",")),
+		Namespace:     i.Name,
 	}
 }
 
