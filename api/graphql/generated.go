@@ -11,6 +11,7 @@ import (
 	"math"
 	"strconv"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/introspection"
@@ -29,7 +30,9 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Mutation() MutationResolver
+	Product() ProductResolver
 	Query() QueryResolver
+	Subscription() SubscriptionResolver
 }
 
 type DirectiveRoot struct {
@@ -37,7 +40,7 @@ type DirectiveRoot struct {
 
 type ComplexityRoot struct {
 	Mutation struct {
-		Restock func(childComplexity int, productID string, quantity int) int
+		Restock func(childComplexity int, productID string, quantity int, idempotencyKey *string) int
 	}
 
 	Product struct {
@@ -45,6 +48,7 @@ type ComplexityRoot struct {
 		Name     func(childComplexity int) int
 		Price    func(childComplexity int) int
 		Quantity func(childComplexity int) int
+		Sales    func(childComplexity int) int
 		Sku      func(childComplexity int) int
 	}
 
@@ -55,10 +59,41 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		LowStock   func(childComplexity int, threshold int, first *int) int
+		LowStock   func(childComplexity int, threshold int, first *int, orderBy *LowStockOrder) int
 		Product    func(childComplexity int, id string) int
 		Products   func(childComplexity int, first *int, after *string) int
+		Restocks   func(childComplexity int, productID *string, since *time.Time, first *int) int
 		StockLevel func(childComplexity int, productID string) int
+	}
+
+	Restock struct {
+		ID             func(childComplexity int) int
+		IdempotencyKey func(childComplexity int) int
+		ProductID      func(childComplexity int) int
+		Quantity       func(childComplexity int) int
+		RestockedAt    func(childComplexity int) int
+		StockAfter     func(childComplexity int) int
+	}
+
+	Sales struct {
+		DailyPace       func(childComplexity int) int
+		DaysOfStockLeft func(childComplexity int) int
+		Last30Days      func(childComplexity int) int
+		Last7Days       func(childComplexity int) int
+		LastDay         func(childComplexity int) int
+	}
+
+	StockChange struct {
+		Current          func(childComplexity int) int
+		PreviousQuantity func(childComplexity int) int
+		ProductID        func(childComplexity int) int
+		Quantity         func(childComplexity int) int
+		Version          func(childComplexity int) int
+	}
+
+	Subscription struct {
+		LowStock     func(childComplexity int, threshold int, current *bool) int
+		StockChanged func(childComplexity int, productIds []string, current *bool) int
 	}
 }
 
@@ -67,13 +102,21 @@ type ComplexityRoot struct {
 // region    ************************** generated!.gotpl **************************
 
 type MutationResolver interface {
-	Restock(ctx context.Context, productID string, quantity int) (*Product, error)
+	Restock(ctx context.Context, productID string, quantity int, idempotencyKey *string) (*Product, error)
+}
+type ProductResolver interface {
+	Sales(ctx context.Context, obj *Product) (*Sales, error)
 }
 type QueryResolver interface {
 	Product(ctx context.Context, id string) (*Product, error)
 	StockLevel(ctx context.Context, productID string) (*int, error)
 	Products(ctx context.Context, first *int, after *string) (*ProductPage, error)
-	LowStock(ctx context.Context, threshold int, first *int) ([]*Product, error)
+	LowStock(ctx context.Context, threshold int, first *int, orderBy *LowStockOrder) ([]*Product, error)
+	Restocks(ctx context.Context, productID *string, since *time.Time, first *int) ([]*Restock, error)
+}
+type SubscriptionResolver interface {
+	StockChanged(ctx context.Context, productIds []string, current *bool) (<-chan *StockChange, error)
+	LowStock(ctx context.Context, threshold int, current *bool) (<-chan *StockChange, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -104,7 +147,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Mutation.Restock(childComplexity, args["productId"].(string), args["quantity"].(int)), true
+		return e.ComplexityRoot.Mutation.Restock(childComplexity, args["productId"].(string), args["quantity"].(int), args["idempotencyKey"].(*string)), true
 
 	case "Product.id":
 		if e.ComplexityRoot.Product.ID == nil {
@@ -130,6 +173,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Product.Quantity(childComplexity), true
+	case "Product.sales":
+		if e.ComplexityRoot.Product.Sales == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Product.Sales(childComplexity), true
 	case "Product.sku":
 		if e.ComplexityRoot.Product.Sku == nil {
 			break
@@ -166,7 +215,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.LowStock(childComplexity, args["threshold"].(int), args["first"].(*int)), true
+		return e.ComplexityRoot.Query.LowStock(childComplexity, args["threshold"].(int), args["first"].(*int), args["orderBy"].(*LowStockOrder)), true
 	case "Query.product":
 		if e.ComplexityRoot.Query.Product == nil {
 			break
@@ -189,6 +238,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Products(childComplexity, args["first"].(*int), args["after"].(*string)), true
+	case "Query.restocks":
+		if e.ComplexityRoot.Query.Restocks == nil {
+			break
+		}
+
+		args, err := ec.field_Query_restocks_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Restocks(childComplexity, args["productId"].(*string), args["since"].(*time.Time), args["first"].(*int)), true
 	case "Query.stockLevel":
 		if e.ComplexityRoot.Query.StockLevel == nil {
 			break
@@ -200,6 +260,128 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.StockLevel(childComplexity, args["productId"].(string)), true
+
+	case "Restock.id":
+		if e.ComplexityRoot.Restock.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Restock.ID(childComplexity), true
+	case "Restock.idempotencyKey":
+		if e.ComplexityRoot.Restock.IdempotencyKey == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Restock.IdempotencyKey(childComplexity), true
+	case "Restock.productId":
+		if e.ComplexityRoot.Restock.ProductID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Restock.ProductID(childComplexity), true
+	case "Restock.quantity":
+		if e.ComplexityRoot.Restock.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Restock.Quantity(childComplexity), true
+	case "Restock.restockedAt":
+		if e.ComplexityRoot.Restock.RestockedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Restock.RestockedAt(childComplexity), true
+	case "Restock.stockAfter":
+		if e.ComplexityRoot.Restock.StockAfter == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Restock.StockAfter(childComplexity), true
+
+	case "Sales.dailyPace":
+		if e.ComplexityRoot.Sales.DailyPace == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sales.DailyPace(childComplexity), true
+	case "Sales.daysOfStockLeft":
+		if e.ComplexityRoot.Sales.DaysOfStockLeft == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sales.DaysOfStockLeft(childComplexity), true
+	case "Sales.last30Days":
+		if e.ComplexityRoot.Sales.Last30Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sales.Last30Days(childComplexity), true
+	case "Sales.last7Days":
+		if e.ComplexityRoot.Sales.Last7Days == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sales.Last7Days(childComplexity), true
+	case "Sales.lastDay":
+		if e.ComplexityRoot.Sales.LastDay == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Sales.LastDay(childComplexity), true
+
+	case "StockChange.current":
+		if e.ComplexityRoot.StockChange.Current == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockChange.Current(childComplexity), true
+	case "StockChange.previousQuantity":
+		if e.ComplexityRoot.StockChange.PreviousQuantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockChange.PreviousQuantity(childComplexity), true
+	case "StockChange.productId":
+		if e.ComplexityRoot.StockChange.ProductID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockChange.ProductID(childComplexity), true
+	case "StockChange.quantity":
+		if e.ComplexityRoot.StockChange.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockChange.Quantity(childComplexity), true
+	case "StockChange.version":
+		if e.ComplexityRoot.StockChange.Version == nil {
+			break
+		}
+
+		return e.ComplexityRoot.StockChange.Version(childComplexity), true
+
+	case "Subscription.lowStock":
+		if e.ComplexityRoot.Subscription.LowStock == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_lowStock_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.LowStock(childComplexity, args["threshold"].(int), args["current"].(*bool)), true
+	case "Subscription.stockChanged":
+		if e.ComplexityRoot.Subscription.StockChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_stockChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.StockChanged(childComplexity, args["productIds"].([]string), args["current"].(*bool)), true
 
 	}
 	return 0, false
@@ -253,6 +435,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
 			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
 			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
 			data.MarshalGQL(&buf)
 
 			return &graphql.Response{
@@ -316,6 +515,8 @@ func (ec *executionContext) childFields_Product(ctx context.Context, field graph
 		return ec.fieldContext_Product_price(ctx, field)
 	case "quantity":
 		return ec.fieldContext_Product_quantity(ctx, field)
+	case "sales":
+		return ec.fieldContext_Product_sales(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Product", field.Name)
 }
@@ -330,6 +531,56 @@ func (ec *executionContext) childFields_ProductPage(ctx context.Context, field g
 		return ec.fieldContext_ProductPage_hasNextPage(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type ProductPage", field.Name)
+}
+
+func (ec *executionContext) childFields_Restock(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Restock_id(ctx, field)
+	case "productId":
+		return ec.fieldContext_Restock_productId(ctx, field)
+	case "quantity":
+		return ec.fieldContext_Restock_quantity(ctx, field)
+	case "stockAfter":
+		return ec.fieldContext_Restock_stockAfter(ctx, field)
+	case "idempotencyKey":
+		return ec.fieldContext_Restock_idempotencyKey(ctx, field)
+	case "restockedAt":
+		return ec.fieldContext_Restock_restockedAt(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Restock", field.Name)
+}
+
+func (ec *executionContext) childFields_Sales(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "lastDay":
+		return ec.fieldContext_Sales_lastDay(ctx, field)
+	case "last7Days":
+		return ec.fieldContext_Sales_last7Days(ctx, field)
+	case "last30Days":
+		return ec.fieldContext_Sales_last30Days(ctx, field)
+	case "dailyPace":
+		return ec.fieldContext_Sales_dailyPace(ctx, field)
+	case "daysOfStockLeft":
+		return ec.fieldContext_Sales_daysOfStockLeft(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Sales", field.Name)
+}
+
+func (ec *executionContext) childFields_StockChange(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "productId":
+		return ec.fieldContext_StockChange_productId(ctx, field)
+	case "quantity":
+		return ec.fieldContext_StockChange_quantity(ctx, field)
+	case "previousQuantity":
+		return ec.fieldContext_StockChange_previousQuantity(ctx, field)
+	case "version":
+		return ec.fieldContext_StockChange_version(ctx, field)
+	case "current":
+		return ec.fieldContext_StockChange_current(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type StockChange", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -467,6 +718,14 @@ func (ec *executionContext) field_Mutation_restock_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["quantity"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "idempotencyKey",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOString2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["idempotencyKey"] = arg2
 	return args, nil
 }
 
@@ -503,6 +762,14 @@ func (ec *executionContext) field_Query_lowStock_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["first"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "orderBy",
+		func(ctx context.Context, v any) (*LowStockOrder, error) {
+			return ec.unmarshalOLowStockOrder2ᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐLowStockOrder(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["orderBy"] = arg2
 	return args, nil
 }
 
@@ -542,6 +809,36 @@ func (ec *executionContext) field_Query_products_args(ctx context.Context, rawAr
 	return args, nil
 }
 
+func (ec *executionContext) field_Query_restocks_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "productId",
+		func(ctx context.Context, v any) (*string, error) {
+			return ec.unmarshalOID2ᚖstring(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["productId"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "since",
+		func(ctx context.Context, v any) (*time.Time, error) {
+			return ec.unmarshalOTime2ᚖtimeᚐTime(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["since"] = arg1
+	arg2, err := graphql.ProcessArgField(ctx, rawArgs, "first",
+		func(ctx context.Context, v any) (*int, error) {
+			return ec.unmarshalOInt2ᚖint(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["first"] = arg2
+	return args, nil
+}
+
 func (ec *executionContext) field_Query_stockLevel_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
 	var err error
 	args := map[string]any{}
@@ -553,6 +850,50 @@ func (ec *executionContext) field_Query_stockLevel_args(ctx context.Context, raw
 		return nil, err
 	}
 	args["productId"] = arg0
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_lowStock_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "threshold",
+		func(ctx context.Context, v any) (int, error) {
+			return ec.unmarshalNInt2int(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["threshold"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "current",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["current"] = arg1
+	return args, nil
+}
+
+func (ec *executionContext) field_Subscription_stockChanged_args(ctx context.Context, rawArgs map[string]any) (map[string]any, error) {
+	var err error
+	args := map[string]any{}
+	arg0, err := graphql.ProcessArgField(ctx, rawArgs, "productIds",
+		func(ctx context.Context, v any) ([]string, error) {
+			return ec.unmarshalOID2ᚕstringᚄ(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["productIds"] = arg0
+	arg1, err := graphql.ProcessArgField(ctx, rawArgs, "current",
+		func(ctx context.Context, v any) (*bool, error) {
+			return ec.unmarshalOBoolean2ᚖbool(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["current"] = arg1
 	return args, nil
 }
 
@@ -640,7 +981,7 @@ func (ec *executionContext) _Mutation_restock(ctx context.Context, field graphql
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Mutation().Restock(ctx, fc.Args["productId"].(string), fc.Args["quantity"].(int))
+			return ec.Resolvers.Mutation().Restock(ctx, fc.Args["productId"].(string), fc.Args["quantity"].(int), fc.Args["idempotencyKey"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *Product) graphql.Marshaler {
@@ -787,6 +1128,38 @@ func (ec *executionContext) _Product_quantity(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_Product_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Product", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Product_sales(ctx context.Context, field graphql.CollectedField, obj *Product) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Product_sales(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Product().Sales(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *Sales) graphql.Marshaler {
+			return ec.marshalNSales2ᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐSales(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Product_sales(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Product",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Sales(ctx, field)
+		},
+	}
+	return fc, nil
 }
 
 func (ec *executionContext) _ProductPage_items(ctx context.Context, field graphql.CollectedField, obj *ProductPage) (ret graphql.Marshaler) {
@@ -1009,7 +1382,7 @@ func (ec *executionContext) _Query_lowStock(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().LowStock(ctx, fc.Args["threshold"].(int), fc.Args["first"].(*int))
+			return ec.Resolvers.Query().LowStock(ctx, fc.Args["threshold"].(int), fc.Args["first"].(*int), fc.Args["orderBy"].(*LowStockOrder))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []*Product) graphql.Marshaler {
@@ -1037,6 +1410,50 @@ func (ec *executionContext) fieldContext_Query_lowStock(ctx context.Context, fie
 	}()
 	ctx = graphql.WithFieldContext(ctx, fc)
 	if fc.Args, err = ec.field_Query_lowStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Query_restocks(ctx context.Context, field graphql.CollectedField) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Query_restocks(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Query().Restocks(ctx, fc.Args["productId"].(*string), fc.Args["since"].(*time.Time), fc.Args["first"].(*int))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v []*Restock) graphql.Marshaler {
+			return ec.marshalNRestock2ᚕᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐRestockᚄ(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Query_restocks(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Query",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_Restock(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Query_restocks_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
 		ec.Error(ctx, err)
 		return fc, err
 	}
@@ -1115,6 +1532,462 @@ func (ec *executionContext) fieldContext_Query___schema(_ context.Context, field
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields___Schema(ctx, field)
 		},
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Restock_id(ctx context.Context, field graphql.CollectedField, obj *Restock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Restock_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Restock_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Restock", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Restock_productId(ctx context.Context, field graphql.CollectedField, obj *Restock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Restock_productId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Restock_productId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Restock", field, false, false, "ID")
+}
+
+func (ec *executionContext) _Restock_quantity(ctx context.Context, field graphql.CollectedField, obj *Restock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Restock_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Restock_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Restock", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Restock_stockAfter(ctx context.Context, field graphql.CollectedField, obj *Restock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Restock_stockAfter(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.StockAfter, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Restock_stockAfter(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Restock", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Restock_idempotencyKey(ctx context.Context, field graphql.CollectedField, obj *Restock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Restock_idempotencyKey(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.IdempotencyKey, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *string) graphql.Marshaler {
+			return ec.marshalOString2ᚖstring(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Restock_idempotencyKey(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Restock", field, false, false, "String")
+}
+
+func (ec *executionContext) _Restock_restockedAt(ctx context.Context, field graphql.CollectedField, obj *Restock) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Restock_restockedAt(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.RestockedAt, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v time.Time) graphql.Marshaler {
+			return ec.marshalNTime2timeᚐTime(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Restock_restockedAt(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Restock", field, false, false, "Time")
+}
+
+func (ec *executionContext) _Sales_lastDay(ctx context.Context, field graphql.CollectedField, obj *Sales) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sales_lastDay(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.LastDay, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sales_lastDay(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sales", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Sales_last7Days(ctx context.Context, field graphql.CollectedField, obj *Sales) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sales_last7Days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Last7Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sales_last7Days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sales", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Sales_last30Days(ctx context.Context, field graphql.CollectedField, obj *Sales) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sales_last30Days(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Last30Days, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sales_last30Days(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sales", field, false, false, "Int")
+}
+
+func (ec *executionContext) _Sales_dailyPace(ctx context.Context, field graphql.CollectedField, obj *Sales) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sales_dailyPace(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DailyPace, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v float64) graphql.Marshaler {
+			return ec.marshalNFloat2float64(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Sales_dailyPace(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sales", field, false, false, "Float")
+}
+
+func (ec *executionContext) _Sales_daysOfStockLeft(ctx context.Context, field graphql.CollectedField, obj *Sales) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Sales_daysOfStockLeft(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.DaysOfStockLeft, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *float64) graphql.Marshaler {
+			return ec.marshalOFloat2ᚖfloat64(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_Sales_daysOfStockLeft(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Sales", field, false, false, "Float")
+}
+
+func (ec *executionContext) _StockChange_productId(ctx context.Context, field graphql.CollectedField, obj *StockChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockChange_productId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ProductID, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockChange_productId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StockChange_quantity(ctx context.Context, field graphql.CollectedField, obj *StockChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockChange_quantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Quantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
+			return ec.marshalNInt2int(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockChange_quantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StockChange_previousQuantity(ctx context.Context, field graphql.CollectedField, obj *StockChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockChange_previousQuantity(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.PreviousQuantity, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *int) graphql.Marshaler {
+			return ec.marshalOInt2ᚖint(ctx, selections, v)
+		},
+		true,
+		false,
+	)
+}
+func (ec *executionContext) fieldContext_StockChange_previousQuantity(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockChange", field, false, false, "Int")
+}
+
+func (ec *executionContext) _StockChange_version(ctx context.Context, field graphql.CollectedField, obj *StockChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockChange_version(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Version, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockChange_version(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockChange", field, false, false, "ID")
+}
+
+func (ec *executionContext) _StockChange_current(ctx context.Context, field graphql.CollectedField, obj *StockChange) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_StockChange_current(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.Current, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
+			return ec.marshalNBoolean2bool(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_StockChange_current(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("StockChange", field, false, false, "Boolean")
+}
+
+func (ec *executionContext) _Subscription_stockChanged(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_stockChanged(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().StockChanged(ctx, fc.Args["productIds"].([]string), fc.Args["current"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *StockChange) graphql.Marshaler {
+			return ec.marshalNStockChange2ᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐStockChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_stockChanged(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_stockChanged_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
+	}
+	return fc, nil
+}
+
+func (ec *executionContext) _Subscription_lowStock(ctx context.Context, field graphql.CollectedField) (ret func(ctx context.Context) graphql.Marshaler) {
+	return graphql.ResolveFieldStream(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Subscription_lowStock(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			fc := graphql.GetFieldContext(ctx)
+			return ec.Resolvers.Subscription().LowStock(ctx, fc.Args["threshold"].(int), fc.Args["current"].(*bool))
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v *StockChange) graphql.Marshaler {
+			return ec.marshalNStockChange2ᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐStockChange(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Subscription_lowStock(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	fc = &graphql.FieldContext{
+		Object:     "Subscription",
+		Field:      field,
+		IsMethod:   true,
+		IsResolver: true,
+		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.childFields_StockChange(ctx, field)
+		},
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = ec.Recover(ctx, r)
+			ec.Error(ctx, err)
+		}
+	}()
+	ctx = graphql.WithFieldContext(ctx, fc)
+	if fc.Args, err = ec.field_Subscription_lowStock_args(ctx, field.ArgumentMap(ec.Variables)); err != nil {
+		ec.Error(ctx, err)
+		return fc, err
 	}
 	return fc, nil
 }
@@ -2257,28 +3130,34 @@ func (ec *executionContext) _Product(ctx context.Context, sel ast.SelectionSet, 
 		case "id":
 			out.Values[i] = ec._Product_id(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "name":
 			out.Values[i] = ec._Product_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "sku":
 			out.Values[i] = ec._Product_sku(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "price":
 			out.Values[i] = ec._Product_price(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "quantity":
 			out.Values[i] = ec._Product_quantity(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
-				out.Invalids++
+				atomic.AddUint32(&out.Invalids, 1)
 			}
+		case "sales":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Product_sales(ctx, field, obj)
+				})
 		default:
 			panic("unknown field " + strconv.Quote(field.Name))
 		}
@@ -2382,6 +3261,12 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_lowStock(ctx, field)
 				})
+		case "restocks":
+			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Query_restocks(ctx, field)
+				})
 		case "__type":
 			out.Values[i] = ec.OperationContext.RootResolverMiddleware(innerCtx, func(ctx context.Context) (res graphql.Marshaler) {
 				return ec._Query___type(ctx, field)
@@ -2411,6 +3296,192 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 	}
 
 	return out
+}
+
+var restockImplementors = []string{"Restock"}
+
+func (ec *executionContext) _Restock(ctx context.Context, sel ast.SelectionSet, obj *Restock) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, restockImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Restock")
+		case "id":
+			out.Values[i] = ec._Restock_id(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "productId":
+			out.Values[i] = ec._Restock_productId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._Restock_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "stockAfter":
+			out.Values[i] = ec._Restock_stockAfter(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "idempotencyKey":
+			out.Values[i] = ec._Restock_idempotencyKey(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "restockedAt":
+			out.Values[i] = ec._Restock_restockedAt(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var salesImplementors = []string{"Sales"}
+
+func (ec *executionContext) _Sales(ctx context.Context, sel ast.SelectionSet, obj *Sales) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, salesImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("Sales")
+		case "lastDay":
+			out.Values[i] = ec._Sales_lastDay(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "last7Days":
+			out.Values[i] = ec._Sales_last7Days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "last30Days":
+			out.Values[i] = ec._Sales_last30Days(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "dailyPace":
+			out.Values[i] = ec._Sales_dailyPace(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "daysOfStockLeft":
+			out.Values[i] = ec._Sales_daysOfStockLeft(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var stockChangeImplementors = []string{"StockChange"}
+
+func (ec *executionContext) _StockChange(ctx context.Context, sel ast.SelectionSet, obj *StockChange) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, stockChangeImplementors)
+
+	out := graphql.NewFieldSet(fields)
+	deferred := graphql.NewDeferredGroup(ctx)
+	for i, field := range fields {
+		switch field.Name {
+		case "__typename":
+			out.Values[i] = graphql.MarshalString("StockChange")
+		case "productId":
+			out.Values[i] = ec._StockChange_productId(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "quantity":
+			out.Values[i] = ec._StockChange_quantity(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "previousQuantity":
+			out.Values[i] = ec._StockChange_previousQuantity(ctx, field, obj)
+			if out.Values[i] == graphql.RequiredNull {
+				out.Invalids++
+			}
+		case "version":
+			out.Values[i] = ec._StockChange_version(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "current":
+			out.Values[i] = ec._StockChange_current(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		default:
+			panic("unknown field " + strconv.Quote(field.Name))
+		}
+	}
+	out.Dispatch(ctx)
+	if out.Invalids > 0 {
+		return graphql.Null
+	}
+
+	if n := len(deferred.Defers); n > 0 {
+		atomic.AddInt32(&ec.Deferred, int32(min(n, math.MaxInt32)))
+		ec.ProcessDeferredGroup(deferred)
+	}
+
+	return out
+}
+
+var subscriptionImplementors = []string{"Subscription"}
+
+func (ec *executionContext) _Subscription(ctx context.Context, sel ast.SelectionSet) func(ctx context.Context) graphql.Marshaler {
+	fields := graphql.CollectFields(ec.OperationContext, sel, subscriptionImplementors)
+	ctx = graphql.WithFieldContext(ctx, &graphql.FieldContext{
+		Object: "Subscription",
+	})
+	if len(fields) != 1 {
+		graphql.AddErrorf(ctx, "must subscribe to exactly one stream")
+		return nil
+	}
+
+	switch fields[0].Name {
+	case "stockChanged":
+		return ec._Subscription_stockChanged(ctx, fields[0])
+	case "lowStock":
+		return ec._Subscription_lowStock(ctx, fields[0])
+	default:
+		panic("unknown field " + strconv.Quote(fields[0].Name))
+	}
 }
 
 var __DirectiveImplementors = []string{"__Directive"}
@@ -2799,6 +3870,20 @@ func (ec *executionContext) marshalNDecimal2githubᚗcomᚋstoreᚑmanagerᚋsto
 	return v
 }
 
+func (ec *executionContext) unmarshalNFloat2float64(ctx context.Context, v any) (float64, error) {
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNFloat2float64(ctx context.Context, sel ast.SelectionSet, v float64) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalFloatContext(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Float!")
+	}
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
 func (ec *executionContext) unmarshalNID2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalID(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -2859,6 +3944,46 @@ func (ec *executionContext) marshalNProductPage2ᚖgithubᚗcomᚋstoreᚑmanage
 	return ec._ProductPage(ctx, sel, v)
 }
 
+func (ec *executionContext) marshalNRestock2ᚕᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐRestockᚄ(ctx context.Context, sel ast.SelectionSet, v []*Restock) graphql.Marshaler {
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNRestock2ᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐRestock(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
+func (ec *executionContext) marshalNRestock2ᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐRestock(ctx context.Context, sel ast.SelectionSet, v *Restock) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Restock!")
+		return graphql.Null
+	}
+	return ec._Restock(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNSales2ᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐSales(ctx context.Context, sel ast.SelectionSet, v *Sales) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "Sales!")
+		return graphql.Null
+	}
+	return ec._Sales(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalNStockChange2ᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐStockChange(ctx context.Context, sel ast.SelectionSet, v *StockChange) graphql.Marshaler {
+	if v == nil {
+		graphql.AddInvalidNullError(ctx, "StockChange!")
+		return graphql.Null
+	}
+	return ec._StockChange(ctx, sel, v)
+}
+
 func (ec *executionContext) unmarshalNString2string(ctx context.Context, v any) (string, error) {
 	res, err := graphql.UnmarshalString(v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -2869,6 +3994,20 @@ func (ec *executionContext) marshalNString2string(ctx context.Context, sel ast.S
 	res := graphql.MarshalString(v)
 	if res == graphql.Null {
 		graphql.AddInvalidNullFromMarshaler(ctx, "String!")
+	}
+	return res
+}
+
+func (ec *executionContext) unmarshalNTime2timeᚐTime(ctx context.Context, v any) (time.Time, error) {
+	res, err := graphql.UnmarshalTime(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalNTime2timeᚐTime(ctx context.Context, sel ast.SelectionSet, v time.Time) graphql.Marshaler {
+	_ = sel
+	res := graphql.MarshalTime(v)
+	if res == graphql.Null {
+		graphql.AddInvalidNullFromMarshaler(ctx, "Time!")
 	}
 	return res
 }
@@ -3045,6 +4184,58 @@ func (ec *executionContext) marshalOBoolean2ᚖbool(ctx context.Context, sel ast
 	return res
 }
 
+func (ec *executionContext) unmarshalOFloat2ᚖfloat64(ctx context.Context, v any) (*float64, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalFloatContext(ctx, v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOFloat2ᚖfloat64(ctx context.Context, sel ast.SelectionSet, v *float64) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	res := graphql.MarshalFloatContext(*v)
+	return graphql.WrapContextMarshaler(ctx, res)
+}
+
+func (ec *executionContext) unmarshalOID2ᚕstringᚄ(ctx context.Context, v any) ([]string, error) {
+	if v == nil {
+		return nil, nil
+	}
+	vSlice := graphql.CoerceList(v)
+	var err error
+	res := make([]string, len(vSlice))
+	for i := range vSlice {
+		ctx := graphql.WithPathContext(ctx, graphql.NewPathWithIndex(i))
+		res[i], err = ec.unmarshalNID2string(ctx, vSlice[i])
+		if err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+func (ec *executionContext) marshalOID2ᚕstringᚄ(ctx context.Context, sel ast.SelectionSet, v []string) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := make(graphql.Array, len(v))
+	for i := range v {
+		ret[i] = ec.marshalNID2string(ctx, sel, v[i])
+	}
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) unmarshalOID2ᚖstring(ctx context.Context, v any) (*string, error) {
 	if v == nil {
 		return nil, nil
@@ -3081,6 +4272,22 @@ func (ec *executionContext) marshalOInt2ᚖint(ctx context.Context, sel ast.Sele
 	return res
 }
 
+func (ec *executionContext) unmarshalOLowStockOrder2ᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐLowStockOrder(ctx context.Context, v any) (*LowStockOrder, error) {
+	if v == nil {
+		return nil, nil
+	}
+	var res = new(LowStockOrder)
+	err := res.UnmarshalGQL(v)
+	return res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOLowStockOrder2ᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐLowStockOrder(ctx context.Context, sel ast.SelectionSet, v *LowStockOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return v
+}
+
 func (ec *executionContext) marshalOProduct2ᚖgithubᚗcomᚋstoreᚑmanagerᚋstoreᚑmanagerᚋapiᚋgraphqlᚐProduct(ctx context.Context, sel ast.SelectionSet, v *Product) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
@@ -3103,6 +4310,24 @@ func (ec *executionContext) marshalOString2ᚖstring(ctx context.Context, sel as
 	_ = sel
 	_ = ctx
 	res := graphql.MarshalString(*v)
+	return res
+}
+
+func (ec *executionContext) unmarshalOTime2ᚖtimeᚐTime(ctx context.Context, v any) (*time.Time, error) {
+	if v == nil {
+		return nil, nil
+	}
+	res, err := graphql.UnmarshalTime(v)
+	return &res, graphql.ErrorOnPath(ctx, err)
+}
+
+func (ec *executionContext) marshalOTime2ᚖtimeᚐTime(ctx context.Context, sel ast.SelectionSet, v *time.Time) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	_ = sel
+	_ = ctx
+	res := graphql.MarshalTime(*v)
 	return res
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/services/store/readmodel"
 	"github.com/store-manager/store-manager/testkit/stacktest"
 	"github.com/store-manager/store-manager/testkit/storetest"
 )
@@ -23,9 +25,20 @@ const testKey = "test-supplier-key"
 func inProcess(t *testing.T) (*stacktest.Client, storetest.System) {
 	t.Helper()
 	s := storetest.New(t)
-	srv := httptest.NewServer(graphql.NewHandler(&graphql.Resolver{Store: s.Store}, graphql.Options{SupplierKey: testKey}))
-	t.Cleanup(srv.Close)
+	srv := serve(t, &graphql.Resolver{Store: s.Store, Feed: s.Reads.NewFeed(readmodel.FeedLimits{}, slog.Default())}, graphql.Options{SupplierKey: testKey})
 	return stacktest.NewClient(srv.URL), s
+}
+
+// serve serves GraphQL for r with o from this test process until the test ends.
+func serve(t *testing.T, r *graphql.Resolver, o graphql.Options) *httptest.Server {
+	t.Helper()
+	h, err := graphql.NewHandler(r, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func query(t *testing.T, c *stacktest.Client, q string) stacktest.Response {
@@ -202,8 +215,7 @@ func TestOverHTTP(t *testing.T) {
 // as a client error code, and shows no internals.
 func TestDeadlineStopsTheRequest(t *testing.T) {
 	s := storetest.New(t)
-	srv := httptest.NewServer(graphql.NewHandler(&graphql.Resolver{Store: s.Store}, graphql.Options{SupplierKey: testKey, Timeout: time.Nanosecond}))
-	t.Cleanup(srv.Close)
+	srv := serve(t, &graphql.Resolver{Store: s.Store}, graphql.Options{SupplierKey: testKey, Timeout: time.Nanosecond})
 	r := query(t, stacktest.NewClient(srv.URL), `{ products(first: 5) { items { id } } }`)
 	if !strings.Contains(string(r.Raw), `"TIMEOUT"`) || strings.Contains(string(r.Raw), "internal") {
 		t.Fatalf("= %d %s, want a TIMEOUT error", r.Status, r.Raw)

@@ -3,7 +3,6 @@ package graphql_test
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -12,8 +11,7 @@ import (
 
 // A browser opening /graphql gets GraphiQL; API clients are answered as before.
 func TestBrowserGetsGraphiQL(t *testing.T) {
-	srv := httptest.NewServer(graphql.NewHandler(&graphql.Resolver{}, graphql.Options{}))
-	defer srv.Close()
+	srv := serve(t, &graphql.Resolver{}, graphql.Options{})
 	cases := []struct {
 		name, path, accept string
 		status             int

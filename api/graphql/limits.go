@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	lru "github.com/hashicorp/golang-lru/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -165,10 +166,14 @@ func (g *guard) read(w http.ResponseWriter, r *http.Request) (request, error) {
 	if e := bytes.TrimSpace(req.Extensions); len(e) > 0 && string(e) != "null" && (e[0] != '{' || !json.Valid(e)) {
 		return req, refuse(http.StatusBadRequest, "BAD_REQUEST", "extensions must be a JSON object")
 	}
-	if strings.TrimSpace(req.Query) == "" {
-		return req, refuse(http.StatusBadRequest, "BAD_REQUEST", "a query is required")
-	}
 	return req, nil
+}
+
+// extensions is the request's extensions object, read (it is valid JSON).
+func (r request) extensions() map[string]any {
+	var m map[string]any
+	_ = json.Unmarshal(r.Extensions, &m) // checked by read; null or absent is none
+	return m
 }
 
 // check parses, measures and validates a request's query and returns its
@@ -357,10 +362,12 @@ func (m *meter) fragment(name string, intro bool) cost {
 }
 
 // forward hands a checked request to gqlgen: a POST as a normalized JSON
-// body, a GET with its variables dropped when there are none.
+// body, a GET with the query it runs (a persisted query's, looked up) and
+// its variables dropped when there are none.
 func forward(r *http.Request, req request) *http.Request {
 	if r.Method == http.MethodGet {
 		q := r.URL.Query()
+		q.Set("query", req.Query)
 		if req.Variables == nil {
 			q.Del("variables")
 		}
@@ -441,9 +448,10 @@ func validationRules(ctx context.Context, max int) *rules.Rules {
 }
 
 // checkedDocuments hands gqlgen the document the guard validated for this
-// request, carried in the request's context, so gqlgen neither parses nor
-// validates it again and keeps no query text of its own.
-type checkedDocuments struct{}
+// request, carried in the request's context (or, for a WebSocket's
+// operation, the one the guard keeps for its query), so gqlgen neither
+// parses nor validates it again and keeps no query text of its own.
+type checkedDocuments struct{ g *guard }
 
 type checkedKey struct{}
 
@@ -457,13 +465,54 @@ func withChecked(ctx context.Context, query string, doc *ast.QueryDocument) cont
 }
 
 // Get returns the request's checked document when query is its query.
-func (checkedDocuments) Get(ctx context.Context, query string) (*ast.QueryDocument, bool) {
-	c, ok := ctx.Value(checkedKey{}).(checkedDoc)
-	if !ok || c.doc == nil || c.query != query {
-		return nil, false
+func (c checkedDocuments) Get(ctx context.Context, query string) (*ast.QueryDocument, bool) {
+	if d, ok := ctx.Value(checkedKey{}).(checkedDoc); ok {
+		return d.doc, d.doc != nil && d.query == query
 	}
-	return c.doc, true
+	v, ok := c.g.checked.Get(sha256.Sum256([]byte(query)))
+	return v.doc, ok && v.err == nil && v.doc != nil
 }
 
 // Add keeps nothing: the guard caches.
 func (checkedDocuments) Add(context.Context, string, *ast.QueryDocument) {}
+
+// streamGuard applies the query policy and the guard to the operations a
+// WebSocket sends, which reach gqlgen without passing the handler's checks.
+type streamGuard struct {
+	g *guard
+	p *policy
+}
+
+// ExtensionName names the extension in gqlgen's stats.
+func (streamGuard) ExtensionName() string { return "StreamGuard" }
+
+// Validate accepts any schema.
+func (streamGuard) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationParameters resolves and checks an operation's query before
+// gqlgen parses it; a request the handler checked already passes.
+func (s streamGuard) MutateOperationParameters(ctx context.Context, raw *graphql.RawParams) *gqlerror.Error {
+	if _, checked := ctx.Value(checkedKey{}).(checkedDoc); checked {
+		return nil
+	}
+	query, err := s.p.resolve(raw.Query, raw.Extensions)
+	if err == nil && strings.TrimSpace(query) == "" {
+		err = refuse(http.StatusBadRequest, "BAD_REQUEST", "a query is required")
+	}
+	if err == nil {
+		_, err = s.g.check(ctx, http.MethodPost, query)
+	}
+	if err != nil {
+		var re *requestError
+		if errors.As(err, &re) && re.list != nil {
+			return re.list[0]
+		}
+		e := gqlerror.Errorf("%s", err.Error())
+		if errors.As(err, &re) {
+			errcode.Set(e, re.code)
+		}
+		return e
+	}
+	raw.Query = query
+	return nil
+}

@@ -2,6 +2,14 @@
 
 package graphql
 
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+)
+
 type Mutation struct {
 }
 
@@ -12,6 +20,8 @@ type Product struct {
 	Sku      string  `json:"sku"`
 	Price    Decimal `json:"price"`
 	Quantity int     `json:"quantity"`
+	// Units sold by completed orders, and how long the stock lasts at that pace.
+	Sales *Sales `json:"sales"`
 }
 
 // One page of products, in id order.
@@ -23,4 +33,104 @@ type ProductPage struct {
 }
 
 type Query struct {
+}
+
+// One restock a supplier sent.
+type Restock struct {
+	ID        string `json:"id"`
+	ProductID string `json:"productId"`
+	Quantity  int    `json:"quantity"`
+	// The product's units in stock right after this restock.
+	StockAfter int `json:"stockAfter"`
+	// The idempotency key it was sent with; null when it had none.
+	IdempotencyKey *string   `json:"idempotencyKey,omitempty"`
+	RestockedAt    time.Time `json:"restockedAt"`
+}
+
+// Units of a product sold by completed orders (orders whose payment was
+// created), over the last day, 7 days and 30 days.
+type Sales struct {
+	LastDay    int `json:"lastDay"`
+	Last7Days  int `json:"last7Days"`
+	Last30Days int `json:"last30Days"`
+	// Units sold per day over the last 30 days.
+	DailyPace float64 `json:"dailyPace"`
+	// Days the units in stock last at the 30-day pace; null when nothing sold in 30 days.
+	DaysOfStockLeft *float64 `json:"daysOfStockLeft,omitempty"`
+}
+
+// A product's stock, as it changes or as it is now.
+type StockChange struct {
+	ProductID string `json:"productId"`
+	Quantity  int    `json:"quantity"`
+	// Units before this change; null when not known (a current value, or a product's first stock).
+	PreviousQuantity *int `json:"previousQuantity,omitempty"`
+	// Grows with every change of the product's stock: keep the highest seen, ignore lower ones.
+	Version string `json:"version"`
+	// True for a value sent first because the subscription asked for `current`.
+	Current bool `json:"current"`
+}
+
+// Stock pushed as the store applies its stock events (suppliers only: the
+// supplier key is sent in the X-Supplier-Key header, or as `supplierKey` in
+// the WebSocket connection_init payload).
+type Subscription struct {
+}
+
+// How lowStock orders its products.
+type LowStockOrder string
+
+const (
+	// Lowest units in stock first.
+	LowStockOrderQuantity LowStockOrder = "QUANTITY"
+	// Soonest out of stock at the 30-day pace of sales first; products that did not sell come last.
+	LowStockOrderDaysLeft LowStockOrder = "DAYS_LEFT"
+)
+
+var AllLowStockOrder = []LowStockOrder{
+	LowStockOrderQuantity,
+	LowStockOrderDaysLeft,
+}
+
+func (e LowStockOrder) IsValid() bool {
+	switch e {
+	case LowStockOrderQuantity, LowStockOrderDaysLeft:
+		return true
+	}
+	return false
+}
+
+func (e LowStockOrder) String() string {
+	return string(e)
+}
+
+func (e *LowStockOrder) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = LowStockOrder(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid LowStockOrder", str)
+	}
+	return nil
+}
+
+func (e LowStockOrder) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *LowStockOrder) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e LowStockOrder) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

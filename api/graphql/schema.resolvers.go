@@ -8,22 +8,44 @@ package graphql
 import (
 	"context"
 	"strconv"
+	"time"
+
+	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/services/store/readmodel"
 )
 
 // Restock is the resolver for the restock field.
-func (r *mutationResolver) Restock(ctx context.Context, productID string, quantity int) (*Product, error) {
-	if err := requireSupplier(ctx); err != nil {
+func (r *mutationResolver) Restock(ctx context.Context, productID string, quantity int, idempotencyKey *string) (*Product, error) {
+	supplier, err := requireSupplier(ctx)
+	if err != nil {
 		return nil, err
 	}
 	id, err := parseID("productId", productID)
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.Store.Restock(ctx, id, int64(quantity))
+	key, err := restockKey(ctx, idempotencyKey)
 	if err != nil {
 		return nil, err
 	}
-	return newProduct(p), nil
+	done, err := r.Store.Restock(ctx, store.RestockRequest{Supplier: supplier, Key: key, ProductID: id, Quantity: int64(quantity)})
+	if err != nil {
+		return nil, err
+	}
+	return newProduct(done.Product), nil
+}
+
+// Sales is the resolver for the sales field.
+func (r *productResolver) Sales(ctx context.Context, obj *Product) (*Sales, error) {
+	if obj.Sales != nil { // read with the product (lowStock by days left)
+		return obj.Sales, nil
+	}
+	id, _ := strconv.ParseInt(obj.ID, 10, 64) // a product's own id
+	s, err := loadersFrom(ctx).sales.Load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return newSales(s, obj.Quantity), nil
 }
 
 // Product is the resolver for the product field.
@@ -78,25 +100,122 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string)
 }
 
 // LowStock is the resolver for the lowStock field.
-func (r *queryResolver) LowStock(ctx context.Context, threshold int, first *int) ([]*Product, error) {
+func (r *queryResolver) LowStock(ctx context.Context, threshold int, first *int, orderBy *LowStockOrder) ([]*Product, error) {
 	limit, err := pageSize(first, 50)
 	if err != nil {
 		return nil, err
+	}
+	if orderBy != nil && *orderBy == LowStockOrderDaysLeft {
+		list, sales, err := r.Store.LowStockByDaysLeft(ctx, int64(threshold), limit)
+		if err != nil {
+			return nil, err
+		}
+		out := newProducts(list)
+		for i, p := range list {
+			out[i].Sales = newSales(sales[p.ID], out[i].Quantity)
+		}
+		return out, nil
 	}
 	list, err := r.Store.LowStock(ctx, int64(threshold), limit)
 	if err != nil {
 		return nil, err
 	}
-	return newProducts(list), nil
+	out := newProducts(list)
+	return out, r.withSales(ctx, out)
+}
+
+// Restocks is the resolver for the restocks field.
+func (r *queryResolver) Restocks(ctx context.Context, productID *string, since *time.Time, first *int) ([]*Restock, error) {
+	supplier, err := requireSupplier(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var id int64
+	if productID != nil {
+		if id, err = parseID("productId", *productID); err != nil {
+			return nil, err
+		}
+	}
+	limit, err := pageSize(first, 50)
+	if err != nil {
+		return nil, err
+	}
+	from := time.Now().Add(-defaultRestocksSince)
+	if since != nil {
+		from = *since
+	}
+	list, err := r.Store.Restocks(ctx, supplier, id, from, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*Restock, len(list))
+	for i, rs := range list {
+		out[i] = newRestock(rs)
+	}
+	return out, nil
+}
+
+// StockChanged is the resolver for the stockChanged field.
+func (r *subscriptionResolver) StockChanged(ctx context.Context, productIds []string, current *bool) (<-chan *StockChange, error) {
+	supplier, err := requireSupplier(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(productIds) > store.MaxReportLimit {
+		return nil, invalidArg("productIds names at most " + strconv.Itoa(store.MaxReportLimit) + " products")
+	}
+	ids := make([]int64, len(productIds))
+	watched := make(map[int64]bool, len(productIds))
+	for i, s := range productIds {
+		if ids[i], err = parseID("productIds", s); err != nil {
+			return nil, err
+		}
+		watched[ids[i]] = true
+	}
+	var now func(context.Context) ([]store.Product, error)
+	if current != nil && *current {
+		if len(ids) == 0 {
+			return nil, invalidArg("current values are sent for the products productIds names: name them")
+		}
+		now = func(ctx context.Context) ([]store.Product, error) { return r.Store.ProductsByID(ctx, ids) }
+	}
+	return r.stream(ctx, supplier, func(c readmodel.StockChange) bool { return len(watched) == 0 || watched[c.ProductID] }, now)
+}
+
+// LowStock is the resolver for the lowStock field.
+func (r *subscriptionResolver) LowStock(ctx context.Context, threshold int, current *bool) (<-chan *StockChange, error) {
+	supplier, err := requireSupplier(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if threshold < 0 || threshold > store.MaxStock {
+		return nil, invalidArg("threshold must be between 0 and " + strconv.Itoa(store.MaxStock))
+	}
+	var now func(context.Context) ([]store.Product, error)
+	if current != nil && *current {
+		now = func(ctx context.Context) ([]store.Product, error) {
+			return r.Store.LowStock(ctx, int64(threshold), store.MaxReportLimit)
+		}
+	}
+	low := func(q int32) bool { return q >= 0 && int(q) <= threshold }
+	return r.stream(ctx, supplier, func(c readmodel.StockChange) bool { return low(c.Quantity) || low(c.Previous) }, now)
 }
 
 // Mutation returns MutationResolver implementation.
 func (r *Resolver) Mutation() MutationResolver { return &mutationResolver{r} }
 
+// Product returns ProductResolver implementation.
+func (r *Resolver) Product() ProductResolver { return &productResolver{r} }
+
 // Query returns QueryResolver implementation.
 func (r *Resolver) Query() QueryResolver { return &queryResolver{r} }
 
+// Subscription returns SubscriptionResolver implementation.
+func (r *Resolver) Subscription() SubscriptionResolver { return &subscriptionResolver{r} }
+
 type (
-	mutationResolver struct{ *Resolver }
-	queryResolver    struct{ *Resolver }
+	mutationResolver     struct{ *Resolver }
+	productResolver      struct{ *Resolver }
+	queryResolver        struct{ *Resolver }
+	subscriptionResolver struct{ *Resolver }
 )

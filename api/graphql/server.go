@@ -32,12 +32,25 @@ const SupplierKeyHeader = "X-Supplier-Key"
 // DEVELOPMENT DEFAULT, to be replaced by a secret anywhere else.
 const LocalSupplierKey = "local-supplier-key"
 
-// Options sets the limits and credentials of the GraphQL endpoint.
+// Supplier is a supplier and the key it sends.
+type Supplier struct {
+	Name string // names the supplier in its restocks and its subscriptions
+	Key  string
+}
+
+// DefaultSupplier names the supplier of Options.SupplierKey.
+const DefaultSupplier = "default"
+
+// Options sets the limits, credentials and query mode of the GraphQL endpoint.
 type Options struct {
-	SupplierKey   string        // the key suppliers send to restock; empty refuses every mutation
+	SupplierKey   string        // the key of the one supplier DefaultSupplier, when Suppliers is empty
+	Suppliers     []Supplier    // the suppliers; none (and no SupplierKey) refuses what needs a supplier
 	MaxComplexity int           // default 200
 	Limits        Limits        // checked before validation; see Limits for the defaults
-	Timeout       time.Duration // the server's own deadline for one request; default 4s
+	Timeout       time.Duration // the server's own deadline for one request (not a subscription); default 4s
+	Queries       QueryMode     // which queries run; default QueriesOpen
+	Manifest      *Manifest     // the registered queries; default the committed manifest
+	MaxStreams    int           // WebSocket and SSE connections held at once; default 500
 }
 
 // browsing reports whether a person opened /graphql in a browser: a GET
@@ -48,35 +61,119 @@ func browsing(req *http.Request) bool {
 		strings.Contains(req.Header.Get("Accept"), "text/html")
 }
 
-// NewHandler serves GraphQL over POST (and GET for queries) for r. Every
-// request is bounded before gqlgen sees it (body, tokens, fields, fragment
-// spreads, directives, depth), and runs under the request's context with a
-// deadline, so a client that leaves or a slow request stops its work.
-func NewHandler(r *Resolver, cfg Options) http.Handler {
+// streaming reports a request for a subscription's stream: a WebSocket
+// upgrade, or a POST asking for server-sent events.
+func streaming(req *http.Request) bool {
+	return strings.EqualFold(req.Header.Get("Upgrade"), "websocket") ||
+		(req.Method == http.MethodPost && strings.Contains(req.Header.Get("Accept"), "text/event-stream"))
+}
+
+// NewHandler serves GraphQL over POST (and GET for queries) for r, and
+// subscriptions over WebSocket (graphql-transport-ws, and the older
+// graphql-ws) and server-sent events. Every query is bounded before gqlgen
+// parses it (body, tokens, fields, fragment spreads, directives, depth),
+// and, in allowlist mode, must be registered; a request runs under its
+// context with a deadline, so a client that leaves or a slow request stops
+// its work. Streams are bounded in number, and their subscriptions by the
+// feed.
+func NewHandler(r *Resolver, cfg Options) (http.Handler, error) {
 	if cfg.MaxComplexity == 0 {
 		cfg.MaxComplexity = 200
 	}
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 4 * time.Second
 	}
+	if cfg.MaxStreams == 0 {
+		cfg.MaxStreams = 500
+	}
+	if len(cfg.Suppliers) == 0 && cfg.SupplierKey != "" {
+		cfg.Suppliers = []Supplier{{Name: DefaultSupplier, Key: cfg.SupplierKey}}
+	}
+	manifest := cfg.Manifest
+	if manifest == nil {
+		m, err := CommittedManifest()
+		if err != nil {
+			return nil, err
+		}
+		manifest = &m
+	}
+	pol, err := newPolicy(cfg.Queries, *manifest)
+	if err != nil {
+		return nil, err
+	}
 	schema := NewExecutableSchema(Config{Resolvers: r})
 	g := newGuard(cfg.Limits, schema.Schema())
 	srv := handler.New(schema)
+	srv.AddTransport(transport.Websocket{
+		InitFunc: func(ctx context.Context, p transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+			return initStream(ctx, p, cfg.Suppliers)
+		},
+		InitTimeout:           10 * time.Second,
+		KeepAlivePingInterval: 20 * time.Second,
+	})
+	srv.AddTransport(transport.SSE{KeepAlivePingInterval: 20 * time.Second})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetParserTokenLimit(g.limits.MaxTokens)
-	srv.SetQueryCache(checkedDocuments{}) // the guard parses and validates
+	srv.SetQueryCache(checkedDocuments{g}) // the guard parses and validates
+	srv.Use(streamGuard{g: g, p: pol})     // a WebSocket's operations, before APQ's
+	if pol.mode == QueriesOpen {
+		srv.Use(extension.AutomaticPersistedQuery{Cache: pol.apq})
+	}
 	srv.Use(extension.Introspection{})
 	srv.Use(extension.FixedComplexityLimit(cfg.MaxComplexity))
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(withLoaders(ctx, r.Store))
+	})
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(func(ctx context.Context, v any) error {
 		slog.ErrorContext(ctx, "graphql resolver panic", "panic", v)
 		return errors.New("internal error")
 	})
 	ide := playground.Handler("Store Manager GraphQL", "/graphql")
+	streams := make(chan struct{}, cfg.MaxStreams)
+	// prepare reads, resolves and checks a request's query.
+	prepare := func(ctx context.Context, w http.ResponseWriter, req *http.Request) (request, *ast.QueryDocument, error) {
+		params, err := g.read(w, req)
+		if err != nil {
+			return params, nil, err
+		}
+		if params.Query, err = pol.resolve(params.Query, params.extensions()); err != nil {
+			return params, nil, err
+		}
+		if strings.TrimSpace(params.Query) == "" {
+			return params, nil, refuse(http.StatusBadRequest, "BAD_REQUEST", "a query is required")
+		}
+		doc, err := g.check(ctx, req.Method, params.Query)
+		return params, doc, err
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		if browsing(req) {
 			ide.ServeHTTP(w, req)
+			return
+		}
+		auth := newRequestState(cfg.Suppliers, req)
+		if streaming(req) {
+			select {
+			case streams <- struct{}{}:
+				defer func() { <-streams }()
+			default:
+				writeRequestError(w, refuse(http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "the server holds %d streams, its most: retry later", cfg.MaxStreams))
+				return
+			}
+			ctx := context.WithValue(req.Context(), requestKey{}, auth)
+			if req.Method == http.MethodPost { // server-sent events: the query is checked as any POST's
+				check, cancel := context.WithTimeout(ctx, cfg.Timeout)
+				params, doc, err := prepare(check, w, req)
+				cancel()
+				if err != nil {
+					writeRequestError(w, err)
+					return
+				}
+				srv.ServeHTTP(w, forward(req.WithContext(withChecked(ctx, params.Query, doc)), params))
+				return
+			}
+			srv.ServeHTTP(w, req.WithContext(ctx)) // a WebSocket: streamGuard checks each operation
 			return
 		}
 		ctx, cancel := context.WithTimeout(req.Context(), cfg.Timeout)
@@ -85,17 +182,12 @@ func NewHandler(r *Resolver, cfg Options) http.Handler {
 			req = req.Clone(req.Context())
 			req.Method = http.MethodGet
 		}
-		params, err := g.read(w, req)
-		var doc *ast.QueryDocument
-		if err == nil {
-			doc, err = g.check(ctx, req.Method, params.Query)
-		}
+		params, doc, err := prepare(ctx, w, req)
 		if err != nil {
 			writeRequestError(w, err)
 			return
 		}
-		auth := &authState{key: cfg.SupplierKey, sent: req.Header.Get(SupplierKeyHeader)}
-		ctx = withChecked(context.WithValue(ctx, authKey{}, auth), params.Query, doc)
+		ctx = withChecked(context.WithValue(ctx, requestKey{}, auth), params.Query, doc)
 		buf := &bufferedResponse{header: w.Header()}
 		srv.ServeHTTP(buf, forward(req.WithContext(ctx), params))
 		if ctx.Err() != nil {
@@ -112,7 +204,7 @@ func NewHandler(r *Resolver, cfg Options) http.Handler {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(status)
 		_, _ = w.Write(buf.body.Bytes())
-	})
+	}), nil
 }
 
 // bufferedResponse holds the GraphQL response until the auth outcome is known.
@@ -126,16 +218,67 @@ func (b *bufferedResponse) Header() http.Header         { return b.header }
 func (b *bufferedResponse) Write(p []byte) (int, error) { return b.body.Write(p) }
 func (b *bufferedResponse) WriteHeader(status int)      { b.status = status }
 
-type authKey struct{}
+type requestKey struct{}
 
-// authState records, per request, whether a resolver refused the supplier key.
-type authState struct {
-	key, sent string
-	mu        sync.Mutex
-	status    int
+// requestState holds, per request, the supplier key sent and the request's
+// idempotency key, and records whether a resolver refused the supplier key:
+// the request is refused at the HTTP level too. Other resolver errors are
+// field errors, answered 200 with their code, as GraphQL over HTTP does.
+type requestState struct {
+	suppliers      []Supplier
+	sent           string
+	idempotencyKey string
+	mu             sync.Mutex
+	status         int
 }
 
-func (a *authState) failedStatus() int {
+func newRequestState(suppliers []Supplier, req *http.Request) *requestState {
+	return &requestState{suppliers: suppliers, sent: req.Header.Get(SupplierKeyHeader), idempotencyKey: idempotencyKeyOf(req)}
+}
+
+func requestFrom(ctx context.Context) *requestState {
+	a, _ := ctx.Value(requestKey{}).(*requestState)
+	return a
+}
+
+// supplier is the supplier whose key was sent, comparing every key in
+// constant time.
+func (a *requestState) supplier() (string, error) {
+	if a.sent == "" {
+		return "", errUnauthenticated
+	}
+	name := ""
+	for _, s := range a.suppliers {
+		if s.Key != "" && subtle.ConstantTimeCompare([]byte(a.sent), []byte(s.Key)) == 1 {
+			name = s.Name
+		}
+	}
+	if name == "" {
+		return "", errForbidden
+	}
+	return name, nil
+}
+
+// initStream authenticates a WebSocket at its connection_init: the
+// supplier key comes in the payload (as supplierKey, or under the header's
+// name), or else in the upgrade request's header.
+func initStream(ctx context.Context, p transport.InitPayload, suppliers []Supplier) (context.Context, *transport.InitPayload, error) {
+	a := &requestState{suppliers: suppliers}
+	if prev := requestFrom(ctx); prev != nil {
+		a.sent = prev.sent
+	}
+	for _, k := range []string{"supplierKey", SupplierKeyHeader} {
+		if v := p.GetString(k); v != "" {
+			a.sent = v
+		}
+	}
+	if _, err := a.supplier(); err != nil {
+		return ctx, nil, err
+	}
+	return context.WithValue(ctx, requestKey{}, a), nil, nil
+}
+
+func (a *requestState) failedStatus() int {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.status
@@ -146,23 +289,20 @@ var (
 	errForbidden       = errs.New(errs.Forbidden, "the supplier API key is not valid")
 )
 
-// requireSupplier lets the request through only with the supplier key.
-func requireSupplier(ctx context.Context) error {
-	a, _ := ctx.Value(authKey{}).(*authState)
+// requireSupplier lets the request through only with a supplier's key, and
+// names the supplier.
+func requireSupplier(ctx context.Context) (string, error) {
+	a := requestFrom(ctx)
 	if a == nil {
-		return errUnauthenticated
+		return "", errUnauthenticated
 	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	switch {
-	case a.sent == "":
-		a.status = http.StatusUnauthorized
-		return errUnauthenticated
-	case a.key == "" || subtle.ConstantTimeCompare([]byte(a.sent), []byte(a.key)) != 1:
-		a.status = http.StatusForbidden
-		return errForbidden
+	name, err := a.supplier()
+	if err != nil {
+		a.mu.Lock()
+		defer a.mu.Unlock()
+		a.status, _ = errs.HTTPStatus(err)
 	}
-	return nil
+	return name, err
 }
 
 // presentError shows clients the message and code of errors of a kind

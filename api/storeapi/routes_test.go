@@ -22,7 +22,10 @@ import (
 func newStoreServer(t *testing.T) (*stacktest.Client, storetest.System) {
 	t.Helper()
 	s := storetest.New(t)
-	gql := graphql.NewHandler(&graphql.Resolver{Store: s.Store}, graphql.Options{SupplierKey: "test-key"})
+	gql, err := graphql.NewHandler(&graphql.Resolver{Store: s.Store}, graphql.Options{SupplierKey: "test-key"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(storeapi.New(s.Store, gql, map[string]httpkit.Check{"mysql": s.StoreDB.PingContext}, storeapi.Access{Employee: storeapi.EmployeeKey(testEmployeeKey)}))
 	t.Cleanup(srv.Close)
 	c := stacktest.NewClient(srv.URL)

@@ -33,18 +33,19 @@ import (
 // Config is store-manager's configuration, from the environment.
 type Config struct {
 	Stack           config.Stack
-	HTTPAddr        string        // STORE_HTTP_ADDR
-	SupplierKey     string        // SUPPLIER_API_KEY
-	EmployeeKey     string        // EMPLOYEE_API_KEY: employees' routes need it
-	EmployeeAuth    bool          // EMPLOYEE_AUTH: off opens employees' routes (but PUT /orders), on a loopback address only
-	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
-	InboxRetention  time.Duration // INBOX_RETENTION: how long records of applied events are kept
-	SagaDeadline    time.Duration // SAGA_DEADLINE: a saga not ended this long after its order is cancelled
-	OperatorKey     string        // OPERATOR_API_KEY: the operations console (/ops) needs it
-	SupervisorURL   string        // SUPERVISOR_METRICS_ADDR: the connector supervisor's metrics, for canary ages
-	ConnectMetrics  string        // CONNECT_METRICS_URL: the Connect workers' metrics, for Debezium's lag
-	KafkaMetrics    string        // KAFKA_METRICS_URL: the Kafka nodes' metrics, for their health
-	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+	HTTPAddr        string             // STORE_HTTP_ADDR
+	Suppliers       []graphql.Supplier // SUPPLIER_API_KEYS (name=key,…), or the one SUPPLIER_API_KEY
+	GraphQLQueries  graphql.QueryMode  // GRAPHQL_QUERIES: open (any query, and APQ) or allowlist
+	EmployeeKey     string             // EMPLOYEE_API_KEY: employees' routes need it
+	EmployeeAuth    bool               // EMPLOYEE_AUTH: off opens employees' routes (but PUT /orders), on a loopback address only
+	OutboxRetention time.Duration      // OUTBOX_RETENTION: how long captured outbox rows are kept
+	InboxRetention  time.Duration      // INBOX_RETENTION: how long records of applied events are kept
+	SagaDeadline    time.Duration      // SAGA_DEADLINE: a saga not ended this long after its order is cancelled
+	OperatorKey     string             // OPERATOR_API_KEY: the operations console (/ops) needs it
+	SupervisorURL   string             // SUPERVISOR_METRICS_ADDR: the connector supervisor's metrics, for canary ages
+	ConnectMetrics  string             // CONNECT_METRICS_URL: the Connect workers' metrics, for Debezium's lag
+	KafkaMetrics    string             // KAFKA_METRICS_URL: the Kafka nodes' metrics, for their health
+	ShutdownTimeout time.Duration      // SHUTDOWN_TIMEOUT
 }
 
 func loadConfig() (Config, error) {
@@ -53,7 +54,7 @@ func loadConfig() (Config, error) {
 	cfg := Config{
 		Stack:           config.Load(),
 		HTTPAddr:        inst.StoreAddr(),
-		SupplierKey:     config.Env("SUPPLIER_API_KEY", graphql.LocalSupplierKey),
+		GraphQLQueries:  graphql.QueryMode(config.Env("GRAPHQL_QUERIES", string(graphql.QueriesOpen))),
 		EmployeeKey:     config.Env("EMPLOYEE_API_KEY", storeapi.LocalEmployeeKey),
 		EmployeeAuth:    r.Bool("EMPLOYEE_AUTH", true),
 		OutboxRetention: r.Duration("OUTBOX_RETENTION", 72*time.Hour),
@@ -65,10 +66,38 @@ func loadConfig() (Config, error) {
 		KafkaMetrics:    inst.KafkaMetricsURL(),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
+	var err error
+	cfg.Suppliers, err = suppliers(config.Env("SUPPLIER_API_KEYS", ""), config.Env("SUPPLIER_API_KEY", graphql.LocalSupplierKey))
+	r.Check("SUPPLIER_API_KEYS", err)
+	if cfg.GraphQLQueries != graphql.QueriesOpen && cfg.GraphQLQueries != graphql.QueriesAllowlist {
+		r.Check("GRAPHQL_QUERIES", fmt.Errorf("want %q or %q, not %q", graphql.QueriesOpen, graphql.QueriesAllowlist, cfg.GraphQLQueries))
+	}
 	if !cfg.EmployeeAuth && !config.Loopback(cfg.HTTPAddr) {
 		r.Check("EMPLOYEE_AUTH", fmt.Errorf("off is allowed only when STORE_HTTP_ADDR is a loopback address, not %q", cfg.HTTPAddr))
 	}
 	return cfg, r.Err()
+}
+
+// suppliers reads SUPPLIER_API_KEYS, a comma-separated list of name=key;
+// when it is empty, the one supplier "default" sends single.
+func suppliers(list, single string) ([]graphql.Supplier, error) {
+	if strings.TrimSpace(list) == "" {
+		return []graphql.Supplier{{Name: graphql.DefaultSupplier, Key: single}}, nil
+	}
+	var out []graphql.Supplier
+	seen := map[string]bool{}
+	for _, item := range strings.Split(list, ",") {
+		name, key, ok := strings.Cut(strings.TrimSpace(item), "=")
+		if !ok || name == "" || len(name) > 64 || key == "" {
+			return nil, fmt.Errorf("want name=key pairs separated by commas (names of at most 64 characters), not %q", item)
+		}
+		if seen[name] || seen["="+key] {
+			return nil, fmt.Errorf("supplier %q: every name and every key appears once", name)
+		}
+		seen[name], seen["="+key] = true, true
+		out = append(out, graphql.Supplier{Name: name, Key: key})
+	}
+	return out, nil
 }
 
 func main() {
@@ -116,7 +145,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 
-	gql := graphql.NewHandler(&graphql.Resolver{Store: svc}, graphql.Options{SupplierKey: cfg.SupplierKey})
+	feed := reads.NewFeed(readmodel.FeedLimits{}, log)
+	gql, err := graphql.NewHandler(&graphql.Resolver{Store: svc, Feed: feed}, graphql.Options{Suppliers: cfg.Suppliers, Queries: cfg.GraphQLQueries})
+	if err != nil {
+		return err
+	}
 	api := storeapi.New(svc, gql, map[string]httpkit.Check{
 		"mysql": db.PingContext,
 		"redis": func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
@@ -152,5 +185,5 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	deadlines := func(ctx context.Context) error {
 		return svc.ExpireSagas(ctx, cfg.SagaDeadline, min(max(cfg.SagaDeadline/10, time.Second), 30*time.Second))
 	}
-	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, projector.Run, sagaRunner.Run, janitor, sagas, deadlines)
+	return server.Run(ctx, log, srv, cfg.ShutdownTimeout, projector.Run, sagaRunner.Run, feed.Run, janitor, sagas, deadlines)
 }

@@ -51,6 +51,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createProductStmt, err = db.PrepareContext(ctx, createProduct); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateProduct: %w", err)
 	}
+	if q.createRestockStmt, err = db.PrepareContext(ctx, createRestock); err != nil {
+		return nil, fmt.Errorf("error preparing query CreateRestock: %w", err)
+	}
 	if q.createUserStmt, err = db.PrepareContext(ctx, createUser); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateUser: %w", err)
 	}
@@ -80,6 +83,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.getProductStmt, err = db.PrepareContext(ctx, getProduct); err != nil {
 		return nil, fmt.Errorf("error preparing query GetProduct: %w", err)
+	}
+	if q.getRestockByKeyStmt, err = db.PrepareContext(ctx, getRestockByKey); err != nil {
+		return nil, fmt.Errorf("error preparing query GetRestockByKey: %w", err)
 	}
 	if q.getStockStmt, err = db.PrepareContext(ctx, getStock); err != nil {
 		return nil, fmt.Errorf("error preparing query GetStock: %w", err)
@@ -126,8 +132,17 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.listProductPricesStmt, err = db.PrepareContext(ctx, listProductPrices); err != nil {
 		return nil, fmt.Errorf("error preparing query ListProductPrices: %w", err)
 	}
+	if q.listProductRestocksStmt, err = db.PrepareContext(ctx, listProductRestocks); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProductRestocks: %w", err)
+	}
+	if q.listProductSalesStmt, err = db.PrepareContext(ctx, listProductSales); err != nil {
+		return nil, fmt.Errorf("error preparing query ListProductSales: %w", err)
+	}
 	if q.listProductsWithStockStmt, err = db.PrepareContext(ctx, listProductsWithStock); err != nil {
 		return nil, fmt.Errorf("error preparing query ListProductsWithStock: %w", err)
+	}
+	if q.listRestocksStmt, err = db.PrepareContext(ctx, listRestocks); err != nil {
+		return nil, fmt.Errorf("error preparing query ListRestocks: %w", err)
 	}
 	if q.listStepsSinceStmt, err = db.PrepareContext(ctx, listStepsSince); err != nil {
 		return nil, fmt.Errorf("error preparing query ListStepsSince: %w", err)
@@ -200,6 +215,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing createProductStmt: %w", cerr)
 		}
 	}
+	if q.createRestockStmt != nil {
+		if cerr := q.createRestockStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing createRestockStmt: %w", cerr)
+		}
+	}
 	if q.createUserStmt != nil {
 		if cerr := q.createUserStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createUserStmt: %w", cerr)
@@ -248,6 +268,11 @@ func (q *Queries) Close() error {
 	if q.getProductStmt != nil {
 		if cerr := q.getProductStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing getProductStmt: %w", cerr)
+		}
+	}
+	if q.getRestockByKeyStmt != nil {
+		if cerr := q.getRestockByKeyStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing getRestockByKeyStmt: %w", cerr)
 		}
 	}
 	if q.getStockStmt != nil {
@@ -325,9 +350,24 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing listProductPricesStmt: %w", cerr)
 		}
 	}
+	if q.listProductRestocksStmt != nil {
+		if cerr := q.listProductRestocksStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProductRestocksStmt: %w", cerr)
+		}
+	}
+	if q.listProductSalesStmt != nil {
+		if cerr := q.listProductSalesStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listProductSalesStmt: %w", cerr)
+		}
+	}
 	if q.listProductsWithStockStmt != nil {
 		if cerr := q.listProductsWithStockStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing listProductsWithStockStmt: %w", cerr)
+		}
+	}
+	if q.listRestocksStmt != nil {
+		if cerr := q.listRestocksStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listRestocksStmt: %w", cerr)
 		}
 	}
 	if q.listStepsSinceStmt != nil {
@@ -413,6 +453,7 @@ type Queries struct {
 	createOrderItemStmt          *sql.Stmt
 	createOrderStepStmt          *sql.Stmt
 	createProductStmt            *sql.Stmt
+	createRestockStmt            *sql.Stmt
 	createUserStmt               *sql.Stmt
 	decreaseStockStmt            *sql.Stmt
 	deleteOrderStmt              *sql.Stmt
@@ -423,6 +464,7 @@ type Queries struct {
 	getOrderForStepStmt          *sql.Stmt
 	getOrderForUpdateStmt        *sql.Stmt
 	getProductStmt               *sql.Stmt
+	getRestockByKeyStmt          *sql.Stmt
 	getStockStmt                 *sql.Stmt
 	getUserStmt                  *sql.Stmt
 	increaseStockStmt            *sql.Stmt
@@ -438,7 +480,10 @@ type Queries struct {
 	listOrdersStmt               *sql.Stmt
 	listOverdueOrdersStmt        *sql.Stmt
 	listProductPricesStmt        *sql.Stmt
+	listProductRestocksStmt      *sql.Stmt
+	listProductSalesStmt         *sql.Stmt
 	listProductsWithStockStmt    *sql.Stmt
+	listRestocksStmt             *sql.Stmt
 	listStepsSinceStmt           *sql.Stmt
 	listStockOverviewStmt        *sql.Stmt
 	listUnfinishedOrdersStmt     *sql.Stmt
@@ -461,6 +506,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		createOrderItemStmt:          q.createOrderItemStmt,
 		createOrderStepStmt:          q.createOrderStepStmt,
 		createProductStmt:            q.createProductStmt,
+		createRestockStmt:            q.createRestockStmt,
 		createUserStmt:               q.createUserStmt,
 		decreaseStockStmt:            q.decreaseStockStmt,
 		deleteOrderStmt:              q.deleteOrderStmt,
@@ -471,6 +517,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getOrderForStepStmt:          q.getOrderForStepStmt,
 		getOrderForUpdateStmt:        q.getOrderForUpdateStmt,
 		getProductStmt:               q.getProductStmt,
+		getRestockByKeyStmt:          q.getRestockByKeyStmt,
 		getStockStmt:                 q.getStockStmt,
 		getUserStmt:                  q.getUserStmt,
 		increaseStockStmt:            q.increaseStockStmt,
@@ -486,7 +533,10 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		listOrdersStmt:               q.listOrdersStmt,
 		listOverdueOrdersStmt:        q.listOverdueOrdersStmt,
 		listProductPricesStmt:        q.listProductPricesStmt,
+		listProductRestocksStmt:      q.listProductRestocksStmt,
+		listProductSalesStmt:         q.listProductSalesStmt,
 		listProductsWithStockStmt:    q.listProductsWithStockStmt,
+		listRestocksStmt:             q.listRestocksStmt,
 		listStepsSinceStmt:           q.listStepsSinceStmt,
 		listStockOverviewStmt:        q.listStockOverviewStmt,
 		listUnfinishedOrdersStmt:     q.listUnfinishedOrdersStmt,

@@ -78,6 +78,17 @@ type Product struct {
 	UpdatedAt time.Time
 }
 
+type Restock struct {
+	ID             int64
+	Supplier       string
+	IdempotencyKey sql.NullString
+	ProductID      int64
+	Quantity       int32
+	StockAfter     int32
+	StockVersion   int64
+	CreatedAt      time.Time
+}
+
 type Stock struct {
 	ProductID int64
 	Quantity  int32

@@ -148,3 +148,63 @@ func (q *Queries) ListOrderItemsForOrders(ctx context.Context, orderIds []int64)
 	}
 	return items, nil
 }
+
+const listProductSales = `-- name: ListProductSales :many
+SELECT i.product_id,
+       CAST(SUM(CASE WHEN o.created_at >= NOW(6) - INTERVAL 1 DAY THEN i.quantity ELSE 0 END) AS SIGNED) AS sold_1d,
+       CAST(SUM(CASE WHEN o.created_at >= NOW(6) - INTERVAL 7 DAY THEN i.quantity ELSE 0 END) AS SIGNED) AS sold_7d,
+       CAST(SUM(i.quantity) AS SIGNED) AS sold_30d
+FROM orders o
+JOIN order_items i ON i.order_id = o.id
+WHERE o.status = 'Completed' AND o.created_at >= NOW(6) - INTERVAL 30 DAY
+  AND i.product_id IN (/*SLICE:product_ids*/?)
+GROUP BY i.product_id
+`
+
+type ListProductSalesRow struct {
+	ProductID int64
+	Sold1d    int64
+	Sold7d    int64
+	Sold30d   int64
+}
+
+// Units sold of some products by completed orders over the last 1, 7 and
+// 30 days (the suppliers' sales figures): the last 30 days of completed
+// orders by orders_status_created_idx, then their items.
+func (q *Queries) ListProductSales(ctx context.Context, productIds []int64) ([]ListProductSalesRow, error) {
+	query := listProductSales
+	var queryParams []interface{}
+	if len(productIds) > 0 {
+		for _, v := range productIds {
+			queryParams = append(queryParams, v)
+		}
+		query = strings.Replace(query, "/*SLICE:product_ids*/?", strings.Repeat(",?", len(productIds))[1:], 1)
+	} else {
+		query = strings.Replace(query, "/*SLICE:product_ids*/?", "NULL", 1)
+	}
+	rows, err := q.query(ctx, nil, query, queryParams...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []ListProductSalesRow
+	for rows.Next() {
+		var i ListProductSalesRow
+		if err := rows.Scan(
+			&i.ProductID,
+			&i.Sold1d,
+			&i.Sold7d,
+			&i.Sold30d,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}

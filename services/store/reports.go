@@ -83,3 +83,12 @@ func (s *Service) LowStock(ctx context.Context, threshold int64, limit int) ([]P
 	}
 	return s.reads.LowStock(ctx, int32(threshold), clampLimit(limit))
 }
+
+// ProductsByID returns the live products among ids (at most
+// MaxReportLimit), in their order, from the read model.
+func (s *Service) ProductsByID(ctx context.Context, ids []int64) ([]Product, error) {
+	if len(ids) > MaxReportLimit {
+		return nil, errs.Errorf(ErrInvalid, "at most %d products are read at once", MaxReportLimit)
+	}
+	return s.reads.ProductsByID(ctx, ids)
+}

@@ -17,6 +17,7 @@ type ReadModel interface {
 	Product(ctx context.Context, id int64) (Product, Presence, error)
 	Order(ctx context.Context, id int64) (events.Order, Presence, error)
 	Products(ctx context.Context, afterID int64, limit int) ([]Product, error)
+	ProductsByID(ctx context.Context, ids []int64) ([]Product, error)
 	LowStock(ctx context.Context, threshold int32, limit int) ([]Product, error)
 }
 

@@ -35,6 +35,10 @@ type System struct {
 	// while closed, as if it were down; PaymentAnswers holds the payments
 	// service's events back from the store, as if its saga lagged.
 	PaymentsStep, PaymentAnswers *stacktest.Gate
+	// SQLTrips and RedisTrips count the store service's round trips to its
+	// database and read models (with CountRoundTrips): the relay, the
+	// projector and the payments service use connections of their own.
+	SQLTrips, RedisTrips *stacktest.RoundTrips
 }
 
 // MaxPayment is the payments limit of a System: an order over it fails at
@@ -44,7 +48,10 @@ const MaxPayment = money.Cents(1000000) // 10000.00
 // Option changes what a System runs.
 type Option func(*options)
 
-type options struct{ noPayments bool }
+type options struct{ noPayments, count bool }
+
+// CountRoundTrips counts the store service's round trips (System.SQLTrips, RedisTrips).
+func CountRoundTrips() Option { return func(o *options) { o.count = true } }
 
 // WithoutPayments starts with the PaymentsStep gate closed, as if the
 // payments service were down: orders wait at StockDecreased until it opens.
@@ -60,8 +67,9 @@ func New(t testing.TB, opts ...Option) System {
 	}
 	st := stacktest.Stack(t)
 	ctx := context.Background()
+	storeDSN := stacktest.MigratedDatabase(t, "store")
 	s := System{
-		StoreDB:      stacktest.Open(t, stacktest.MigratedDatabase(t, "store")),
+		StoreDB:      stacktest.Open(t, storeDSN),
 		PaymentsDB:   stacktest.Open(t, stacktest.MigratedDatabase(t, "payments")),
 		Redis:        redis.NewClient(&redis.Options{Addr: st.RedisAddr, Password: st.RedisPassword}),
 		PaymentsStep: &stacktest.Gate{}, PaymentAnswers: &stacktest.Gate{},
@@ -74,7 +82,15 @@ func New(t testing.TB, opts ...Option) System {
 	s.Reads = readmodel.New(s.Redis, s.Prefix)
 	t.Cleanup(func() { _ = s.Reads.Reset(context.Background()) })
 
-	storeDB, err := store.Prepare(ctx, s.StoreDB)
+	serviceDB, serviceReads := s.StoreDB, s.Reads
+	if o.count {
+		serviceDB, s.SQLTrips = stacktest.OpenCounted(t, storeDSN)
+		counted := redis.NewClient(&redis.Options{Addr: st.RedisAddr, Password: st.RedisPassword})
+		t.Cleanup(func() { counted.Close() })
+		s.RedisTrips = stacktest.CountRedis(counted)
+		serviceReads = readmodel.New(counted, s.Prefix)
+	}
+	storeDB, err := store.Prepare(ctx, serviceDB)
 	if err != nil {
 		t.Fatalf("prepare store queries: %v", err)
 	}
@@ -84,7 +100,7 @@ func New(t testing.TB, opts ...Option) System {
 		t.Fatalf("prepare payments queries: %v", err)
 	}
 	t.Cleanup(func() { paymentsDB.Close() })
-	s.Store = store.New(storeDB, s.Reads)
+	s.Store = store.New(storeDB, serviceReads)
 	s.Payments = payments.New(paymentsDB, payments.Config{MaxAmount: MaxPayment, LinkBase: "http://gateway.test"})
 
 	projector, storeSaga, paymentsSaga := consumer.NewRegistry(), consumer.NewRegistry(), consumer.NewRegistry()

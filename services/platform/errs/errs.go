@@ -28,6 +28,7 @@ var (
 	Unauthorized = errors.New("unauthorized") // a credential is missing
 	Forbidden    = errors.New("forbidden")    // a credential is wrong
 	Unavailable  = errors.New("unavailable")  // a dependency is down or the request ran out of time
+	TooMany      = errors.New("too many")     // the caller holds as many of something as it may (subscriptions)
 )
 
 // kinds is the one table from kinds to HTTP statuses and GraphQL error
@@ -45,6 +46,7 @@ var kinds = []struct {
 	{Unauthorized, http.StatusUnauthorized, "UNAUTHENTICATED"},
 	{Forbidden, http.StatusForbidden, "FORBIDDEN"},
 	{Unavailable, http.StatusServiceUnavailable, "UNAVAILABLE"},
+	{TooMany, http.StatusTooManyRequests, "TOO_MANY_REQUESTS"},
 	{context.DeadlineExceeded, http.StatusServiceUnavailable, "TIMEOUT"},
 	{context.Canceled, http.StatusServiceUnavailable, "TIMEOUT"},
 }

@@ -21,8 +21,9 @@ import (
 
 func (s *Store) productKey(id int64) string { return s.prefix + "product:" + strconv.FormatInt(id, 10) }
 func (s *Store) orderKey(id int64) string   { return s.prefix + "order:" + strconv.FormatInt(id, 10) }
-func (s *Store) productsKey() string        { return s.prefix + "products" }     // zset of live product ids, scored by id
-func (s *Store) levelsKey() string          { return s.prefix + "stock_levels" } // zset of product ids scored by quantity
+func (s *Store) productsKey() string        { return s.prefix + "products" }      // zset of live product ids, scored by id
+func (s *Store) levelsKey() string          { return s.prefix + "stock_levels" }  // zset of product ids scored by quantity
+func (s *Store) stockChannel() string       { return s.prefix + "stock_changes" } // pub/sub channel of applied stock changes
 
 var putProduct = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return 0 end
@@ -37,12 +38,17 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('ZREM', KEYS[3], ARGV[1])
 return 1`)
 
+// putStock also publishes the change it records on the stock channel
+// (KEYS[3]) as "id quantity previous version", previous -1 when unknown:
+// the stock feed's subscribers learn of it as it is applied, once.
 var putStock = redis.NewScript(`
 if redis.call('HEXISTS', KEYS[1], 'deleted') == 1 then return 0 end
 local cur = tonumber(redis.call('HGET', KEYS[1], 'stock_v') or '0')
 if tonumber(ARGV[3]) <= cur then return 0 end
+local prev = redis.call('HGET', KEYS[1], 'quantity') or '-1'
 redis.call('HSET', KEYS[1], 'quantity', ARGV[2], 'stock_v', ARGV[3])
 redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])
+redis.call('PUBLISH', KEYS[3], ARGV[1] .. ' ' .. ARGV[2] .. ' ' .. prev .. ' ' .. ARGV[3])
 return 1`)
 
 var putOrder = redis.NewScript(`
@@ -81,7 +87,7 @@ func (s *Store) DeleteProduct(ctx context.Context, id int64) error {
 
 // PutStock records a stock level if its version is newer than the one held.
 func (s *Store) PutStock(ctx context.Context, st events.Stock) error {
-	return putStock.Run(ctx, s.rdb, []string{s.productKey(st.ProductID), s.levelsKey()},
+	return putStock.Run(ctx, s.rdb, []string{s.productKey(st.ProductID), s.levelsKey(), s.stockChannel()},
 		strconv.FormatInt(st.ProductID, 10), int64(st.Quantity), st.Version).Err()
 }
 
@@ -172,6 +178,15 @@ func (s *Store) LowStock(ctx context.Context, threshold int32, limit int) ([]sto
 		return nil, fmt.Errorf("list low stock: %w", err)
 	}
 	return s.products(ctx, ids)
+}
+
+// ProductsByID returns the live products among ids, in their order, in one round trip.
+func (s *Store) ProductsByID(ctx context.Context, ids []int64) ([]store.Product, error) {
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = strconv.FormatInt(id, 10)
+	}
+	return s.products(ctx, keys)
 }
 
 // products reads many products in one round trip.

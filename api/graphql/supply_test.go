@@ -1,0 +1,416 @@
+package graphql_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+
+	"github.com/store-manager/store-manager/api/graphql"
+	"github.com/store-manager/store-manager/services/store"
+	"github.com/store-manager/store-manager/services/store/readmodel"
+	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/storetest"
+)
+
+// supplied serves GraphQL in-process for two suppliers, with the stock feed
+// listening.
+func supplied(t *testing.T, opts ...storetest.Option) (*stacktest.Client, string, storetest.System) {
+	t.Helper()
+	s := storetest.New(t, opts...)
+	feed := s.Reads.NewFeed(readmodel.FeedLimits{PerOwner: 2}, slog.Default())
+	go func() { _ = feed.Run(t.Context()) }()
+	select {
+	case <-feed.Ready():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stock feed does not listen")
+	}
+	srv := serve(t, &graphql.Resolver{Store: s.Store, Feed: feed}, graphql.Options{Suppliers: []graphql.Supplier{
+		{Name: "acme", Key: testKey}, {Name: "globex", Key: "globex-key"},
+	}})
+	c := stacktest.NewClient(srv.URL)
+	c.Header = http.Header{graphql.SupplierKeyHeader: {testKey}}
+	return c, srv.URL, s
+}
+
+func gql(t *testing.T, c *stacktest.Client, q string, vars map[string]any) stacktest.Response {
+	t.Helper()
+	return c.Do(t, "POST", "", map[string]any{"query": q, "variables": vars})
+}
+
+const restockMutation = `mutation($p: ID!, $q: Int!, $k: String) { restock(productId: $p, quantity: $q, idempotencyKey: $k) { quantity } }`
+
+// A restock retried with its key adds nothing and returns the first
+// result, even when the retries race; the key with other arguments is a
+// clear conflict; the header carries a key as the argument does.
+func TestRestockIsIdempotent(t *testing.T) {
+	c, _, s := supplied(t)
+	id := newProduct(t, s, 5)
+	p := fmt.Sprint(id)
+	first := gql(t, c, restockMutation, map[string]any{"p": p, "q": 10, "k": "delivery-1"})
+	if !strings.Contains(string(first.Raw), `"quantity":15`) {
+		t.Fatalf("first restock = %s", first.Raw)
+	}
+	var wg sync.WaitGroup
+	answers := make([]string, 8)
+	for i := range answers {
+		wg.Go(func() {
+			answers[i] = string(gql(t, c, restockMutation, map[string]any{"p": p, "q": 10, "k": "delivery-1"}).Raw)
+		})
+	}
+	wg.Wait()
+	for _, a := range answers {
+		if a != string(first.Raw) {
+			t.Fatalf("a retry answered %s, want the first result %s", a, first.Raw)
+		}
+	}
+	if r := gql(t, c, restockMutation, map[string]any{"p": p, "q": 11, "k": "delivery-1"}); r.Status != 200 || !strings.Contains(string(r.Raw), `"code":"CONFLICT"`) ||
+		!strings.Contains(string(r.Raw), "was used for a restock of 10 units") {
+		t.Fatalf("the key with another quantity = %d %s", r.Status, r.Raw)
+	}
+	// The same key sent in the header, twice.
+	hc := *c
+	hc.Header = c.Header.Clone()
+	hc.Header.Set(graphql.IdempotencyKeyHeader, "delivery-2")
+	for range 2 {
+		if r := gql(t, &hc, restockMutation, map[string]any{"p": p, "q": 1}); !strings.Contains(string(r.Raw), `"quantity":16`) {
+			t.Fatalf("restock keyed by header = %s", r.Raw)
+		}
+	}
+	if r := gql(t, &hc, restockMutation, map[string]any{"p": p, "q": 1, "k": "delivery-3"}); !strings.Contains(string(r.Raw), "differ") {
+		t.Fatalf("a header and an argument that differ = %d %s", r.Status, r.Raw)
+	}
+	stacktest.Eventually(t, 10*time.Second, "stock projected", func() bool {
+		st, err := s.Store.ProductsByID(t.Context(), []int64{id})
+		return err == nil && len(st) == 1 && st[0].Quantity == 16
+	})
+}
+
+// restocks lists a supplier's own restocks, newest first, with their keys;
+// another supplier sees none of them, and a caller without a key is refused.
+func TestRestocksListsTheSuppliersOwn(t *testing.T) {
+	c, _, s := supplied(t)
+	a, b := newProduct(t, s, 1), newProduct(t, s, 1)
+	gql(t, c, restockMutation, map[string]any{"p": fmt.Sprint(a), "q": 3, "k": "k-a"})
+	gql(t, c, restockMutation, map[string]any{"p": fmt.Sprint(b), "q": 4})
+	list := `query($p: ID) { restocks(productId: $p) { productId quantity stockAfter idempotencyKey restockedAt } }`
+	r := gql(t, c, list, nil)
+	var out struct {
+		Data struct {
+			Restocks []struct {
+				ProductID      string
+				Quantity       int
+				StockAfter     int
+				IdempotencyKey *string
+				RestockedAt    time.Time
+			}
+		}
+	}
+	if err := json.Unmarshal(r.Raw, &out); err != nil {
+		t.Fatal(err)
+	}
+	got := out.Data.Restocks
+	if len(got) != 2 || got[0].ProductID != fmt.Sprint(b) || got[0].IdempotencyKey != nil ||
+		got[1].ProductID != fmt.Sprint(a) || got[1].Quantity != 3 || got[1].StockAfter != 4 || *got[1].IdempotencyKey != "k-a" ||
+		time.Since(got[1].RestockedAt) > time.Minute {
+		t.Fatalf("restocks = %s", r.Raw)
+	}
+	if r := gql(t, c, list, map[string]any{"p": fmt.Sprint(a)}); strings.Count(string(r.Raw), "productId") != 1 {
+		t.Fatalf("restocks of one product = %s", r.Raw)
+	}
+	other := *c
+	other.Header = http.Header{graphql.SupplierKeyHeader: {"globex-key"}}
+	if r := gql(t, &other, list, nil); string(r.Raw) != `{"data":{"restocks":[]}}` {
+		t.Fatalf("another supplier's restocks = %s", r.Raw)
+	}
+	if r := gql(t, stacktest.NewClient(c.Base), list, nil); r.Status != 401 {
+		t.Fatalf("restocks without a key = %d %s", r.Status, r.Raw)
+	}
+}
+
+// wsClient speaks graphql-transport-ws.
+type wsClient struct {
+	conn *websocket.Conn
+}
+
+type wsMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+func dialWS(t *testing.T, base string, initPayload map[string]any) (*wsClient, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { conn.CloseNow() })
+	w := &wsClient{conn: conn}
+	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": initPayload}); err != nil {
+		return nil, err
+	}
+	ack, err := w.next(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if ack.Type != "connection_ack" {
+		return nil, fmt.Errorf("got %s %s, want connection_ack", ack.Type, ack.Payload)
+	}
+	return w, nil
+}
+
+func (w *wsClient) next(ctx context.Context) (wsMessage, error) {
+	for {
+		var m wsMessage
+		if err := wsjson.Read(ctx, w.conn, &m); err != nil {
+			return m, err
+		}
+		if m.Type != "ping" && m.Type != "pong" && m.Type != "ka" {
+			return m, nil
+		}
+	}
+}
+
+func (w *wsClient) subscribe(t *testing.T, id, query string, vars map[string]any) {
+	t.Helper()
+	if err := wsjson.Write(t.Context(), w.conn, map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": query, "variables": vars}}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type change struct {
+	ProductID        string
+	Quantity         int
+	PreviousQuantity *int
+	Version          string
+	Current          bool
+}
+
+// changeOf reads the next message as a stock change of the field.
+func (w *wsClient) change(t *testing.T, field string) change {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	m, err := w.next(ctx)
+	if err != nil {
+		t.Fatalf("waiting for a change: %v", err)
+	}
+	if m.Type != "next" {
+		t.Fatalf("got %s %s, want next", m.Type, m.Payload)
+	}
+	var p struct{ Data map[string]change }
+	if err := json.Unmarshal(m.Payload, &p); err != nil {
+		t.Fatal(err)
+	}
+	return p.Data[field]
+}
+
+const stockChangedSub = `subscription($ids: [ID!], $current: Boolean) { stockChanged(productIds: $ids, current: $current) { productId quantity previousQuantity version current } }`
+
+// A subscriber asks for the current stock, then receives a restock and an
+// order's decrement, in order, as the projector applies their events.
+func TestSubscriptionReceivesRestockThenOrder(t *testing.T) {
+	c, base, s := supplied(t)
+	id := newProduct(t, s, 5)
+	w, err := dialWS(t, base, map[string]any{"supplierKey": testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.subscribe(t, "1", stockChangedSub, map[string]any{"ids": []string{fmt.Sprint(id)}, "current": true})
+	now := w.change(t, "stockChanged")
+	if !now.Current || now.Quantity != 5 || now.PreviousQuantity != nil {
+		t.Fatalf("current value = %+v", now)
+	}
+	gql(t, c, restockMutation, map[string]any{"p": fmt.Sprint(id), "q": 10})
+	restocked := w.change(t, "stockChanged")
+	if restocked.Current || restocked.Quantity != 15 || restocked.PreviousQuantity == nil || *restocked.PreviousQuantity != 5 {
+		t.Fatalf("after the restock = %+v", restocked)
+	}
+	ctx := t.Context()
+	user, err := s.Store.CreateUser(ctx, "Ada", "ada-"+stacktest.Suffix()+"@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Store.CreateOrder(ctx, user, []store.Item{{ProductID: id, Quantity: 3}}); err != nil {
+		t.Fatal(err)
+	}
+	sold := w.change(t, "stockChanged")
+	if sold.Quantity != 12 || *sold.PreviousQuantity != 15 || !(version(t, now) < version(t, restocked) && version(t, restocked) < version(t, sold)) {
+		t.Fatalf("after the order = %+v (before: %+v, %+v)", sold, now, restocked)
+	}
+}
+
+func version(t *testing.T, c change) int64 {
+	t.Helper()
+	var v int64
+	if _, err := fmt.Sscan(c.Version, &v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// Subscribing needs a supplier key, and a supplier holds a bounded number
+// of subscriptions.
+func TestSubscriptionsNeedAKeyAndAreBounded(t *testing.T) {
+	_, base, s := supplied(t)
+	if _, err := dialWS(t, base, nil); err == nil {
+		t.Fatal("a WebSocket without a supplier key was accepted")
+	}
+	if _, err := dialWS(t, base, map[string]any{"supplierKey": "wrong"}); err == nil {
+		t.Fatal("a WebSocket with a wrong supplier key was accepted")
+	}
+	id := newProduct(t, s, 1)
+	w, err := dialWS(t, base, map[string]any{"supplierKey": testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]any{"ids": []string{fmt.Sprint(id)}, "current": true}
+	w.subscribe(t, "1", stockChangedSub, vars)
+	w.change(t, "stockChanged")
+	w.subscribe(t, "2", stockChangedSub, vars)
+	w.change(t, "stockChanged")
+	w.subscribe(t, "3", stockChangedSub, vars) // PerOwner is 2
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	m, err := w.next(ctx) // a subscription's resolver error comes as its one result
+	if err != nil || m.Type != "next" || m.ID != "3" || !strings.Contains(string(m.Payload), "TOO_MANY_REQUESTS") {
+		t.Fatalf("a third subscription = %+v, %v", m, err)
+	}
+}
+
+// Over server-sent events, lowStock pushes a change that takes a product to
+// the threshold.
+func TestLowStockOverServerSentEvents(t *testing.T) {
+	_, base, s := supplied(t)
+	id := newProduct(t, s, 9)
+	body := `{"query":"subscription { lowStock(threshold: 3) { productId quantity previousQuantity } }"}`
+	req, _ := http.NewRequestWithContext(t.Context(), "POST", base, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	req.Header.Set(graphql.SupplierKeyHeader, testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
+		t.Fatalf("Content-Type = %q", ct)
+	}
+	lines := make(chan string)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if l, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				lines <- l
+			}
+		}
+		close(lines)
+	}()
+	time.Sleep(200 * time.Millisecond) // the subscription is made once the stream opened; nothing else waits for it
+	if _, err := s.Store.SetStock(t.Context(), id, 2); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case l := <-lines:
+		want := fmt.Sprintf(`{"data":{"lowStock":{"productId":"%d","quantity":2,"previousQuantity":9}}}`, id)
+		if l != want {
+			t.Fatalf("event = %s, want %s", l, want)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("no event")
+	}
+}
+
+// Units sold by completed orders, the pace, and the days of stock left;
+// lowStock by days left puts the product that runs out first first.
+func TestSalesAndDaysLeft(t *testing.T) {
+	c, _, s := supplied(t)
+	ctx := t.Context()
+	fast, idle, slow := newProduct(t, s, 16), newProduct(t, s, 4), newProduct(t, s, 10)
+	user, err := s.Store.CreateUser(ctx, "Ada", "ada-"+stacktest.Suffix()+"@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range []store.Item{{ProductID: fast, Quantity: 6}, {ProductID: slow, Quantity: 2}} {
+		order, err := s.Store.CreateOrder(ctx, user, []store.Item{it})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stacktest.Eventually(t, 15*time.Second, "order completed", func() bool {
+			o, err := s.Store.Order(ctx, order)
+			return err == nil && o.Status == store.StatusCompleted
+		})
+	}
+	// fast: 10 left, 6 sold in 30 days: 0.2 a day, 50 days. slow: 8 left, 2 sold: 120 days. idle: 4 left, none sold.
+	r := gql(t, c, fmt.Sprintf(`{ product(id: "%d") { sales { lastDay last7Days last30Days dailyPace daysOfStockLeft } } }`, fast), nil)
+	if want := `{"lastDay":6,"last7Days":6,"last30Days":6,"dailyPace":0.2,"daysOfStockLeft":50}`; !strings.Contains(string(r.Raw), want) {
+		t.Fatalf("sales = %s, want %s", r.Raw, want)
+	}
+	stacktest.Eventually(t, 10*time.Second, "stock projected", func() bool {
+		ps, err := s.Store.ProductsByID(ctx, []int64{fast, slow})
+		return err == nil && len(ps) == 2 && ps[0].Quantity == 10 && ps[1].Quantity == 8
+	})
+	order := func(by string) string {
+		r := gql(t, c, `query($by: LowStockOrder) { lowStock(threshold: 10, orderBy: $by) { id sales { daysOfStockLeft } } }`, map[string]any{"by": by})
+		var out struct {
+			Data struct{ LowStock []struct{ ID string } }
+		}
+		if err := json.Unmarshal(r.Raw, &out); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, p := range out.Data.LowStock {
+			ids = append(ids, p.ID)
+		}
+		return strings.Join(ids, ",")
+	}
+	if got, want := order("QUANTITY"), fmt.Sprintf("%d,%d,%d", idle, slow, fast); got != want {
+		t.Fatalf("lowStock by quantity = %s, want %s", got, want)
+	}
+	if got, want := order("DAYS_LEFT"), fmt.Sprintf("%d,%d,%d", fast, slow, idle); got != want {
+		t.Fatalf("lowStock by days left = %s, want %s", got, want)
+	}
+}
+
+// A page of 100 products with every field, sales included, costs one
+// database query and two Redis round trips (the page's ids, then every
+// product in one pipeline), not one per product.
+func TestAPageCostsBoundedRoundTrips(t *testing.T) {
+	c, _, s := supplied(t, storetest.CountRoundTrips())
+	var last int64
+	for range 100 {
+		id, err := s.Store.CreateProduct(t.Context(), "Nut", "N-"+stacktest.Suffix(), "0.10")
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = id
+	}
+	stacktest.Eventually(t, 20*time.Second, "products projected", func() bool {
+		ps, err := s.Reads.ProductsByID(t.Context(), []int64{last})
+		return err == nil && len(ps) == 1
+	})
+	q := `{ products(first: 100) { items { id name sku price quantity sales { lastDay last7Days last30Days dailyPace daysOfStockLeft } } hasNextPage } }`
+	gql(t, c, q, nil) // connections opened, statements prepared on them
+	sql0, redis0 := s.SQLTrips.Count(), s.RedisTrips.Count()
+	r := gql(t, c, q, nil)
+	sqlTrips, redisTrips := s.SQLTrips.Count()-sql0, s.RedisTrips.Count()-redis0
+	if n := strings.Count(string(r.Raw), `"sales":{`); n != 100 {
+		t.Fatalf("%d products with sales, want 100: %.300s", n, r.Raw)
+	}
+	// The sales query's IN list varies, so it is prepared, then run: two round trips.
+	if sqlTrips != 2 || redisTrips != 2 {
+		t.Fatalf("a page of 100 took %d database and %d Redis round trips, want 2 and 2", sqlTrips, redisTrips)
+	}
+}
