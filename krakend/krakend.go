@@ -37,6 +37,9 @@ type Endpoint struct {
 	InputQueryStrings []string `json:"input_query_strings"`
 	ExtraConfig       struct {
 		RateLimit *RateLimit `json:"qos/ratelimit/router"`
+		// Websocket is KrakenD Enterprise's: KrakenD CE ignores it (it cannot
+		// carry a WebSocket), the native gateway proxies the upgrade.
+		Websocket *Websocket `json:"websocket"`
 	} `json:"extra_config"`
 	Backends []Backend `json:"backend"`
 }
@@ -49,6 +52,13 @@ type RateLimit struct {
 	ClientMaxRate  float64 `json:"client_max_rate"`
 	ClientCapacity int     `json:"client_capacity"`
 	Strategy       string  `json:"strategy"`
+}
+
+// Websocket is the part of KrakenD Enterprise's websocket settings the
+// gateway uses: an endpoint that has them carries long-lived streams.
+type Websocket struct {
+	DirectCommunication bool     `json:"enable_direct_communication"`
+	Subprotocols        []string `json:"subprotocols"`
 }
 
 // Backend is the service an endpoint forwards to.

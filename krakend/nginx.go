@@ -49,6 +49,7 @@ type nginxLocation struct {
 	Path    string
 	Routes  []nginxRoute
 	Methods string // for the 405 answer
+	Stream  bool   // a route of the path carries WebSockets: every route of it streams, unbuffered
 }
 
 var paramRE = regexp.MustCompile(`\{[^/}]+\}`)
@@ -145,6 +146,7 @@ func (c Config) Nginx(o NginxOptions) (string, error) {
 			order = append(order, e.Path)
 		}
 		loc.Routes = append(loc.Routes, r)
+		loc.Stream = loc.Stream || e.ExtraConfig.Websocket != nil
 		if e.Method == "GET" { // HEAD answers as GET does, without the body
 			head := r
 			head.Method, head.Alias = "HEAD", true
@@ -204,6 +206,9 @@ http {
         "~{{.URI}}" "{{.Methods}}";
 {{- end}}
     }
+
+    # A WebSocket upgrade is passed on; any other request keeps the upstream connection alive.
+    map $http_upgrade $gateway_connection { default upgrade; "" ""; }
 
     limit_req_status 429;
     limit_req_log_level warn;
@@ -296,6 +301,18 @@ http {
             proxy_connect_timeout {{.ConnectTO}};
             proxy_send_timeout {{.Timeout}};
             proxy_read_timeout {{.Timeout}};
+{{- if $loc.Stream}}
+            # A stream (a WebSocket, or server-sent events): the upgrade is passed on, nothing is
+            # buffered, and the read timeout is the longest silence (the service pings every 20 s).
+            # A location's proxy_set_header hides the server's, so they are all repeated here.
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $gateway_connection;
+            proxy_set_header Host $host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_buffering off;
+{{- end}}
 {{- if .Rewrite}}
             rewrite {{.Rewrite}} break;
 {{- end}}

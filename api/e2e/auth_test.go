@@ -29,7 +29,7 @@ var employeesRoutes = map[string]bool{
 // reads, the payment link, GraphQL queries, health and the documents.
 var publicRoutes = map[string]bool{
 	"GET /health-check": true, "GET /openapi.json": true, "GET /products/{product_id}": true, "GET /stocks/{product_id}": true,
-	"GET /graphql": true, "POST /graphql": true, "POST /stocks/graphql-query": true,
+	"GET /graphql": true, "POST /graphql": true, "POST /stocks/graphql-query": true, "GET /graphql/stream": true, "POST /graphql/stream": true,
 	"POST /payments/process/{payment_id}": true, "POST /payments-api/payments/{payment_id}": true,
 	"GET /payments/status": true, "GET /payments/openapi.json": true,
 }

@@ -161,6 +161,11 @@ func NewHandler(r *Resolver, cfg Options) (http.Handler, error) {
 				writeRequestError(w, refuse(http.StatusTooManyRequests, "TOO_MANY_REQUESTS", "the server holds %d streams, its most: retry later", cfg.MaxStreams))
 				return
 			}
+			// A stream lives past the server's read and write timeouts, which bound requests.
+			rc := http.NewResponseController(w)
+			_ = rc.SetReadDeadline(time.Time{})
+			_ = rc.SetWriteDeadline(time.Time{})
+			w.Header().Set("X-Accel-Buffering", "no") // a proxy passes events on as they come
 			ctx := context.WithValue(req.Context(), requestKey{}, auth)
 			if req.Method == http.MethodPost { // server-sent events: the query is checked as any POST's
 				check, cancel := context.WithTimeout(ctx, cfg.Timeout)

@@ -1,23 +1,21 @@
 package graphql_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-	"github.com/coder/websocket/wsjson"
-
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/services/store/readmodel"
+	"github.com/store-manager/store-manager/testkit/gqltest"
 	"github.com/store-manager/store-manager/testkit/stacktest"
 	"github.com/store-manager/store-manager/testkit/storetest"
 )
@@ -137,84 +135,12 @@ func TestRestocksListsTheSuppliersOwn(t *testing.T) {
 	}
 }
 
-// wsClient speaks graphql-transport-ws.
-type wsClient struct {
-	conn *websocket.Conn
-}
-
-type wsMessage struct {
-	ID      string          `json:"id,omitempty"`
-	Type    string          `json:"type"`
-	Payload json.RawMessage `json:"payload,omitempty"`
-}
-
-func dialWS(t *testing.T, base string, initPayload map[string]any) (*wsClient, error) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, strings.Replace(base, "http", "ws", 1), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if err != nil {
-		return nil, err
-	}
-	t.Cleanup(func() { conn.CloseNow() })
-	w := &wsClient{conn: conn}
-	if err := wsjson.Write(ctx, conn, map[string]any{"type": "connection_init", "payload": initPayload}); err != nil {
-		return nil, err
-	}
-	ack, err := w.next(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if ack.Type != "connection_ack" {
-		return nil, fmt.Errorf("got %s %s, want connection_ack", ack.Type, ack.Payload)
-	}
-	return w, nil
-}
-
-func (w *wsClient) next(ctx context.Context) (wsMessage, error) {
-	for {
-		var m wsMessage
-		if err := wsjson.Read(ctx, w.conn, &m); err != nil {
-			return m, err
-		}
-		if m.Type != "ping" && m.Type != "pong" && m.Type != "ka" {
-			return m, nil
-		}
-	}
-}
-
-func (w *wsClient) subscribe(t *testing.T, id, query string, vars map[string]any) {
-	t.Helper()
-	if err := wsjson.Write(t.Context(), w.conn, map[string]any{"id": id, "type": "subscribe", "payload": map[string]any{"query": query, "variables": vars}}); err != nil {
-		t.Fatal(err)
-	}
-}
-
 type change struct {
 	ProductID        string
 	Quantity         int
 	PreviousQuantity *int
 	Version          string
 	Current          bool
-}
-
-// changeOf reads the next message as a stock change of the field.
-func (w *wsClient) change(t *testing.T, field string) change {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
-	defer cancel()
-	m, err := w.next(ctx)
-	if err != nil {
-		t.Fatalf("waiting for a change: %v", err)
-	}
-	if m.Type != "next" {
-		t.Fatalf("got %s %s, want next", m.Type, m.Payload)
-	}
-	var p struct{ Data map[string]change }
-	if err := json.Unmarshal(m.Payload, &p); err != nil {
-		t.Fatal(err)
-	}
-	return p.Data[field]
 }
 
 const stockChangedSub = `subscription($ids: [ID!], $current: Boolean) { stockChanged(productIds: $ids, current: $current) { productId quantity previousQuantity version current } }`
@@ -224,17 +150,19 @@ const stockChangedSub = `subscription($ids: [ID!], $current: Boolean) { stockCha
 func TestSubscriptionReceivesRestockThenOrder(t *testing.T) {
 	c, base, s := supplied(t)
 	id := newProduct(t, s, 5)
-	w, err := dialWS(t, base, map[string]any{"supplierKey": testKey})
+	w, err := gqltest.Dial(t, base, map[string]any{"supplierKey": testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.subscribe(t, "1", stockChangedSub, map[string]any{"ids": []string{fmt.Sprint(id)}, "current": true})
-	now := w.change(t, "stockChanged")
+	w.Subscribe(t, "1", stockChangedSub, map[string]any{"ids": []string{fmt.Sprint(id)}, "current": true})
+	var now change
+	w.Result(t, "stockChanged", &now)
 	if !now.Current || now.Quantity != 5 || now.PreviousQuantity != nil {
 		t.Fatalf("current value = %+v", now)
 	}
 	gql(t, c, restockMutation, map[string]any{"p": fmt.Sprint(id), "q": 10})
-	restocked := w.change(t, "stockChanged")
+	var restocked change
+	w.Result(t, "stockChanged", &restocked)
 	if restocked.Current || restocked.Quantity != 15 || restocked.PreviousQuantity == nil || *restocked.PreviousQuantity != 5 {
 		t.Fatalf("after the restock = %+v", restocked)
 	}
@@ -246,7 +174,8 @@ func TestSubscriptionReceivesRestockThenOrder(t *testing.T) {
 	if _, err := s.Store.CreateOrder(ctx, user, []store.Item{{ProductID: id, Quantity: 3}}); err != nil {
 		t.Fatal(err)
 	}
-	sold := w.change(t, "stockChanged")
+	var sold change
+	w.Result(t, "stockChanged", &sold)
 	if sold.Quantity != 12 || *sold.PreviousQuantity != 15 || !(version(t, now) < version(t, restocked) && version(t, restocked) < version(t, sold)) {
 		t.Fatalf("after the order = %+v (before: %+v, %+v)", sold, now, restocked)
 	}
@@ -265,26 +194,26 @@ func version(t *testing.T, c change) int64 {
 // of subscriptions.
 func TestSubscriptionsNeedAKeyAndAreBounded(t *testing.T) {
 	_, base, s := supplied(t)
-	if _, err := dialWS(t, base, nil); err == nil {
+	if _, err := gqltest.Dial(t, base, nil); err == nil {
 		t.Fatal("a WebSocket without a supplier key was accepted")
 	}
-	if _, err := dialWS(t, base, map[string]any{"supplierKey": "wrong"}); err == nil {
+	if _, err := gqltest.Dial(t, base, map[string]any{"supplierKey": "wrong"}); err == nil {
 		t.Fatal("a WebSocket with a wrong supplier key was accepted")
 	}
 	id := newProduct(t, s, 1)
-	w, err := dialWS(t, base, map[string]any{"supplierKey": testKey})
+	w, err := gqltest.Dial(t, base, map[string]any{"supplierKey": testKey})
 	if err != nil {
 		t.Fatal(err)
 	}
 	vars := map[string]any{"ids": []string{fmt.Sprint(id)}, "current": true}
-	w.subscribe(t, "1", stockChangedSub, vars)
-	w.change(t, "stockChanged")
-	w.subscribe(t, "2", stockChangedSub, vars)
-	w.change(t, "stockChanged")
-	w.subscribe(t, "3", stockChangedSub, vars) // PerOwner is 2
+	w.Subscribe(t, "1", stockChangedSub, vars)
+	w.Result(t, "stockChanged", &change{})
+	w.Subscribe(t, "2", stockChangedSub, vars)
+	w.Result(t, "stockChanged", &change{})
+	w.Subscribe(t, "3", stockChangedSub, vars) // PerOwner is 2
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
-	m, err := w.next(ctx) // a subscription's resolver error comes as its one result
+	m, err := w.Next(ctx) // a subscription's resolver error comes as its one result
 	if err != nil || m.Type != "next" || m.ID != "3" || !strings.Contains(string(m.Payload), "TOO_MANY_REQUESTS") {
 		t.Fatalf("a third subscription = %+v, %v", m, err)
 	}
@@ -295,29 +224,8 @@ func TestSubscriptionsNeedAKeyAndAreBounded(t *testing.T) {
 func TestLowStockOverServerSentEvents(t *testing.T) {
 	_, base, s := supplied(t)
 	id := newProduct(t, s, 9)
-	body := `{"query":"subscription { lowStock(threshold: 3) { productId quantity previousQuantity } }"}`
-	req, _ := http.NewRequestWithContext(t.Context(), "POST", base, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set(graphql.SupplierKeyHeader, testKey)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
-		t.Fatalf("Content-Type = %q", ct)
-	}
-	lines := make(chan string)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if l, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
-				lines <- l
-			}
-		}
-		close(lines)
-	}()
+	lines := gqltest.Events(t, base, http.Header{graphql.SupplierKeyHeader: {testKey}},
+		"subscription { lowStock(threshold: 3) { productId quantity previousQuantity } }")
 	time.Sleep(200 * time.Millisecond) // the subscription is made once the stream opened; nothing else waits for it
 	if _, err := s.Store.SetStock(t.Context(), id, 2); err != nil {
 		t.Fatal(err)
@@ -412,5 +320,48 @@ func TestAPageCostsBoundedRoundTrips(t *testing.T) {
 	// The sales query's IN list varies, so it is prepared, then run: two round trips.
 	if sqlTrips != 2 || redisTrips != 2 {
 		t.Fatalf("a page of 100 took %d database and %d Redis round trips, want 2 and 2", sqlTrips, redisTrips)
+	}
+}
+
+// A stream outlives the server's read and write timeouts, which bound
+// ordinary requests: a change made after them still reaches a WebSocket
+// and a server-sent events stream.
+func TestStreamsOutliveTheServersTimeouts(t *testing.T) {
+	s := storetest.New(t)
+	feed := s.Reads.NewFeed(readmodel.FeedLimits{}, slog.Default())
+	go func() { _ = feed.Run(t.Context()) }()
+	<-feed.Ready()
+	h, err := graphql.NewHandler(&graphql.Resolver{Store: s.Store, Feed: feed}, graphql.Options{SupplierKey: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ReadTimeout, srv.Config.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond
+	srv.Start()
+	t.Cleanup(srv.Close)
+	id := newProduct(t, s, 7)
+	w, err := gqltest.Dial(t, srv.URL, map[string]any{"supplierKey": testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Subscribe(t, "1", stockChangedSub, map[string]any{"ids": []string{fmt.Sprint(id)}})
+	events := gqltest.Events(t, srv.URL, http.Header{graphql.SupplierKeyHeader: {testKey}},
+		fmt.Sprintf(`subscription { stockChanged(productIds: ["%d"]) { quantity } }`, id))
+	time.Sleep(time.Second) // past both timeouts
+	if _, err := s.Store.SetStock(t.Context(), id, 3); err != nil {
+		t.Fatal(err)
+	}
+	var c change
+	w.Result(t, "stockChanged", &c)
+	if c.Quantity != 3 {
+		t.Fatalf("WebSocket change = %+v", c)
+	}
+	select {
+	case e := <-events:
+		if e != `{"data":{"stockChanged":{"quantity":3}}}` {
+			t.Fatalf("event = %s", e)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the event stream ended or stayed silent")
 	}
 }

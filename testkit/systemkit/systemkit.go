@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/api/storeapi"
 	"github.com/store-manager/store-manager/services/platform/config"
 	"github.com/store-manager/store-manager/testkit/stacktest"
@@ -248,6 +249,12 @@ func Employee() *stacktest.Client { return WithKey(storeapi.EmployeeKeyHeader, E
 
 // EmployeeKey is the key the stack's employees use.
 func EmployeeKey() string { return config.Env("EMPLOYEE_API_KEY", storeapi.LocalEmployeeKey) }
+
+// Supplier reaches the gateway as the supplier whose key the system runs with.
+func Supplier() *stacktest.Client { return WithKey(graphql.SupplierKeyHeader, SupplierKey()) }
+
+// SupplierKey is the supplier key of the system under test.
+func SupplierKey() string { return config.Env("SUPPLIER_API_KEY", graphql.LocalSupplierKey) }
 
 // PidOf is the pid of a component of the instance under test.
 func PidOf(t *testing.T, name string) int {

@@ -151,6 +151,8 @@ func (f *Feed) dropAll() {
 func (f *Feed) Run(ctx context.Context) error {
 	ps := f.rdb.Subscribe(ctx, f.channel)
 	defer ps.Close()
+	stop := context.AfterFunc(ctx, func() { _ = ps.Close() }) // a blocked Receive does not watch ctx
+	defer stop()
 	defer f.dropAll()
 	subscribed := false
 	for {
