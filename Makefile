@@ -8,6 +8,7 @@
 #   make soak       30 minutes of orders at 50/s against the running system (make run first);
 #                   reports each service's memory, goroutines, connections and descriptors
 #   make generate   regenerate sqlc (and gqlgen) code with the pinned tool versions
+#   make graphql-persist QUERY=file.graphql   register a GraphQL query in the allowlist
 #   make stop | status | clean
 
 SHELL := /bin/bash
@@ -35,7 +36,7 @@ OPERATOR_API_KEY     ?= local-operator-key
 export CGO_ENABLED := 1
 export STATE
 
-.PHONY: migration sql-vet run test test-instance test-clean test-cluster test-cluster-clean bench soak test-unit newman api-conformance api-conformance-run alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
+.PHONY: graphql-persist migration sql-vet run test test-instance test-clean test-cluster test-cluster-clean bench soak test-unit newman api-conformance api-conformance-run alerts-check generate check-generated tools stack apps gateway supervisor stop status clean build migrate connectors seed
 
 run: build stack migrate connectors seed apps gateway supervisor
 	@echo
@@ -176,6 +177,12 @@ $(SQLC):
 # make test passes its own): every query prepares against the real schema (sqlc/db-prepare).
 sql-vet: tools build
 	$(INSTANCE_ENV) SQLC_STORE_DSN="$$STORE_DB_DSN" SQLC_PAYMENTS_DSN="$$PAYMENTS_DB_DSN" $(SQLC) vet
+
+# Registers GraphQL queries in the allowlist committed with the schema (GRAPHQL_QUERIES=allowlist):
+# make graphql-persist QUERY=path/to/Operation.graphql
+graphql-persist:
+	@test -n "$(QUERY)" || { echo "name the query's file: make graphql-persist QUERY=path/to/Operation.graphql" >&2; exit 2; }
+	go run ./cmd/persistquery $(QUERY)
 
 generate: tools
 	$(SQLC) generate

@@ -73,11 +73,11 @@ func TestComposeMatchesNativeStack(t *testing.T) {
 	c := loadCompose(t)
 	svc := func(name string) bool { _, ok := c.Services[name]; return ok }
 
-	// Only the gateway is published on every interface; MySQL, Prometheus and
+	// Only the gateway (and its streams) is published on every interface; MySQL, Prometheus and
 	// Grafana on the host's loopback, for operators, on the ports used natively.
 	// Kafka, Connect's REST API, Redis and the services' /metrics are on the
 	// internal network alone, with no published port.
-	want := map[string]string{"krakend": "8080:8080", "mysql": "127.0.0.1:3306:3306",
+	want := map[string]string{"krakend": "8080:8080", "streams": "8081:8081", "mysql": "127.0.0.1:3306:3306",
 		"prometheus": "127.0.0.1:9090:9090", "grafana": "127.0.0.1:3000:3000"}
 	if !c.Networks["internal"].Internal {
 		t.Error("the internal network is not internal: true")
@@ -123,6 +123,25 @@ func TestComposeMatchesNativeStack(t *testing.T) {
 			env["KAFKA_CONTROLLER_QUORUM_VOTERS"] != "1@kafka-1:9093,2@kafka-2:9093,3@kafka-3:9093" ||
 			env["KAFKA_ADVERTISED_LISTENERS"] != "PLAINTEXT://"+name+":9092" {
 			t.Errorf("%s is not a node of the three-node cluster: %v", name, env)
+		}
+	}
+	// The streams KrakenD CE cannot carry are served beside it, as krakend.json declares them.
+	streams, err := os.ReadFile("krakend/streams.nginx.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	declared, err := krakend.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range declared.Endpoints {
+		if e.Path != "/graphql/stream" {
+			continue
+		}
+		b := e.Backends[0]
+		if b.Hosts[0] != "http://store-manager:5000" || !strings.Contains(string(streams), "location = /graphql/stream") ||
+			!strings.Contains(string(streams), "proxy_pass http://$backend"+b.URLPattern+";") || !strings.Contains(string(streams), "limit_except GET POST") {
+			t.Errorf("krakend/streams.nginx.conf does not serve %s %s as krakend.json declares it", e.Method, e.Path)
 		}
 	}
 	if img := c.Services["mysql"].Image; img != "mysql:8.4" {

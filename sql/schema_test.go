@@ -36,7 +36,7 @@ func TestMigrationsUpDownUp(t *testing.T) {
 		service string
 		tables  []string
 	}{
-		{"store", []string{"incidents", "order_items", "order_steps", "orders", "outbox", "processed_events", "products", "stocks", "users"}},
+		{"store", []string{"incidents", "order_items", "order_steps", "orders", "outbox", "processed_events", "products", "restocks", "stocks", "users"}},
 		{"payments", []string{"orders", "outbox", "payments", "processed_events"}},
 	}
 	for _, tc := range cases {

@@ -6,10 +6,16 @@ import (
 	"embed"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 
 	lru "github.com/hashicorp/golang-lru/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/parser"
+	"github.com/vektah/gqlparser/v2/validator"
 )
 
 // QueryMode says which queries the endpoint runs.
@@ -177,4 +183,25 @@ func (p *policy) resolve(query string, ext map[string]any) (string, error) {
 		return known, nil
 	}
 	return query, nil
+}
+
+// Register adds a query to the manifest, or replaces the one of the same
+// name: it must parse, validate against the schema and hold exactly one
+// named operation.
+func (m *Manifest) Register(body string) (ManifestOperation, error) {
+	doc, err := parser.ParseQuery(&ast.Source{Input: body})
+	if err != nil {
+		return ManifestOperation{}, fmt.Errorf("parse: %w", err)
+	}
+	if errs := validator.Validate(NewExecutableSchema(Config{Resolvers: &Resolver{}}).Schema(), doc); len(errs) > 0 {
+		return ManifestOperation{}, fmt.Errorf("validate: %w", errs)
+	}
+	if len(doc.Operations) != 1 || doc.Operations[0].Name == "" {
+		return ManifestOperation{}, errors.New("a registered query holds exactly one operation, and names it")
+	}
+	op := ManifestOperation{ID: QueryHash(body), Name: doc.Operations[0].Name, Type: string(doc.Operations[0].Operation), Body: body}
+	m.Operations = slices.DeleteFunc(m.Operations, func(o ManifestOperation) bool { return o.Name == op.Name })
+	m.Operations = append(m.Operations, op)
+	slices.SortFunc(m.Operations, func(a, b ManifestOperation) int { return strings.Compare(a.Name, b.Name) })
+	return op, nil
 }

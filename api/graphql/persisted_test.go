@@ -119,3 +119,33 @@ func TestHandlerRefusesBeforeParsing(t *testing.T) {
 		})
 	}
 }
+
+func TestManifestRegister(t *testing.T) {
+	cases := []struct {
+		name, body string
+		ok         bool
+	}{
+		{"a named query", "query Level($p: ID!) { stockLevel(productId: $p) }", true},
+		{"the same name again replaces it", "query Level($p: ID!) { stockLevel(productId: $p) } ", true},
+		{"a subscription", "subscription Low { lowStock(threshold: 2) { productId } }", true},
+		{"anonymous", "{ stockLevel(productId: \"1\") }", false},
+		{"two operations", "query A { __typename } query B { __typename }", false},
+		{"an unknown field", "query Colour { product(id: \"1\") { colour } }", false},
+		{"does not parse", "query Broken {", false},
+	}
+	var m Manifest
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			op, err := m.Register(tc.body)
+			if (err == nil) != tc.ok {
+				t.Fatalf("= %+v, %v", op, err)
+			}
+			if tc.ok && op.ID != QueryHash(tc.body) {
+				t.Fatalf("id %s is not the body's hash", op.ID)
+			}
+		})
+	}
+	if len(m.Operations) != 2 || m.Operations[0].Name != "Level" || m.Operations[1].Name != "Low" {
+		t.Fatalf("manifest = %+v", m.Operations)
+	}
+}

@@ -69,6 +69,7 @@ func instanceCmd(inst config.Instance, args []string) error {
 		fmt.Printf("  gateway        %s (routes and limits from krakend/krakend.json)\n", inst.GatewayURL())
 		fmt.Printf("  console        %s/ops (operations: pipeline, Kafka, sagas, stock; any user, the operator key as password)\n", inst.GatewayURL())
 		fmt.Printf("  GraphiQL       %s/graphql (in a browser)\n", inst.GatewayURL())
+		fmt.Printf("  stock streams  %s/graphql/stream (suppliers: WebSocket or server-sent events; docs/suppliers.md)\n", inst.GatewayURL())
 		fmt.Printf("  store-manager  %s (REST; GraphQL at /graphql; OpenAPI at /openapi.json)\n", inst.StoreURL())
 		fmt.Printf("  payments       %s\n", inst.PaymentsURL())
 		fmt.Printf("  supervisor     http://%s/metrics (connectors, canaries)\n", inst.SupervisorAddr())
