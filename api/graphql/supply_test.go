@@ -365,3 +365,56 @@ func TestStreamsOutliveTheServersTimeouts(t *testing.T) {
 		t.Fatal("the event stream ended or stayed silent")
 	}
 }
+
+// In allowlist mode, over the real store, a registered query sent by its
+// hash runs, a WebSocket's registered subscription runs, and any other
+// query is refused before it is parsed, over HTTP and over a WebSocket.
+func TestAllowlistModeRunsOnlyRegisteredQueries(t *testing.T) {
+	s := storetest.New(t)
+	feed := s.Reads.NewFeed(readmodel.FeedLimits{}, slog.Default())
+	go func() { _ = feed.Run(t.Context()) }()
+	<-feed.Ready()
+	srv := serve(t, &graphql.Resolver{Store: s.Store, Feed: feed}, graphql.Options{SupplierKey: testKey, Queries: graphql.QueriesAllowlist})
+	c := stacktest.NewClient(srv.URL)
+	id := newProduct(t, s, 6)
+	m, err := graphql.CommittedManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	registered := map[string]graphql.ManifestOperation{}
+	for _, op := range m.Operations {
+		registered[op.Name] = op
+	}
+	level := registered["StockLevel"]
+	r := c.Do(t, "POST", "", map[string]any{
+		"variables":  map[string]any{"productId": fmt.Sprint(id)},
+		"extensions": map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": level.ID}},
+	})
+	if string(r.Raw) != `{"data":{"stockLevel":6}}` {
+		t.Fatalf("a registered query by its hash = %d %s", r.Status, r.Raw)
+	}
+	if r := query(t, c, fmt.Sprintf(`{ stockLevel(productId: "%d") }`, id)); r.Status != 400 || !strings.Contains(string(r.Raw), "PERSISTED_QUERY_NOT_ALLOWED") {
+		t.Fatalf("an unregistered query = %d %s", r.Status, r.Raw)
+	}
+	w, err := gqltest.Dial(t, srv.URL, map[string]any{"supplierKey": testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Subscribe(t, "free", `subscription { lowStock(threshold: 9) { productId } }`, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	// gqlgen answers an operation it refuses with one result that holds the error, then completes it.
+	if msg, err := w.Next(ctx); err != nil || msg.ID != "free" || !strings.Contains(string(msg.Payload), `"data":null`) ||
+		!strings.Contains(string(msg.Payload), "PERSISTED_QUERY_NOT_ALLOWED") {
+		t.Fatalf("an unregistered subscription = %+v, %v", msg, err)
+	}
+	if msg, err := w.Next(ctx); err != nil || msg.Type != "complete" {
+		t.Fatalf("after the refusal = %+v, %v", msg, err)
+	}
+	w.Subscribe(t, "known", registered["LowStockChanged"].Body, map[string]any{"threshold": 9, "current": true})
+	var c0 change
+	w.Result(t, "lowStock", &c0)
+	if !c0.Current || c0.ProductID != fmt.Sprint(id) || c0.Quantity != 6 {
+		t.Fatalf("a registered subscription's current value = %+v", c0)
+	}
+}

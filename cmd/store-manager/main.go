@@ -146,6 +146,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 
 	feed := reads.NewFeed(readmodel.FeedLimits{}, log)
+	prometheus.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "graphql_subscriptions", Help: "Suppliers' GraphQL subscriptions this process holds.",
+	}, func() float64 { return float64(feed.Subscribers()) }))
 	gql, err := graphql.NewHandler(&graphql.Resolver{Store: svc, Feed: feed}, graphql.Options{Suppliers: cfg.Suppliers, Queries: cfg.GraphQLQueries})
 	if err != nil {
 		return err
