@@ -46,7 +46,7 @@ run: build stack migrate connectors seed apps gateway supervisor
 	@echo "  Kafka          $$(cut -d" " -f1 $(STATE)/run/cluster) node(s), $$(cut -d" " -f2 $(STATE)/run/cluster) Connect worker(s) (make run KAFKA_NODES=3 CONNECT_WORKERS=2: a replicated cluster; change the node count after make clean)"
 	@echo "API keys (LOCAL DEVELOPMENT DEFAULTS; set the variables to real secrets anywhere else):"
 	@echo "  X-Employee-Key: $(EMPLOYEE_API_KEY)     (EMPLOYEE_API_KEY: employees' routes: every write, users, orders, reports)"
-	@echo "  X-Supplier-Key: $(SUPPLIER_API_KEY)     (SUPPLIER_API_KEY: the GraphQL restock mutation)"
+	@echo "  X-Supplier-Key: $(SUPPLIER_API_KEY)     (SUPPLIER_API_KEY: GraphQL restocks, their history and stock streams)"
 	@echo "  X-Service-Key:  $(PAYMENTS_SERVICE_KEY)      (PAYMENTS_SERVICE_KEY: POST /payments, trusted services only)"
 	@echo "  operator key:   $(OPERATOR_API_KEY)     (OPERATOR_API_KEY: the console at /ops, as X-Operator-Key or the password)"
 	@echo "Stop it with: make stop"
