@@ -304,10 +304,11 @@ http {
 {{- if $loc.Stream}}
             # A stream (a WebSocket, or server-sent events): the upgrade is passed on, nothing is
             # buffered, and the read timeout is the longest silence (the service pings every 20 s).
-            # A location's proxy_set_header hides the server's, so they are all repeated here.
+            # A location's proxy_set_header hides the server's, so they are all repeated here. The
+            # Host keeps its port: the service accepts a browser's WebSocket from its own origin only.
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $gateway_connection;
-            proxy_set_header Host $host;
+            proxy_set_header Host $http_host;
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Host $http_host;
             proxy_set_header X-Forwarded-Proto $scheme;

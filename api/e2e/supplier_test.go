@@ -103,3 +103,17 @@ func TestPersistedQueriesThroughTheGateway(t *testing.T) {
 		t.Fatalf("the hash alone, once known = %d %s", r.Status, r.Raw)
 	}
 }
+
+// A browser's WebSocket through the gateway is accepted from the gateway's
+// own origin, and refused from another.
+func TestSupplierStreamOrigins(t *testing.T) {
+	stacktest.Stack(t)
+	stream := systemkit.GatewayURL() + "/graphql/stream"
+	key := map[string]any{"supplierKey": systemkit.SupplierKey()}
+	if _, err := gqltest.DialWith(t, stream, http.Header{"Origin": {systemkit.GatewayURL()}}, key); err != nil {
+		t.Fatalf("from the gateway's origin: %v", err)
+	}
+	if _, err := gqltest.DialWith(t, stream, http.Header{"Origin": {"http://elsewhere.example"}}, key); err == nil {
+		t.Fatal("a WebSocket from another origin was accepted")
+	}
+}

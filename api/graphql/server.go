@@ -20,6 +20,7 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
+	"github.com/store-manager/store-manager/api/httpkit"
 	"github.com/store-manager/store-manager/services/platform/errs"
 	"github.com/store-manager/store-manager/services/platform/ids"
 	"github.com/store-manager/store-manager/services/store"
@@ -59,13 +60,6 @@ type Options struct {
 func browsing(req *http.Request) bool {
 	return (req.Method == http.MethodGet || req.Method == http.MethodHead) && !req.URL.Query().Has("query") &&
 		strings.Contains(req.Header.Get("Accept"), "text/html")
-}
-
-// streaming reports a request for a subscription's stream: a WebSocket
-// upgrade, or a POST asking for server-sent events.
-func streaming(req *http.Request) bool {
-	return strings.EqualFold(req.Header.Get("Upgrade"), "websocket") ||
-		(req.Method == http.MethodPost && strings.Contains(req.Header.Get("Accept"), "text/event-stream"))
 }
 
 // NewHandler serves GraphQL over POST (and GET for queries) for r, and
@@ -153,7 +147,7 @@ func NewHandler(r *Resolver, cfg Options) (http.Handler, error) {
 			return
 		}
 		auth := newRequestState(cfg.Suppliers, req)
-		if streaming(req) {
+		if httpkit.Streaming(req) { // a subscription's stream
 			select {
 			case streams <- struct{}{}:
 				defer func() { <-streams }()

@@ -2,6 +2,7 @@ package httpkit
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 
@@ -33,5 +34,23 @@ func TestRequestsAreCountedByRoute(t *testing.T) {
 	}
 	if got := answered(t, route, "GET", "400") - bad; got != 1 {
 		t.Errorf("400s counted = %d, want 1", got)
+	}
+}
+
+// A stream is counted apart from the route's requests: its lifetime would
+// read as their latency.
+func TestStreamsAreCountedApart(t *testing.T) {
+	const route = "/metered-stream"
+	api := New([]Route{{Method: "POST", Path: route, Handler: Plain(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) }))}})
+	plain, streams := answered(t, route, "POST", "200"), answered(t, route+" (stream)", "POST", "200")
+	req := httptest.NewRequest("POST", route, nil)
+	req.Header.Set("Accept", "text/event-stream")
+	api.ServeHTTP(httptest.NewRecorder(), req)
+	api.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("POST", route, nil))
+	if got := answered(t, route+" (stream)", "POST", "200") - streams; got != 1 {
+		t.Errorf("streams counted = %d, want 1", got)
+	}
+	if got := answered(t, route, "POST", "200") - plain; got != 1 {
+		t.Errorf("requests counted = %d, want 1", got)
 	}
 }

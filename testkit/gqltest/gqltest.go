@@ -34,9 +34,17 @@ type Message struct {
 // closed when the test ends.
 func Dial(t testing.TB, url string, payload map[string]any) (*Conn, error) {
 	t.Helper()
+	return DialWith(t, url, nil, payload)
+}
+
+// DialWith is Dial with the upgrade request's header (a browser's Origin).
+func DialWith(t testing.TB, url string, header http.Header, payload map[string]any) (*Conn, error) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{
+		Subprotocols: []string{"graphql-transport-ws"}, HTTPHeader: header,
+	})
 	if err != nil {
 		return nil, err
 	}
