@@ -92,6 +92,9 @@ func (r *queryResolver) Products(ctx context.Context, first *int, after *string)
 		list = list[:limit]
 	}
 	page.Items = newProducts(list)
+	if err := r.withSales(ctx, page.Items, "items"); err != nil {
+		return nil, err
+	}
 	if n := len(list); n > 0 {
 		cursor := strconv.FormatInt(list[n-1].ID, 10)
 		page.EndCursor = &cursor

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -14,10 +15,38 @@ import (
 // RoundTrips counts the requests a client sent to MariaDB or Redis: each
 // statement, prepare, begin, commit and rollback, and each Redis command or
 // pipeline, is one.
-type RoundTrips struct{ n atomic.Int64 }
+type RoundTrips struct {
+	n    atomic.Int64
+	mu   sync.Mutex
+	last []string // the latest round trips' statements, for a failure's message
+}
 
 // Count is the round trips so far.
 func (r *RoundTrips) Count() int64 { return r.n.Load() }
+
+// Take returns what the latest round trips (at most 16) sent since the
+// last Take, oldest first.
+func (r *RoundTrips) Take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.last
+	r.last = nil
+	return out
+}
+
+// add counts one round trip, for what.
+func (r *RoundTrips) add(what string) {
+	r.n.Add(1)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(what) > 80 {
+		what = what[:80]
+	}
+	r.last = append(r.last, what)
+	if len(r.last) > 16 {
+		r.last = r.last[1:]
+	}
+}
 
 // OpenCounted opens dsn as Open does, counting its round trips.
 func OpenCounted(t testing.TB, dsn string) (*sql.DB, *RoundTrips) {
@@ -51,11 +80,11 @@ type redisCounter struct{ rt *RoundTrips }
 func (redisCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (h redisCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error { h.rt.n.Add(1); return next(ctx, cmd) }
+	return func(ctx context.Context, cmd redis.Cmder) error { h.rt.add(cmd.Name()); return next(ctx, cmd) }
 }
 
 func (h redisCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error { h.rt.n.Add(1); return next(ctx, cmds) }
+	return func(ctx context.Context, cmds []redis.Cmder) error { h.rt.add("pipeline"); return next(ctx, cmds) }
 }
 
 type countingConnector struct {
@@ -79,16 +108,16 @@ type countingConn struct {
 }
 
 func (c *countingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	c.rt.n.Add(1)
+	c.rt.add("prepare " + query)
 	s, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
 	if err != nil {
 		return nil, err
 	}
-	return &countingStmt{Stmt: s, rt: c.rt}, nil
+	return &countingStmt{Stmt: s, rt: c.rt, query: query}, nil
 }
 
 func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	c.rt.n.Add(1)
+	c.rt.add("begin")
 	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
 	if err != nil {
 		return nil, err
@@ -101,7 +130,7 @@ func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driv
 func (c *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	r, err := c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
 	if err != driver.ErrSkip {
-		c.rt.n.Add(1)
+		c.rt.add(query)
 	}
 	return r, err
 }
@@ -109,7 +138,7 @@ func (c *countingConn) ExecContext(ctx context.Context, query string, args []dri
 func (c *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	r, err := c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
 	if err != driver.ErrSkip {
-		c.rt.n.Add(1)
+		c.rt.add(query)
 	}
 	return r, err
 }
@@ -131,21 +160,22 @@ type countingTx struct {
 	rt *RoundTrips
 }
 
-func (t countingTx) Commit() error   { t.rt.n.Add(1); return t.Tx.Commit() }
-func (t countingTx) Rollback() error { t.rt.n.Add(1); return t.Tx.Rollback() }
+func (t countingTx) Commit() error   { t.rt.add("commit"); return t.Tx.Commit() }
+func (t countingTx) Rollback() error { t.rt.add("rollback"); return t.Tx.Rollback() }
 
 type countingStmt struct {
 	driver.Stmt
-	rt *RoundTrips
+	rt    *RoundTrips
+	query string
 }
 
 func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	s.rt.n.Add(1)
+	s.rt.add("execute " + s.query)
 	return s.Stmt.(driver.StmtExecContext).ExecContext(ctx, args)
 }
 
 func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	s.rt.n.Add(1)
+	s.rt.add("execute " + s.query)
 	return s.Stmt.(driver.StmtQueryContext).QueryContext(ctx, args)
 }
 
