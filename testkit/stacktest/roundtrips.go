@@ -48,13 +48,15 @@ func (r *RoundTrips) add(what string) {
 	}
 }
 
-// OpenCounted opens dsn as Open does, counting its round trips.
+// OpenCounted opens dsn as the services do (server.OpenDB: statements that
+// are not prepared are interpolated by the driver), counting its round trips.
 func OpenCounted(t testing.TB, dsn string) (*sql.DB, *RoundTrips) {
 	t.Helper()
 	cfg, err := mysql.ParseDSN(dsn)
 	if err != nil {
 		t.Fatalf("parse %s: %v", dsn, err)
 	}
+	cfg.InterpolateParams = true
 	base, err := mysql.NewConnector(cfg)
 	if err != nil {
 		t.Fatalf("connector: %v", err)
