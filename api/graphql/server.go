@@ -20,9 +20,9 @@ import (
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
-	"github.com/store-manager/store-manager/api/httpkit"
 	"github.com/store-manager/store-manager/services/platform/errs"
 	"github.com/store-manager/store-manager/services/platform/ids"
+	"github.com/store-manager/store-manager/services/platform/server"
 	"github.com/store-manager/store-manager/services/store"
 )
 
@@ -147,7 +147,7 @@ func NewHandler(r *Resolver, cfg Options) (http.Handler, error) {
 			return
 		}
 		auth := newRequestState(cfg.Suppliers, req)
-		if httpkit.Streaming(req) { // a subscription's stream
+		if server.Streaming(req) { // a subscription's stream
 			select {
 			case streams <- struct{}{}:
 				defer func() { <-streams }()

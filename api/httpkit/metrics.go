@@ -5,12 +5,12 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"github.com/store-manager/store-manager/services/platform/server"
 )
 
 // requestDuration is every answered request, by route (its path template),
@@ -61,19 +61,12 @@ func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap is the writer underneath, for http.ResponseController.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// Streaming reports a request for a long-lived stream: a WebSocket upgrade,
-// or a POST asking for server-sent events.
-func Streaming(r *http.Request) bool {
-	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") ||
-		(r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream"))
-}
-
 // observed times a route's answers. A stream is counted under the route's
 // name with " (stream)" added: its lifetime is not a request's latency.
 func observed(route string, h httprouter.Handle) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
 		route := route
-		if Streaming(r) {
+		if server.Streaming(r) {
 			route += " (stream)"
 		}
 		start := time.Now()

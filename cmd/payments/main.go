@@ -30,6 +30,7 @@ type Config struct {
 	MaxAmount       money.Cents   // PAYMENT_MAX_AMOUNT
 	OutboxRetention time.Duration // OUTBOX_RETENTION: how long captured outbox rows are kept
 	InboxRetention  time.Duration // INBOX_RETENTION: how long records of applied events are kept
+	MaxInFlight     int           // MAX_IN_FLIGHT: requests worked on at once; the others are answered 503
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 }
 
@@ -46,6 +47,7 @@ func loadConfig() (Config, error) {
 		MaxAmount:       max,
 		OutboxRetention: r.Duration("OUTBOX_RETENTION", 72*time.Hour),
 		InboxRetention:  r.Duration("INBOX_RETENTION", 8*24*time.Hour),
+		MaxInFlight:     r.Count("MAX_IN_FLIGHT", server.DefaultMaxInFlight),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
 	return cfg, r.Err()
@@ -82,7 +84,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 		return err
 	}
 	api := paymentsapi.New(svc, map[string]httpkit.Check{"mysql": db.PingContext, "kafka": runner.Healthy}, paymentsapi.ServiceKey(cfg.ServiceKey))
-	srv := server.NewHTTP(cfg.HTTPAddr, api)
+	srv := server.NewHTTP(cfg.HTTPAddr, api, cfg.MaxInFlight)
 	janitor := func(ctx context.Context) error {
 		return outbox.Janitor(ctx, log, outbox.Retention{Outbox: cfg.OutboxRetention, Inbox: cfg.InboxRetention}, 5*time.Minute, queries)
 	}

@@ -45,6 +45,7 @@ type Config struct {
 	SupervisorURL   string             // SUPERVISOR_METRICS_ADDR: the connector supervisor's metrics, for canary ages
 	ConnectMetrics  string             // CONNECT_METRICS_URL: the Connect workers' metrics, for Debezium's lag
 	KafkaMetrics    string             // KAFKA_METRICS_URL: the Kafka nodes' metrics, for their health
+	MaxInFlight     int                // MAX_IN_FLIGHT: requests worked on at once; the others are answered 503
 	ShutdownTimeout time.Duration      // SHUTDOWN_TIMEOUT
 }
 
@@ -64,6 +65,7 @@ func loadConfig() (Config, error) {
 		SupervisorURL:   "http://" + inst.SupervisorAddr() + "/metrics",
 		ConnectMetrics:  inst.ConnectMetricsURL(),
 		KafkaMetrics:    inst.KafkaMetricsURL(),
+		MaxInFlight:     r.Count("MAX_IN_FLIGHT", server.DefaultMaxInFlight),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
 	var err error
@@ -180,7 +182,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	routes.Handle("/ops", ops)
 	routes.Handle("/ops/", ops)
 	routes.Handle("/", api)
-	srv := server.NewHTTP(cfg.HTTPAddr, routes)
+	srv := server.NewHTTP(cfg.HTTPAddr, routes, cfg.MaxInFlight)
 	janitor := func(ctx context.Context) error {
 		return outbox.Janitor(ctx, log, outbox.Retention{Outbox: cfg.OutboxRetention, Inbox: cfg.InboxRetention}, 5*time.Minute, queries)
 	}

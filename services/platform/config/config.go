@@ -83,6 +83,20 @@ func (r *Reader) Duration(key string, def time.Duration) time.Duration {
 	return d
 }
 
+// Count returns the positive whole number in key, or def when key is unset.
+func (r *Reader) Count(key string, def int) int {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		r.errs = append(r.errs, fmt.Errorf("%s must be a positive whole number, not %q", key, v))
+		return def
+	}
+	return n
+}
+
 // Bool returns the boolean in key ("true", "false", "on", "off", "1", "0"),
 // or def when key is unset.
 func (r *Reader) Bool(key string, def bool) bool {

@@ -13,10 +13,13 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 
@@ -92,15 +95,45 @@ func OpenDB(ctx context.Context, dsn string, maxConns int) (*sql.DB, error) {
 	return db, nil
 }
 
+// DefaultMaxInFlight is how many requests a service works on at once by
+// default (MAX_IN_FLIGHT).
+const DefaultMaxInFlight = 256
+
+// requestsShed counts the requests a service refused because it was busy.
+var requestsShed = promauto.NewCounter(prometheus.CounterOpts{
+	Name: "http_requests_shed_total",
+	Help: "Requests answered 503 at once because the service was working on as many as it may (MAX_IN_FLIGHT).",
+})
+
 // NewHTTP returns an HTTP server for handler with the timeouts every service
 // uses, and the process's Prometheus metrics at /metrics (not published
-// through the gateway).
-func NewHTTP(addr string, handler http.Handler) *http.Server {
+// through the gateway). It works on at most maxInFlight requests at once
+// (DefaultMaxInFlight when 0) and answers the others 503 at once, with
+// Retry-After, rather than queueing them in memory; /metrics, the health
+// checks and streams (which have bounds of their own) are not counted.
+func NewHTTP(addr string, handler http.Handler, maxInFlight int) *http.Server {
+	if maxInFlight <= 0 {
+		maxInFlight = DefaultMaxInFlight
+	}
 	metrics := promhttp.Handler()
+	slots := make(chan struct{}, maxInFlight)
 	withMetrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" && r.Method == http.MethodGet {
 			metrics.ServeHTTP(w, r)
 			return
+		}
+		if !unbounded(r) {
+			select {
+			case slots <- struct{}{}:
+				defer func() { <-slots }()
+			default:
+				requestsShed.Inc()
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("Retry-After", "1")
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = w.Write([]byte(`{"error":"the service is busy: retry in a second"}` + "\n"))
+				return
+			}
 		}
 		handler.ServeHTTP(w, r)
 	})
@@ -109,6 +142,20 @@ func NewHTTP(addr string, handler http.Handler) *http.Server {
 		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 15 * time.Second,
 		WriteTimeout: 30 * time.Second, IdleTimeout: 120 * time.Second,
 	}
+}
+
+// Streaming reports a request for a long-lived stream: a WebSocket upgrade,
+// or a POST asking for server-sent events.
+func Streaming(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket") ||
+		(r.Method == http.MethodPost && strings.Contains(r.Header.Get("Accept"), "text/event-stream"))
+}
+
+// unbounded are the requests the in-flight bound leaves alone: the health
+// checks, which must answer while the service is busy, and streams, bounded
+// where they are served.
+func unbounded(r *http.Request) bool {
+	return r.URL.Path == "/health-check" || r.URL.Path == "/ready" || Streaming(r)
 }
 
 // Run serves srv and runs each worker until ctx ends or one of them fails.
