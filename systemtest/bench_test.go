@@ -60,6 +60,9 @@ type sagaRun struct {
 	DBPerSaga   map[string]float64 `json:"mariadb_per_saga"` // SHOW GLOBAL STATUS deltas
 	MaxRSSMB    map[string]float64 `json:"max_rss_mb"`
 	LockWaitsMs float64            `json:"row_lock_wait_ms_per_saga"`
+	Refused     int                `json:"refused_503"` // answered 503: the service was busy
+	DrainS      float64            `json:"drain_s"`     // from the last answer to the last accepted order's end
+	Open        int                `json:"open_after_drain"`
 }
 
 // benchReport is what make bench writes.
@@ -171,6 +174,22 @@ func TestBench(t *testing.T) {
 				Ratio: r.PerSecond / 200, Target: "≥ 200/s (97 % of offered)", Met: met(r.PerSecond >= 0.97*200)})
 		}
 	}
+	// Overload: twice the highest rate completed above, for 30 s. Every order
+	// accepted must end; the service answers 503 rather than queueing without bound.
+	saturation := 0.0
+	for _, r := range rep.Sagas {
+		if r.Products == "spread" {
+			saturation = max(saturation, r.PerSecond)
+		}
+	}
+	overRate := int(2 * saturation)
+	over := sagasAt(t, db, admin, storeURL, user, overRate, 30*overRate, func(i int) int64 { return spread[i%len(spread)] })
+	over.Products = "overload"
+	rep.Sagas = append(rep.Sagas, over)
+	add(benchFigure{Name: fmt.Sprintf("overload: %d orders/s offered for 30 s (2× saturation), accepted orders ended", overRate),
+		Value: float64(over.Completed), Unit: fmt.Sprintf("of %d accepted (%d refused 503, %d sent)", over.Accepted, over.Refused, over.Orders),
+		Target: "every accepted order ends", Met: met(over.Open == 0)})
+	add(benchFigure{Name: "  backlog drained after the last answer", Value: over.DrainS, Unit: "s"})
 	maxRSS := 0.0
 	for _, r := range rep.Sagas {
 		for name, mb := range r.MaxRSSMB {
@@ -386,6 +405,7 @@ func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, tot
 	}
 	var mu sync.Mutex
 	var orders []placed
+	var refused atomic.Int64
 	var wg sync.WaitGroup
 	slots := make(chan int, 512) // connections in flight, bounded
 	for i := range 512 {
@@ -411,6 +431,9 @@ func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, tot
 				return
 			}
 			defer resp.Body.Close()
+			if resp.StatusCode == http.StatusServiceUnavailable {
+				refused.Add(1)
+			}
 			var out struct {
 				OrderID int64 `json:"order_id"`
 			}
@@ -425,7 +448,8 @@ func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, tot
 	for _, c := range clients {
 		c.CloseIdleConnections()
 	}
-	run.Accepted = len(orders)
+	run.Accepted, run.Refused = len(orders), int(refused.Load())
+	answered := time.Now()
 	ids := make([]string, len(orders))
 	for i, o := range orders {
 		ids[i] = strconv.FormatInt(o.id, 10)
@@ -437,11 +461,13 @@ func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, tot
 		if err := db.QueryRow(`SELECT COUNT(*) FROM orders WHERE id IN (` + in + `) AND status NOT IN ('Completed', 'Cancelled')`).Scan(&open); err != nil {
 			t.Fatal(err)
 		}
+		run.Open = open
 		if open == 0 {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	run.DrainS = time.Since(answered).Seconds()
 	close(sampling)
 	sampled.Wait()
 	cpu1, status1 := processCPU(t), mariadbStatus(t, admin)
