@@ -476,12 +476,29 @@ func (c checkedDocuments) Get(ctx context.Context, query string) (*ast.QueryDocu
 // Add keeps nothing: the guard caches.
 func (checkedDocuments) Add(context.Context, string, *ast.QueryDocument) {}
 
-// streamGuard applies the query policy and the guard to the operations a
-// WebSocket sends, which reach gqlgen without passing the handler's checks.
-type streamGuard struct {
+// gate admits a query: the policy says which query a request runs (its
+// text, or the one its persisted hash names), then the guard checks it.
+type gate struct {
 	g *guard
 	p *policy
 }
+
+// admit returns the query a request runs and its checked document.
+func (a gate) admit(ctx context.Context, method, query string, ext map[string]any) (string, *ast.QueryDocument, error) {
+	query, err := a.p.resolve(query, ext)
+	if err != nil {
+		return "", nil, err
+	}
+	if strings.TrimSpace(query) == "" {
+		return "", nil, refuse(http.StatusBadRequest, "BAD_REQUEST", "a query is required")
+	}
+	doc, err := a.g.check(ctx, method, query)
+	return query, doc, err
+}
+
+// streamGuard admits the operations a WebSocket sends, which reach gqlgen
+// without passing the handler's checks.
+type streamGuard struct{ gate }
 
 // ExtensionName names the extension in gqlgen's stats.
 func (streamGuard) ExtensionName() string { return "StreamGuard" }
@@ -495,13 +512,7 @@ func (s streamGuard) MutateOperationParameters(ctx context.Context, raw *graphql
 	if _, checked := ctx.Value(checkedKey{}).(checkedDoc); checked {
 		return nil
 	}
-	query, err := s.p.resolve(raw.Query, raw.Extensions)
-	if err == nil && strings.TrimSpace(query) == "" {
-		err = refuse(http.StatusBadRequest, "BAD_REQUEST", "a query is required")
-	}
-	if err == nil {
-		_, err = s.g.check(ctx, http.MethodPost, query)
-	}
+	query, _, err := s.admit(ctx, http.MethodPost, raw.Query, raw.Extensions)
 	if err != nil {
 		var re *requestError
 		if errors.As(err, &re) && re.list != nil {

@@ -37,7 +37,7 @@ func (r *mutationResolver) Restock(ctx context.Context, productID string, quanti
 
 // Sales is the resolver for the sales field.
 func (r *productResolver) Sales(ctx context.Context, obj *Product) (*Sales, error) {
-	if obj.Sales != nil { // read with the product (lowStock by days left)
+	if obj.Sales != nil { // read with its list: a page, a low-stock list
 		return obj.Sales, nil
 	}
 	id, _ := strconv.ParseInt(obj.ID, 10, 64) // a product's own id
@@ -191,8 +191,8 @@ func (r *subscriptionResolver) LowStock(ctx context.Context, threshold int, curr
 	if err != nil {
 		return nil, err
 	}
-	if threshold < 0 || threshold > store.MaxStock {
-		return nil, invalidArg("threshold must be between 0 and " + strconv.Itoa(store.MaxStock))
+	if err := store.CheckThreshold(int64(threshold)); err != nil {
+		return nil, err
 	}
 	var now func(context.Context) ([]store.Product, error)
 	if current != nil && *current {

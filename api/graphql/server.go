@@ -110,7 +110,8 @@ func NewHandler(r *Resolver, cfg Options) (http.Handler, error) {
 	srv.AddTransport(transport.POST{})
 	srv.SetParserTokenLimit(g.limits.MaxTokens)
 	srv.SetQueryCache(checkedDocuments{g}) // the guard parses and validates
-	srv.Use(streamGuard{g: g, p: pol})     // a WebSocket's operations, before APQ's
+	admission := gate{g: g, p: pol}
+	srv.Use(streamGuard{admission}) // a WebSocket's operations, before APQ's
 	if pol.mode == QueriesOpen {
 		srv.Use(extension.AutomaticPersistedQuery{Cache: pol.apq})
 	}
@@ -126,19 +127,14 @@ func NewHandler(r *Resolver, cfg Options) (http.Handler, error) {
 	})
 	ide := playground.Handler("Store Manager GraphQL", "/graphql")
 	streams := make(chan struct{}, cfg.MaxStreams)
-	// prepare reads, resolves and checks a request's query.
+	// prepare reads a request and admits its query.
 	prepare := func(ctx context.Context, w http.ResponseWriter, req *http.Request) (request, *ast.QueryDocument, error) {
 		params, err := g.read(w, req)
 		if err != nil {
 			return params, nil, err
 		}
-		if params.Query, err = pol.resolve(params.Query, params.extensions()); err != nil {
-			return params, nil, err
-		}
-		if strings.TrimSpace(params.Query) == "" {
-			return params, nil, refuse(http.StatusBadRequest, "BAD_REQUEST", "a query is required")
-		}
-		doc, err := g.check(ctx, req.Method, params.Query)
+		var doc *ast.QueryDocument
+		params.Query, doc, err = admission.admit(ctx, req.Method, params.Query, params.extensions())
 		return params, doc, err
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
@@ -232,7 +228,7 @@ type requestState struct {
 }
 
 func newRequestState(suppliers []Supplier, req *http.Request) *requestState {
-	return &requestState{suppliers: suppliers, sent: req.Header.Get(SupplierKeyHeader), idempotencyKey: idempotencyKeyOf(req)}
+	return &requestState{suppliers: suppliers, sent: req.Header.Get(SupplierKeyHeader), idempotencyKey: req.Header.Get(IdempotencyKeyHeader)}
 }
 
 func requestFrom(ctx context.Context) *requestState {

@@ -2,7 +2,6 @@ package graphql
 
 import (
 	"context"
-	"net/http"
 	"strconv"
 	"time"
 
@@ -144,9 +143,6 @@ func newStockChange(c readmodel.StockChange) *StockChange {
 	}
 	return out
 }
-
-// idempotencyKeyOf reads a request's idempotency key header.
-func idempotencyKeyOf(r *http.Request) string { return r.Header.Get(IdempotencyKeyHeader) }
 
 // withSales reads the sales of every product of a list in one query, when
 // the request selects them (sales, below the fields of path).

@@ -87,16 +87,16 @@ func suppliers(list, single string) ([]graphql.Supplier, error) {
 		return []graphql.Supplier{{Name: graphql.DefaultSupplier, Key: single}}, nil
 	}
 	var out []graphql.Supplier
-	seen := map[string]bool{}
+	names, keys := map[string]bool{}, map[string]bool{}
 	for _, item := range strings.Split(list, ",") {
 		name, key, ok := strings.Cut(strings.TrimSpace(item), "=")
 		if !ok || name == "" || len(name) > 64 || key == "" {
 			return nil, fmt.Errorf("want name=key pairs separated by commas (names of at most 64 characters), not %q", item)
 		}
-		if seen[name] || seen["="+key] {
+		if names[name] || keys[key] {
 			return nil, fmt.Errorf("supplier %q: every name and every key appears once", name)
 		}
-		seen[name], seen["="+key] = true, true
+		names[name], keys[key] = true, true
 		out = append(out, graphql.Supplier{Name: name, Key: key})
 	}
 	return out, nil

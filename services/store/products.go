@@ -74,13 +74,16 @@ func (s *Service) productFromDB(ctx context.Context, id int64) (Product, error) 
 	if err != nil {
 		return Product{}, fmt.Errorf("get product %d: %w", id, err)
 	}
-	out := Product{Product: events.Product{ID: p.ID, Name: p.Name, SKU: p.Sku, Price: p.Price}}
 	st, err := q.GetStock(ctx, id)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return Product{}, fmt.Errorf("get stock %d: %w", id, err)
 	}
-	out.Quantity, out.StockVersion = st.Quantity, st.Version
-	return out, nil
+	return productOf(p, st.Quantity, st.Version), nil
+}
+
+// productOf is a product row with its stock.
+func productOf(p storedb.Product, quantity int32, version int64) Product {
+	return Product{Product: events.Product{ID: p.ID, Name: p.Name, SKU: p.Sku, Price: p.Price}, Quantity: quantity, StockVersion: version}
 }
 
 // DeleteProduct removes a product that no order uses, with its stock. It

@@ -76,10 +76,18 @@ func (s *Service) Products(ctx context.Context, afterID int64, limit int) ([]Pro
 	return s.reads.Products(ctx, afterID, clampLimit(limit))
 }
 
+// CheckThreshold accepts a low-stock threshold: 0 to MaxStock units.
+func CheckThreshold(threshold int64) error {
+	if threshold < 0 || threshold > MaxStock {
+		return errs.Errorf(ErrInvalid, "threshold must be between 0 and %d", MaxStock)
+	}
+	return nil
+}
+
 // LowStock lists products with at most threshold units, from the read model.
 func (s *Service) LowStock(ctx context.Context, threshold int64, limit int) ([]Product, error) {
-	if threshold < 0 || threshold > MaxStock {
-		return nil, errs.Errorf(ErrInvalid, "threshold must be between 0 and %d", MaxStock)
+	if err := CheckThreshold(threshold); err != nil {
+		return nil, err
 	}
 	return s.reads.LowStock(ctx, int32(threshold), clampLimit(limit))
 }

@@ -11,7 +11,6 @@ import (
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/errs"
-	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/outbox"
 	"github.com/store-manager/store-manager/services/platform/txn"
 )
@@ -110,8 +109,7 @@ func (s *Service) Restock(ctx context.Context, r RestockRequest) (Restocked, err
 			return nil, fmt.Errorf("record restock of product %d: %w", r.ProductID, err)
 		}
 		out = Restocked{
-			Product: Product{Product: events.Product{ID: p.ID, Name: p.Name, SKU: p.Sku, Price: p.Price},
-				Quantity: c.stock.Quantity, StockVersion: c.stock.Version},
+			Product: productOf(p, c.stock.Quantity, c.stock.Version),
 			Restock: rec,
 		}
 		return []outbox.Event{c.event}, nil
@@ -147,8 +145,7 @@ func (s *Service) replay(ctx context.Context, r RestockRequest) (Restocked, bool
 		return Restocked{}, true, fmt.Errorf("get product %d: %w", rec.ProductID, err)
 	}
 	return Restocked{
-		Product: Product{Product: events.Product{ID: p.ID, Name: p.Name, SKU: p.Sku, Price: p.Price},
-			Quantity: rec.StockAfter, StockVersion: rec.StockVersion},
+		Product: productOf(p, rec.StockAfter, rec.StockVersion),
 		Restock: rec, Replayed: true,
 	}, true, nil
 }
@@ -239,8 +236,8 @@ func (s *Service) SalesOf(ctx context.Context, ids []int64) (map[int64]Sales, er
 // those that did not sell, lowest stock first. It orders the
 // MaxSalesProducts lowest stocks.
 func (s *Service) LowStockByDaysLeft(ctx context.Context, threshold int64, limit int) ([]Product, map[int64]Sales, error) {
-	if threshold < 0 || threshold > MaxStock {
-		return nil, nil, errs.Errorf(ErrInvalid, "threshold must be between 0 and %d", MaxStock)
+	if err := CheckThreshold(threshold); err != nil {
+		return nil, nil, err
 	}
 	list, err := s.reads.LowStock(ctx, int32(threshold), MaxSalesProducts)
 	if err != nil {

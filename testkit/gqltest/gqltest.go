@@ -97,11 +97,11 @@ func (c *Conn) Result(t testing.TB, field string, v any) {
 	if m.Type != "next" {
 		t.Fatalf("got %s %s, want next", m.Type, m.Payload)
 	}
-	Field(t, m.Payload, field, v)
+	decodeField(t, m.Payload, field, v)
 }
 
-// Field decodes the field of a GraphQL response's data into v.
-func Field(t testing.TB, response []byte, field string, v any) {
+// decodeField decodes the field of a GraphQL response's data into v.
+func decodeField(t testing.TB, response []byte, field string, v any) {
 	t.Helper()
 	var r struct {
 		Data   map[string]json.RawMessage

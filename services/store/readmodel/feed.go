@@ -45,8 +45,7 @@ type Feed struct {
 	limits  FeedLimits
 	log     *slog.Logger
 
-	ready     chan struct{} // closed once the feed listens
-	readyOnce sync.Once
+	ready chan struct{} // closed once the feed listens
 
 	mu       sync.Mutex
 	subs     map[*subscriber]struct{}
@@ -154,7 +153,6 @@ func (f *Feed) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() }) // a blocked Receive does not watch ctx
 	defer stop()
 	defer f.dropAll()
-	subscribed := false
 	for {
 		msg, err := ps.Receive(ctx)
 		if ctx.Err() != nil {
@@ -174,11 +172,12 @@ func (f *Feed) Run(ctx context.Context) error {
 		switch m := msg.(type) {
 		case *redis.Subscription:
 			if m.Kind == "subscribe" {
-				if subscribed { // subscribed again after a lost connection
+				select {
+				case <-f.ready: // subscribed again after a lost connection
 					f.dropAll()
+				default: // the first time
+					close(f.ready)
 				}
-				subscribed = true
-				f.readyOnce.Do(func() { close(f.ready) })
 			}
 		case *redis.Message:
 			c, err := parseStockChange(m.Payload)
