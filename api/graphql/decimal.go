@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/store-manager/store-manager/services/platform/errs"
 	"github.com/store-manager/store-manager/services/platform/money"
 )
 
@@ -26,11 +27,11 @@ func (d *Decimal) UnmarshalGQL(v any) error {
 	case int, int64:
 		s = fmt.Sprint(x)
 	default:
-		return fmt.Errorf("a decimal must be a number or a string, not %T", v)
+		return errs.Errorf(errs.Invalid, "a decimal must be a number or a string, not %T", v)
 	}
 	c, err := money.Parse(s)
 	if err != nil {
-		return err
+		return errs.Errorf(errs.Invalid, "%v", err)
 	}
 	*d = Decimal(c.String())
 	return nil

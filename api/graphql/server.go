@@ -144,6 +144,13 @@ func NewHandler(r *Resolver, cfg Options) (http.Handler, error) {
 		}
 		auth := newRequestState(cfg.Suppliers, req)
 		if server.Streaming(req) { // a subscription's stream
+			if _, err := auth.supplier(); err != nil && req.Method == http.MethodPost {
+				// Every subscription needs a supplier: events are refused before they start
+				// (a WebSocket sends its key after it opens, and is refused then).
+				status, code, msg, _ := errs.Public(err)
+				writeRequestError(w, refuse(status, code, "%s", msg))
+				return
+			}
 			select {
 			case streams <- struct{}{}:
 				defer func() { <-streams }()

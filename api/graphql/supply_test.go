@@ -425,3 +425,29 @@ func TestAllowlistModeRunsOnlyRegisteredQueries(t *testing.T) {
 		t.Fatalf("a registered subscription's current value = %+v", c0)
 	}
 }
+
+// A stranger's mistakes are the client's errors: a time that is not one, and
+// server-sent events without a supplier key, refused before the stream starts.
+func TestSupplierInputsAreRefusedClearly(t *testing.T) {
+	c, base, _ := supplied(t)
+	if r := gql(t, c, `{ restocks(since: "yesterday") { id } }`, nil); !strings.Contains(string(r.Raw), `"code":"BAD_USER_INPUT"`) ||
+		!strings.Contains(string(r.Raw), "RFC 3339") {
+		t.Fatalf("restocks since a non-time = %d %s", r.Status, r.Raw)
+	}
+	for _, key := range []string{"", "wrong"} {
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", base, strings.NewReader(`{"query":"subscription { lowStock(threshold: 1) { productId } }"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "text/event-stream")
+		if key != "" {
+			req.Header.Set(graphql.SupplierKeyHeader, key)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if want := map[string]int{"": 401, "wrong": 403}[key]; resp.StatusCode != want || resp.Header.Get("Content-Type") != "application/json" {
+			t.Fatalf("events with key %q = %d %s, want %d JSON", key, resp.StatusCode, resp.Header.Get("Content-Type"), want)
+		}
+	}
+}
