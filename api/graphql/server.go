@@ -104,6 +104,7 @@ func NewHandler(r *Resolver, cfg Options) (http.Handler, error) {
 		},
 		InitTimeout:           10 * time.Second,
 		KeepAlivePingInterval: 20 * time.Second,
+		PayloadReadLimit:      &g.limits.MaxBodyBytes, // a message is bounded as a request's body is
 	})
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: 20 * time.Second})
 	srv.AddTransport(transport.GET{})

@@ -190,8 +190,8 @@ func version(t *testing.T, c change) int64 {
 	return v
 }
 
-// Subscribing needs a supplier key, and a supplier holds a bounded number
-// of subscriptions.
+// Subscribing needs a supplier key, a message is bounded as a request's body
+// is, and a supplier holds a bounded number of subscriptions.
 func TestSubscriptionsNeedAKeyAndAreBounded(t *testing.T) {
 	_, base, s := supplied(t)
 	if _, err := gqltest.Dial(t, base, nil); err == nil {
@@ -199,6 +199,16 @@ func TestSubscriptionsNeedAKeyAndAreBounded(t *testing.T) {
 	}
 	if _, err := gqltest.Dial(t, base, map[string]any{"supplierKey": "wrong"}); err == nil {
 		t.Fatal("a WebSocket with a wrong supplier key was accepted")
+	}
+	big, err := gqltest.Dial(t, base, map[string]any{"supplierKey": testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big.Subscribe(t, "big", `subscription { lowStock(threshold: 1) { productId } } #`+strings.Repeat("x", 70<<10), nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if m, err := big.Next(ctx); err == nil {
+		t.Fatalf("a message over the body cap was read: %+v", m)
 	}
 	id := newProduct(t, s, 1)
 	w, err := gqltest.Dial(t, base, map[string]any{"supplierKey": testKey})
@@ -211,8 +221,6 @@ func TestSubscriptionsNeedAKeyAndAreBounded(t *testing.T) {
 	w.Subscribe(t, "2", stockChangedSub, vars)
 	w.Result(t, "stockChanged", &change{})
 	w.Subscribe(t, "3", stockChangedSub, vars) // PerOwner is 2
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
 	m, err := w.Next(ctx) // a subscription's resolver error comes as its one result
 	if err != nil || m.Type != "next" || m.ID != "3" || !strings.Contains(string(m.Payload), "TOO_MANY_REQUESTS") {
 		t.Fatalf("a third subscription = %+v, %v", m, err)
