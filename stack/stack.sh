@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The native stack: MariaDB, Redis, a Kafka broker (KRaft) and a Kafka Connect
-# worker with Debezium, Prometheus and the exporters, the services, the gateway and
+# worker with Debezium, Prometheus and the exporters, Zipkin (traces), the services, the gateway and
 # the connector supervisor, all on loopback, with data and logs under one state folder.
 #
 #   stack/stack.sh install   install what is missing (Debian packages, Maven jars)
@@ -119,7 +119,7 @@ install() {
     rm -rf "$LIB"
     mkdir -p "$LIB"
     mvn -B -q -Dstyle.color=never -f "$ROOT/stack/pom.xml" -Dstack.lib="$LIB" \
-      dependency:copy-dependencies@kafka dependency:unpack@debezium dependency:copy@jmx
+      dependency:copy-dependencies@kafka dependency:unpack@debezium dependency:copy@jmx dependency:copy@otel dependency:copy@zipkin
     ls "$LIB"/plugins/debezium-connector-mariadb/*.jar >/dev/null || die "Debezium plugin missing after install"
     touch "$stamp"
   fi
@@ -242,11 +242,26 @@ start_connect_worker() {
   log "starting $name on 127.0.0.1:$CONNECT_PORT (metrics on 127.0.0.1:$CONNECT_METRICS_PORT)"
   nohup java -Xms256m "-Xmx$(connect_heap)" $JAVA_OPTS_COMMON -cp "$(java_cp)" \
     -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:$CONNECT_METRICS_PORT:$CONF/jmx-connect.yml" \
+    $(connect_tracing "$name") \
     -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/$name.log" \
     org.apache.kafka.connect.cli.ConnectDistributed "$ISTATE/conf/$name.properties" >>"$LOGS/$name.out" 2>&1 9>&- &
   echo $! >"$RUN/$name.pid"
   wait_for "$name" "$LOGS/$name.log" connect_ready "$CONNECT_PORT"
 }
+# connect_tracing NAME: the OpenTelemetry agent's settings for worker NAME. Only the bridge to
+# the OpenTelemetry API is on, so Debezium's outbox router writes its spans (a child of the
+# span an outbox row stored) and the traceparent header of each message; every automatic
+# instrumentation is off (Kafka's would start a new trace on each send). Spans go to the
+# instance's Zipkin, and a span whose parent was sampled is sampled.
+connect_tracing() {
+  printf '%s ' -javaagent:"$LIB/otel/opentelemetry-javaagent.jar" \
+    -Dotel.service.name=kafka-connect -Dotel.resource.attributes=service.instance.id="$1" \
+    -Dotel.instrumentation.common.default-enabled=false -Dotel.instrumentation.opentelemetry-api.enabled=true \
+    -Dotel.propagators=tracecontext -Dotel.traces.sampler=parentbased_always_off \
+    -Dotel.traces.exporter=zipkin -Dotel.exporter.zipkin.endpoint="http://127.0.0.1:$ZIPKIN_PORT/api/v2/spans" \
+    -Dotel.metrics.exporter=none -Dotel.logs.exporter=none -Dotel.javaagent.logging=application
+}
+
 # connect_ready PORT: the worker answers and has the Debezium plugin.
 connect_ready() {
   curl -fsS "http://127.0.0.1:$1/connector-plugins" 2>/dev/null | grep -q MariaDbConnector
@@ -286,6 +301,19 @@ start_monitoring() {
     --storage.tsdb.path="$ISTATE/prometheus" --storage.tsdb.retention.time=2d --web.listen-address="127.0.0.1:$PROMETHEUS_PORT"
 }
 
+# start_zipkin: the trace backend, Zipkin, on loopback, its spans in memory (the newest
+# ZIPKIN_MAX_SPANS, 200000 by default): traces are for looking at what just happened.
+start_zipkin() {
+  if alive zipkin; then return; fi
+  log "starting zipkin on 127.0.0.1:$ZIPKIN_PORT"
+  STORAGE_TYPE=mem MEM_MAX_SPANS=${ZIPKIN_MAX_SPANS:-200000} QUERY_PORT=$ZIPKIN_PORT \
+    nohup java -Xms64m -Xmx384m $JAVA_OPTS_COMMON -jar "$LIB/zipkin/zipkin.jar" \
+    --armeria.ports[0].ip=127.0.0.1 --armeria.ports[0].port="$ZIPKIN_PORT" --armeria.ports[0].protocols=http \
+    >>"$LOGS/zipkin.log" 2>&1 </dev/null 9>&- &
+  echo $! >"$RUN/zipkin.pid"
+  wait_for zipkin "$LOGS/zipkin.log" curl -fs -o /dev/null "http://127.0.0.1:$ZIPKIN_PORT/health"
+}
+
 # kafka_tools: Kafka's own command-line tools (from the jars install resolved) as commands in
 # the instance's bin/, each pointed at the instance's brokers: what every Kafka runbook uses.
 kafka_tools() {
@@ -319,12 +347,13 @@ start() {
   # MariaDB names the right to read replica status apart (MySQL, for compose, has no such grant).
   mariadb --defaults-file="$ISTATE/conf/my.cnf" -uroot -e "GRANT SLAVE MONITOR ON *.* TO 'exporter'@'%'"
   start_redis
+  start_zipkin # before Connect and the services, which send it their spans
   start_kafka
   start_connect
   echo "$KAFKA_NODES $CONNECT_WORKERS" >"$RUN/cluster"
   start_monitoring
   cluster_targets
-  log "ready${STACK_NAMESPACE:+ ($STACK_NAMESPACE)}: MariaDB 127.0.0.1:$MARIADB_PORT, Redis 127.0.0.1:$REDIS_PORT, Kafka $KAFKA_BROKERS ($KAFKA_NODES node(s), $KAFKA_REPLICATION cop(ies) of each topic), Kafka Connect $KAFKA_CONNECT_URL, Prometheus http://127.0.0.1:$PROMETHEUS_PORT"
+  log "ready${STACK_NAMESPACE:+ ($STACK_NAMESPACE)}: MariaDB 127.0.0.1:$MARIADB_PORT, Redis 127.0.0.1:$REDIS_PORT, Kafka $KAFKA_BROKERS ($KAFKA_NODES node(s), $KAFKA_REPLICATION cop(ies) of each topic), Kafka Connect $KAFKA_CONNECT_URL, Prometheus http://127.0.0.1:$PROMETHEUS_PORT, Zipkin http://127.0.0.1:$ZIPKIN_PORT"
 }
 
 # storectl: the instance's names and addresses (see config.Instance).
@@ -517,12 +546,12 @@ stop() {
     for f in "$RUN/$kind".pid "$RUN/$kind"-[0-9].pid; do [ -f "$f" ] && members+=("$(basename "$f" .pid)"); done
     [ ${#members[@]} -eq 0 ] || stop_one "${members[@]}"
   done
-  for name in redis mariadb; do stop_one "$name"; done
+  for name in zipkin redis mariadb; do stop_one "$name"; done
 }
 
 status() {
   local rc=0 name f
-  for name in mariadb redis kafka connect prometheus mysqld-exporter redis-exporter \
+  for name in mariadb redis zipkin kafka connect prometheus mysqld-exporter redis-exporter \
     "$(instance store-manager)" "$(instance payments)" "$(instance gateway)" "$(instance supervisor)" \
     $(cd "$RUN" 2>/dev/null && for f in store-manager*-[0-9].pid payments*-[0-9].pid kafka-[0-9].pid connect-[0-9].pid; do [ -f "$f" ] && echo "${f%.pid}"; done); do
     if alive "$name"; then printf '%-18s running (pid %s)\n' "$name" "$(cat "$RUN/$name.pid")"

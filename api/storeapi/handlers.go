@@ -186,6 +186,7 @@ type orderResponse struct {
 	PaymentLink   *string             `json:"payment_link"`
 	IsPaid        bool                `json:"is_paid"`
 	FailureReason *string             `json:"failure_reason"`
+	TraceID       string              `json:"trace_id,omitempty"`
 	Steps         []orderStepResponse `json:"steps"`
 	CreatedAt     time.Time           `json:"created_at"`
 	UpdatedAt     time.Time           `json:"updated_at"`
@@ -195,7 +196,7 @@ func newOrderResponse(o events.Order) any {
 	out := orderResponse{
 		ID: o.ID, UserID: o.UserID, TotalAmount: json.Number(o.TotalAmount), Status: o.Status,
 		PaymentID: o.PaymentID, PaymentLink: o.PaymentLink, IsPaid: o.IsPaid, FailureReason: o.FailureReason,
-		CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
+		TraceID: o.TraceID, CreatedAt: o.CreatedAt, UpdatedAt: o.UpdatedAt,
 		Items: make([]orderItemResponse, len(o.Items)), Steps: make([]orderStepResponse, len(o.Steps)),
 	}
 	for i, it := range o.Items {

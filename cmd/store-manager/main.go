@@ -13,6 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/store-manager/store-manager/api/graphql"
@@ -122,6 +123,9 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.Stack.RedisAddr, Password: cfg.Stack.RedisPassword, PoolSize: 64, MinIdleConns: 8})
 	defer rdb.Close()
+	if err := redisotel.InstrumentTracing(rdb, redisotel.WithDialFilter(true)); err != nil {
+		return fmt.Errorf("trace redis: %w", err)
+	}
 	reads := readmodel.New(rdb, cfg.Stack.RedisPrefix())
 	svc := store.New(queries, reads)
 

@@ -78,6 +78,7 @@ func instanceCmd(inst config.Instance, args []string) error {
 		fmt.Printf("  Kafka          %s\n", st.KafkaBrokers)
 		fmt.Printf("  Kafka Connect  %s (REST: GET /connectors)\n", st.ConnectURL)
 		fmt.Printf("  Prometheus     %s (every part; alerts in stack/prometheus/alerts.yml)\n", inst.PrometheusURL())
+		fmt.Printf("  Zipkin         %s/zipkin/ (traces: one per order, across both services, Debezium and Kafka)\n", inst.ZipkinURL())
 		return nil
 	}
 	return errUsage

@@ -7,6 +7,7 @@ package outboxdb
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"time"
 )
@@ -24,15 +25,16 @@ func (q *Queries) CountOutboxEventsBefore(ctx context.Context, before time.Time)
 }
 
 const createOutboxEvent = `-- name: CreateOutboxEvent :exec
-INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (?, ?, ?, ?, ?)
+INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, tracingspancontext) VALUES (?, ?, ?, ?, ?, ?)
 `
 
 type CreateOutboxEventParams struct {
-	ID            string
-	Aggregatetype string
-	Aggregateid   string
-	Type          string
-	Payload       json.RawMessage
+	ID                 string
+	Aggregatetype      string
+	Aggregateid        string
+	Type               string
+	Payload            json.RawMessage
+	Tracingspancontext sql.NullString
 }
 
 func (q *Queries) CreateOutboxEvent(ctx context.Context, arg CreateOutboxEventParams) error {
@@ -42,6 +44,7 @@ func (q *Queries) CreateOutboxEvent(ctx context.Context, arg CreateOutboxEventPa
 		arg.Aggregateid,
 		arg.Type,
 		arg.Payload,
+		arg.Tracingspancontext,
 	)
 	return err
 }

@@ -19,12 +19,13 @@ type Order struct {
 }
 
 type Outbox struct {
-	ID            string
-	Aggregatetype string
-	Aggregateid   string
-	Type          string
-	Payload       json.RawMessage
-	CreatedAt     time.Time
+	ID                 string
+	Aggregatetype      string
+	Aggregateid        string
+	Type               string
+	Payload            json.RawMessage
+	CreatedAt          time.Time
+	Tracingspancontext sql.NullString
 }
 
 type Payment struct {

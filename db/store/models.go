@@ -35,6 +35,7 @@ type Order struct {
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
 	StockEventID  sql.NullString
+	TraceID       sql.NullString
 }
 
 type OrderItem struct {
@@ -55,12 +56,13 @@ type OrderStep struct {
 }
 
 type Outbox struct {
-	ID            string
-	Aggregatetype string
-	Aggregateid   string
-	Type          string
-	Payload       json.RawMessage
-	CreatedAt     time.Time
+	ID                 string
+	Aggregatetype      string
+	Aggregateid        string
+	Type               string
+	Payload            json.RawMessage
+	CreatedAt          time.Time
+	Tracingspancontext sql.NullString
 }
 
 type ProcessedEvent struct {

@@ -79,7 +79,7 @@ func (q *Queries) CountOrdersByStatusSince(ctx context.Context, createdAt time.T
 }
 
 const createOrder = `-- name: CreateOrder :execlastid
-INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+INSERT INTO orders (user_id, total_amount, status, created_at, updated_at, trace_id) VALUES (?, ?, ?, ?, ?, ?)
 `
 
 type CreateOrderParams struct {
@@ -88,6 +88,7 @@ type CreateOrderParams struct {
 	Status      string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	TraceID     sql.NullString
 }
 
 func (q *Queries) CreateOrder(ctx context.Context, arg CreateOrderParams) (int64, error) {
@@ -97,6 +98,7 @@ func (q *Queries) CreateOrder(ctx context.Context, arg CreateOrderParams) (int64
 		arg.Status,
 		arg.CreatedAt,
 		arg.UpdatedAt,
+		arg.TraceID,
 	)
 	if err != nil {
 		return 0, err
@@ -136,7 +138,7 @@ func (q *Queries) GetOldestUnfinishedOrder(ctx context.Context) (GetOldestUnfini
 }
 
 const getOrder = `-- name: GetOrder :one
-SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at, stock_event_id FROM orders WHERE id = ?
+SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at, stock_event_id, trace_id FROM orders WHERE id = ?
 `
 
 func (q *Queries) GetOrder(ctx context.Context, id int64) (Order, error) {
@@ -156,12 +158,13 @@ func (q *Queries) GetOrder(ctx context.Context, id int64) (Order, error) {
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.StockEventID,
+		&i.TraceID,
 	)
 	return i, err
 }
 
 const getOrderForStep = `-- name: GetOrderForStep :one
-SELECT orders.id, orders.user_id, orders.total_amount, orders.status, orders.payment_id, orders.payment_link, orders.is_paid, orders.stock_taken, orders.failure_reason, orders.version, orders.created_at, orders.updated_at, orders.stock_event_id,
+SELECT orders.id, orders.user_id, orders.total_amount, orders.status, orders.payment_id, orders.payment_link, orders.is_paid, orders.stock_taken, orders.failure_reason, orders.version, orders.created_at, orders.updated_at, orders.stock_event_id, orders.trace_id,
     (SELECT JSON_ARRAYAGG(JSON_OBJECT('id', i.id, 'product_id', i.product_id, 'quantity', i.quantity,
             'unit_price', i.unit_price))
      FROM order_items i WHERE i.order_id = orders.id) AS items,
@@ -197,6 +200,7 @@ func (q *Queries) GetOrderForStep(ctx context.Context, id int64) (GetOrderForSte
 		&i.Order.CreatedAt,
 		&i.Order.UpdatedAt,
 		&i.Order.StockEventID,
+		&i.Order.TraceID,
 		&i.Items,
 		&i.Steps,
 	)
@@ -204,7 +208,7 @@ func (q *Queries) GetOrderForStep(ctx context.Context, id int64) (GetOrderForSte
 }
 
 const getOrderForUpdate = `-- name: GetOrderForUpdate :one
-SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at, stock_event_id FROM orders WHERE id = ? FOR UPDATE
+SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at, stock_event_id, trace_id FROM orders WHERE id = ? FOR UPDATE
 `
 
 func (q *Queries) GetOrderForUpdate(ctx context.Context, id int64) (Order, error) {
@@ -224,6 +228,7 @@ func (q *Queries) GetOrderForUpdate(ctx context.Context, id int64) (Order, error
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.StockEventID,
+		&i.TraceID,
 	)
 	return i, err
 }
@@ -346,7 +351,7 @@ func (q *Queries) ListOrderMoneyAfter(ctx context.Context, arg ListOrderMoneyAft
 }
 
 const listOrders = `-- name: ListOrders :many
-SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at, stock_event_id FROM orders WHERE id > ? ORDER BY id LIMIT ?
+SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at, stock_event_id, trace_id FROM orders WHERE id > ? ORDER BY id LIMIT ?
 `
 
 type ListOrdersParams struct {
@@ -377,6 +382,7 @@ func (q *Queries) ListOrders(ctx context.Context, arg ListOrdersParams) ([]Order
 			&i.CreatedAt,
 			&i.UpdatedAt,
 			&i.StockEventID,
+			&i.TraceID,
 		); err != nil {
 			return nil, err
 		}

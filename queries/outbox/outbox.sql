@@ -1,5 +1,5 @@
 -- name: CreateOutboxEvent :exec
-INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (?, ?, ?, ?, ?);
+INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, tracingspancontext) VALUES (?, ?, ?, ?, ?, ?);
 
 -- name: DeleteOutboxEventsBefore :execrows
 -- Captured rows may go: Debezium reads the binlog, not the table. In batches,

@@ -1,5 +1,5 @@
 -- name: CreateOrder :execlastid
-INSERT INTO orders (user_id, total_amount, status, created_at, updated_at) VALUES (?, ?, ?, ?, ?);
+INSERT INTO orders (user_id, total_amount, status, created_at, updated_at, trace_id) VALUES (?, ?, ?, ?, ?, ?);
 
 -- name: GetOrder :one
 SELECT * FROM orders WHERE id = ?;

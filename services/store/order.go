@@ -193,6 +193,7 @@ func buildOrder(o storedb.Order, items []storedb.OrderItem, steps []storedb.Orde
 	if o.FailureReason.Valid {
 		out.FailureReason = &o.FailureReason.String
 	}
+	out.TraceID = o.TraceID.String
 	for _, it := range items {
 		out.Items = append(out.Items, events.OrderItem{ProductID: it.ProductID, Quantity: it.Quantity, UnitPrice: it.UnitPrice})
 	}

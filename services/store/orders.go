@@ -13,6 +13,7 @@ import (
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/tracing"
 	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
@@ -76,9 +77,13 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 			}
 		}
 		at := now()
-		o := &order{Order: storedb.Order{UserID: userID, TotalAmount: total.String(), Status: StatusCreated, CreatedAt: at, UpdatedAt: at}}
+		traceID := tracing.TraceID(ctx)
+		o := &order{Order: storedb.Order{
+			UserID: userID, TotalAmount: total.String(), Status: StatusCreated, CreatedAt: at, UpdatedAt: at,
+			TraceID: sql.NullString{String: traceID, Valid: traceID != ""},
+		}}
 		o.ID, err = q.CreateOrder(ctx, storedb.CreateOrderParams{
-			UserID: userID, TotalAmount: o.TotalAmount, Status: o.Status, CreatedAt: at, UpdatedAt: at,
+			UserID: userID, TotalAmount: o.TotalAmount, Status: o.Status, CreatedAt: at, UpdatedAt: at, TraceID: o.TraceID,
 		})
 		if txn.MySQLError(err, txn.NoReferencedRow) {
 			return nil, errs.Errorf(ErrNotFound, "user %d not found", userID)

@@ -62,6 +62,7 @@ var InfraPorts = []struct {
 	{"MYSQLD_EXPORTER_PORT", 9104},
 	{"REDIS_EXPORTER_PORT", 9121},
 	{"PROMETHEUS_PORT", 9090},
+	{"ZIPKIN_PORT", 9411},
 }
 
 // Cluster is how many Kafka nodes (each a KRaft broker and controller) and
@@ -337,6 +338,15 @@ func (i Instance) PrometheusURL() string {
 	return Env("PROMETHEUS_URL", "http://"+loopback(i.Port("PROMETHEUS_PORT")))
 }
 
+// ZipkinURL is the instance's trace backend, Zipkin: ZIPKIN_URL, or the
+// instance's port.
+func (i Instance) ZipkinURL() string {
+	return Env("ZIPKIN_URL", "http://"+loopback(i.Port("ZIPKIN_PORT")))
+}
+
+// ZipkinSpansURL is where the instance's services send their spans.
+func (i Instance) ZipkinSpansURL() string { return i.ZipkinURL() + "/api/v2/spans" }
+
 // Database is the instance's database of service (store or payments): the
 // unnamed instance's is named after the service, another's ends in its name.
 func (i Instance) Database(service string) string {
@@ -381,6 +391,7 @@ func (i Instance) Env() [][2]string {
 		{"CONNECT_METRICS_URL", i.ConnectMetricsURL()},
 		{"KAFKA_METRICS_URL", i.KafkaMetricsURL()},
 		{"PROMETHEUS_URL", i.PrometheusURL()},
+		{"ZIPKIN_URL", i.ZipkinURL()},
 		{"STORE_HTTP_ADDR", i.StoreAddr()},
 		{"PAYMENTS_HTTP_ADDR", i.PaymentsAddr()},
 		{"GATEWAY_ADDR", i.GatewayAddr()},

@@ -16,6 +16,7 @@ import (
 
 	"github.com/cenkalti/backoff/v5"
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/store-manager/store-manager/services/platform/errs"
 )
@@ -315,16 +316,30 @@ func (r *Runner) dispatchBatch(ctx context.Context, batch []*kafka.Message) {
 	for i, km := range batch {
 		msgs[i] = r.decode(km)
 	}
+	var spans []trace.Span // each handler's span, ended once the batch committed or failed
 	err := r.cfg.Batch(ctx, func(ctx context.Context) error {
-		for _, m := range msgs {
+		for _, span := range spans { // a batch run again after a deadlock starts over
+			endSpan(span, outcomeRolledBack, nil)
+		}
+		spans = spans[:0]
+		for i, m := range msgs {
 			if h, ok := r.registry.Lookup(m); ok {
-				if err := safely(ctx, h, m); err != nil {
+				mctx, span := r.startSpan(ctx, batch[i], m)
+				spans = append(spans, span)
+				if err := safely(mctx, h, m); err != nil {
 					return err
 				}
 			}
 		}
 		return nil
 	})
+	for _, span := range spans {
+		if err != nil {
+			endSpan(span, outcomeRolledBack, err)
+		} else {
+			endSpan(span, outcomeHandled, nil)
+		}
+	}
 	if err != nil {
 		batchFallbacks.WithLabelValues(r.cfg.GroupID).Inc()
 		r.log.Warn("a batch failed as a whole; handling its messages one by one", "messages", len(batch), "err", err)
@@ -354,10 +369,19 @@ func (r *Runner) dispatchBatch(ctx context.Context, batch []*kafka.Message) {
 func (r *Runner) dispatch(ctx context.Context, km *kafka.Message) {
 	m := r.decode(km)
 	if h, ok := r.registry.Lookup(m); ok {
-		err := r.retry(ctx, h, m)
+		hctx, span := r.startSpan(ctx, km, m)
+		err := r.retry(hctx, h, m)
 		if err != nil && ctx.Err() == nil {
 			deadLetters.WithLabelValues(r.cfg.GroupID, m.Topic).Inc()
-			r.deadLetter(ctx, km, m, err)
+			r.deadLetter(hctx, km, m, err)
+		}
+		switch {
+		case ctx.Err() != nil:
+			endSpan(span, outcomeStopped, err)
+		case err != nil:
+			endSpan(span, outcomeDeadLettered, err)
+		default:
+			endSpan(span, outcomeHandled, nil)
 		}
 		if ctx.Err() != nil {
 			return // shutting down: the offset is not stored, so the message is redelivered
@@ -386,8 +410,10 @@ func (r *Runner) retry(ctx context.Context, h Handler, m Message) error {
 		}
 		var permanent *backoff.PermanentError
 		if errors.As(err, &permanent) {
+			attemptFailed(ctx, attempt, err)
 			return permanent.Unwrap()
 		}
+		attemptFailed(ctx, attempt, err)
 		if !errs.Unreachable(err) {
 			failures++
 		}
@@ -396,7 +422,8 @@ func (r *Runner) retry(ctx context.Context, h Handler, m Message) error {
 		}
 		next := b.NextBackOff()
 		retries.WithLabelValues(r.cfg.GroupID, m.Topic).Inc()
-		r.log.Warn("handler failed; retrying", "type", m.Type, "event", m.ID, "attempt", attempt, "in", next, "err", err)
+		trace.SpanFromContext(ctx).SetAttributes(attrRetries.Int(attempt))
+		r.log.WarnContext(ctx, "handler failed; retrying", "type", m.Type, "event", m.ID, "attempt", attempt, "in", next, "err", err)
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -421,7 +448,7 @@ func safely(ctx context.Context, h Handler, m Message) (err error) {
 // (retrying with backoff, until ctx ends) the message's offset is not
 // stored, so a message is never lost. Then the hook flags what it was about.
 func (r *Runner) deadLetter(ctx context.Context, km *kafka.Message, m Message, cause error) {
-	r.log.Error("handler gave up; dead-lettering", "type", m.Type, "event", m.ID, "key", m.Key, "err", cause)
+	r.log.ErrorContext(ctx, "handler gave up; dead-lettering", "type", m.Type, "event", m.ID, "key", m.Key, "err", cause)
 	topic := r.cfg.TopicPrefix + DeadLetterTopic(m.Topic)
 	headers := append(append([]kafka.Header(nil), km.Headers...), kafka.Header{Key: "error", Value: []byte(cause.Error())})
 	retry := func(what string, op func() error) error {
@@ -431,7 +458,7 @@ func (r *Runner) deadLetter(ctx context.Context, km *kafka.Message, m Message, c
 			}),
 			backoff.WithMaxElapsedTime(0),
 			backoff.WithNotify(func(err error, next time.Duration) {
-				r.log.Error(what+" failed; retrying", "type", m.Type, "event", m.ID, "in", next, "err", err)
+				r.log.ErrorContext(ctx, what+" failed; retrying", "type", m.Type, "event", m.ID, "in", next, "err", err)
 			}))
 		return err
 	}
@@ -458,7 +485,7 @@ func (r *Runner) deadLetter(ctx context.Context, km *kafka.Message, m Message, c
 		return // only ctx ending stops the retries: the message is redelivered
 	}
 	if err := retry("dead-letter hook", func() error { return r.cfg.OnDeadLetter(ctx, m, cause) }); err != nil {
-		r.log.Error("dead-letter hook", "type", m.Type, "event", m.ID, "err", err)
+		r.log.ErrorContext(ctx, "dead-letter hook", "type", m.Type, "event", m.ID, "err", err)
 	}
 }
 

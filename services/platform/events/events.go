@@ -103,6 +103,7 @@ type Order struct {
 	PaymentLink   *string     `json:"payment_link"`
 	IsPaid        bool        `json:"is_paid"`
 	FailureReason *string     `json:"failure_reason"`
+	TraceID       string      `json:"trace_id,omitempty"` // the trace the order's creation started
 	Steps         []OrderStep `json:"steps"`
 	Version       int64       `json:"version"`
 	CreatedAt     time.Time   `json:"created_at"`

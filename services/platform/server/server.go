@@ -17,36 +17,54 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/XSAM/otelsql"
 	"github.com/go-sql-driver/mysql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/store-manager/store-manager/services/platform/config"
+	"github.com/store-manager/store-manager/services/platform/tracing"
 )
 
 // Main runs a service's run function with JSON logs at the level LOG_LEVEL
-// names (default INFO), until SIGINT or SIGTERM, and exits 1 when it fails.
-// A configuration error (cfgErr, or a LOG_LEVEL that names no level) stops
-// it at once with exit status 2, naming every setting that is wrong.
+// names (default INFO), each line written in a span carrying its trace and
+// span ids, and with its spans sent as the OTEL_* variables say
+// (tracing.LoadConfig), until SIGINT or SIGTERM; it exits 1 when it fails.
+// A configuration error (cfgErr, a LOG_LEVEL that names no level, or a
+// tracing setting) stops it at once with exit status 2, naming every
+// setting that is wrong.
 func Main(name string, cfgErr error, run func(ctx context.Context, log *slog.Logger) error) {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(config.Env("LOG_LEVEL", "INFO"))); err != nil {
 		cfgErr = errors.Join(cfgErr, fmt.Errorf("LOG_LEVEL must be DEBUG, INFO, WARN or ERROR, not %q", os.Getenv("LOG_LEVEL")))
 	}
-	if cfgErr != nil {
+	var r config.Reader
+	traces := tracing.LoadConfig(&r, r.Instance().ZipkinSpansURL())
+	if cfgErr = errors.Join(cfgErr, r.Err()); cfgErr != nil {
 		fmt.Fprintf(os.Stderr, "%s: bad configuration:\n%v\n", name, cfgErr)
 		os.Exit(2)
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log := slog.New(tracing.LogHandler(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
 	slog.SetDefault(log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if addr := os.Getenv("PPROF_ADDR"); addr != "" {
 		go serveProfiles(addr, log)
 	}
-	if err := run(ctx, log); err != nil {
+	stopTracing, err := tracing.Setup(ctx, name, traces)
+	if err == nil {
+		err = run(ctx, log)
+		flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if ferr := stopTracing(flushCtx); ferr != nil {
+			log.Warn("spans not sent at shutdown", "err", ferr)
+		}
+	}
+	if err != nil {
 		log.Error(name+" stopped", "err", err)
 		stop()
 		os.Exit(1)
@@ -69,6 +87,8 @@ func serveProfiles(addr string, log *slog.Logger) {
 }
 
 // OpenDB opens a pooled MySQL connection and checks that it reaches the server.
+// Within a trace, each statement and each transaction's commit or rollback
+// is a span (its SQL text, never its arguments).
 //
 // Statements that are not prepared (those with a list of ids of any length)
 // are interpolated by the driver, so each is one round trip instead of a
@@ -79,7 +99,9 @@ func OpenDB(ctx context.Context, dsn string, maxConns int) (*sql.DB, error) {
 		return nil, fmt.Errorf("database address: %w", err)
 	}
 	cfg.InterpolateParams = true
-	db, err := sql.Open("mysql", cfg.FormatDSN())
+	db, err := otelsql.Open("mysql", cfg.FormatDSN(),
+		otelsql.WithAttributes(semconv.DBSystemNameMySQL),
+		otelsql.WithSpanOptions(otelsql.SpanOptions{OmitConnResetSession: true, OmitConnPrepare: true, OmitRows: true, OmitConnectorConnect: true}))
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -107,7 +129,10 @@ var requestsShed = promauto.NewCounter(prometheus.CounterOpts{
 
 // NewHTTP returns an HTTP server for handler with the timeouts every service
 // uses, and the process's Prometheus metrics at /metrics (not published
-// through the gateway). It works on at most maxInFlight requests at once
+// through the gateway). Every other request but health checks and streams
+// is a server span, named by its route (httpkit names it), continuing the
+// caller's trace when its traceparent header names one. It works on at most
+// maxInFlight requests at once
 // (DefaultMaxInFlight when 0) and answers the others 503 at once, with
 // Retry-After, rather than queueing them in memory; /metrics, the health
 // checks and streams (which have bounds of their own) are not counted.
@@ -116,6 +141,7 @@ func NewHTTP(addr string, handler http.Handler, maxInFlight int) *http.Server {
 		maxInFlight = DefaultMaxInFlight
 	}
 	metrics := promhttp.Handler()
+	traced := otelhttp.NewHandler(handler, "HTTP", otelhttp.WithFilter(func(r *http.Request) bool { return !unbounded(r) }))
 	slots := make(chan struct{}, maxInFlight)
 	withMetrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" && r.Method == http.MethodGet {
@@ -135,7 +161,7 @@ func NewHTTP(addr string, handler http.Handler, maxInFlight int) *http.Server {
 				return
 			}
 		}
-		handler.ServeHTTP(w, r)
+		traced.ServeHTTP(w, r)
 	})
 	return &http.Server{
 		Addr: addr, Handler: withMetrics,

@@ -18,6 +18,7 @@ import (
 
 	outboxdb "github.com/store-manager/store-manager/db/outbox"
 	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/tracing"
 )
 
 // Prepared is a service's sqlc queries, prepared on a database: they can be
@@ -172,9 +173,14 @@ func (d *DB[Q]) run(ctx context.Context, tx *sql.Tx, before func(Q, *outboxdb.Qu
 		if err != nil {
 			return err
 		}
+		// The router gives each event's message the writer's trace context, so
+		// its handlers continue this trace.
+		sc := tracing.OutboxContext(ctx)
+		spanContext := sql.NullString{String: sc, Valid: sc != ""}
 		for _, e := range events {
 			err := box.CreateOutboxEvent(ctx, outboxdb.CreateOutboxEventParams{
 				ID: e.ID, Aggregatetype: e.AggregateType, Aggregateid: e.AggregateID, Type: e.Type, Payload: e.Payload,
+				Tracingspancontext: spanContext,
 			})
 			if err != nil {
 				return fmt.Errorf("record %s event: %w", e.Type, err)

@@ -1,0 +1,170 @@
+// Package tracing sets up OpenTelemetry tracing for a service: one trace per
+// order, from the REST call through MariaDB, Debezium and Kafka to every
+// event handler and its Redis work. It owns the settings (the OpenTelemetry
+// specification's OTEL_* variables), the sampler, the W3C trace-context
+// propagation, the outbox's copy of a span's context, and the log lines'
+// trace and span ids.
+package tracing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/exporters/zipkin"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/store-manager/store-manager/services/platform/config"
+)
+
+// Config is where and how a service sends its spans, from the environment.
+type Config struct {
+	// Exporter is OTEL_TRACES_EXPORTER: zipkin (the default) or none.
+	Exporter string
+	// Endpoint is OTEL_EXPORTER_ZIPKIN_ENDPOINT, where Zipkin takes spans.
+	Endpoint string
+	// Sampler decides which new traces are kept (OTEL_TRACES_SAMPLER and
+	// OTEL_TRACES_SAMPLER_ARG); a span with a parent follows its parent.
+	Sampler sdktrace.Sampler
+}
+
+// Exporters OTEL_TRACES_EXPORTER may name.
+const (
+	ExporterZipkin = "zipkin"
+	ExporterNone   = "none"
+)
+
+// LoadConfig reads the OpenTelemetry variables; defaultEndpoint is the
+// instance's Zipkin. OTEL_SDK_DISABLED=true is the exporter none.
+func LoadConfig(r *config.Reader, defaultEndpoint string) Config {
+	cfg := Config{
+		Exporter: strings.ToLower(config.Env("OTEL_TRACES_EXPORTER", ExporterZipkin)),
+		Endpoint: config.Env("OTEL_EXPORTER_ZIPKIN_ENDPOINT", defaultEndpoint),
+	}
+	if r.Bool("OTEL_SDK_DISABLED", false) {
+		cfg.Exporter = ExporterNone
+	}
+	if cfg.Exporter != ExporterZipkin && cfg.Exporter != ExporterNone {
+		r.Check("OTEL_TRACES_EXPORTER", fmt.Errorf("want %q or %q, not %q", ExporterZipkin, ExporterNone, cfg.Exporter))
+	}
+	var err error
+	cfg.Sampler, err = ParseSampler(config.Env("OTEL_TRACES_SAMPLER", "parentbased_always_on"), config.Env("OTEL_TRACES_SAMPLER_ARG", ""))
+	r.Check("OTEL_TRACES_SAMPLER", err)
+	return cfg
+}
+
+// ParseSampler is the sampler the specification names (always_on,
+// always_off, traceidratio, and each with parentbased_ before it; arg is
+// traceidratio's ratio, 1 when empty). Here a span with a parent always
+// follows its parent's decision, so one saga is kept whole or not at all,
+// and a new trace starts only at a request or an event from outside a
+// trace (its first span is a server or consumer span): the work of the
+// background loops (the outbox janitor, the deadline sweep, health checks)
+// is not traced.
+func ParseSampler(name, arg string) (sdktrace.Sampler, error) {
+	var root sdktrace.Sampler
+	switch strings.TrimPrefix(strings.ToLower(name), "parentbased_") {
+	case "always_on":
+		root = sdktrace.AlwaysSample()
+	case "always_off":
+		root = sdktrace.NeverSample()
+	case "traceidratio":
+		ratio := 1.0
+		if arg != "" {
+			var err error
+			if ratio, err = strconv.ParseFloat(arg, 64); err != nil || ratio < 0 || ratio > 1 {
+				return nil, fmt.Errorf("OTEL_TRACES_SAMPLER_ARG: want a ratio from 0 to 1, not %q", arg)
+			}
+		}
+		root = sdktrace.TraceIDRatioBased(ratio)
+	default:
+		return nil, fmt.Errorf("want always_on, always_off or traceidratio (with or without parentbased_), not %q", name)
+	}
+	return sdktrace.ParentBased(entrySampler{root}), nil
+}
+
+// entrySampler starts a trace only at a server or consumer span, as its
+// root sampler decides.
+type entrySampler struct{ root sdktrace.Sampler }
+
+func (s entrySampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	if p.Kind != trace.SpanKindServer && p.Kind != trace.SpanKindConsumer {
+		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+	}
+	return s.root.ShouldSample(p)
+}
+
+func (s entrySampler) Description() string { return "EntrySpans{" + s.root.Description() + "}" }
+
+// Setup installs the service's tracer provider and the W3C trace-context
+// propagator as OpenTelemetry's globals. Spans leave in batches, from a
+// bounded queue (OTEL_BSP_MAX_QUEUE_SIZE, 2048 by default): when the
+// backend is slow or gone, spans are dropped, and no request or event ever
+// waits for it. The returned function flushes what is queued and stops.
+func Setup(ctx context.Context, service string, cfg Config) (func(context.Context) error, error) {
+	otel.SetTextMapPropagator(propagation.TraceContext{})
+	if cfg.Exporter == ExporterNone {
+		return func(context.Context) error { return nil }, nil
+	}
+	exp, err := zipkin.New(cfg.Endpoint, zipkin.WithClient(&http.Client{Timeout: 5 * time.Second}))
+	if err != nil {
+		return nil, fmt.Errorf("zipkin exporter: %w", err)
+	}
+	res, err := resource.New(ctx, resource.WithAttributes(semconv.ServiceName(service)), resource.WithFromEnv())
+	if err != nil {
+		return nil, errors.Join(fmt.Errorf("tracing resource: %w", err), exp.Shutdown(ctx))
+	}
+	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithSampler(cfg.Sampler))
+	otel.SetTracerProvider(tp)
+	return tp.Shutdown, nil
+}
+
+// Tracer is the project's tracer, from the global provider Setup installed.
+func Tracer() trace.Tracer { return otel.Tracer("github.com/store-manager/store-manager") }
+
+// Extract is ctx continuing the trace a carrier (HTTP or Kafka headers) names.
+func Extract(ctx context.Context, c propagation.TextMapCarrier) context.Context {
+	return otel.GetTextMapPropagator().Extract(ctx, c)
+}
+
+// Inject writes ctx's trace context into a carrier.
+func Inject(ctx context.Context, c propagation.TextMapCarrier) {
+	otel.GetTextMapPropagator().Inject(ctx, c)
+}
+
+// OutboxContext is ctx's span context as an outbox row stores it for
+// Debezium's outbox router (its tracingspancontext column): the text of a
+// java.util.Properties with the traceparent (and tracestate) lines. It is
+// empty when ctx is in no sampled span: the router then adds no header.
+func OutboxContext(ctx context.Context) string {
+	if !trace.SpanContextFromContext(ctx).IsSampled() {
+		return ""
+	}
+	c := propagation.MapCarrier{}
+	Inject(ctx, c)
+	var b strings.Builder
+	for _, k := range []string{"traceparent", "tracestate"} {
+		if v := c[k]; v != "" {
+			b.WriteString(k + "=" + v + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TraceID is ctx's trace id in hex, or "" outside a sampled span.
+func TraceID(ctx context.Context) string {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsSampled() {
+		return ""
+	}
+	return sc.TraceID().String()
+}

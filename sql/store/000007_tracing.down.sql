@@ -1,0 +1,2 @@
+ALTER TABLE orders DROP COLUMN trace_id;
+ALTER TABLE outbox DROP COLUMN tracingspancontext;
