@@ -242,20 +242,20 @@ start_connect_worker() {
   log "starting $name on 127.0.0.1:$CONNECT_PORT (metrics on 127.0.0.1:$CONNECT_METRICS_PORT)"
   nohup java -Xms256m "-Xmx$(connect_heap)" $JAVA_OPTS_COMMON -cp "$(java_cp)" \
     -javaagent:"$LIB/jmx/jmx_prometheus_javaagent.jar=127.0.0.1:$CONNECT_METRICS_PORT:$CONF/jmx-connect.yml" \
-    $(connect_tracing "$name") \
+    $(connect_tracing) \
     -Dlog4j.configuration="file:$CONF/log4j.properties" -Dstack.log="$LOGS/$name.log" \
     org.apache.kafka.connect.cli.ConnectDistributed "$ISTATE/conf/$name.properties" >>"$LOGS/$name.out" 2>&1 9>&- &
   echo $! >"$RUN/$name.pid"
   wait_for "$name" "$LOGS/$name.log" connect_ready "$CONNECT_PORT"
 }
-# connect_tracing NAME: the OpenTelemetry agent's settings for worker NAME. Only the bridge to
+# connect_tracing: the OpenTelemetry agent's settings for a Connect worker. Only the bridge to
 # the OpenTelemetry API is on, so Debezium's outbox router writes its spans (a child of the
 # span an outbox row stored) and the traceparent header of each message; every automatic
 # instrumentation is off (Kafka's would start a new trace on each send). Spans go to the
 # instance's Zipkin, and a span whose parent was sampled is sampled.
 connect_tracing() {
   printf '%s ' -javaagent:"$LIB/otel/opentelemetry-javaagent.jar" \
-    -Dotel.service.name=kafka-connect -Dotel.resource.attributes=service.instance.id="$1" \
+    -Dotel.service.name=kafka-connect \
     -Dotel.instrumentation.common.default-enabled=false -Dotel.instrumentation.opentelemetry-api.enabled=true \
     -Dotel.propagators=tracecontext -Dotel.traces.sampler=parentbased_always_off \
     -Dotel.traces.exporter=zipkin -Dotel.exporter.zipkin.endpoint="http://127.0.0.1:$ZIPKIN_PORT/api/v2/spans" \

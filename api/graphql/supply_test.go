@@ -221,7 +221,7 @@ func TestSubscriptionsNeedAKeyAndAreBounded(t *testing.T) {
 	w.Subscribe(t, "2", stockChangedSub, vars)
 	w.Result(t, "stockChanged", &change{})
 	w.Subscribe(t, "3", stockChangedSub, vars) // PerOwner is 2
-	m, err := w.Next(ctx) // a subscription's resolver error comes as its one result
+	m, err := w.Next(ctx)                      // a subscription's resolver error comes as its one result
 	if err != nil || m.Type != "next" || m.ID != "3" || !strings.Contains(string(m.Payload), "TOO_MANY_REQUESTS") {
 		t.Fatalf("a third subscription = %+v, %v", m, err)
 	}

@@ -10,7 +10,9 @@ import (
 	"github.com/julienschmidt/httprouter"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	"github.com/store-manager/store-manager/services/platform/server"
+	"github.com/store-manager/store-manager/services/platform/tracing"
 )
 
 // requestDuration is every answered request, by route (its path template),
@@ -61,10 +63,12 @@ func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // Unwrap is the writer underneath, for http.ResponseController.
 func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
 
-// observed times a route's answers. A stream is counted under the route's
-// name with " (stream)" added: its lifetime is not a request's latency.
+// observed times a route's answers, and names the request's span (the
+// server's, when it is traced) after its route. A stream is counted under the
+// route's name with " (stream)" added: its lifetime is not a request's latency.
 func observed(route string, h httprouter.Handle) httprouter.Handle {
 	return func(w http.ResponseWriter, r *http.Request, ps httprouter.Params) {
+		tracing.NameRoute(r.Context(), r.Method, route)
 		route := route
 		if server.Streaming(r) {
 			route += " (stream)"

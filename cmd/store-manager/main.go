@@ -46,6 +46,7 @@ type Config struct {
 	SupervisorURL   string             // SUPERVISOR_METRICS_ADDR: the connector supervisor's metrics, for canary ages
 	ConnectMetrics  string             // CONNECT_METRICS_URL: the Connect workers' metrics, for Debezium's lag
 	KafkaMetrics    string             // KAFKA_METRICS_URL: the Kafka nodes' metrics, for their health
+	TracesURL       string             // ZIPKIN_URL: the trace backend, which the console links each order to
 	MaxInFlight     int                // MAX_IN_FLIGHT: requests worked on at once; the others are answered 503
 	ShutdownTimeout time.Duration      // SHUTDOWN_TIMEOUT
 }
@@ -66,6 +67,7 @@ func loadConfig() (Config, error) {
 		SupervisorURL:   "http://" + inst.SupervisorAddr() + "/metrics",
 		ConnectMetrics:  inst.ConnectMetricsURL(),
 		KafkaMetrics:    inst.KafkaMetricsURL(),
+		TracesURL:       inst.ZipkinURL(),
 		MaxInFlight:     r.Count("MAX_IN_FLIGHT", server.DefaultMaxInFlight),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
@@ -180,7 +182,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 			store.SagaConsumer:       store.SagaTopics,
 			events.GroupPaymentsSaga: {events.TopicOrders}, // the payments service's group
 		},
-		OperatorKey: cfg.OperatorKey, Log: log,
+		OperatorKey: cfg.OperatorKey, TracesURL: cfg.TracesURL, Log: log,
 	})
 	routes := http.NewServeMux()
 	routes.Handle("/ops", ops)

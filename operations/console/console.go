@@ -60,6 +60,7 @@ type Config struct {
 	KafkaMetrics      []string               // each Kafka node's /metrics (its health)
 	Groups            map[string][]string    // consumer group -> its topics (bare names)
 	OperatorKey       string
+	TracesURL         string        // the trace backend's web interface (Zipkin's), where each order's trace opens
 	PanelBudget       time.Duration // how long the page waits for its panels (default 4 s)
 	Log               *slog.Logger
 }
@@ -174,9 +175,19 @@ var allowed = map[string]string{"/ops": "GET", "/ops/connectors/restart": "POST"
 var pageHTML string
 
 var page = template.Must(template.New("page").Funcs(template.FuncMap{
-	"bars":    bars,
-	"latency": latencyChart,
+	"bars":     bars,
+	"latency":  latencyChart,
+	"traceURL": traceURL,
 }).Parse(pageHTML))
+
+// traceURL is where an order's trace opens in Zipkin's web interface at
+// base, or "" when there is no interface or the order was not traced.
+func traceURL(base, traceID string) string {
+	if base == "" || traceID == "" {
+		return ""
+	}
+	return strings.TrimSuffix(base, "/") + "/zipkin/traces/" + url.PathEscape(traceID)
+}
 
 // view is everything the page shows; a part that could not be read says why.
 type view struct {
@@ -190,6 +201,7 @@ type view struct {
 	Sagas           sagareport.Report
 	Order           *events.Order
 	OrderID         string
+	TracesURL       string
 	LowStock        []store.Product
 	Check           *store.ReadModelCheck
 	Problems        []string
@@ -219,7 +231,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	// A panel whose source does not answer in time says so; the others are shown.
 	ctx, cancel := context.WithTimeout(r.Context(), h.cfg.PanelBudget)
 	defer cancel()
-	v := view{Now: time.Now(), Notice: h.notice(r.URL.Query()), OrderID: r.URL.Query().Get("order")}
+	v := view{Now: time.Now(), Notice: h.notice(r.URL.Query()), OrderID: r.URL.Query().Get("order"), TracesURL: h.cfg.TracesURL}
 	panels := []panel{{"pipeline", h.pipeline}, {"Kafka nodes", h.nodes}, {"consumer lag", h.lags}, {"dead letters", h.deadLetters},
 		{"sagas", h.sagas}, {"low stock", h.lowStock}}
 	if v.OrderID != "" {

@@ -141,7 +141,8 @@ func NewHTTP(addr string, handler http.Handler, maxInFlight int) *http.Server {
 		maxInFlight = DefaultMaxInFlight
 	}
 	metrics := promhttp.Handler()
-	traced := otelhttp.NewHandler(handler, "HTTP", otelhttp.WithFilter(func(r *http.Request) bool { return !unbounded(r) }))
+	traced := otelhttp.NewHandler(handler, "HTTP", otelhttp.WithSpanNameFormatter(tracing.SpanName),
+		otelhttp.WithFilter(func(r *http.Request) bool { return !unbounded(r) }))
 	slots := make(chan struct{}, maxInFlight)
 	withMetrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/metrics" && r.Method == http.MethodGet {
@@ -161,7 +162,7 @@ func NewHTTP(addr string, handler http.Handler, maxInFlight int) *http.Server {
 				return
 			}
 		}
-		traced.ServeHTTP(w, r)
+		traced.ServeHTTP(w, tracing.WithRoute(r))
 	})
 	return &http.Server{
 		Addr: addr, Handler: withMetrics,

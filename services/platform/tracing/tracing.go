@@ -168,3 +168,32 @@ func TraceID(ctx context.Context) string {
 	}
 	return sc.TraceID().String()
 }
+
+// routeKey holds, in a request's context, the name its server span takes.
+type routeKey struct{}
+
+// WithRoute prepares r for NameRoute: the router that finds r's route runs
+// inside the span, and names it once it knows.
+func WithRoute(r *http.Request) *http.Request {
+	return r.WithContext(context.WithValue(r.Context(), routeKey{}, new(string)))
+}
+
+// NameRoute names the request's server span "METHOD route" (the route as
+// its path template, never the path with its ids).
+func NameRoute(ctx context.Context, method, route string) {
+	if name, ok := ctx.Value(routeKey{}).(*string); ok {
+		*name = method + " " + route
+	}
+	span := trace.SpanFromContext(ctx)
+	span.SetName(method + " " + route)
+	span.SetAttributes(semconv.HTTPRoute(route))
+}
+
+// SpanName is a server span's name: the one NameRoute gave, else the method
+// alone (a request that matched no route).
+func SpanName(_ string, r *http.Request) string {
+	if name, ok := r.Context().Value(routeKey{}).(*string); ok && *name != "" {
+		return *name
+	}
+	return r.Method
+}

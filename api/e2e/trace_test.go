@@ -1,0 +1,228 @@
+package e2e
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/store-manager/store-manager/services/platform/events"
+	"github.com/store-manager/store-manager/testkit/stacktest"
+	"github.com/store-manager/store-manager/testkit/systemkit"
+)
+
+// zipkinSpan is a span as Zipkin's API answers it.
+type zipkinSpan struct {
+	TraceID       string                       `json:"traceId"`
+	ParentID      string                       `json:"parentId"`
+	ID            string                       `json:"id"`
+	Kind          string                       `json:"kind"`
+	Name          string                       `json:"name"`
+	LocalEndpoint struct{ ServiceName string } `json:"localEndpoint"`
+	Tags          map[string]string            `json:"tags"`
+}
+
+// zipkinGet reads a Zipkin API path into out; false when it is not there (yet).
+func zipkinGet(t *testing.T, path string, out any) bool {
+	t.Helper()
+	resp, err := http.Get(systemkit.Instance().ZipkinURL() + path)
+	if err != nil {
+		t.Fatalf("zipkin: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound {
+		return false
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("zipkin %s: %s", path, resp.Status)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		t.Fatalf("zipkin %s: %v", path, err)
+	}
+	return true
+}
+
+func randomHex(t *testing.T, n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// One order is one trace: the client's traceparent is the parent of the
+// store's server span; the order's transaction, Debezium's span for its
+// outbox row, each handler of each saga event in both services (with their
+// SQL and Redis work), and the events they write, follow parent to child up
+// to SagaCompleted.
+func TestOneOrderIsOneTrace(t *testing.T) {
+	s := systemkit.New(t)
+	user, product := s.User(t), s.Product(t, "7.00", 5)
+	traceID, clientSpan := randomHex(t, 16), randomHex(t, 8)
+	client := *s.Store
+	client.Header = s.Store.Header.Clone()
+	client.Header.Set("traceparent", "00-"+traceID+"-"+clientSpan+"-01")
+	r := client.Do(t, "POST", "/orders", map[string]any{"user_id": user, "items": []any{map[string]any{"product_id": product, "quantity": 1}}})
+	if r.Status != 201 {
+		t.Fatalf("order: %d %s", r.Status, r.Raw)
+	}
+	id := r.Int("order_id")
+	if o := s.Settle(t, 20*time.Second, id)[id]; o.Status != "Completed" {
+		t.Fatalf("order = %+v", o)
+	}
+	if got := s.Store.Do(t, "GET", fmt.Sprintf("/orders/%d", id), nil).Field("trace_id"); got != traceID {
+		t.Errorf("GET /orders/%d trace_id = %v, want %s", id, got, traceID)
+	}
+
+	steps := []struct{ service, event, writer string }{ // the handler, and the handler (service/event) that wrote its event
+		{"payments", events.OrderCreated, ""}, // the REST call wrote it
+		{"store-manager", events.StockDecreased, "store-manager/" + events.OrderCreated},
+		{"payments", events.StockDecreased, "store-manager/" + events.OrderCreated},
+		{"store-manager", events.PaymentCreated, "payments/" + events.StockDecreased},
+		{"store-manager", events.SagaCompleted, "store-manager/" + events.PaymentCreated},
+	}
+	var spans []zipkinSpan
+	byID := map[string]zipkinSpan{}
+	children := map[string][]zipkinSpan{}
+	handler := func(service, eventType string) *zipkinSpan {
+		for i, sp := range spans {
+			if sp.LocalEndpoint.ServiceName == service && sp.Kind == "CONSUMER" && sp.Tags["event.type"] == eventType {
+				return &spans[i]
+			}
+		}
+		return nil
+	}
+	// Each process sends its spans every few seconds: wait until every
+	// handler's span and the two above it are in.
+	stacktest.Eventually(t, 40*time.Second, "the whole trace in Zipkin", func() bool {
+		spans = nil
+		if !zipkinGet(t, "/api/v2/trace/"+traceID, &spans) {
+			return false
+		}
+		byID, children = map[string]zipkinSpan{}, map[string][]zipkinSpan{}
+		for _, sp := range spans {
+			byID[sp.ID] = sp
+			children[sp.ParentID] = append(children[sp.ParentID], sp)
+		}
+		for _, st := range steps {
+			h := handler(st.service, st.event)
+			if h == nil {
+				return false
+			}
+			if _, ok := byID[byID[h.ParentID].ParentID]; !ok {
+				return false
+			}
+		}
+		return true
+	})
+	hasChild := func(parent, name string) bool {
+		for _, c := range children[parent] {
+			if c.Name == name {
+				return true
+			}
+		}
+		return false
+	}
+
+	// The REST call, under the client's span, with its transaction.
+	var post *zipkinSpan
+	for i, sp := range spans {
+		if sp.Kind == "SERVER" && sp.LocalEndpoint.ServiceName == "store-manager" && sp.Name == "post /orders" {
+			post = &spans[i]
+		}
+	}
+	if post == nil || post.ParentID != clientSpan {
+		t.Fatalf("no store-manager server span POST /orders under the client's span %s: %+v", clientSpan, post)
+	}
+	if !hasChild(post.ID, "sql.tx.commit") {
+		t.Errorf("the order's transaction is not under the REST call's span")
+	}
+
+	// Each saga event: its handler's parent is Debezium's span for the outbox
+	// row, whose parent is the span that wrote the row.
+	for _, st := range steps {
+		h := handler(st.service, st.event)
+		if h == nil {
+			t.Errorf("no %s span handling %s", st.service, st.event)
+			continue
+		}
+		if h.Tags["event.aggregate_id"] != strconv.FormatInt(id, 10) || h.Tags["event.outcome"] != "handled" {
+			t.Errorf("%s's %s span tags = %v", st.service, st.event, h.Tags)
+		}
+		cdc, ok := byID[h.ParentID]
+		if !ok || cdc.LocalEndpoint.ServiceName != "kafka-connect" {
+			t.Errorf("the parent of %s's %s span is %+v, not Debezium's span", st.service, st.event, cdc)
+			continue
+		}
+		writer, ok := byID[cdc.ParentID]
+		if !ok {
+			t.Errorf("Debezium's span for %s has no parent in the trace", st.event)
+			continue
+		}
+		switch got := writer.LocalEndpoint.ServiceName + "/" + writer.Tags["event.type"]; {
+		case st.writer == "" && writer.ID != post.ID:
+			t.Errorf("Debezium's span for %s is under %s %q, not the REST call", st.event, writer.LocalEndpoint.ServiceName, writer.Name)
+		case st.writer != "" && got != st.writer:
+			t.Errorf("Debezium's span for %s is under %s %q, want the handler %s", st.event, got, writer.Name, st.writer)
+		}
+	}
+	if h := handler("payments", events.StockDecreased); h != nil && !hasChild(h.ID, "sql.tx.commit") {
+		t.Errorf("payments' StockDecreased handler has no transaction under it")
+	}
+	// The projector's Redis work is under its handler's span.
+	redis := false
+	for _, sp := range spans {
+		if p, ok := byID[sp.ParentID]; ok && p.Kind == "CONSUMER" && (sp.Name == "evalsha" || sp.Name == "eval") {
+			redis = true
+		}
+	}
+	if !redis {
+		t.Error("no Redis command under a handler's span")
+	}
+}
+
+// An event from an outbox row that stored no trace context (a row written
+// before tracing, a canary, an unsampled trace) is handled all the same, in
+// a trace of its own.
+func TestEventWithoutTraceContextIsHandled(t *testing.T) {
+	s := systemkit.New(t)
+	product := s.Product(t, "3.00", 4)
+	db := stacktest.Open(t, stacktest.Stack(t).StoreDSN)
+	var stock events.Stock
+	stock.ProductID = product
+	if err := db.QueryRow("SELECT quantity, version FROM stocks WHERE product_id = ?", product).Scan(&stock.Quantity, &stock.Version); err != nil {
+		t.Fatal(err)
+	}
+	payload, err := json.Marshal(stock) // the stock as it is: a replay, which changes nothing
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := uuid.NewString()
+	_, err = db.Exec("INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload) VALUES (?, ?, ?, ?, ?)",
+		id, events.TopicStocks, strconv.FormatInt(product, 10), events.StockUpdated, payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	query := "/api/v2/traces?serviceName=store-manager&lookback=600000&limit=5&annotationQuery=" + url.QueryEscape("event.id="+id)
+	var traces [][]zipkinSpan
+	stacktest.Eventually(t, 30*time.Second, "the event's handling in Zipkin", func() bool {
+		return zipkinGet(t, query, &traces) && len(traces) > 0
+	})
+	var root *zipkinSpan
+	for i, sp := range traces[0] {
+		if sp.Tags["event.id"] == id {
+			root = &traces[0][i]
+		}
+	}
+	if root == nil || root.ParentID != "" || root.Kind != "CONSUMER" || root.Tags["event.outcome"] != "handled" {
+		t.Fatalf("the handler's span = %+v, want a handled consumer span without a parent", root)
+	}
+	s.StockSettles(t, product, 4)
+}
