@@ -73,12 +73,12 @@ func TestComposeMatchesNativeStack(t *testing.T) {
 	c := loadCompose(t)
 	svc := func(name string) bool { _, ok := c.Services[name]; return ok }
 
-	// Only the gateway (and its streams) is published on every interface; MySQL, Prometheus and
-	// Grafana on the host's loopback, for operators, on the ports used natively.
+	// Only the gateway (and its streams) is published on every interface; MySQL, Prometheus,
+	// Grafana and Zipkin on the host's loopback, for operators, on the ports used natively.
 	// Kafka, Connect's REST API, Redis and the services' /metrics are on the
 	// internal network alone, with no published port.
 	want := map[string]string{"krakend": "8080:8080", "streams": "8081:8081", "mysql": "127.0.0.1:3306:3306",
-		"prometheus": "127.0.0.1:9090:9090", "grafana": "127.0.0.1:3000:3000"}
+		"prometheus": "127.0.0.1:9090:9090", "grafana": "127.0.0.1:3000:3000", "zipkin": "127.0.0.1:9411:9411"}
 	if !c.Networks["internal"].Internal {
 		t.Error("the internal network is not internal: true")
 	}
@@ -86,10 +86,10 @@ func TestComposeMatchesNativeStack(t *testing.T) {
 		if got := strings.Join(s.Ports, " "); got != want[name] {
 			t.Errorf("%s publishes %q, want %q", name, got, want[name])
 		}
-		if name != "jmx-agent" && !slices.Contains(s.Networks, "internal") {
+		if name != "agents" && !slices.Contains(s.Networks, "internal") {
 			t.Errorf("%s is not on the internal network: %v", name, s.Networks)
 		}
-		if want[name] == "" && slices.Contains(s.Networks, "edge") && name != "jmx-agent" {
+		if want[name] == "" && slices.Contains(s.Networks, "edge") && name != "agents" {
 			t.Errorf("%s is on the edge network without a reason to be", name)
 		}
 	}
@@ -99,6 +99,18 @@ func TestComposeMatchesNativeStack(t *testing.T) {
 		!slices.Contains(connect.Volumes, "./debezium/secrets.properties:/etc/connect/secrets.properties:ro") ||
 		!strings.Contains(strings.Join(c.Services["connectors"].Command, " "), "database.password=$${file:/etc/connect/secrets.properties:debezium.password}") { // $$: compose writes one $
 		t.Error("Kafka Connect does not read the Debezium password through its FileConfigProvider")
+	}
+	// Connect joins orders' traces as natively: OpenTelemetry's agent with its API bridge alone,
+	// the API beside the connectors, spans to Zipkin, where the services send theirs too.
+	opts := connect.Environment["KAFKA_OPTS"]
+	for _, want := range []string{"-javaagent:/agent/opentelemetry-javaagent.jar", "-Dotel.instrumentation.common.default-enabled=false",
+		"-Dotel.instrumentation.opentelemetry-api.enabled=true", "-Dotel.exporter.zipkin.endpoint=http://zipkin:9411/api/v2/spans"} {
+		if !strings.Contains(opts, want) {
+			t.Errorf("Connect's KAFKA_OPTS lack %s", want)
+		}
+	}
+	if connect.Environment["ENABLE_OTEL"] != "true" || c.Services["store-manager"].Environment["OTEL_EXPORTER_ZIPKIN_ENDPOINT"] != "http://zipkin:9411/api/v2/spans" {
+		t.Error("Connect has no OpenTelemetry API, or the services send their spans elsewhere than Zipkin")
 	}
 	if !strings.Contains(strings.Join(c.Services["redis"].Command, " "), "--requirepass") || c.Services["store-manager"].Environment["REDIS_PASSWORD"] == "" {
 		t.Error("Redis has no password in compose")

@@ -17,7 +17,8 @@ import (
 	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
-func produce(t *testing.T, brokers, topic, id, typ string) {
+// produce publishes one event, with extra headers after its id and type.
+func produce(t *testing.T, brokers, topic, id, typ string, extra ...kafka.Header) {
 	t.Helper()
 	p, err := kafka.NewProducer(&kafka.ConfigMap{"bootstrap.servers": brokers})
 	if err != nil {
@@ -28,7 +29,7 @@ func produce(t *testing.T, brokers, topic, id, typ string) {
 	err = p.Produce(&kafka.Message{
 		TopicPartition: kafka.TopicPartition{Topic: &topic, Partition: kafka.PartitionAny},
 		Key:            []byte("k"), Value: []byte(`{}`),
-		Headers: []kafka.Header{{Key: "id", Value: []byte(id)}, {Key: "eventType", Value: []byte(typ)}},
+		Headers: append([]kafka.Header{{Key: "id", Value: []byte(id)}, {Key: "eventType", Value: []byte(typ)}}, extra...),
 	}, done)
 	if err != nil {
 		t.Fatal(err)
