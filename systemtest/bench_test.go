@@ -48,7 +48,7 @@ type benchFigure struct {
 // sagaRun is one run of orders at a fixed offered rate.
 type sagaRun struct {
 	Offered     int                `json:"offered_per_s"`
-	Products    string             `json:"products"` // "spread" or "hot"
+	Products    string             `json:"products"` // "spread", "hot", "overload", or spread with tracing on or off
 	Orders      int                `json:"orders"`
 	Accepted    int                `json:"accepted"`
 	Completed   int                `json:"completed"`
@@ -174,6 +174,27 @@ func TestBench(t *testing.T) {
 				Ratio: r.PerSecond / 200, Target: "≥ 200/s (97 % of offered)", Met: met(r.PerSecond >= 0.97*200)})
 		}
 	}
+	// What tracing costs: the same run with every saga traced (the default) and
+	// with the services' tracing off (OTEL_SDK_DISABLED); Connect then has no
+	// context to continue, so it writes no span either.
+	tracingRuns := map[string]sagaRun{}
+	for _, mode := range []string{"on", "off"} {
+		if mode == "off" {
+			systemkit.StackWith(t, []string{"OTEL_SDK_DISABLED=true"}, "apps")
+			t.Cleanup(func() { systemkit.Stack(t, "apps") })
+		}
+		run := sagasAt(t, db, admin, storeURL, user, 200, 2000, func(i int) int64 { return spread[i%len(spread)] })
+		run.Products = "spread, tracing " + mode
+		rep.Sagas = append(rep.Sagas, run)
+		tracingRuns[mode] = run
+	}
+	systemkit.Stack(t, "apps")
+	on, off := tracingRuns["on"], tracingRuns["off"]
+	add(benchFigure{Name: "CPU per saga at 200/s spread, all processes, tracing on", Value: on.CPUmsTotal, Unit: "ms",
+		Ceiling: fmt.Sprintf("tracing off %.2f ms", off.CPUmsTotal), Ratio: on.CPUmsTotal / off.CPUmsTotal})
+	add(benchFigure{Name: "  of which the trace backend (Zipkin), tracing on", Value: on.CPUmsPer["zipkin"], Unit: "ms"})
+	add(benchFigure{Name: "  p99 at 200/s spread, tracing on / off", Value: on.P99ms, Unit: fmt.Sprintf("ms / %.0f ms", off.P99ms)})
+
 	// Overload: twice the highest rate completed above, for 30 s. Every order
 	// accepted must end; the service answers 503 rather than queueing without bound.
 	saturation := 0.0
@@ -550,7 +571,7 @@ func onlyOwnConnectors(t *testing.T, st config.Stack) {
 // benchProcesses are the system's processes, by the name of their pid file;
 // the gateway's and the services' replicas are counted with them.
 var benchProcesses = []string{"mariadb", "redis", "kafka", "connect", "store-manager", "payments", "gateway", "supervisor",
-	"prometheus", "mysqld-exporter", "redis-exporter"}
+	"prometheus", "mysqld-exporter", "redis-exporter", "zipkin"}
 
 // pidsOf lists the running processes of a component of the default
 // instance: every replica (name-2 ...) and, for the gateway, nginx's workers.
@@ -654,13 +675,13 @@ func writeBench(t *testing.T, rep benchReport) {
 		fmt.Fprintf(&md, "| %s | %s %s | %s | %s | %s | %s |\n", f.Name, num(f.Value), f.Unit, f.Ceiling, ratio, f.Target, ok)
 	}
 	md.WriteString("\nSagas at fixed offered rates (2,000 orders each, from the request to the order's end):\n\n")
-	md.WriteString("| products | offered/s | completed/s | p50 ms | p99 ms | CPU ms/saga (all) | MariaDB | store-manager | payments | Connect | Kafka | Redis | gateway | statements | commits | fsyncs | lock wait ms |\n")
-	md.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	md.WriteString("| products | offered/s | completed/s | p50 ms | p99 ms | CPU ms/saga (all) | MariaDB | store-manager | payments | Connect | Kafka | Redis | gateway | Zipkin | statements | commits | fsyncs | lock wait ms |\n")
+	md.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rep.Sagas {
 		c := r.CPUmsPer
-		fmt.Fprintf(&md, "| %s | %d | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.2f | %.2f |\n",
+		fmt.Fprintf(&md, "| %s | %d | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.2f | %.2f |\n",
 			r.Products, r.Offered, r.PerSecond, r.P50ms, r.P99ms, r.CPUmsTotal, c["mariadb"], c["store-manager"], c["payments"], c["connect"],
-			c["kafka"], c["redis"], c["gateway"], r.DBPerSaga["statements"], r.DBPerSaga["commits"], r.DBPerSaga["fsyncs"], r.LockWaitsMs)
+			c["kafka"], c["redis"], c["gateway"], c["zipkin"], r.DBPerSaga["statements"], r.DBPerSaga["commits"], r.DBPerSaga["fsyncs"], r.LockWaitsMs)
 	}
 	t.Log("\n" + md.String())
 	raw, err := json.MarshalIndent(rep, "", "  ")
