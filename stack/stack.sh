@@ -302,12 +302,14 @@ start_monitoring() {
 }
 
 # start_zipkin: the trace backend, Zipkin, on loopback, its spans in memory (the newest
-# ZIPKIN_MAX_SPANS, 200000 by default): traces are for looking at what just happened.
+# ZIPKIN_MAX_SPANS, 40000 by default, some 600 orders): traces are for looking at what just
+# happened. The heap holds that many with room to spare: a heap full of spans would keep the
+# collector busy for nothing.
 start_zipkin() {
   if alive zipkin; then return; fi
   log "starting zipkin on 127.0.0.1:$ZIPKIN_PORT"
-  STORAGE_TYPE=mem MEM_MAX_SPANS=${ZIPKIN_MAX_SPANS:-200000} QUERY_PORT=$ZIPKIN_PORT \
-    nohup java -Xms64m -Xmx384m $JAVA_OPTS_COMMON -jar "$LIB/zipkin/zipkin.jar" \
+  STORAGE_TYPE=mem MEM_MAX_SPANS=${ZIPKIN_MAX_SPANS:-40000} QUERY_PORT=$ZIPKIN_PORT \
+    nohup java -Xms128m -Xmx384m $JAVA_OPTS_COMMON -jar "$LIB/zipkin/zipkin.jar" \
     --armeria.ports[0].ip=127.0.0.1 --armeria.ports[0].port="$ZIPKIN_PORT" --armeria.ports[0].protocols=http \
     >>"$LOGS/zipkin.log" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/zipkin.pid"

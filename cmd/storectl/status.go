@@ -334,6 +334,7 @@ func components(ctx context.Context, cfg config.Stack, inst config.Instance) map
 	out["gateway"] = get(inst.GatewayURL() + "/health-check")
 	out["supervisor"] = get("http://" + inst.SupervisorAddr() + "/metrics")
 	out["prometheus"] = get(inst.PrometheusURL() + "/-/healthy")
+	out["zipkin"] = get(inst.ZipkinURL() + "/health")
 	return out
 }
 
@@ -346,7 +347,7 @@ func printReport(r report) {
 	}
 	fmt.Fprintf(w, "%s\n\n", verdict)
 	fmt.Fprintln(w, "COMPONENT\tUP")
-	for _, name := range []string{"mariadb", "redis", "kafka", "kafka-connect", "store-manager", "payments", "gateway", "supervisor", "prometheus"} {
+	for _, name := range []string{"mariadb", "redis", "kafka", "kafka-connect", "store-manager", "payments", "gateway", "supervisor", "prometheus", "zipkin"} {
 		fmt.Fprintf(w, "%s\t%t\n", name, r.Components[name])
 	}
 	fmt.Fprintln(w, "\nCONNECTOR\tSTATE\tTASKS\tCANARY AGE\tDEBEZIUM BEHIND")
