@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,8 +61,8 @@ func randomHex(t *testing.T, n int) string {
 // One order is one trace: the client's traceparent is the parent of the
 // store's server span; the order's transaction, Debezium's span for its
 // outbox row, each handler of each saga event in both services (with their
-// SQL and Redis work), and the events they write, follow parent to child up
-// to SagaCompleted.
+// transactions and Redis work), and the events they write, follow parent to
+// child up to SagaCompleted.
 func TestOneOrderIsOneTrace(t *testing.T) {
 	s := systemkit.New(t)
 	user, product := s.User(t), s.Product(t, "7.00", 5)
@@ -122,9 +123,9 @@ func TestOneOrderIsOneTrace(t *testing.T) {
 		}
 		return true
 	})
-	hasChild := func(parent, name string) bool {
+	hasTransaction := func(parent string) bool { // a span of the command's SQL, its own transaction or its part of a batch
 		for _, c := range children[parent] {
-			if c.Name == name {
+			if strings.HasPrefix(c.Name, "sql ") && c.Tags["db.system.name"] == "mysql" {
 				return true
 			}
 		}
@@ -141,7 +142,7 @@ func TestOneOrderIsOneTrace(t *testing.T) {
 	if post == nil || post.ParentID != clientSpan {
 		t.Fatalf("no store-manager server span POST /orders under the client's span %s: %+v", clientSpan, post)
 	}
-	if !hasChild(post.ID, "sql.tx.commit") {
+	if !hasTransaction(post.ID) {
 		t.Errorf("the order's transaction is not under the REST call's span")
 	}
 
@@ -173,7 +174,7 @@ func TestOneOrderIsOneTrace(t *testing.T) {
 			t.Errorf("Debezium's span for %s is under %s %q, want the handler %s", st.event, got, writer.Name, st.writer)
 		}
 	}
-	if h := handler("payments", events.StockDecreased); h != nil && !hasChild(h.ID, "sql.tx.commit") {
+	if h := handler("payments", events.StockDecreased); h != nil && !hasTransaction(h.ID) {
 		t.Errorf("payments' StockDecreased handler has no transaction under it")
 	}
 	// The projector's Redis work is under its handler's span.

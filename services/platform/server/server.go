@@ -17,13 +17,11 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/XSAM/otelsql"
 	"github.com/go-sql-driver/mysql"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/store-manager/store-manager/services/platform/config"
@@ -87,8 +85,6 @@ func serveProfiles(addr string, log *slog.Logger) {
 }
 
 // OpenDB opens a pooled MySQL connection and checks that it reaches the server.
-// Within a trace, each statement and each transaction's commit or rollback
-// is a span (its SQL text, never its arguments).
 //
 // Statements that are not prepared (those with a list of ids of any length)
 // are interpolated by the driver, so each is one round trip instead of a
@@ -99,9 +95,7 @@ func OpenDB(ctx context.Context, dsn string, maxConns int) (*sql.DB, error) {
 		return nil, fmt.Errorf("database address: %w", err)
 	}
 	cfg.InterpolateParams = true
-	db, err := otelsql.Open("mysql", cfg.FormatDSN(),
-		otelsql.WithAttributes(semconv.DBSystemNameMySQL),
-		otelsql.WithSpanOptions(otelsql.SpanOptions{OmitConnResetSession: true, OmitConnPrepare: true, OmitRows: true, OmitConnectorConnect: true}))
+	db, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/zipkin"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -33,7 +34,8 @@ type Config struct {
 	// Endpoint is OTEL_EXPORTER_ZIPKIN_ENDPOINT, where Zipkin takes spans.
 	Endpoint string
 	// Sampler decides which new traces are kept (OTEL_TRACES_SAMPLER and
-	// OTEL_TRACES_SAMPLER_ARG); a span with a parent follows its parent.
+	// OTEL_TRACES_SAMPLER_ARG, or DefaultSampler); a span with a parent
+	// follows its parent.
 	Sampler sdktrace.Sampler
 }
 
@@ -57,20 +59,27 @@ func LoadConfig(r *config.Reader, defaultEndpoint string) Config {
 		r.Check("OTEL_TRACES_EXPORTER", fmt.Errorf("want %q or %q, not %q", ExporterZipkin, ExporterNone, cfg.Exporter))
 	}
 	var err error
-	cfg.Sampler, err = ParseSampler(config.Env("OTEL_TRACES_SAMPLER", "parentbased_always_on"), config.Env("OTEL_TRACES_SAMPLER_ARG", ""))
+	cfg.Sampler, err = ParseSampler(config.Env("OTEL_TRACES_SAMPLER", ""), config.Env("OTEL_TRACES_SAMPLER_ARG", ""))
 	r.Check("OTEL_TRACES_SAMPLER", err)
 	return cfg
 }
 
+// ReadsSampled is the share of reads (GET and HEAD requests that come
+// without a trace) that DefaultSampler traces.
+const ReadsSampled = 0.01
+
 // ParseSampler is the sampler the specification names (always_on,
 // always_off, traceidratio, and each with parentbased_ before it; arg is
-// traceidratio's ratio, 1 when empty). Here a span with a parent always
-// follows its parent's decision, so one saga is kept whole or not at all,
-// and a new trace starts only at a request or an event from outside a
-// trace (its first span is a server or consumer span): the work of the
-// background loops (the outbox janitor, the deadline sweep, health checks)
-// is not traced.
+// traceidratio's ratio, 1 when empty), or DefaultSampler when name is
+// empty. Here a span with a parent always follows its parent's decision,
+// so one saga is kept whole or not at all, and a new trace starts only at
+// a request or an event from outside a trace (its first span is a server or
+// consumer span): the work of the background loops (the outbox janitor,
+// the deadline sweep, health checks) is not traced.
 func ParseSampler(name, arg string) (sdktrace.Sampler, error) {
+	if name == "" {
+		return DefaultSampler(), nil
+	}
 	var root sdktrace.Sampler
 	switch strings.TrimPrefix(strings.ToLower(name), "parentbased_") {
 	case "always_on":
@@ -89,21 +98,45 @@ func ParseSampler(name, arg string) (sdktrace.Sampler, error) {
 	default:
 		return nil, fmt.Errorf("want always_on, always_off or traceidratio (with or without parentbased_), not %q", name)
 	}
-	return sdktrace.ParentBased(entrySampler{root}), nil
+	return sdktrace.ParentBased(entrySampler{writes: root, reads: root}), nil
 }
 
-// entrySampler starts a trace only at a server or consumer span, as its
-// root sampler decides.
-type entrySampler struct{ root sdktrace.Sampler }
+// DefaultSampler traces every saga (every write request, and every event
+// that comes without a trace) and ReadsSampled of the reads: a read is cheap
+// and many, and a trace of each would cost more than the read.
+func DefaultSampler() sdktrace.Sampler {
+	return sdktrace.ParentBased(entrySampler{writes: sdktrace.AlwaysSample(), reads: sdktrace.TraceIDRatioBased(ReadsSampled)})
+}
+
+// entrySampler starts a trace only at a server or consumer span: a read
+// request's as reads decides, the others' as writes does.
+type entrySampler struct{ writes, reads sdktrace.Sampler }
 
 func (s entrySampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
-	if p.Kind != trace.SpanKindServer && p.Kind != trace.SpanKindConsumer {
+	switch {
+	case p.Kind != trace.SpanKindServer && p.Kind != trace.SpanKindConsumer:
 		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+	case p.Kind == trace.SpanKindServer && readRequest(p.Attributes):
+		return s.reads.ShouldSample(p)
 	}
-	return s.root.ShouldSample(p)
+	return s.writes.ShouldSample(p)
 }
 
-func (s entrySampler) Description() string { return "EntrySpans{" + s.root.Description() + "}" }
+// readRequest reports a GET or HEAD request, by the attributes its server
+// span starts with.
+func readRequest(attrs []attribute.KeyValue) bool {
+	for _, a := range attrs {
+		if a.Key == semconv.HTTPRequestMethodKey {
+			m := a.Value.AsString()
+			return m == http.MethodGet || m == http.MethodHead
+		}
+	}
+	return false
+}
+
+func (s entrySampler) Description() string {
+	return "EntrySpans{writes:" + s.writes.Description() + ",reads:" + s.reads.Description() + "}"
+}
 
 // Setup installs the service's tracer provider and the W3C trace-context
 // propagator as OpenTelemetry's globals. Spans leave in batches, from a

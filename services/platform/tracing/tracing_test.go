@@ -8,8 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -51,6 +53,38 @@ func TestParseSampler(t *testing.T) {
 				t.Errorf("sampled (server, client, child) = %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// By default every write request and every event without a trace starts
+// one, and reads do at ReadsSampled: a GET whose trace id falls under the
+// ratio is traced, one above it is not. Background work never starts one.
+func TestDefaultSampler(t *testing.T) {
+	s, err := ParseSampler("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	low, high := trace.TraceID{}, trace.TraceID{8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff, 12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff}
+	get := []attribute.KeyValue{semconv.HTTPRequestMethodKey.String("GET")}
+	post := []attribute.KeyValue{semconv.HTTPRequestMethodKey.String("POST")}
+	tests := []struct {
+		name  string
+		kind  trace.SpanKind
+		id    trace.TraceID
+		attrs []attribute.KeyValue
+		want  bool
+	}{
+		{"a write", trace.SpanKindServer, high, post, true},
+		{"an event", trace.SpanKindConsumer, high, nil, true},
+		{"a read under the ratio", trace.SpanKindServer, low, get, true},
+		{"a read over the ratio", trace.SpanKindServer, high, get, false},
+		{"background SQL", trace.SpanKindClient, low, nil, false},
+	}
+	for _, tt := range tests {
+		r := s.ShouldSample(sdktrace.SamplingParameters{ParentContext: context.Background(), TraceID: tt.id, Kind: tt.kind, Attributes: tt.attrs})
+		if got := r.Decision == sdktrace.RecordAndSample; got != tt.want {
+			t.Errorf("%s: sampled %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
 

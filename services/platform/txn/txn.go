@@ -15,6 +15,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 
 	outboxdb "github.com/store-manager/store-manager/db/outbox"
 	"github.com/store-manager/store-manager/services/platform/outbox"
@@ -139,11 +143,20 @@ func rollback(tx *sql.Tx) error {
 }
 
 // exec runs fn in one transaction, or in the batch transaction ctx carries,
-// when before says so, then writes fn's events.
+// when before says so, then writes fn's events. In a trace, it is one span:
+// the transaction, or the command's part of a batch.
 func (d *DB[Q]) exec(ctx context.Context, before func(Q, *outboxdb.Queries) (bool, error), fn func(q Q) ([]outbox.Event, error)) (err error) {
-	if b, ok := ctx.Value(batchKey{d.db}).(*batch); ok { // the batch commits, or rolls back
+	b, batched := ctx.Value(batchKey{d.db}).(*batch)
+	name := "SQL transaction"
+	if batched {
+		name = "SQL in a batch transaction"
+	}
+	_, span := tracing.Tracer().Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(semconv.DBSystemNameMySQL))
+	var res result
+	defer func() { res.end(span, err) }()
+	if batched { // the batch commits, or rolls back
 		if b.err == nil {
-			b.err = d.run(ctx, b.tx, before, fn)
+			res, b.err = d.run(ctx, b.tx, before, fn)
 		}
 		return b.err
 	}
@@ -151,7 +164,7 @@ func (d *DB[Q]) exec(ctx context.Context, before func(Q, *outboxdb.Queries) (boo
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if err := d.run(ctx, tx, before, fn); err != nil {
+	if res, err = d.run(ctx, tx, before, fn); err != nil {
 		return errors.Join(err, rollback(tx))
 	}
 	if err := tx.Commit(); err != nil {
@@ -160,34 +173,48 @@ func (d *DB[Q]) exec(ctx context.Context, before func(Q, *outboxdb.Queries) (boo
 	return nil
 }
 
+// result is what a command's run did, for its span.
+type result struct {
+	skipped bool // an event handled before: nothing ran
+	events  int  // outbox events written
+}
+
+// end records res and err on a command's span, and ends it.
+func (res result) end(span trace.Span, err error) {
+	span.SetAttributes(attribute.Bool("txn.skipped_duplicate", res.skipped), attribute.Int("txn.events", res.events))
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
+
 // run is a command's work in tx: before decides whether fn runs, then fn's
 // events go to the outbox.
-func (d *DB[Q]) run(ctx context.Context, tx *sql.Tx, before func(Q, *outboxdb.Queries) (bool, error), fn func(q Q) ([]outbox.Event, error)) error {
+func (d *DB[Q]) run(ctx context.Context, tx *sql.Tx, before func(Q, *outboxdb.Queries) (bool, error), fn func(q Q) ([]outbox.Event, error)) (result, error) {
 	q, box := d.queries.WithTx(tx), d.box.WithTx(tx)
 	run, err := before(q, box)
+	if err != nil || !run {
+		return result{skipped: !run}, err
+	}
+	events, err := fn(q)
 	if err != nil {
-		return err
+		return result{}, err
 	}
-	if run {
-		events, err := fn(q)
+	// The router gives each event's message the writer's trace context, so
+	// its handlers continue this trace.
+	sc := tracing.OutboxContext(ctx)
+	spanContext := sql.NullString{String: sc, Valid: sc != ""}
+	for _, e := range events {
+		err := box.CreateOutboxEvent(ctx, outboxdb.CreateOutboxEventParams{
+			ID: e.ID, Aggregatetype: e.AggregateType, Aggregateid: e.AggregateID, Type: e.Type, Payload: e.Payload,
+			Tracingspancontext: spanContext,
+		})
 		if err != nil {
-			return err
-		}
-		// The router gives each event's message the writer's trace context, so
-		// its handlers continue this trace.
-		sc := tracing.OutboxContext(ctx)
-		spanContext := sql.NullString{String: sc, Valid: sc != ""}
-		for _, e := range events {
-			err := box.CreateOutboxEvent(ctx, outboxdb.CreateOutboxEventParams{
-				ID: e.ID, Aggregatetype: e.AggregateType, Aggregateid: e.AggregateID, Type: e.Type, Payload: e.Payload,
-				Tracingspancontext: spanContext,
-			})
-			if err != nil {
-				return fmt.Errorf("record %s event: %w", e.Type, err)
-			}
+			return result{}, fmt.Errorf("record %s event: %w", e.Type, err)
 		}
 	}
-	return nil
+	return result{events: len(events)}, nil
 }
 
 // PurgeOutbox deletes up to limit outbox rows created before a time (an
