@@ -80,12 +80,15 @@ func TestConsoleInABrowser(t *testing.T) {
 	ctx, consoleErrors := browser(t)
 	consoleURL := systemkit.GatewayURL() + "/ops"
 
-	var pipeline, latest string
+	var pipeline, latest, traceLink string
+	var linked bool
 	err := chromedp.Run(ctx,
 		chromedp.Navigate(consoleURL),
 		chromedp.WaitVisible("#pipeline", chromedp.ByQuery),
 		chromedp.Text("#pipeline", &pipeline, chromedp.ByQuery),
 		chromedp.Text("#latest-orders", &latest, chromedp.ByQuery),
+		chromedp.AttributeValue(fmt.Sprintf(`//table[@id="latest-orders"]//tr[td/a[text()="order %d"]]//a[@class="trace"]`, id),
+			"href", &traceLink, &linked, chromedp.BySearch),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -96,6 +99,11 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	if !strings.Contains(latest, fmt.Sprintf("order %d", id)) {
 		t.Errorf("the latest orders do not show order %d:\n%s", id, latest)
+	}
+	// The order links to its trace in Zipkin.
+	o := s.Store.Do(t, "GET", fmt.Sprintf("/orders/%d", id), nil)
+	if want := systemkit.Instance().ZipkinURL() + "/zipkin/traces/" + fmt.Sprint(o.Field("trace_id")); !linked || traceLink != want {
+		t.Errorf("order %d links to its trace at %q, want %q", id, traceLink, want)
 	}
 	shoot(t, ctx)
 

@@ -125,7 +125,11 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 
 	rdb := redis.NewClient(&redis.Options{Addr: cfg.Stack.RedisAddr, Password: cfg.Stack.RedisPassword, PoolSize: 64, MinIdleConns: 8})
 	defer rdb.Close()
-	if err := redisotel.InstrumentTracing(rdb, redisotel.WithDialFilter(true)); err != nil {
+	// The read models' commands, not a new connection's handshake (HELLO, AUTH).
+	handshake := func(cmd redis.Cmder) bool {
+		return strings.EqualFold(cmd.Name(), "hello") || redisotel.DefaultCommandFilter(cmd)
+	}
+	if err := redisotel.InstrumentTracing(rdb, redisotel.WithDialFilter(true), redisotel.WithCommandFilter(handshake)); err != nil {
 		return fmt.Errorf("trace redis: %w", err)
 	}
 	reads := readmodel.New(rdb, cfg.Stack.RedisPrefix())
