@@ -4,17 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/store-manager/store-manager/services/platform/consumer"
@@ -22,19 +19,55 @@ import (
 	"github.com/store-manager/store-manager/testkit/stacktest"
 )
 
-// Each event handled is a consumer span that continues the trace its
-// message's traceparent names, or starts one when it names none; the
-// handler works inside it; a retried event records each failed attempt,
-// and one that is dead-lettered says so.
+// zipkinSpan is a span as Zipkin's API answers it.
+type zipkinSpan struct {
+	TraceID     string            `json:"traceId"`
+	ParentID    string            `json:"parentId"`
+	ID          string            `json:"id"`
+	Kind        string            `json:"kind"`
+	Name        string            `json:"name"`
+	Tags        map[string]string `json:"tags"`
+	Annotations []struct {
+		Value string `json:"value"`
+	} `json:"annotations"`
+}
+
+// zipkinSpanOf finds the span of the event with id in the instance's Zipkin.
+func zipkinSpanOf(t *testing.T, base, service, id string) (zipkinSpan, bool) {
+	t.Helper()
+	resp, err := http.Get(base + "/api/v2/traces?lookback=600000&limit=5&serviceName=" + service +
+		"&annotationQuery=" + url.QueryEscape("event.id="+id))
+	if err != nil {
+		t.Fatalf("zipkin: %v", err)
+	}
+	defer resp.Body.Close()
+	var traces [][]zipkinSpan
+	if err := json.NewDecoder(resp.Body).Decode(&traces); err != nil {
+		t.Fatalf("zipkin: %v", err)
+	}
+	for _, tr := range traces {
+		for _, sp := range tr {
+			if sp.Tags["event.id"] == id {
+				return sp, true
+			}
+		}
+	}
+	return zipkinSpan{}, false
+}
+
+// Each event handled is a consumer span, in the trace backend: it continues
+// the trace its message's traceparent names, or starts one when it names
+// none; the handler works inside it; an event retried and then
+// dead-lettered shows each failed attempt and says it was dead-lettered.
 func TestRunnerTracesEachEvent(t *testing.T) {
-	st := stacktest.Stack(t)
-	sampler, err := tracing.ParseSampler("parentbased_always_on", "")
+	st, inst := stacktest.Stack(t), stacktest.Instance(t)
+	service := "consumer-test-" + stacktest.Suffix()
+	stopTracing, err := tracing.Setup(context.Background(), service, tracing.Config{
+		Exporter: tracing.ExporterZipkin, Endpoint: inst.ZipkinSpansURL(), Sampler: tracing.DefaultSampler(),
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := tracetest.NewSpanRecorder()
-	otel.SetTracerProvider(sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec), sdktrace.WithSampler(sampler)))
-	otel.SetTextMapPropagator(propagation.TraceContext{})
 
 	topic := "tracetest_" + stacktest.Suffix()
 	if err := consumer.EnsureTopics(context.Background(), st.KafkaBrokers, []string{topic}, 1); err != nil {
@@ -54,63 +87,58 @@ func TestRunnerTracesEachEvent(t *testing.T) {
 		return errors.New("always broken")
 	})
 
-	parent := "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-	produce(t, st.KafkaBrokers, topic, "traced", "Fine", kafka.Header{Key: "traceparent", Value: []byte(parent)})
-	produce(t, st.KafkaBrokers, topic, "untraced", "Fine")
-	produce(t, st.KafkaBrokers, topic, "broken", "Broken")
+	traceID, parentSpan := "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+	traced, untraced, broken := "traced-"+stacktest.Suffix(), "untraced-"+stacktest.Suffix(), "broken-"+stacktest.Suffix()
+	produce(t, st.KafkaBrokers, topic, traced, "Fine", kafka.Header{Key: "traceparent", Value: []byte("00-" + traceID + "-" + parentSpan + "-01")})
+	produce(t, st.KafkaBrokers, topic, untraced, "Fine")
+	produce(t, st.KafkaBrokers, topic, broken, "Broken")
+	// One partition: the event after the broken one is handled once the broken
+	// one is done with, its span ended.
+	produce(t, st.KafkaBrokers, topic, "after-"+stacktest.Suffix(), "Fine")
 	stop := run(t, st.KafkaBrokers, "tracetest-"+stacktest.Suffix(), topic, reg, nil, nil)
-	spanOf := func(id string) sdktrace.ReadOnlySpan {
-		for _, s := range rec.Ended() {
-			for _, a := range s.Attributes() {
-				if a.Key == "event.id" && a.Value.AsString() == id {
-					return s
-				}
-			}
-		}
-		return nil
-	}
-	stacktest.Eventually(t, 30*time.Second, "three events' spans ended", func() bool {
-		return spanOf("traced") != nil && spanOf("untraced") != nil && spanOf("broken") != nil
+	stacktest.Eventually(t, 30*time.Second, "four events handled", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(inside) == 4
 	})
 	stop()
-
-	attrs := func(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
-		out := map[attribute.Key]attribute.Value{}
-		for _, a := range s.Attributes() {
-			out[a.Key] = a.Value
-		}
-		return out
+	flush, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := stopTracing(flush); err != nil { // sends what is queued
+		t.Fatal(err)
 	}
+
+	spans := map[string]zipkinSpan{}
+	stacktest.Eventually(t, 30*time.Second, "the three spans in Zipkin", func() bool {
+		for _, id := range []string{traced, untraced, broken} {
+			if sp, ok := zipkinSpanOf(t, inst.ZipkinURL(), service, id); ok {
+				spans[id] = sp
+			}
+		}
+		return len(spans) == 3
+	})
 	mu.Lock()
 	defer mu.Unlock()
 
-	traced := spanOf("traced")
-	if traced.SpanKind() != trace.SpanKindConsumer || traced.Name() != "process Fine" ||
-		traced.SpanContext().TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" || traced.Parent().SpanID().String() != "00f067aa0ba902b7" {
-		t.Errorf("the traced event's span: %s %s trace %s parent %s", traced.SpanKind(), traced.Name(), traced.SpanContext().TraceID(), traced.Parent().SpanID())
+	if sp := spans[traced]; sp.Kind != "CONSUMER" || sp.Name != "process fine" || sp.TraceID != traceID || sp.ParentID != parentSpan ||
+		sp.Tags["event.outcome"] != "handled" || sp.Tags["messaging.destination.name"] != topic {
+		t.Errorf("the traced event's span: %+v", sp)
 	}
-	if !inside["traced"].Equal(traced.SpanContext()) {
-		t.Error("the handler did not run inside its event's span")
+	if sc := inside[traced]; sc.TraceID().String() != traceID || sc.SpanID().String() != spans[traced].ID {
+		t.Errorf("the handler did not run inside its event's span: %s/%s", sc.TraceID(), sc.SpanID())
 	}
-	if a := attrs(traced); a["event.outcome"].AsString() != "handled" || a["messaging.destination.name"].AsString() != topic {
-		t.Errorf("the traced event's span attributes: %v", a)
+	if sp := spans[untraced]; sp.ParentID != "" || sp.TraceID == traceID || inside[untraced].SpanID().String() != sp.ID {
+		t.Errorf("an event without context: %+v, want a trace of its own", sp)
 	}
-
-	untraced := spanOf("untraced")
-	if untraced.Parent().IsValid() || !untraced.SpanContext().IsSampled() || !inside["untraced"].Equal(untraced.SpanContext()) {
-		t.Errorf("an event without context: parent %v, sampled %v: want a trace of its own", untraced.Parent(), untraced.SpanContext().IsSampled())
-	}
-
-	broken := spanOf("broken")
-	a := attrs(broken)
+	sp := spans[broken]
 	failed := 0
-	for _, e := range broken.Events() {
-		if e.Name == "attempt failed" {
+	for _, a := range sp.Annotations {
+		if strings.HasPrefix(a.Value, "attempt failed") {
 			failed++
 		}
 	}
-	if failed != 3 || a["event.retries"].AsInt64() != 2 || !a["event.dead_lettered"].AsBool() ||
-		a["event.outcome"].AsString() != "dead_lettered" || broken.Status().Code != codes.Error {
-		t.Errorf("the dead-lettered event's span: %d failed attempts, attributes %v, status %v", failed, a, broken.Status())
+	if failed != 3 || sp.Tags["event.retries"] != "2" || sp.Tags["event.dead_lettered"] != "true" ||
+		sp.Tags["event.outcome"] != "dead_lettered" || sp.Tags["error"] == "" {
+		t.Errorf("the dead-lettered event's span: %d failed attempts, tags %v", failed, sp.Tags)
 	}
 }
