@@ -57,6 +57,8 @@ type sagaRun struct {
 	P99ms       float64            `json:"p99_ms"`
 	CPUmsPer    map[string]float64 `json:"cpu_ms_per_saga"` // by process
 	CPUmsTotal  float64            `json:"cpu_ms_per_saga_total"`
+	KernelShare map[string]float64 `json:"kernel_share"`     // by process: the part of its CPU spent in the kernel (system calls)
+	SwitchesPer map[string]float64 `json:"switches_per_saga"` // by process: context switches (wake-ups and preemptions) per saga
 	DBPerSaga   map[string]float64 `json:"mariadb_per_saga"` // SHOW GLOBAL STATUS deltas
 	MaxRSSMB    map[string]float64 `json:"max_rss_mb"`
 	LockWaitsMs float64            `json:"row_lock_wait_ms_per_saga"`
@@ -399,7 +401,7 @@ func oneSaga(t *testing.T, db *sql.DB, base string, user, product int64) time.Du
 func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, total int, product func(int) int64) sagaRun {
 	t.Helper()
 	run := sagaRun{Offered: rate, Orders: total, MaxRSSMB: map[string]float64{}}
-	cpu0, status0 := processCPU(t), mariadbStatus(t, admin)
+	cpu0, status0 := processUse(), mariadbStatus(t, admin)
 	sampling := make(chan struct{})
 	var sampled sync.WaitGroup
 	sampled.Add(1)
@@ -491,7 +493,7 @@ func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, tot
 	run.DrainS = time.Since(answered).Seconds()
 	close(sampling)
 	sampled.Wait()
-	cpu1, status1 := processCPU(t), mariadbStatus(t, admin)
+	cpu1, status1 := processUse(), mariadbStatus(t, admin)
 
 	// Each saga lasts from its request to its order's last change (both clocks
 	// are this machine's; the database's is read as durations only).
@@ -527,11 +529,16 @@ func sagasAt(t *testing.T, db, admin *sql.DB, base string, user int64, rate, tot
 	run.PerSecond = float64(run.Completed) / last.Seconds()
 
 	per := float64(run.Completed)
-	run.CPUmsPer = map[string]float64{}
+	run.CPUmsPer, run.KernelShare, run.SwitchesPer = map[string]float64{}, map[string]float64{}, map[string]float64{}
 	for name, c := range cpu1 {
-		v := (c - cpu0[name]) * 1000 / per
+		used := c.Sub(cpu0[name])
+		v := used.CPU() * 1000 / per
 		run.CPUmsPer[name] = v
 		run.CPUmsTotal += v
+		if used.CPU() > 0 {
+			run.KernelShare[name] = used.Sys / used.CPU()
+		}
+		run.SwitchesPer[name] = used.Switches / per
 	}
 	d := func(k string) float64 { return (status1[k] - status0[k]) / per }
 	run.DBPerSaga = map[string]float64{
@@ -623,14 +630,13 @@ func servicePids() map[string]int {
 	return out
 }
 
-// processCPU is the CPU seconds (user and systemkit.System) each component has used so far, from /proc.
-func processCPU(t *testing.T) map[string]float64 {
-	t.Helper()
-	out := map[string]float64{}
+// processUse is each component's use so far, its processes and threads summed.
+func processUse() map[string]systemkit.Use {
+	out := map[string]systemkit.Use{}
 	for _, name := range benchProcesses {
 		for _, pid := range pidsOf(name) {
-			if s, err := systemkit.CPUSeconds(pid); err == nil {
-				out[name] += s
+			if u, err := systemkit.UseOf(pid); err == nil {
+				out[name] = out[name].Add(u)
 			}
 		}
 	}
@@ -682,6 +688,18 @@ func writeBench(t *testing.T, rep benchReport) {
 		fmt.Fprintf(&md, "| %s | %d | %.0f | %.0f | %.0f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.1f | %.1f | %.2f | %.2f |\n",
 			r.Products, r.Offered, r.PerSecond, r.P50ms, r.P99ms, r.CPUmsTotal, c["mariadb"], c["store-manager"], c["payments"], c["connect"],
 			c["kafka"], c["redis"], c["gateway"], c["zipkin"], r.DBPerSaga["statements"], r.DBPerSaga["commits"], r.DBPerSaga["fsyncs"], r.LockWaitsMs)
+	}
+	for _, r := range rep.Sagas {
+		if r.Products != "spread" || r.Offered != 400 {
+			continue
+		}
+		md.WriteString("\nWhere the work goes at 400/s offered, spread: each component's CPU per saga, the part of it in the kernel (system calls), and its context switches (wake-ups and preemptions) per saga:\n\n")
+		md.WriteString("| component | CPU ms/saga | in the kernel | switches/saga |\n|---|---|---|---|\n")
+		for _, name := range benchProcesses {
+			if r.CPUmsPer[name] > 0 {
+				fmt.Fprintf(&md, "| %s | %.2f | %.0f %% | %.1f |\n", name, r.CPUmsPer[name], 100*r.KernelShare[name], r.SwitchesPer[name])
+			}
+		}
 	}
 	t.Log("\n" + md.String())
 	raw, err := json.MarshalIndent(rep, "", "  ")

@@ -339,18 +339,53 @@ func FDCount(t *testing.T, pid int) float64 {
 	return float64(len(entries))
 }
 
-// CPUSeconds is the CPU time (user and system) a process has used so far, from /proc.
-func CPUSeconds(pid int) (float64, error) {
+// Use is what a process has used so far: CPU seconds in user space and in
+// the kernel (its system calls), and context switches (wake-ups and
+// preemptions) of all its threads.
+type Use struct{ User, Sys, Switches float64 }
+
+// CPU is the CPU seconds, user and kernel.
+func (u Use) CPU() float64 { return u.User + u.Sys }
+
+// Add is u and v together.
+func (u Use) Add(v Use) Use { return Use{u.User + v.User, u.Sys + v.Sys, u.Switches + v.Switches} }
+
+// Sub is what was used from v to u.
+func (u Use) Sub(v Use) Use { return Use{u.User - v.User, u.Sys - v.Sys, u.Switches - v.Switches} }
+
+// UseOf reads a process's use from /proc: its CPU from /proc/PID/stat, its
+// context switches summed over its threads (/proc/PID/task/*/status).
+func UseOf(pid int) (Use, error) {
 	const hz = 100 // USER_HZ on Linux
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return Use{}, err
 	}
 	// The command may hold spaces: the fields after it start past the last ')'.
 	f := strings.Fields(string(raw)[strings.LastIndexByte(string(raw), ')')+2:])
 	utime, _ := strconv.ParseFloat(f[11], 64)
 	stime, _ := strconv.ParseFloat(f[12], 64)
-	return (utime + stime) / hz, nil
+	u := Use{User: utime / hz, Sys: stime / hz}
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/status", pid))
+	for _, task := range tasks {
+		status, err := os.ReadFile(task)
+		if err != nil {
+			continue // the thread ended
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && (k == "voluntary_ctxt_switches" || k == "nonvoluntary_ctxt_switches") {
+				n, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+				u.Switches += n
+			}
+		}
+	}
+	return u, nil
+}
+
+// CPUSeconds is the CPU time (user and system) a process has used so far, from /proc.
+func CPUSeconds(pid int) (float64, error) {
+	u, err := UseOf(pid)
+	return u.CPU(), err
 }
 
 // Beside is another instance of the system than the one under test, as a
