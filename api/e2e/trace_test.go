@@ -5,8 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,37 +16,6 @@ import (
 	"github.com/store-manager/store-manager/testkit/stacktest"
 	"github.com/store-manager/store-manager/testkit/systemkit"
 )
-
-// zipkinSpan is a span as Zipkin's API answers it.
-type zipkinSpan struct {
-	TraceID       string                       `json:"traceId"`
-	ParentID      string                       `json:"parentId"`
-	ID            string                       `json:"id"`
-	Kind          string                       `json:"kind"`
-	Name          string                       `json:"name"`
-	LocalEndpoint struct{ ServiceName string } `json:"localEndpoint"`
-	Tags          map[string]string            `json:"tags"`
-}
-
-// zipkinGet reads a Zipkin API path into out; false when it is not there (yet).
-func zipkinGet(t *testing.T, path string, out any) bool {
-	t.Helper()
-	resp, err := http.Get(systemkit.Instance().ZipkinURL() + path)
-	if err != nil {
-		t.Fatalf("zipkin: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode == http.StatusNotFound {
-		return false
-	}
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("zipkin %s: %s", path, resp.Status)
-	}
-	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
-		t.Fatalf("zipkin %s: %v", path, err)
-	}
-	return true
-}
 
 func randomHex(t *testing.T, n int) string {
 	b := make([]byte, n)
@@ -65,6 +32,7 @@ func randomHex(t *testing.T, n int) string {
 // child up to SagaCompleted.
 func TestOneOrderIsOneTrace(t *testing.T) {
 	s := systemkit.New(t)
+	zipkin := systemkit.Instance().ZipkinURL()
 	user, product := s.User(t), s.Product(t, "7.00", 5)
 	traceID, clientSpan := randomHex(t, 16), randomHex(t, 8)
 	client := *s.Store
@@ -89,10 +57,10 @@ func TestOneOrderIsOneTrace(t *testing.T) {
 		{"store-manager", events.PaymentCreated, "payments/" + events.StockDecreased},
 		{"store-manager", events.SagaCompleted, "store-manager/" + events.PaymentCreated},
 	}
-	var spans []zipkinSpan
-	byID := map[string]zipkinSpan{}
-	children := map[string][]zipkinSpan{}
-	handler := func(service, eventType string) *zipkinSpan {
+	var spans []stacktest.ZipkinSpan
+	byID := map[string]stacktest.ZipkinSpan{}
+	children := map[string][]stacktest.ZipkinSpan{}
+	handler := func(service, eventType string) *stacktest.ZipkinSpan {
 		for i, sp := range spans {
 			if sp.LocalEndpoint.ServiceName == service && sp.Kind == "CONSUMER" && sp.Tags["event.type"] == eventType {
 				return &spans[i]
@@ -103,11 +71,11 @@ func TestOneOrderIsOneTrace(t *testing.T) {
 	// Each process sends its spans every few seconds: wait until every
 	// handler's span and the two above it are in.
 	stacktest.Eventually(t, 40*time.Second, "the whole trace in Zipkin", func() bool {
-		spans = nil
-		if !zipkinGet(t, "/api/v2/trace/"+traceID, &spans) {
+		var found bool
+		if spans, found = stacktest.ZipkinTrace(t, zipkin, traceID); !found {
 			return false
 		}
-		byID, children = map[string]zipkinSpan{}, map[string][]zipkinSpan{}
+		byID, children = map[string]stacktest.ZipkinSpan{}, map[string][]stacktest.ZipkinSpan{}
 		for _, sp := range spans {
 			byID[sp.ID] = sp
 			children[sp.ParentID] = append(children[sp.ParentID], sp)
@@ -133,7 +101,7 @@ func TestOneOrderIsOneTrace(t *testing.T) {
 	}
 
 	// The REST call, under the client's span, with its transaction.
-	var post *zipkinSpan
+	var post *stacktest.ZipkinSpan
 	for i, sp := range spans {
 		if sp.Kind == "SERVER" && sp.LocalEndpoint.ServiceName == "store-manager" && sp.Name == "post /orders" {
 			post = &spans[i]
@@ -194,6 +162,7 @@ func TestOneOrderIsOneTrace(t *testing.T) {
 // a trace of its own.
 func TestEventWithoutTraceContextIsHandled(t *testing.T) {
 	s := systemkit.New(t)
+	zipkin := systemkit.Instance().ZipkinURL()
 	product := s.Product(t, "3.00", 4)
 	db := stacktest.Open(t, stacktest.Stack(t).StoreDSN)
 	var stock events.Stock
@@ -211,18 +180,13 @@ func TestEventWithoutTraceContextIsHandled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	query := "/api/v2/traces?serviceName=store-manager&lookback=600000&limit=5&annotationQuery=" + url.QueryEscape("event.id="+id)
-	var traces [][]zipkinSpan
+	var root stacktest.ZipkinSpan
 	stacktest.Eventually(t, 30*time.Second, "the event's handling in Zipkin", func() bool {
-		return zipkinGet(t, query, &traces) && len(traces) > 0
+		var found bool
+		root, found = stacktest.ZipkinEventSpan(t, zipkin, "store-manager", id)
+		return found
 	})
-	var root *zipkinSpan
-	for i, sp := range traces[0] {
-		if sp.Tags["event.id"] == id {
-			root = &traces[0][i]
-		}
-	}
-	if root == nil || root.ParentID != "" || root.Kind != "CONSUMER" || root.Tags["event.outcome"] != "handled" {
+	if root.ParentID != "" || root.Kind != "CONSUMER" || root.Tags["event.outcome"] != "handled" {
 		t.Fatalf("the handler's span = %+v, want a handled consumer span without a parent", root)
 	}
 	s.StockSettles(t, product, 4)

@@ -333,12 +333,12 @@ func (r *Runner) dispatchBatch(ctx context.Context, batch []*kafka.Message) {
 		}
 		return nil
 	})
+	outcome := outcomeHandled
+	if err != nil {
+		outcome = outcomeRolledBack
+	}
 	for _, span := range spans {
-		if err != nil {
-			endSpan(span, outcomeRolledBack, err)
-		} else {
-			endSpan(span, outcomeHandled, nil)
-		}
+		endSpan(span, outcome, err)
 	}
 	if err != nil {
 		batchFallbacks.WithLabelValues(r.cfg.GroupID).Inc()
@@ -408,12 +408,11 @@ func (r *Runner) retry(ctx context.Context, h Handler, m Message) error {
 		if err == nil {
 			return nil
 		}
+		attemptFailed(ctx, attempt, err)
 		var permanent *backoff.PermanentError
 		if errors.As(err, &permanent) {
-			attemptFailed(ctx, attempt, err)
 			return permanent.Unwrap()
 		}
-		attemptFailed(ctx, attempt, err)
 		if !errs.Unreachable(err) {
 			failures++
 		}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/confluentinc/confluent-kafka-go/v2/kafka"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
@@ -75,11 +74,7 @@ func (r *Runner) startSpan(ctx context.Context, km *kafka.Message, m Message) (c
 // endSpan records how handling the event ended.
 func endSpan(span trace.Span, outcome string, err error) {
 	span.SetAttributes(attrOutcome.String(outcome), attrDeadLettered.Bool(outcome == outcomeDeadLettered))
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
-	}
-	span.End()
+	tracing.End(span, err)
 }
 
 // attemptFailed records a failed attempt on the event's span.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -18,42 +16,6 @@ import (
 	"github.com/store-manager/store-manager/services/platform/tracing"
 	"github.com/store-manager/store-manager/testkit/stacktest"
 )
-
-// zipkinSpan is a span as Zipkin's API answers it.
-type zipkinSpan struct {
-	TraceID     string            `json:"traceId"`
-	ParentID    string            `json:"parentId"`
-	ID          string            `json:"id"`
-	Kind        string            `json:"kind"`
-	Name        string            `json:"name"`
-	Tags        map[string]string `json:"tags"`
-	Annotations []struct {
-		Value string `json:"value"`
-	} `json:"annotations"`
-}
-
-// zipkinSpanOf finds the span of the event with id in the instance's Zipkin.
-func zipkinSpanOf(t *testing.T, base, service, id string) (zipkinSpan, bool) {
-	t.Helper()
-	resp, err := http.Get(base + "/api/v2/traces?lookback=600000&limit=5&serviceName=" + service +
-		"&annotationQuery=" + url.QueryEscape("event.id="+id))
-	if err != nil {
-		t.Fatalf("zipkin: %v", err)
-	}
-	defer resp.Body.Close()
-	var traces [][]zipkinSpan
-	if err := json.NewDecoder(resp.Body).Decode(&traces); err != nil {
-		t.Fatalf("zipkin: %v", err)
-	}
-	for _, tr := range traces {
-		for _, sp := range tr {
-			if sp.Tags["event.id"] == id {
-				return sp, true
-			}
-		}
-	}
-	return zipkinSpan{}, false
-}
 
 // Each event handled is a consumer span, in the trace backend: it continues
 // the trace its message's traceparent names, or starts one when it names
@@ -108,10 +70,10 @@ func TestRunnerTracesEachEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	spans := map[string]zipkinSpan{}
+	spans := map[string]stacktest.ZipkinSpan{}
 	stacktest.Eventually(t, 30*time.Second, "the three spans in Zipkin", func() bool {
 		for _, id := range []string{traced, untraced, broken} {
-			if sp, ok := zipkinSpanOf(t, inst.ZipkinURL(), service, id); ok {
+			if sp, ok := stacktest.ZipkinEventSpan(t, inst.ZipkinURL(), service, id); ok {
 				spans[id] = sp
 			}
 		}

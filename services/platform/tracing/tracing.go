@@ -17,6 +17,7 @@ import (
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/zipkin"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -164,14 +165,18 @@ func Setup(ctx context.Context, service string, cfg Config) (func(context.Contex
 // Tracer is the project's tracer, from the global provider Setup installed.
 func Tracer() trace.Tracer { return otel.Tracer("github.com/store-manager/store-manager") }
 
+// End ends span, recording err as its error when there is one.
+func End(span trace.Span, err error) {
+	if err != nil {
+		span.RecordError(err)
+		span.SetStatus(codes.Error, err.Error())
+	}
+	span.End()
+}
+
 // Extract is ctx continuing the trace a carrier (HTTP or Kafka headers) names.
 func Extract(ctx context.Context, c propagation.TextMapCarrier) context.Context {
 	return otel.GetTextMapPropagator().Extract(ctx, c)
-}
-
-// Inject writes ctx's trace context into a carrier.
-func Inject(ctx context.Context, c propagation.TextMapCarrier) {
-	otel.GetTextMapPropagator().Inject(ctx, c)
 }
 
 // OutboxContext is ctx's span context as an outbox row stores it for
@@ -183,7 +188,7 @@ func OutboxContext(ctx context.Context) string {
 		return ""
 	}
 	c := propagation.MapCarrier{}
-	Inject(ctx, c)
+	otel.GetTextMapPropagator().Inject(ctx, c)
 	var b strings.Builder
 	for _, k := range []string{"traceparent", "tracestate"} {
 		if v := c[k]; v != "" {

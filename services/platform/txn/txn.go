@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
 
@@ -182,11 +181,7 @@ type result struct {
 // end records res and err on a command's span, and ends it.
 func (res result) end(span trace.Span, err error) {
 	span.SetAttributes(attribute.Bool("txn.skipped_duplicate", res.skipped), attribute.Int("txn.events", res.events))
-	if err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
-	}
-	span.End()
+	tracing.End(span, err)
 }
 
 // run is a command's work in tx: before decides whether fn runs, then fn's
