@@ -30,9 +30,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countProcessedEventsBeforeStmt, err = db.PrepareContext(ctx, countProcessedEventsBefore); err != nil {
 		return nil, fmt.Errorf("error preparing query CountProcessedEventsBefore: %w", err)
 	}
-	if q.createOutboxEventStmt, err = db.PrepareContext(ctx, createOutboxEvent); err != nil {
-		return nil, fmt.Errorf("error preparing query CreateOutboxEvent: %w", err)
-	}
 	if q.createProcessedEventStmt, err = db.PrepareContext(ctx, createProcessedEvent); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateProcessedEvent: %w", err)
 	}
@@ -55,11 +52,6 @@ func (q *Queries) Close() error {
 	if q.countProcessedEventsBeforeStmt != nil {
 		if cerr := q.countProcessedEventsBeforeStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countProcessedEventsBeforeStmt: %w", cerr)
-		}
-	}
-	if q.createOutboxEventStmt != nil {
-		if cerr := q.createOutboxEventStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing createOutboxEventStmt: %w", cerr)
 		}
 	}
 	if q.createProcessedEventStmt != nil {
@@ -118,7 +110,6 @@ type Queries struct {
 	tx                              *sql.Tx
 	countOutboxEventsBeforeStmt     *sql.Stmt
 	countProcessedEventsBeforeStmt  *sql.Stmt
-	createOutboxEventStmt           *sql.Stmt
 	createProcessedEventStmt        *sql.Stmt
 	deleteOutboxEventsBeforeStmt    *sql.Stmt
 	deleteProcessedEventsBeforeStmt *sql.Stmt
@@ -130,7 +121,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		tx:                              tx,
 		countOutboxEventsBeforeStmt:     q.countOutboxEventsBeforeStmt,
 		countProcessedEventsBeforeStmt:  q.countProcessedEventsBeforeStmt,
-		createOutboxEventStmt:           q.createOutboxEventStmt,
 		createProcessedEventStmt:        q.createProcessedEventStmt,
 		deleteOutboxEventsBeforeStmt:    q.deleteOutboxEventsBeforeStmt,
 		deleteProcessedEventsBeforeStmt: q.deleteProcessedEventsBeforeStmt,

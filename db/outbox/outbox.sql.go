@@ -7,8 +7,6 @@ package outboxdb
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"time"
 )
 
@@ -24,32 +22,8 @@ func (q *Queries) CountOutboxEventsBefore(ctx context.Context, before time.Time)
 	return count, err
 }
 
-const createOutboxEvent = `-- name: CreateOutboxEvent :exec
-INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, tracingspancontext) VALUES (?, ?, ?, ?, ?, ?)
-`
-
-type CreateOutboxEventParams struct {
-	ID                 string
-	Aggregatetype      string
-	Aggregateid        string
-	Type               string
-	Payload            json.RawMessage
-	Tracingspancontext sql.NullString
-}
-
-func (q *Queries) CreateOutboxEvent(ctx context.Context, arg CreateOutboxEventParams) error {
-	_, err := q.exec(ctx, q.createOutboxEventStmt, createOutboxEvent,
-		arg.ID,
-		arg.Aggregatetype,
-		arg.Aggregateid,
-		arg.Type,
-		arg.Payload,
-		arg.Tracingspancontext,
-	)
-	return err
-}
-
 const deleteOutboxEventsBefore = `-- name: DeleteOutboxEventsBefore :execrows
+
 DELETE FROM outbox WHERE created_at < ? ORDER BY created_at LIMIT ?
 `
 
@@ -58,6 +32,8 @@ type DeleteOutboxEventsBeforeParams struct {
 	Limit  int32
 }
 
+// A transaction's events are written in one statement of as many rows
+// (services/platform/txn/rows.go): sqlc compiles a fixed row count.
 // Captured rows may go: Debezium reads the binlog, not the table. In batches,
 // so a purge never holds many locks.
 func (q *Queries) DeleteOutboxEventsBefore(ctx context.Context, arg DeleteOutboxEventsBeforeParams) (int64, error) {

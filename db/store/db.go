@@ -39,15 +39,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.createIncidentStmt, err = db.PrepareContext(ctx, createIncident); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateIncident: %w", err)
 	}
-	if q.createOrderStmt, err = db.PrepareContext(ctx, createOrder); err != nil {
-		return nil, fmt.Errorf("error preparing query CreateOrder: %w", err)
-	}
-	if q.createOrderItemStmt, err = db.PrepareContext(ctx, createOrderItem); err != nil {
-		return nil, fmt.Errorf("error preparing query CreateOrderItem: %w", err)
-	}
-	if q.createOrderStepStmt, err = db.PrepareContext(ctx, createOrderStep); err != nil {
-		return nil, fmt.Errorf("error preparing query CreateOrderStep: %w", err)
-	}
 	if q.createProductStmt, err = db.PrepareContext(ctx, createProduct); err != nil {
 		return nil, fmt.Errorf("error preparing query CreateProduct: %w", err)
 	}
@@ -193,21 +184,6 @@ func (q *Queries) Close() error {
 	if q.createIncidentStmt != nil {
 		if cerr := q.createIncidentStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing createIncidentStmt: %w", cerr)
-		}
-	}
-	if q.createOrderStmt != nil {
-		if cerr := q.createOrderStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing createOrderStmt: %w", cerr)
-		}
-	}
-	if q.createOrderItemStmt != nil {
-		if cerr := q.createOrderItemStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing createOrderItemStmt: %w", cerr)
-		}
-	}
-	if q.createOrderStepStmt != nil {
-		if cerr := q.createOrderStepStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing createOrderStepStmt: %w", cerr)
 		}
 	}
 	if q.createProductStmt != nil {
@@ -449,9 +425,6 @@ type Queries struct {
 	countOrdersByStatusStmt      *sql.Stmt
 	countOrdersByStatusSinceStmt *sql.Stmt
 	createIncidentStmt           *sql.Stmt
-	createOrderStmt              *sql.Stmt
-	createOrderItemStmt          *sql.Stmt
-	createOrderStepStmt          *sql.Stmt
 	createProductStmt            *sql.Stmt
 	createRestockStmt            *sql.Stmt
 	createUserStmt               *sql.Stmt
@@ -502,9 +475,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		countOrdersByStatusStmt:      q.countOrdersByStatusStmt,
 		countOrdersByStatusSinceStmt: q.countOrdersByStatusSinceStmt,
 		createIncidentStmt:           q.createIncidentStmt,
-		createOrderStmt:              q.createOrderStmt,
-		createOrderItemStmt:          q.createOrderItemStmt,
-		createOrderStepStmt:          q.createOrderStepStmt,
 		createProductStmt:            q.createProductStmt,
 		createRestockStmt:            q.createRestockStmt,
 		createUserStmt:               q.createUserStmt,

@@ -10,27 +10,6 @@ import (
 	"strings"
 )
 
-const createOrderItem = `-- name: CreateOrderItem :exec
-INSERT INTO order_items (order_id, product_id, quantity, unit_price) VALUES (?, ?, ?, ?)
-`
-
-type CreateOrderItemParams struct {
-	OrderID   int64
-	ProductID int64
-	Quantity  int32
-	UnitPrice string
-}
-
-func (q *Queries) CreateOrderItem(ctx context.Context, arg CreateOrderItemParams) error {
-	_, err := q.exec(ctx, q.createOrderItemStmt, createOrderItem,
-		arg.OrderID,
-		arg.ProductID,
-		arg.Quantity,
-		arg.UnitPrice,
-	)
-	return err
-}
-
 const listBestSellers = `-- name: ListBestSellers :many
 SELECT i.product_id, p.name, CAST(SUM(i.quantity) AS SIGNED) AS quantity_sold
 FROM order_items i
@@ -73,9 +52,11 @@ func (q *Queries) ListBestSellers(ctx context.Context, limit int32) ([]ListBestS
 }
 
 const listOrderItems = `-- name: ListOrderItems :many
+
 SELECT id, order_id, product_id, quantity, unit_price FROM order_items WHERE order_id = ? ORDER BY product_id
 `
 
+// Items are written with their orders (services/store/rows.go).
 func (q *Queries) ListOrderItems(ctx context.Context, orderID int64) ([]OrderItem, error) {
 	rows, err := q.query(ctx, q.listOrderItemsStmt, listOrderItems, orderID)
 	if err != nil {

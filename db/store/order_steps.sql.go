@@ -7,38 +7,16 @@ package storedb
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"time"
 )
 
-const createOrderStep = `-- name: CreateOrderStep :exec
-INSERT INTO order_steps (order_id, event, status, detail, created_at) VALUES (?, ?, ?, ?, ?)
-`
-
-type CreateOrderStepParams struct {
-	OrderID   int64
-	Event     string
-	Status    string
-	Detail    sql.NullString
-	CreatedAt time.Time
-}
-
-func (q *Queries) CreateOrderStep(ctx context.Context, arg CreateOrderStepParams) error {
-	_, err := q.exec(ctx, q.createOrderStepStmt, createOrderStep,
-		arg.OrderID,
-		arg.Event,
-		arg.Status,
-		arg.Detail,
-		arg.CreatedAt,
-	)
-	return err
-}
-
 const listOrderSteps = `-- name: ListOrderSteps :many
+
 SELECT id, order_id, event, status, detail, created_at FROM order_steps WHERE order_id = ? ORDER BY id
 `
 
+// A transaction's steps are written in one statement (services/store/rows.go).
 func (q *Queries) ListOrderSteps(ctx context.Context, orderID int64) ([]OrderStep, error) {
 	rows, err := q.query(ctx, q.listOrderStepsStmt, listOrderSteps, orderID)
 	if err != nil {

@@ -78,34 +78,6 @@ func (q *Queries) CountOrdersByStatusSince(ctx context.Context, createdAt time.T
 	return items, nil
 }
 
-const createOrder = `-- name: CreateOrder :execlastid
-INSERT INTO orders (user_id, total_amount, status, created_at, updated_at, trace_id) VALUES (?, ?, ?, ?, ?, ?)
-`
-
-type CreateOrderParams struct {
-	UserID      int64
-	TotalAmount string
-	Status      string
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
-	TraceID     sql.NullString
-}
-
-func (q *Queries) CreateOrder(ctx context.Context, arg CreateOrderParams) (int64, error) {
-	result, err := q.exec(ctx, q.createOrderStmt, createOrder,
-		arg.UserID,
-		arg.TotalAmount,
-		arg.Status,
-		arg.CreatedAt,
-		arg.UpdatedAt,
-		arg.TraceID,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.LastInsertId()
-}
-
 const deleteOrder = `-- name: DeleteOrder :execrows
 DELETE FROM orders WHERE id = ?
 `
@@ -138,9 +110,12 @@ func (q *Queries) GetOldestUnfinishedOrder(ctx context.Context) (GetOldestUnfini
 }
 
 const getOrder = `-- name: GetOrder :one
+
 SELECT id, user_id, total_amount, status, payment_id, payment_link, is_paid, stock_taken, failure_reason, version, created_at, updated_at, stock_event_id, trace_id FROM orders WHERE id = ?
 `
 
+// New orders are written in groups, as many rows per statement as the group
+// has (services/store/rows.go): sqlc compiles a fixed row count.
 func (q *Queries) GetOrder(ctx context.Context, id int64) (Order, error) {
 	row := q.queryRow(ctx, q.getOrderStmt, getOrder, id)
 	var i Order

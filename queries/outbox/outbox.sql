@@ -1,5 +1,5 @@
--- name: CreateOutboxEvent :exec
-INSERT INTO outbox (id, aggregatetype, aggregateid, type, payload, tracingspancontext) VALUES (?, ?, ?, ?, ?, ?);
+-- A transaction's events are written in one statement of as many rows
+-- (services/platform/txn/rows.go): sqlc compiles a fixed row count.
 
 -- name: DeleteOutboxEventsBefore :execrows
 -- Captured rows may go: Debezium reads the binlog, not the table. In batches,

@@ -1,5 +1,4 @@
--- name: CreateOrderItem :exec
-INSERT INTO order_items (order_id, product_id, quantity, unit_price) VALUES (?, ?, ?, ?);
+-- Items are written with their orders (services/store/rows.go).
 
 -- name: ListOrderItems :many
 SELECT * FROM order_items WHERE order_id = ? ORDER BY product_id;

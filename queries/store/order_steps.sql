@@ -1,5 +1,4 @@
--- name: CreateOrderStep :exec
-INSERT INTO order_steps (order_id, event, status, detail, created_at) VALUES (?, ?, ?, ?, ?);
+-- A transaction's steps are written in one statement (services/store/rows.go).
 
 -- name: ListOrderSteps :many
 SELECT * FROM order_steps WHERE order_id = ? ORDER BY id;

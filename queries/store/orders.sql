@@ -1,5 +1,5 @@
--- name: CreateOrder :execlastid
-INSERT INTO orders (user_id, total_amount, status, created_at, updated_at, trace_id) VALUES (?, ?, ?, ?, ?, ?);
+-- New orders are written in groups, as many rows per statement as the group
+-- has (services/store/rows.go): sqlc compiles a fixed row count.
 
 -- name: GetOrder :one
 SELECT * FROM orders WHERE id = ?;

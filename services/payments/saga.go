@@ -43,13 +43,17 @@ func withOrder(h func(ctx context.Context, m consumer.Message, o events.Order) e
 }
 
 // onOrderCreated records the order and its total: the one amount a payment
-// of this order may have. Recording it twice changes nothing.
+// of this order may have. Recording it twice changes nothing, so it needs
+// no inbox record; it joins the batch's transaction (and commit) the
+// consumer runs it in.
 func (s *Service) onOrderCreated(ctx context.Context, _ consumer.Message, o events.Order) error {
-	err := s.db.Queries().CreateOrder(ctx, paymentsdb.CreateOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: o.TotalAmount})
-	if err != nil {
-		return fmt.Errorf("record order %d: %w", o.ID, err)
-	}
-	return nil
+	return s.db.Exec(ctx, func(q *paymentsdb.Queries) ([]outbox.Event, error) {
+		err := q.CreateOrder(ctx, paymentsdb.CreateOrderParams{ID: o.ID, UserID: o.UserID, TotalAmount: o.TotalAmount})
+		if err != nil {
+			return nil, fmt.Errorf("record order %d: %w", o.ID, err)
+		}
+		return nil, nil
+	})
 }
 
 // onStockDecreased creates the order's payment for the order's total, and

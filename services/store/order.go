@@ -24,7 +24,8 @@ type order struct {
 	storedb.Order
 	items   []storedb.OrderItem
 	steps   []storedb.OrderStep
-	deleted bool // its row is gone: its last event is a tombstone
+	unsaved []storedb.OrderStep // the steps of steps not written yet
+	deleted bool                // its row is gone: its last event is a tombstone
 }
 
 // lockOrder locks order id for the transaction and reads its items and
@@ -106,33 +107,31 @@ func decodeArray(raw []byte, into any) error {
 // now is a step's time, at the precision the database keeps.
 func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
-// note appends a step to the order's history without announcing it.
-func (o *order) note(ctx context.Context, q orderPort, eventType, detail string, at time.Time) error {
+// note appends a step to the order's history without announcing it; the
+// next advance writes it.
+func (o *order) note(eventType, detail string, at time.Time) {
 	st := storedb.OrderStep{
 		OrderID: o.ID, Event: eventType, Status: o.Status, CreatedAt: at,
 		Detail: sql.NullString{String: truncate(detail, 512), Valid: detail != ""},
 	}
-	err := q.CreateOrderStep(ctx, storedb.CreateOrderStepParams{
-		OrderID: st.OrderID, Event: st.Event, Status: st.Status, Detail: st.Detail, CreatedAt: st.CreatedAt,
-	})
-	if err != nil {
-		return fmt.Errorf("record step %s of order %d: %w", eventType, o.ID, err)
-	}
 	o.steps = append(o.steps, st)
-	return nil
+	o.unsaved = append(o.unsaved, st)
 }
 
 // advance is the one way an order moves: it writes the order's state as the
-// caller left it with the next version, appends the step to its history, and
-// returns the event that announces it, with the order's snapshot as this
-// transaction holds it. An order announcing StockDecreased, OrderCancelling
-// or OrderDeleting awaits payments' answer caused by that very event.
+// caller left it with the next version, appends the step (and any noted
+// before it) to its history in one statement, and returns the event that
+// announces it, with the order's snapshot as this transaction holds it. An
+// order announcing StockDecreased, OrderCancelling or OrderDeleting awaits
+// payments' answer caused by that very event.
 func (o *order) advance(ctx context.Context, q orderPort, eventType, detail, reason string) (outbox.Event, error) {
 	at := now()
 	o.UpdatedAt = at
-	if err := o.note(ctx, q, eventType, detail, at); err != nil {
-		return outbox.Event{}, err
+	o.note(eventType, detail, at)
+	if err := q.CreateOrderSteps(ctx, o.unsaved); err != nil {
+		return outbox.Event{}, fmt.Errorf("record steps of order %d: %w", o.ID, err)
 	}
+	o.unsaved = nil
 	e, err := o.announce(eventType, reason)
 	if err != nil {
 		return outbox.Event{}, err

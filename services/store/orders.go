@@ -11,10 +11,7 @@ import (
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/errs"
 	"github.com/store-manager/store-manager/services/platform/events"
-	"github.com/store-manager/store-manager/services/platform/money"
 	"github.com/store-manager/store-manager/services/platform/outbox"
-	"github.com/store-manager/store-manager/services/platform/tracing"
-	"github.com/store-manager/store-manager/services/platform/txn"
 )
 
 // Item is one line of an order to create.
@@ -48,67 +45,9 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 	}
 	items = merged // in product order, as the database lists an order's items
 	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.ProductID, b.ProductID) })
-	ids := make([]int64, len(items))
-	for i, it := range items {
-		ids[i] = it.ProductID
-	}
-	var orderID int64
-	err := s.exec(ctx, func(q Queries) ([]outbox.Event, error) {
-		// The user is checked by the orders table's foreign key, not read first.
-		rows, err := q.ListProductPrices(ctx, ids)
-		if err != nil {
-			return nil, fmt.Errorf("read prices: %w", err)
-		}
-		prices := make(map[int64]money.Cents, len(rows))
-		for _, r := range rows {
-			if prices[r.ID], err = money.Parse(r.Price); err != nil {
-				return nil, fmt.Errorf("price of product %d: %w", r.ID, err)
-			}
-		}
-		var total money.Cents
-		for _, it := range items {
-			p, ok := prices[it.ProductID]
-			if !ok {
-				return nil, errs.Errorf(ErrNotFound, "product %d not found", it.ProductID)
-			}
-			total += p * money.Cents(it.Quantity)
-			if total > money.Max {
-				return nil, errs.Errorf(ErrInvalid, "the order's total is over %s", money.Max)
-			}
-		}
-		at := now()
-		traceID := tracing.TraceID(ctx)
-		o := &order{Order: storedb.Order{
-			UserID: userID, TotalAmount: total.String(), Status: StatusCreated, CreatedAt: at, UpdatedAt: at,
-			TraceID: sql.NullString{String: traceID, Valid: traceID != ""},
-		}}
-		o.ID, err = q.CreateOrder(ctx, storedb.CreateOrderParams{
-			UserID: userID, TotalAmount: o.TotalAmount, Status: o.Status, CreatedAt: at, UpdatedAt: at, TraceID: o.TraceID,
-		})
-		if txn.MySQLError(err, txn.NoReferencedRow) {
-			return nil, errs.Errorf(ErrNotFound, "user %d not found", userID)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("create order: %w", err)
-		}
-		orderID = o.ID
-		for _, it := range items {
-			item := storedb.OrderItem{OrderID: o.ID, ProductID: it.ProductID, Quantity: int32(it.Quantity), UnitPrice: prices[it.ProductID].String()}
-			err := q.CreateOrderItem(ctx, storedb.CreateOrderItemParams{
-				OrderID: item.OrderID, ProductID: item.ProductID, Quantity: item.Quantity, UnitPrice: item.UnitPrice,
-			})
-			if err != nil {
-				return nil, fmt.Errorf("create order item: %w", err)
-			}
-			o.items = append(o.items, item)
-		}
-		if err := o.note(ctx, q, events.OrderCreated, "", at); err != nil {
-			return nil, err
-		}
-		e, err := o.announce(events.OrderCreated, "") // version 1, as the row was inserted
-		return []outbox.Event{e}, err
-	})
-	return orderID, err
+	c := &creating{ctx: ctx, userID: userID, items: items, done: make(chan struct{}, 1)}
+	s.creates.submit(c, s.createOrders)
+	return c.id, c.err
 }
 
 // orderSnapshot reads an order with its items and steps.

@@ -45,7 +45,7 @@ func (s *Service) RegisterSaga(reg *consumer.Registry) {
 type (
 	orderPort interface {
 		GetOrderForStep(ctx context.Context, id int64) (storedb.GetOrderForStepRow, error)
-		CreateOrderStep(ctx context.Context, arg storedb.CreateOrderStepParams) error
+		CreateOrderSteps(ctx context.Context, steps []storedb.OrderStep) error
 		SaveOrder(ctx context.Context, arg storedb.SaveOrderParams) (int64, error)
 		DeleteOrder(ctx context.Context, id int64) (int64, error)
 	}
@@ -171,9 +171,7 @@ func carryOut(ctx context.Context, q stepPorts, o *order, d decision, in input, 
 	from := o.Status
 	if fx&notesInput != 0 {
 		o.Status = d.t.via
-		if err := o.note(ctx, q, in.kind, d.noted, now()); err != nil {
-			return nil, err
-		}
+		o.note(in.kind, d.noted, now())
 	}
 	o.Status = d.t.to
 	e, err := o.advance(ctx, q, d.t.announce, d.detail, d.reason)

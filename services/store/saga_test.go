@@ -36,8 +36,10 @@ func (m *memPorts) GetOrderForStep(_ context.Context, id int64) (storedb.GetOrde
 	return storedb.GetOrderForStepRow{Order: *m.order, Items: raw}, nil
 }
 
-func (m *memPorts) CreateOrderStep(_ context.Context, arg storedb.CreateOrderStepParams) error {
-	m.steps = append(m.steps, arg.Event+"/"+arg.Status)
+func (m *memPorts) CreateOrderSteps(_ context.Context, steps []storedb.OrderStep) error {
+	for _, st := range steps {
+		m.steps = append(m.steps, st.Event+"/"+st.Status)
+	}
 	return nil
 }
 

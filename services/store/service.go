@@ -32,21 +32,36 @@ const (
 	MaxReportLimit = 100
 )
 
-// Queries are the store database's generated queries, bound to a transaction or not.
-type Queries = *storedb.Queries
+// Queries are the store database's generated queries, bound to a
+// transaction or not, and the statements of as many rows as a command has
+// (rows.go), which sqlc cannot compile.
+type Queries struct {
+	*storedb.Queries
+	db txn.Execer // what the queries run on: the database, or a transaction
+}
+
+// WithTx binds the queries to tx.
+func (q Queries) WithTx(tx *sql.Tx) Queries { return Queries{q.Queries.WithTx(tx), tx} }
 
 // DB is the store database: its prepared queries, and the platform's outbox and inbox.
 type DB = txn.DB[Queries]
 
 // Prepare prepares every store query, and the outbox's, once on db.
 func Prepare(ctx context.Context, db *sql.DB) (*DB, error) {
-	return txn.Prepare(ctx, db, func(ctx context.Context, db *sql.DB) (Queries, error) { return storedb.Prepare(ctx, db) })
+	if err := checkConsecutiveIDs(ctx, db); err != nil {
+		return nil, err
+	}
+	return txn.Prepare(ctx, db, func(ctx context.Context, db *sql.DB) (Queries, error) {
+		q, err := storedb.Prepare(ctx, db)
+		return Queries{q, db}, err
+	})
 }
 
 // Service holds the store's use cases.
 type Service struct {
-	db    *DB
-	reads ReadModel
+	db      *DB
+	reads   ReadModel
+	creates orderGroups // orders being created, committed in groups
 }
 
 // New returns a Service writing to db and reading from reads.

@@ -18,6 +18,9 @@ type Event struct {
 	AggregateID   string
 	Type          string
 	Payload       json.RawMessage
+	// TraceContext is the trace context its message carries (as the
+	// tracing package writes it); empty, the writing command's.
+	TraceContext string
 }
 
 // New builds an event with a fresh id and payload marshalled to JSON.

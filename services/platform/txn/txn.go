@@ -7,6 +7,7 @@
 package txn
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -64,21 +65,30 @@ func (d *DB[Q]) Close() error { return errors.Join(d.queries.Close(), d.box.Clos
 // fn fails, or writing an event fails, nothing is committed. It returns the
 // commit's error, so a caller never reports success for a lost write.
 func (d *DB[Q]) Exec(ctx context.Context, fn func(q Q) ([]outbox.Event, error)) error {
-	return d.exec(ctx, func(Q, *outboxdb.Queries) (bool, error) { return true, nil }, fn)
+	return d.exec(ctx, nil, fn)
 }
 
 // ExecOnce is Exec for an event handler: in the same transaction it records
 // eventID as processed by consumer, and when that was done before it skips
-// fn, so a redelivered event has a single effect.
+// fn, so a redelivered event has a single effect. In a batch the record is
+// written with the batch's others when it commits, and an event found
+// processed before fails the batch (ErrProcessedBefore): its caller runs
+// the events again one by one, where this one is skipped.
 func (d *DB[Q]) ExecOnce(ctx context.Context, consumer, eventID string, fn func(q Q) ([]outbox.Event, error)) error {
-	first := func(_ Q, box *outboxdb.Queries) (bool, error) {
-		n, err := box.CreateProcessedEvent(ctx, outboxdb.CreateProcessedEventParams{Consumer: consumer, EventID: eventID})
-		if err != nil {
-			return false, fmt.Errorf("record event %s: %w", eventID, err)
-		}
-		return n == 1, nil
-	}
-	return d.exec(ctx, first, fn)
+	return d.exec(ctx, &inboxRow{consumer: consumer, eventID: eventID}, fn)
+}
+
+// ErrProcessedBefore fails a batch holding an event its consumer had
+// processed before: which one is known only once each runs alone.
+var ErrProcessedBefore = errors.New("the batch holds an event processed before")
+
+// inboxRow is the record that a consumer processed an event.
+type inboxRow struct{ consumer, eventID string }
+
+// outboxRow is an outbox event and the trace context of the command that wrote it.
+type outboxRow struct {
+	event       outbox.Event
+	spanContext sql.NullString
 }
 
 // batchKey marks a context whose commands join the batch transaction of one DB.
@@ -88,13 +98,17 @@ type batchKey struct{ db *sql.DB }
 // command that fails cannot be undone alone, so the whole batch fails even
 // when the caller handles the error.
 type batch struct {
-	tx  *sql.Tx
-	err error
+	tx     *sql.Tx
+	err    error
+	inbox  []inboxRow  // written together when the batch commits
+	outbox []outboxRow // likewise, in the order the commands wrote them
 }
 
 // Batch runs fn in one transaction: every Exec and ExecOnce on this DB with
 // fn's context joins it instead of committing on its own, and the
 // transaction commits once fn returns nil (one commit, one fsync, for all).
+// The commands' inbox records and outbox events are written last, each
+// kind in one statement.
 // If fn, any command in it, or the commit fails, nothing of the batch took
 // effect, and Batch returns the error. A batch the database chose as a
 // deadlock's victim (it rolled the batch back so that another transaction
@@ -128,6 +142,9 @@ func (d *DB[Q]) batchOnce(ctx context.Context, fn func(ctx context.Context) erro
 	if err := errors.Join(fn(context.WithValue(ctx, batchKey{d.db}, b)), b.err); err != nil {
 		return errors.Join(err, rollback(tx))
 	}
+	if err := flush(ctx, tx, b.inbox, b.outbox); err != nil {
+		return errors.Join(err, rollback(tx))
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit batch: %w", err)
 	}
@@ -142,9 +159,10 @@ func rollback(tx *sql.Tx) error {
 }
 
 // exec runs fn in one transaction, or in the batch transaction ctx carries,
-// when before says so, then writes fn's events. In a trace, it is one span:
-// the transaction, or the command's part of a batch.
-func (d *DB[Q]) exec(ctx context.Context, before func(Q, *outboxdb.Queries) (bool, error), fn func(q Q) ([]outbox.Event, error)) (err error) {
+// recording in first the event it handles (when it handles one), then
+// writes fn's events. In a trace, it is one span: the transaction, or the
+// command's part of a batch.
+func (d *DB[Q]) exec(ctx context.Context, first *inboxRow, fn func(q Q) ([]outbox.Event, error)) (err error) {
 	b, batched := ctx.Value(batchKey{d.db}).(*batch)
 	name := "SQL transaction"
 	if batched {
@@ -153,9 +171,14 @@ func (d *DB[Q]) exec(ctx context.Context, before func(Q, *outboxdb.Queries) (boo
 	_, span := tracing.Tracer().Start(ctx, name, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(semconv.DBSystemNameMySQL))
 	var res result
 	defer func() { res.end(span, err) }()
-	if batched { // the batch commits, or rolls back
+	if batched { // the batch writes the records and events, and commits or rolls back
 		if b.err == nil {
-			res, b.err = d.run(ctx, b.tx, before, fn)
+			var events []outboxRow
+			res, events, b.err = d.run(ctx, b.tx, nil, fn)
+			if b.err == nil && first != nil {
+				b.inbox = append(b.inbox, *first)
+			}
+			b.outbox = append(b.outbox, events...)
 		}
 		return b.err
 	}
@@ -163,7 +186,11 @@ func (d *DB[Q]) exec(ctx context.Context, before func(Q, *outboxdb.Queries) (boo
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
 	}
-	if res, err = d.run(ctx, tx, before, fn); err != nil {
+	res, events, err := d.run(ctx, tx, first, fn)
+	if err == nil {
+		err = flush(ctx, tx, nil, events)
+	}
+	if err != nil {
 		return errors.Join(err, rollback(tx))
 	}
 	if err := tx.Commit(); err != nil {
@@ -184,32 +211,32 @@ func (res result) end(span trace.Span, err error) {
 	tracing.End(span, err)
 }
 
-// run is a command's work in tx: before decides whether fn runs, then fn's
-// events go to the outbox.
-func (d *DB[Q]) run(ctx context.Context, tx *sql.Tx, before func(Q, *outboxdb.Queries) (bool, error), fn func(q Q) ([]outbox.Event, error)) (result, error) {
-	q, box := d.queries.WithTx(tx), d.box.WithTx(tx)
-	run, err := before(q, box)
-	if err != nil || !run {
-		return result{skipped: !run}, err
+// run is a command's work in tx: when first is set, it records the event
+// as processed and skips fn if that was done before; then fn runs, and its
+// events are returned with the command's trace context, for flush.
+func (d *DB[Q]) run(ctx context.Context, tx *sql.Tx, first *inboxRow, fn func(q Q) ([]outbox.Event, error)) (result, []outboxRow, error) {
+	if first != nil {
+		n, err := d.box.WithTx(tx).CreateProcessedEvent(ctx, outboxdb.CreateProcessedEventParams{Consumer: first.consumer, EventID: first.eventID})
+		if err != nil {
+			return result{}, nil, fmt.Errorf("record event %s: %w", first.eventID, err)
+		}
+		if n == 0 {
+			return result{skipped: true}, nil, nil
+		}
 	}
-	events, err := fn(q)
+	events, err := fn(d.queries.WithTx(tx))
 	if err != nil {
-		return result{}, err
+		return result{}, nil, err
 	}
 	// The router gives each event's message the writer's trace context, so
 	// its handlers continue this trace.
-	sc := tracing.OutboxContext(ctx)
-	spanContext := sql.NullString{String: sc, Valid: sc != ""}
-	for _, e := range events {
-		err := box.CreateOutboxEvent(ctx, outboxdb.CreateOutboxEventParams{
-			ID: e.ID, Aggregatetype: e.AggregateType, Aggregateid: e.AggregateID, Type: e.Type, Payload: e.Payload,
-			Tracingspancontext: spanContext,
-		})
-		if err != nil {
-			return result{}, fmt.Errorf("record %s event: %w", e.Type, err)
-		}
+	command := tracing.OutboxContext(ctx)
+	rows := make([]outboxRow, len(events))
+	for i, e := range events {
+		sc := cmp.Or(e.TraceContext, command)
+		rows[i] = outboxRow{event: e, spanContext: sql.NullString{String: sc, Valid: sc != ""}}
 	}
-	return result{events: len(events)}, nil
+	return result{events: len(events)}, rows, nil
 }
 
 // PurgeOutbox deletes up to limit outbox rows created before a time (an

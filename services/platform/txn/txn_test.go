@@ -10,6 +10,7 @@ import (
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/outbox"
+	"github.com/store-manager/store-manager/services/platform/txn"
 	"github.com/store-manager/store-manager/services/store"
 	"github.com/store-manager/store-manager/testkit/stacktest"
 )
@@ -165,34 +166,44 @@ func TestPurgeKeepsYoungRows(t *testing.T) {
 }
 
 // Commands in a batch commit together; a command that fails inside it, even
-// one whose error the caller handles, undoes the whole batch.
+// one whose error the caller handles, undoes the whole batch, and so does an
+// event its consumer processed before (the caller then runs them one by one).
 func TestBatchCommitsTogetherOrNotAtAll(t *testing.T) {
 	ctx := context.Background()
 	db, binder := prepared(t)
 	errFail := errors.New("step failed")
+	const consumer = "txn-batch-test"
 	cases := []struct {
 		name     string
 		failures []error // of each command in the batch
 		handled  bool    // the batch's caller ignores a command's error
-		persist  bool
+		before   int     // the command whose event was processed before the batch, or -1
+		want     error   // the batch's error, if it fails
 	}{
-		{"every command succeeds", []error{nil, nil, nil}, false, true},
-		{"one fails", []error{nil, errFail, nil}, false, false},
-		{"one fails, its error handled", []error{nil, errFail, nil}, true, false},
+		{"every command succeeds", []error{nil, nil, nil}, false, -1, nil},
+		{"one fails", []error{nil, errFail, nil}, false, -1, errFail},
+		{"one fails, its error handled", []error{nil, errFail, nil}, true, -1, errFail},
+		{"one was processed before", []error{nil, nil, nil}, false, 1, txn.ErrProcessedBefore},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var ids []string
+			var eventIDs, outboxIDs []string
+			for range tc.failures {
+				eventIDs = append(eventIDs, "00000000-0000-7000-8000-"+stacktest.Suffix())
+			}
+			if tc.before >= 0 {
+				if _, err := db.Exec(`INSERT INTO processed_events (consumer, event_id) VALUES (?, ?)`, consumer, eventIDs[tc.before]); err != nil {
+					t.Fatal(err)
+				}
+			}
 			err := binder.Batch(ctx, func(ctx context.Context) error {
 				for i, fail := range tc.failures {
-					eventID := "00000000-0000-7000-8000-" + stacktest.Suffix()
-					ids = append(ids, eventID)
-					err := binder.ExecOnce(ctx, "txn-batch-test", eventID, func(store.Queries) ([]outbox.Event, error) {
-						e, err := outbox.New("txntest", eventID, "Tested", map[string]any{"i": i})
+					err := binder.ExecOnce(ctx, consumer, eventIDs[i], func(store.Queries) ([]outbox.Event, error) {
+						e, err := outbox.New("txntest", eventIDs[i], "Tested", map[string]any{"i": i})
 						if err != nil {
 							return nil, err
 						}
-						ids = append(ids, e.ID)
+						outboxIDs = append(outboxIDs, e.ID)
 						return []outbox.Event{e}, fail
 					})
 					if err != nil && !tc.handled {
@@ -201,24 +212,29 @@ func TestBatchCommitsTogetherOrNotAtAll(t *testing.T) {
 				}
 				return nil
 			})
-			if (err == nil) != tc.persist {
-				t.Fatalf("Batch = %v, want success %v", err, tc.persist)
+			if !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
+				t.Fatalf("Batch = %v, want %v", err, tc.want)
 			}
 			var outboxRows, inboxRows int
-			for _, id := range ids {
+			for _, id := range outboxIDs {
 				outboxRows += countOutbox(t, db, id)
+			}
+			for _, id := range eventIDs {
 				var n int
 				if err := db.QueryRow(`SELECT COUNT(*) FROM processed_events WHERE event_id = ?`, id).Scan(&n); err != nil {
 					t.Fatal(err)
 				}
 				inboxRows += n
 			}
-			want := 0
-			if tc.persist {
-				want = len(tc.failures)
+			wantOutbox, wantInbox := 0, 0
+			if tc.want == nil {
+				wantOutbox, wantInbox = len(tc.failures), len(tc.failures)
 			}
-			if outboxRows != want || inboxRows != want {
-				t.Fatalf("after the batch: %d outbox and %d inbox rows, want %d of each", outboxRows, inboxRows, want)
+			if tc.before >= 0 {
+				wantInbox = 1 // the record made before the batch
+			}
+			if outboxRows != wantOutbox || inboxRows != wantInbox {
+				t.Fatalf("after the batch: %d outbox and %d inbox rows, want %d and %d", outboxRows, inboxRows, wantOutbox, wantInbox)
 			}
 		})
 	}
