@@ -7,6 +7,8 @@ package systemkit
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -156,6 +158,29 @@ func (s System) Order(t *testing.T, user, product int64, qty int) int64 {
 		return 0
 	}
 	return r.Int("order_id")
+}
+
+// TracedOrder is Order sent with a sampled traceparent, as a client that
+// traces its own requests sends it: the order is traced whatever the
+// services' sampler would have decided, and its trace id is returned.
+func (s System) TracedOrder(t *testing.T, user, product int64, qty int) (id int64, traceID string) {
+	t.Helper()
+	ids := make([]byte, 24)
+	if _, err := rand.Read(ids); err != nil {
+		t.Fatal(err)
+	}
+	traceID = hex.EncodeToString(ids[:16])
+	c := *s.Store
+	c.Header = c.Header.Clone()
+	if c.Header == nil {
+		c.Header = http.Header{}
+	}
+	c.Header.Set("traceparent", "00-"+traceID+"-"+hex.EncodeToString(ids[16:])+"-01")
+	r := c.Do(t, "POST", "/orders", map[string]any{"user_id": user, "items": []any{map[string]any{"product_id": product, "quantity": qty}}})
+	if r.Status != 201 {
+		t.Fatalf("POST /orders: %d %s", r.Status, r.Raw)
+	}
+	return r.Int("order_id"), traceID
 }
 
 // Order is an order as the API shows it, with its steps' events.

@@ -24,6 +24,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
 	"go.opentelemetry.io/otel/trace"
+	"golang.org/x/time/rate"
 
 	"github.com/store-manager/store-manager/services/platform/config"
 )
@@ -102,12 +103,38 @@ func ParseSampler(name, arg string) (sdktrace.Sampler, error) {
 	return sdktrace.ParentBased(entrySampler{writes: root, reads: root}), nil
 }
 
+// WritesTracedPerSecond bounds the traces DefaultSampler starts for writes
+// (write requests, and events that come without a trace), per process.
+const WritesTracedPerSecond = 20
+
 // DefaultSampler traces every saga (every write request, and every event
-// that comes without a trace) and ReadsSampled of the reads: a read is cheap
-// and many, and a trace of each would cost more than the read.
+// that comes without a trace) while fewer than WritesTracedPerSecond come
+// a second, and that many a second past it: a trace costs about as much
+// again as the saga's own work, in its spans and in the backend, so under
+// load it is a sample that is kept, and the work it would cost is not
+// done. Reads are traced at ReadsSampled: a read is cheap and many, and a
+// trace of each would cost more than the read.
 func DefaultSampler() sdktrace.Sampler {
-	return sdktrace.ParentBased(entrySampler{writes: sdktrace.AlwaysSample(), reads: sdktrace.TraceIDRatioBased(ReadsSampled)})
+	return sdktrace.ParentBased(entrySampler{writes: newPerSecond(WritesTracedPerSecond), reads: sdktrace.TraceIDRatioBased(ReadsSampled)})
 }
+
+// perSecond starts up to n traces a second (a burst of n), and no more.
+type perSecond struct {
+	limit *rate.Limiter
+	n     int
+}
+
+func newPerSecond(n int) perSecond { return perSecond{rate.NewLimiter(rate.Limit(n), n), n} }
+
+func (s perSecond) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingResult {
+	decision := sdktrace.Drop
+	if s.limit.Allow() {
+		decision = sdktrace.RecordAndSample
+	}
+	return sdktrace.SamplingResult{Decision: decision, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
+}
+
+func (s perSecond) Description() string { return fmt.Sprintf("PerSecond{%d}", s.n) }
 
 // entrySampler starts a trace only at a server or consumer span: a read
 // request's as reads decides, the others' as writes does.
@@ -181,10 +208,13 @@ func Extract(ctx context.Context, c propagation.TextMapCarrier) context.Context 
 
 // OutboxContext is ctx's span context as an outbox row stores it for
 // Debezium's outbox router (its tracingspancontext column): the text of a
-// java.util.Properties with the traceparent (and tracestate) lines. It is
-// empty when ctx is in no sampled span: the router then adds no header.
+// java.util.Properties with the traceparent (and tracestate) lines. A span
+// that is not sampled is stored too (its traceparent says so), so the
+// saga's later steps follow the request's decision instead of starting
+// traces of their own. It is empty outside any span: the router then adds
+// no header.
 func OutboxContext(ctx context.Context) string {
-	if !trace.SpanContextFromContext(ctx).IsSampled() {
+	if !trace.SpanContextFromContext(ctx).IsValid() {
 		return ""
 	}
 	c := propagation.MapCarrier{}

@@ -88,6 +88,23 @@ func TestDefaultSampler(t *testing.T) {
 	}
 }
 
+// Writes start traces up to WritesTracedPerSecond a second: a burst of
+// three times that many, at once, is not traced whole.
+func TestDefaultSamplerBoundsWrites(t *testing.T) {
+	s := DefaultSampler()
+	post := []attribute.KeyValue{semconv.HTTPRequestMethodKey.String("POST")}
+	traced := 0
+	for range 3 * WritesTracedPerSecond {
+		r := s.ShouldSample(sdktrace.SamplingParameters{ParentContext: context.Background(), Kind: trace.SpanKindServer, Attributes: post})
+		if r.Decision == sdktrace.RecordAndSample {
+			traced++
+		}
+	}
+	if traced < WritesTracedPerSecond || traced >= 3*WritesTracedPerSecond {
+		t.Errorf("%d of %d writes at once traced, want from %d to fewer than all", traced, 3*WritesTracedPerSecond, WritesTracedPerSecond)
+	}
+}
+
 func TestOutboxContextAndLogs(t *testing.T) {
 	rec := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
@@ -105,6 +122,17 @@ func TestOutboxContextAndLogs(t *testing.T) {
 	}
 	if OutboxContext(context.Background()) != "" || TraceID(context.Background()) != "" {
 		t.Error("outside a span there is no context to store")
+	}
+	// A span not sampled is stored with its decision, which the saga's next steps follow.
+	unsampled := sdktrace.NewTracerProvider(sdktrace.WithSampler(sdktrace.NeverSample()))
+	uctx, uspan := unsampled.Tracer("test").Start(context.Background(), "write")
+	defer uspan.End()
+	usc := uspan.SpanContext()
+	if got, want := OutboxContext(uctx), "traceparent=00-"+usc.TraceID().String()+"-"+usc.SpanID().String()+"-00\n"; got != want {
+		t.Errorf("OutboxContext of a span not sampled = %q, want %q", got, want)
+	}
+	if TraceID(uctx) != "" {
+		t.Error("a span not sampled has no trace to link to")
 	}
 	if TraceID(ctx) != sc.TraceID().String() {
 		t.Errorf("TraceID = %q", TraceID(ctx))
