@@ -53,7 +53,7 @@ fail() {
 # cluster's settings filled in (a node's own, when the caller sets them).
 conf() {
   local script="s|@STATE@|$ISTATE|g; s|@ROOT@|$ROOT|g; s|@LIB@|$LIB|g;" v
-  for v in $(compgen -v | grep -E '_PORT$|^KAFKA_(NODE_ID|DATA|VOTERS|BROKERS|REPLICATION|MIN_INSYNC)$|^CONNECT_REBALANCE_DELAY_MS$'); do
+  for v in $(compgen -v | grep -E '_PORT$|^KAFKA_(NODE_ID|DATA|VOTERS|BROKERS|REPLICATION|MIN_INSYNC|HEARTBEAT_MS|SESSION_MS)$|^CONNECT_REBALANCE_DELAY_MS$'); do
     script+="s|@$v@|${!v}|g;"
   done
   sed "$script" "$CONF/$1"
@@ -196,6 +196,10 @@ cluster_id() {
 # node's names (kafka, .state/kafka/data).
 start_kafka_node() {
   local k=$1 name KAFKA_NODE_ID=$1 KAFKA_PORT KAFKA_CONTROLLER_PORT KAFKA_METRICS_PORT KAFKA_DATA
+  # A node of a cluster heartbeats often, so a dead one is fenced fast; a lone node has no
+  # one to hand its partitions to, and heartbeats at Kafka's default pace (fewer wake-ups).
+  local KAFKA_HEARTBEAT_MS=2000 KAFKA_SESSION_MS=9000
+  if [ "$KAFKA_NODES" -gt 1 ]; then KAFKA_HEARTBEAT_MS=500 KAFKA_SESSION_MS=3000; fi
   name=$(replica kafka "$k")
   if alive "$name"; then return; fi
   KAFKA_PORT=$(nth "$KAFKA_NODE_PORTS" "$k")

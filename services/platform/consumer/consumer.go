@@ -145,7 +145,7 @@ func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
 		"topic.metadata.refresh.interval.ms": 1000,
 		// The broker answers a fetch as soon as a message is there; the wait only
 		// bounds how long an empty fetch is held, so a longer one saves idle fetches.
-		"fetch.wait.max.ms":          100,
+		"fetch.wait.max.ms":          500,
 		"queued.max.messages.kbytes": 4096, // bounds librdkafka's prefetch memory
 		"queued.min.messages":        1000,
 		"session.timeout.ms":         10000,
