@@ -146,8 +146,10 @@ func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
 		// The broker answers a fetch as soon as a message is there; the wait only
 		// bounds how long an empty fetch is held, so a longer one saves idle fetches.
 		"fetch.wait.max.ms":          500,
-		"queued.max.messages.kbytes": 4096, // bounds librdkafka's prefetch memory
-		"queued.min.messages":        1000,
+		// Bound librdkafka's prefetch memory: a batch is at most MaxBatch
+		// messages of a few kilobytes, and a lagging consumer holds this much.
+		"queued.max.messages.kbytes": 1024,
+		"queued.min.messages":        100,
 		"session.timeout.ms":         10000,
 		"heartbeat.interval.ms":      1000,
 		"go.logs.channel.enable":     false,
@@ -156,7 +158,7 @@ func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
 		return nil, fmt.Errorf("new consumer %s: %w", cfg.GroupID, err)
 	}
 	p, err := kafka.NewProducer(&kafka.ConfigMap{
-		"bootstrap.servers": cfg.Brokers, "linger.ms": 0, "acks": "all", "enable.idempotence": true, "queue.buffering.max.kbytes": 4096,
+		"bootstrap.servers": cfg.Brokers, "linger.ms": 0, "acks": "all", "enable.idempotence": true, "queue.buffering.max.kbytes": 1024,
 		// The Go client's channels default to a million entries (16 MB each); dead letters are rare.
 		"go.events.channel.size": 1000, "go.produce.channel.size": 1000,
 	})

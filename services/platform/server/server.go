@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/pprof"
 	"os"
@@ -70,16 +71,22 @@ func Main(name string, cfgErr error, run func(ctx context.Context, log *slog.Log
 }
 
 // serveProfiles serves Go's profiles (net/http/pprof) on addr, for whoever
-// measures the service: PPROF_ADDR turns it on, on a loopback address.
+// measures the service: PPROF_ADDR turns it on, on a loopback address. Its
+// log says where it listens (port 0 picks a free one).
 func serveProfiles(addr string, log *slog.Logger) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	log.Info("profiles", "addr", addr)
-	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	if err := srv.ListenAndServe(); err != nil {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		log.Error("profiles not served", "err", err)
+		return
+	}
+	log.Info("profiles", "addr", ln.Addr().String())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if err := srv.Serve(ln); err != nil {
 		log.Error("profiles stopped", "err", err)
 	}
 }
