@@ -69,11 +69,20 @@ type sagaRun struct {
 
 // benchReport is what make bench writes.
 type benchReport struct {
-	Date    time.Time     `json:"date"`
-	CPUs    int           `json:"cpus"`
-	Figures []benchFigure `json:"figures"`
-	Sagas   []sagaRun     `json:"sagas"`
+	Date     time.Time          `json:"date"`
+	CPUs     int                `json:"cpus"`
+	Figures  []benchFigure      `json:"figures"`
+	Floor    *floorRun          `json:"floor"`
+	Sagas    []sagaRun          `json:"sagas"`
+	Profiles []serviceProfile   `json:"profiles"` // at 400/s offered, spread
+	Idle     map[string]float64 `json:"idle_cpu_percent"`
 }
+
+// keptUpBefore is the highest rate of the ladder below that the saga kept
+// up with (97 % completed, p99 ≤ 500 ms) before the work on half the work
+// per saga, measured by make bench on the 2-core machine of 2026-12-06
+// (commit 7f3e582): the target is twice that.
+const keptUpBefore = 100
 
 // TestBench measures the running system (make run) against its ceilings on
 // this machine, and writes the table as JSON and Markdown in the state
@@ -92,6 +101,15 @@ func TestBench(t *testing.T) {
 		t.Logf("%s: %.1f %s", f.Name, f.Value, f.Unit)
 	}
 	window := 5 * time.Second
+	// The services serve their Go profiles for this run (on free ports their logs name).
+	systemkit.StackWith(t, []string{"PPROF_ADDR=127.0.0.1:0"}, "apps")
+	t.Cleanup(func() { systemkit.Stack(t, "apps") })
+
+	// The floor: the saga's database work alone, on this machine, now.
+	floor := sagaFloor(t, admin, 10*time.Second)
+	rep.Floor = &floor
+	add(benchFigure{Name: "floor: the saga's database work alone (services' code, no Kafka, Connect or HTTP)", Value: floor.PerSecond, Unit: "sagas/s"})
+	add(benchFigure{Name: "  floor's CPU per saga (MariaDB and its clients)", Value: floor.CPUms, Unit: "ms"})
 
 	// Reads: one product's stock, from store-manager, through the gateway, and Redis's own GET rate.
 	product := s.Product(t, "1.00", 10)
@@ -118,7 +136,7 @@ func TestBench(t *testing.T) {
 	}, window)
 	inserts := rawInsertRate(t, admin, window)
 	add(benchFigure{Name: "POST /orders accepted (16 connections)", Value: posts, Unit: "orders/s", Ceiling: fmt.Sprintf("raw insert loop %.0f/s", inserts),
-		Ratio: posts / inserts, Target: "≥ 2,000/s and ≥ 30 % of the insert loop", Met: met(posts >= 2000 && posts/inserts >= 0.3)})
+		Ratio: posts / inserts, Target: "≥ 30 % of the insert loop", Met: met(posts/inserts >= 0.3)})
 	waitSettled(t, db, user, 10*time.Minute)
 
 	// One order at a time.
@@ -131,19 +149,27 @@ func TestBench(t *testing.T) {
 	add(benchFigure{Name: "saga, one order at a time, p50", Value: p50, Unit: "ms", Target: "≤ 60 ms", Met: met(p50 <= 60)})
 	add(benchFigure{Name: "saga, one order at a time, p99", Value: p99, Unit: "ms", Target: "≤ 100 ms", Met: met(p99 <= 100)})
 
-	// Sagas at fixed offered rates, spread over 200 products, then all on one hot product.
-	for _, products := range []string{"spread", "hot"} {
-		for _, rate := range []int{100, 200, 400, 600} {
-			pick := func(i int) int64 { return spread[i%len(spread)] }
-			if products == "hot" {
-				pick = func(int) int64 { return hot }
-			}
-			run := sagasAt(t, db, admin, storeURL, user, rate, 2000, pick)
-			run.Products = products
-			rep.Sagas = append(rep.Sagas, run)
-			t.Logf("sagas %s at %d/s: %d completed at %.0f/s, p50 %.0f ms, p99 %.0f ms, %.2f ms CPU and %.1f statements per saga",
-				products, rate, run.Completed, run.PerSecond, run.P50ms, run.P99ms, run.CPUmsTotal, run.DBPerSaga["statements"])
+	// Sagas at fixed offered rates, spread over 200 products (a ladder, for
+	// the highest rate kept up with), then all on one hot product. The
+	// services are profiled during the 400/s spread run.
+	pick := func(i int) int64 { return spread[i%len(spread)] }
+	for _, rate := range []int{100, 150, 200, 250, 300, 400, 600} {
+		var profiled sync.WaitGroup
+		if rate == 400 {
+			profiled.Add(1)
+			go func() { defer profiled.Done(); rep.Profiles = profileServices(t, 5*time.Second) }()
 		}
+		run := sagasAt(t, db, admin, storeURL, user, rate, 2000, pick)
+		profiled.Wait()
+		run.Products = "spread"
+		rep.Sagas = append(rep.Sagas, run)
+		t.Logf("sagas spread at %d/s: %d completed at %.0f/s, p50 %.0f ms, p99 %.0f ms, %.2f ms CPU and %.1f statements per saga",
+			rate, run.Completed, run.PerSecond, run.P50ms, run.P99ms, run.CPUmsTotal, run.DBPerSaga["statements"])
+	}
+	for _, rate := range []int{200, 400} {
+		run := sagasAt(t, db, admin, storeURL, user, rate, 2000, func(int) int64 { return hot })
+		run.Products = "hot"
+		rep.Sagas = append(rep.Sagas, run)
 	}
 	// One hot product running out: most orders are short of stock, which is an
 	// outcome the saga decides, not an error: no batch of its consumer is undone
@@ -160,53 +186,64 @@ func TestBench(t *testing.T) {
 		Unit: "batches", Target: "0", Met: met(undone == 0)})
 	add(benchFigure{Name: "  batches run again after a deadlock, same run", Value: deadlocks() - beforeDeadlocks, Unit: "batches"})
 
-	// A run's rate ends with its last saga's latency, so a system that keeps up
-	// measures a little under the offered rate: 97 % of it counts as kept up.
+	// Saturation is the spread run that completed the most a second; a rate
+	// is kept up with when 97 % of it completes (a run's rate ends with its
+	// last saga's latency) with p99 ≤ 500 ms.
+	var sat sagaRun
+	keptUp := 0
 	for _, r := range rep.Sagas {
-		switch {
-		case r.Products == "spread" && r.Offered == 400:
-			add(benchFigure{Name: "sagas completed at 400/s offered, spread", Value: r.PerSecond, Unit: "sagas/s", Ceiling: "400/s offered",
-				Ratio: r.PerSecond / 400, Target: "≥ 400/s (97 % of offered), p99 ≤ 500 ms", Met: met(r.PerSecond >= 0.97*400 && r.P99ms <= 500)})
-			add(benchFigure{Name: "  p99 at 400/s offered, spread", Value: r.P99ms, Unit: "ms"})
-			add(benchFigure{Name: "CPU per completed saga, all processes (400/s spread)", Value: r.CPUmsTotal, Unit: "ms", Target: "≤ 4 ms", Met: met(r.CPUmsTotal <= 4)})
-			add(benchFigure{Name: "MariaDB statements per saga (400/s spread)", Value: r.DBPerSaga["statements"], Unit: "", Target: "≤ 15", Met: met(r.DBPerSaga["statements"] <= 15)})
-			add(benchFigure{Name: "MariaDB fsyncs per saga (400/s spread)", Value: r.DBPerSaga["fsyncs"], Unit: "", Target: "≤ 1.5", Met: met(r.DBPerSaga["fsyncs"] <= 1.5)})
-		case r.Products == "hot" && r.Offered == 200:
+		if r.Products != "spread" {
+			continue
+		}
+		if r.PerSecond > sat.PerSecond {
+			sat = r
+		}
+		if r.PerSecond >= 0.97*float64(r.Offered) && r.P99ms <= 500 {
+			keptUp = max(keptUp, r.Offered)
+		}
+	}
+	add(benchFigure{Name: fmt.Sprintf("sagas completed at saturation (spread, %d/s offered)", sat.Offered), Value: sat.PerSecond, Unit: "sagas/s",
+		Ceiling: fmt.Sprintf("floor %.0f/s", floor.PerSecond), Ratio: sat.PerSecond / floor.PerSecond, Target: "≥ 50 % of the floor",
+		Met: met(sat.PerSecond >= 0.5*floor.PerSecond)})
+	add(benchFigure{Name: "  p99 at saturation", Value: sat.P99ms, Unit: "ms"})
+	add(benchFigure{Name: "highest offered rate kept up with (97 % completed, p99 ≤ 500 ms), spread", Value: float64(keptUp), Unit: "orders/s",
+		Ceiling: fmt.Sprintf("before: %d/s", keptUpBefore), Ratio: float64(keptUp) / keptUpBefore, Target: "≥ 2× before", Met: met(keptUp >= 2*keptUpBefore)})
+	add(benchFigure{Name: "CPU per completed saga at saturation, all processes", Value: sat.CPUmsTotal, Unit: "ms",
+		Ceiling: fmt.Sprintf("floor %.2f ms", floor.CPUms), Ratio: sat.CPUmsTotal / floor.CPUms, Target: "≤ 2× the floor", Met: met(sat.CPUmsTotal <= 2*floor.CPUms)})
+	add(benchFigure{Name: "MariaDB statements per saga at saturation", Value: sat.DBPerSaga["statements"], Unit: "",
+		Ceiling: fmt.Sprintf("floor %.1f", floor.Statements), Target: "≤ 15", Met: met(sat.DBPerSaga["statements"] <= 15)})
+	add(benchFigure{Name: "MariaDB fsyncs per saga at saturation", Value: sat.DBPerSaga["fsyncs"], Unit: "",
+		Ceiling: fmt.Sprintf("floor %.2f", floor.DBPerSaga["fsyncs"]), Target: "≤ 1", Met: met(sat.DBPerSaga["fsyncs"] <= 1)})
+	for _, r := range rep.Sagas {
+		if r.Products == "hot" && r.Offered == 200 {
 			add(benchFigure{Name: "sagas completed at 200/s offered, one hot product", Value: r.PerSecond, Unit: "sagas/s", Ceiling: "200/s offered",
 				Ratio: r.PerSecond / 200, Target: "≥ 200/s (97 % of offered)", Met: met(r.PerSecond >= 0.97*200)})
 		}
 	}
-	// What tracing costs: the same run with every saga traced (the default) and
-	// with the services' tracing off (OTEL_SDK_DISABLED); Connect then has no
-	// context to continue, so it writes no span either.
+	// What tracing costs: the same run with the default sampling and with the
+	// services' tracing off (OTEL_SDK_DISABLED); Connect then has no context
+	// to continue, so it writes no span either.
 	tracingRuns := map[string]sagaRun{}
 	for _, mode := range []string{"on", "off"} {
 		if mode == "off" {
 			systemkit.StackWith(t, []string{"OTEL_SDK_DISABLED=true"}, "apps")
-			t.Cleanup(func() { systemkit.Stack(t, "apps") })
 		}
-		run := sagasAt(t, db, admin, storeURL, user, 200, 2000, func(i int) int64 { return spread[i%len(spread)] })
+		run := sagasAt(t, db, admin, storeURL, user, 200, 2000, pick)
 		run.Products = "spread, tracing " + mode
 		rep.Sagas = append(rep.Sagas, run)
 		tracingRuns[mode] = run
 	}
 	systemkit.Stack(t, "apps")
 	on, off := tracingRuns["on"], tracingRuns["off"]
-	add(benchFigure{Name: "CPU per saga at 200/s spread, all processes, tracing on", Value: on.CPUmsTotal, Unit: "ms",
+	add(benchFigure{Name: "CPU per saga at 200/s spread, all processes, tracing on (default sampling)", Value: on.CPUmsTotal, Unit: "ms",
 		Ceiling: fmt.Sprintf("tracing off %.2f ms", off.CPUmsTotal), Ratio: on.CPUmsTotal / off.CPUmsTotal})
 	add(benchFigure{Name: "  of which the trace backend (Zipkin), tracing on", Value: on.CPUmsPer["zipkin"], Unit: "ms"})
 	add(benchFigure{Name: "  p99 at 200/s spread, tracing on / off", Value: on.P99ms, Unit: fmt.Sprintf("ms / %.0f ms", off.P99ms)})
 
-	// Overload: twice the highest rate completed above, for 30 s. Every order
-	// accepted must end; the service answers 503 rather than queueing without bound.
-	saturation := 0.0
-	for _, r := range rep.Sagas {
-		if r.Products == "spread" {
-			saturation = max(saturation, r.PerSecond)
-		}
-	}
-	overRate := int(2 * saturation)
-	over := sagasAt(t, db, admin, storeURL, user, overRate, 30*overRate, func(i int) int64 { return spread[i%len(spread)] })
+	// Overload: twice the saturation rate, for 30 s. Every order accepted
+	// must end; the service answers 503 rather than queueing without bound.
+	overRate := int(2 * sat.PerSecond)
+	over := sagasAt(t, db, admin, storeURL, user, overRate, 30*overRate, pick)
 	over.Products = "overload"
 	rep.Sagas = append(rep.Sagas, over)
 	add(benchFigure{Name: fmt.Sprintf("overload: %d orders/s offered for 30 s (2× saturation), accepted orders ended", overRate),
@@ -223,7 +260,113 @@ func TestBench(t *testing.T) {
 	}
 	add(benchFigure{Name: "largest Go service RSS under the saga runs", Value: maxRSS, Unit: "MB", Target: "≤ 64 MB", Met: met(maxRSS <= 64)})
 
+	// Idle: nothing asked for 30 s, once the backlog is gone and the JVMs are warm.
+	rep.Idle = idleUse(30 * time.Second)
+	idle := 0.0
+	for _, pct := range rep.Idle {
+		idle += pct
+	}
+	add(benchFigure{Name: "idle: CPU of all processes with no request for 30 s", Value: idle, Unit: "% of one core", Target: "≤ 10 %", Met: met(idle <= 10)})
+
 	writeBench(t, rep)
+}
+
+// idleUse is each component's CPU over d, in percent of one core.
+func idleUse(d time.Duration) map[string]float64 {
+	time.Sleep(5 * time.Second) // the last run's stragglers (auto-commits, the outbox janitor)
+	before := processUse()
+	time.Sleep(d)
+	out := map[string]float64{}
+	for name, u := range processUse() {
+		out[name] = 100 * u.Sub(before[name]).CPU() / d.Seconds()
+	}
+	return out
+}
+
+// serviceProfile is where a service replica's profiles were saved, and the
+// top of its CPU profile.
+type serviceProfile struct {
+	Service string `json:"service"`
+	CPU     string `json:"cpu_profile"`
+	Heap    string `json:"heap_profile"`
+	Top     string `json:"top"`
+}
+
+// profileServices takes a CPU profile of d and a heap profile from each
+// service replica (the address its log names, PPROF_ADDR=127.0.0.1:0), saves
+// them in the state folder's bench-profiles, and summarizes each CPU
+// profile with go tool pprof's top functions.
+func profileServices(t *testing.T, d time.Duration) []serviceProfile {
+	t.Helper()
+	dir := filepath.Join(systemkit.StateDir(), "bench-profiles")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var out []serviceProfile
+	var addrs []string
+	for name := range servicePids() {
+		inst := strings.Replace(strings.Replace(name, "#1", "", 1), "#", "-", 1) // its log's name
+		addr := profileAddr(filepath.Join(systemkit.StateDir(), "logs", inst+".log"))
+		if addr == "" {
+			t.Logf("%s serves no profiles", name)
+			continue
+		}
+		out = append(out, serviceProfile{Service: inst, CPU: filepath.Join(dir, inst+"-cpu.pprof"), Heap: filepath.Join(dir, inst+"-heap.pprof")})
+		addrs = append(addrs, addr)
+	}
+	var wg sync.WaitGroup
+	for i := range out {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p, addr := &out[i], addrs[i]
+			fetch := func(url, file string) error {
+				resp, err := http.Get(url)
+				if err != nil {
+					return err
+				}
+				defer resp.Body.Close()
+				f, err := os.Create(file)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				_, err = io.Copy(f, resp.Body)
+				return err
+			}
+			if err := fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(d.Seconds())), p.CPU); err != nil {
+				t.Logf("CPU profile of %s: %v", p.Service, err)
+				return
+			}
+			if err := fetch(fmt.Sprintf("http://%s/debug/pprof/heap", addr), p.Heap); err != nil {
+				t.Logf("heap profile of %s: %v", p.Service, err)
+			}
+			top, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=15", p.CPU).Output()
+			if err != nil {
+				t.Logf("go tool pprof %s: %v", p.CPU, err)
+			}
+			p.Top = string(top)
+		}()
+	}
+	wg.Wait()
+	slices.SortFunc(out, func(a, b serviceProfile) int { return strings.Compare(a.Service, b.Service) })
+	return out
+}
+
+// profileAddr is where a service's log last said it serves its profiles.
+func profileAddr(logFile string) string {
+	raw, err := os.ReadFile(logFile)
+	if err != nil {
+		return ""
+	}
+	addr := ""
+	for _, line := range strings.Split(string(raw), "\n") {
+		var rec struct{ Msg, Addr string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "profiles" {
+			addr = rec.Addr
+		}
+	}
+	return addr
 }
 
 func met(ok bool) *bool { return &ok }
@@ -689,6 +832,12 @@ func writeBench(t *testing.T, rep benchReport) {
 			r.Products, r.Offered, r.PerSecond, r.P50ms, r.P99ms, r.CPUmsTotal, c["mariadb"], c["store-manager"], c["payments"], c["connect"],
 			c["kafka"], c["redis"], c["gateway"], c["zipkin"], r.DBPerSaga["statements"], r.DBPerSaga["commits"], r.DBPerSaga["fsyncs"], r.LockWaitsMs)
 	}
+	if f := rep.Floor; f != nil {
+		fmt.Fprintf(&md, "\nThe floor: %d sagas in %.0f s by %d clients, %d orders at a time (each step one batch transaction): %.0f sagas/s, "+
+			"%.2f ms of CPU per saga (MariaDB %.2f, clients %.2f), %.1f statements (and %.2f standing in for the relay), %.2f commits, %.2f fsyncs per saga.\n",
+			f.Sagas, f.Duration, floorWorkers, floorBatch, f.PerSecond, f.CPUms, f.CPUmsPer["mariadb"], f.CPUmsPer["clients"],
+			f.Statements, f.Relay, f.DBPerSaga["commits"], f.DBPerSaga["fsyncs"])
+	}
 	for _, r := range rep.Sagas {
 		if r.Products != "spread" || r.Offered != 400 {
 			continue
@@ -701,6 +850,16 @@ func writeBench(t *testing.T, rep benchReport) {
 			}
 		}
 	}
+	for _, p := range rep.Profiles {
+		fmt.Fprintf(&md, "\n%s's CPU at 400/s offered (%s; heap in %s):\n\n```\n%s```\n", p.Service,
+			filepath.Base(p.CPU), filepath.Base(p.Heap), topLines(p.Top, 20))
+	}
+	if len(rep.Idle) > 0 {
+		md.WriteString("\nIdle: 30 s with no request, after the runs: each component's CPU, in percent of one core:\n\n| component | CPU |\n|---|---|\n")
+		for _, name := range benchProcesses {
+			fmt.Fprintf(&md, "| %s | %.2f %% |\n", name, rep.Idle[name])
+		}
+	}
 	t.Log("\n" + md.String())
 	raw, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
@@ -711,6 +870,19 @@ func writeBench(t *testing.T, rep benchReport) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// topLines is pprof's top table without its header lines, at most n rows.
+func topLines(top string, n int) string {
+	var out strings.Builder
+	rows := 0
+	for _, line := range strings.Split(top, "\n") {
+		if rows < n && (strings.HasPrefix(strings.TrimSpace(line), "flat") || rows > 0) && line != "" {
+			out.WriteString(line + "\n")
+			rows++
+		}
+	}
+	return out.String()
 }
 
 func num(v float64) string {

@@ -35,7 +35,8 @@ func workerName(inst config.Instance, workerID string) string {
 // superviseCmd keeps the stack's connectors relaying until it is stopped:
 // canaries through each outbox, restarts of failed or stalled connectors,
 // then of the Connect worker (through the stack script), with backoff. It
-// also compares payments with orders every minute (storectl reconcile).
+// also compares payments with orders every minute (storectl reconcile),
+// less often when a comparison takes more than 1 % of the time.
 func superviseCmd(ctx context.Context, cfg config.Stack, inst config.Instance, args []string) error {
 	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
 	metricsAddr := fs.String("metrics", inst.SupervisorAddr(), "address of the supervisor's /metrics")

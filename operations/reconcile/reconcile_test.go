@@ -63,3 +63,24 @@ func TestCompare(t *testing.T) {
 		})
 	}
 }
+
+// A comparison that is quick runs every interval; a slow one (a large
+// history) is followed by a pause that keeps it to 1 % of the time.
+func TestPause(t *testing.T) {
+	cases := []struct {
+		name        string
+		every, took time.Duration
+		want        time.Duration
+	}{
+		{"quick", time.Minute, 100 * time.Millisecond, time.Minute - 100*time.Millisecond},
+		{"at the share", time.Minute, 600 * time.Millisecond, time.Minute - 600*time.Millisecond},
+		{"slow", time.Minute, 2 * time.Second, 198 * time.Second},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := pause(tc.every, tc.took); got != tc.want {
+				t.Errorf("pause(%v, %v) = %v, want %v", tc.every, tc.took, got, tc.want)
+			}
+		})
+	}
+}

@@ -22,11 +22,12 @@ var (
 )
 
 // Watch compares the two databases every interval until ctx ends, exports
-// how many disagreements it found, and logs each of them.
+// how many disagreements it found, and logs each of them. A comparison reads
+// every order and payment, so it costs more as they grow: the next one
+// waits at least busyShare's inverse times as long as the last took.
 func Watch(ctx context.Context, log *slog.Logger, every time.Duration, compare func(context.Context) ([]Disagreement, error)) error {
-	t := time.NewTicker(every)
-	defer t.Stop()
 	for {
+		started := time.Now()
 		found, err := compare(ctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
@@ -41,7 +42,16 @@ func Watch(ctx context.Context, log *slog.Logger, every time.Duration, compare f
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-t.C:
+		case <-time.After(pause(every, time.Since(started))):
 		}
 	}
+}
+
+// busyShare is the part of its time Watch spends comparing, at most.
+const busyShare = 0.01
+
+// pause is how long Watch waits after a comparison that took took: every,
+// or longer when the comparison took more than busyShare of it.
+func pause(every, took time.Duration) time.Duration {
+	return max(every, time.Duration(float64(took)/busyShare)) - took
 }
