@@ -38,8 +38,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case !known:
 		slog.ErrorContext(r.Context(), "request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	case status == http.StatusServiceUnavailable:
+	case status == http.StatusServiceUnavailable && !errors.Is(err, errs.Unavailable): // not a service shedding load: it counts those
 		slog.WarnContext(r.Context(), "request refused: a dependency is unavailable", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1") // busy, or a dependency away: it may pass soon
 	}
 	var fe fieldsError
 	if !errors.As(err, &fe) {

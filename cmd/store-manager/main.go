@@ -48,6 +48,7 @@ type Config struct {
 	KafkaMetrics    string             // KAFKA_METRICS_URL: the Kafka nodes' metrics, for their health
 	TracesURL       string             // ZIPKIN_URL: the trace backend, which the console links each order to
 	MaxInFlight     int                // MAX_IN_FLIGHT: requests worked on at once; the others are answered 503
+	MaxOpenOrders   int                // MAX_OPEN_ORDERS: new orders are answered 503 while this many are under way
 	ShutdownTimeout time.Duration      // SHUTDOWN_TIMEOUT
 }
 
@@ -69,6 +70,7 @@ func loadConfig() (Config, error) {
 		KafkaMetrics:    inst.KafkaMetricsURL(),
 		TracesURL:       inst.ZipkinURL(),
 		MaxInFlight:     r.Count("MAX_IN_FLIGHT", server.DefaultMaxInFlight),
+		MaxOpenOrders:   r.Count("MAX_OPEN_ORDERS", store.DefaultMaxOpenOrders),
 		ShutdownTimeout: r.Duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 	}
 	var err error
@@ -134,6 +136,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	reads := readmodel.New(rdb, cfg.Stack.RedisPrefix())
 	svc := store.New(queries, reads)
+	svc.LimitOpenOrders(int64(cfg.MaxOpenOrders))
 
 	projection := consumer.NewRegistry()
 	reads.Register(projection)

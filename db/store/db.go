@@ -30,6 +30,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.countOpenIncidentsStmt, err = db.PrepareContext(ctx, countOpenIncidents); err != nil {
 		return nil, fmt.Errorf("error preparing query CountOpenIncidents: %w", err)
 	}
+	if q.countOpenOrdersStmt, err = db.PrepareContext(ctx, countOpenOrders); err != nil {
+		return nil, fmt.Errorf("error preparing query CountOpenOrders: %w", err)
+	}
 	if q.countOrdersByStatusStmt, err = db.PrepareContext(ctx, countOrdersByStatus); err != nil {
 		return nil, fmt.Errorf("error preparing query CountOrdersByStatus: %w", err)
 	}
@@ -169,6 +172,11 @@ func (q *Queries) Close() error {
 	if q.countOpenIncidentsStmt != nil {
 		if cerr := q.countOpenIncidentsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countOpenIncidentsStmt: %w", cerr)
+		}
+	}
+	if q.countOpenOrdersStmt != nil {
+		if cerr := q.countOpenOrdersStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countOpenOrdersStmt: %w", cerr)
 		}
 	}
 	if q.countOrdersByStatusStmt != nil {
@@ -422,6 +430,7 @@ type Queries struct {
 	tx                           *sql.Tx
 	countLowStockStmt            *sql.Stmt
 	countOpenIncidentsStmt       *sql.Stmt
+	countOpenOrdersStmt          *sql.Stmt
 	countOrdersByStatusStmt      *sql.Stmt
 	countOrdersByStatusSinceStmt *sql.Stmt
 	createIncidentStmt           *sql.Stmt
@@ -472,6 +481,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		tx:                           tx,
 		countLowStockStmt:            q.countLowStockStmt,
 		countOpenIncidentsStmt:       q.countOpenIncidentsStmt,
+		countOpenOrdersStmt:          q.countOpenOrdersStmt,
 		countOrdersByStatusStmt:      q.countOrdersByStatusStmt,
 		countOrdersByStatusSinceStmt: q.countOrdersByStatusSinceStmt,
 		createIncidentStmt:           q.createIncidentStmt,

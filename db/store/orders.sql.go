@@ -12,6 +12,22 @@ import (
 	"time"
 )
 
+const countOpenOrders = `-- name: CountOpenOrders :one
+SELECT COUNT(*) FROM orders
+WHERE status IN ('Created', 'StockDecreased', 'StockDecreaseFailed', 'PaymentCreationFailed', 'StockIncreased', 'Cancelling', 'Deleting')
+  AND created_at >= ?
+`
+
+// Orders created since a time whose saga has not ended: the store's backlog,
+// which bounds the orders it accepts. Each status is a range of
+// orders_status_created_idx.
+func (q *Queries) CountOpenOrders(ctx context.Context, createdAt time.Time) (int64, error) {
+	row := q.queryRow(ctx, q.countOpenOrdersStmt, countOpenOrders, createdAt)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
 const countOrdersByStatus = `-- name: CountOrdersByStatus :many
 SELECT status, COUNT(*) AS orders FROM orders GROUP BY status ORDER BY status
 `

@@ -80,3 +80,11 @@ SELECT id FROM orders ORDER BY id DESC LIMIT ?;
 -- A page of orders' money in id order, after an id, for reconciliation.
 SELECT id, total_amount, status, payment_id, is_paid, updated_at FROM orders
 WHERE id > ? ORDER BY id LIMIT ?;
+
+-- name: CountOpenOrders :one
+-- Orders created since a time whose saga has not ended: the store's backlog,
+-- which bounds the orders it accepts. Each status is a range of
+-- orders_status_created_idx.
+SELECT COUNT(*) FROM orders
+WHERE status IN ('Created', 'StockDecreased', 'StockDecreaseFailed', 'PaymentCreationFailed', 'StockIncreased', 'Cancelling', 'Deleting')
+  AND created_at >= ?;

@@ -7,4 +7,5 @@ var (
 	ErrNotFound = errs.New(errs.NotFound, "store: not found")
 	ErrInvalid  = errs.New(errs.Invalid, "store: invalid")
 	ErrConflict = errs.New(errs.Conflict, "store: conflict")
+	ErrBusy     = errs.New(errs.Unavailable, "store: busy")
 )

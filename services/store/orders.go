@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/errs"
@@ -45,6 +46,9 @@ func (s *Service) CreateOrder(ctx context.Context, userID int64, items []Item) (
 	}
 	items = merged // in product order, as the database lists an order's items
 	slices.SortFunc(items, func(a, b Item) int { return cmp.Compare(a.ProductID, b.ProductID) })
+	if err := s.admit(ctx, time.Now()); err != nil {
+		return 0, err
+	}
 	c := &creating{ctx: ctx, userID: userID, items: items, done: make(chan struct{}, 1)}
 	s.creates.submit(c, s.createOrders)
 	return c.id, c.err

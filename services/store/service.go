@@ -62,6 +62,7 @@ type Service struct {
 	db      *DB
 	reads   ReadModel
 	creates orderGroups // orders being created, committed in groups
+	open    openOrders  // the orders under way, which bound new ones
 }
 
 // New returns a Service writing to db and reading from reads.

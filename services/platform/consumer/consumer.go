@@ -145,7 +145,7 @@ func New(cfg Config, registry *Registry, log *slog.Logger) (*Runner, error) {
 		"topic.metadata.refresh.interval.ms": 1000,
 		// The broker answers a fetch as soon as a message is there; the wait only
 		// bounds how long an empty fetch is held, so a longer one saves idle fetches.
-		"fetch.wait.max.ms":          500,
+		"fetch.wait.max.ms": 500,
 		// Bound librdkafka's prefetch memory: a batch is at most MaxBatch
 		// messages of a few kilobytes, and a lagging consumer holds this much.
 		"queued.max.messages.kbytes": 1024,
