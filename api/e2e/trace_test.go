@@ -70,6 +70,15 @@ func TestOneOrderIsOneTrace(t *testing.T) {
 	}
 	// Each process sends its spans every few seconds: wait until every
 	// handler's span and the two above it are in.
+	missing := "the trace"
+	defer func() {
+		if t.Failed() {
+			t.Logf("missing: %s; the trace's spans:", missing)
+			for _, sp := range spans {
+				t.Logf("  %s %s %s %s parent %s tags %v", sp.LocalEndpoint.ServiceName, sp.Kind, sp.Name, sp.ID, sp.ParentID, sp.Tags)
+			}
+		}
+	}()
 	stacktest.Eventually(t, 40*time.Second, "the whole trace in Zipkin", func() bool {
 		var found bool
 		if spans, found = stacktest.ZipkinTrace(t, zipkin, traceID); !found {
@@ -83,9 +92,11 @@ func TestOneOrderIsOneTrace(t *testing.T) {
 		for _, st := range steps {
 			h := handler(st.service, st.event)
 			if h == nil {
+				missing = st.service + "'s handler of " + st.event
 				return false
 			}
 			if _, ok := byID[byID[h.ParentID].ParentID]; !ok {
+				missing = "the writer of the event " + st.service + " handled, " + st.event
 				return false
 			}
 		}

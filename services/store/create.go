@@ -7,9 +7,13 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.40.0"
+	"go.opentelemetry.io/otel/trace"
 
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/errs"
@@ -140,10 +144,12 @@ func (s *Service) createOrders(group []*creating) {
 	// when the client that happened to commit it leaves.
 	ctx := context.WithoutCancel(live[0].ctx)
 	var written []*creating
+	started := time.Now()
 	err := s.exec(ctx, func(q Queries) (out []outbox.Event, err error) {
 		written, out, err = writeOrders(ctx, q, live)
 		return out, err
 	})
+	groupSpans(live, started, err)
 	if err == nil {
 		return
 	}
@@ -160,6 +166,17 @@ func (s *Service) createOrders(group []*creating) {
 		live[0].err = errs.Errorf(ErrNotFound, "user %d not found", live[0].userID)
 	default:
 		live[0].err = err
+	}
+}
+
+// groupSpans gives each order of a group but the first (whose request's
+// trace holds the transaction's own span) a span of the transaction in its
+// own trace, so every order's trace shows the transaction that wrote it.
+func groupSpans(group []*creating, started time.Time, err error) {
+	for _, c := range group[1:] {
+		_, span := tracing.Tracer().Start(c.ctx, "SQL transaction", trace.WithTimestamp(started), trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(semconv.DBSystemNameMySQL, attribute.Int("txn.group_size", len(group))))
+		tracing.End(span, err)
 	}
 }
 
