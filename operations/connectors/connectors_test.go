@@ -26,7 +26,8 @@ func TestLoadProjectConfigs(t *testing.T) {
 			"transforms.outbox.type":                              "io.debezium.transforms.outbox.EventRouter",
 			"transforms.outbox.table.field.event.key":             "aggregateid",
 			"transforms.outbox.table.fields.additional.placement": "type:header:eventType",
-			"transforms.outbox.table.expand.json.payload":         "true",
+			"transforms.outbox.table.expand.json.payload":         "false",
+			"value.converter":                                     "org.apache.kafka.connect.storage.StringConverter",
 			"transforms.outbox.route.by.field":                    "aggregatetype",
 			"producer.override.linger.ms":                         "0",
 		}
