@@ -20,10 +20,9 @@ import (
 func (s *Service) LimitOpenOrders(max int64) { s.open.max = max }
 
 // DefaultMaxOpenOrders bounds the orders under way (MAX_OPEN_ORDERS): about
-// two seconds of the saga's capacity on a 2-core machine. Fewer would keep
-// the queue shorter but also the consumers' batches smaller, and cost
-// throughput: at twice the capacity offered, 300 completed 160-190 sagas a
-// second and 600, 215-245 (make bench's machine).
+// a second and a half of the saga's capacity on a 2-core machine. Fewer
+// would keep the queue shorter, but also the consumers' batches smaller,
+// which costs throughput.
 const DefaultMaxOpenOrders = 500
 
 // openWindow is how far back the count of open orders looks: an order
