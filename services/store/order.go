@@ -24,7 +24,7 @@ type order struct {
 	storedb.Order
 	items   []storedb.OrderItem
 	steps   []storedb.OrderStep
-	unsaved []storedb.OrderStep // the steps of steps not written yet
+	unsaved []storedb.OrderStep // the steps not written yet
 	deleted bool                // its row is gone: its last event is a tombstone
 }
 

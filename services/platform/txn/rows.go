@@ -25,7 +25,11 @@ func flush(ctx context.Context, tx *sql.Tx, inbox []inboxRow, events []outboxRow
 		for _, r := range inbox {
 			args = append(args, r.consumer, r.eventID)
 		}
-		n, err := insertedRows(ctx, tx, insertInbox, 2, args)
+		res, err := InsertRows(ctx, tx, insertInbox, 2, args)
+		var n int64
+		if err == nil {
+			n, err = res.RowsAffected()
+		}
 		if err != nil {
 			return fmt.Errorf("record %d events: %w", len(inbox), err)
 		}
@@ -52,8 +56,7 @@ type Execer interface {
 }
 
 // InsertRows runs head (an INSERT up to its VALUES) followed by one
-// placeholder tuple of width columns per row of args, and returns the rows
-// it inserted: a statement of as many rows as a command has, which sqlc
+// placeholder tuple of width columns per row of args: a statement of as many rows as a command has, which sqlc
 // cannot compile. args holds the rows' values one row after another.
 func InsertRows(ctx context.Context, db Execer, head string, width int, args []any) (sql.Result, error) {
 	tuple := "(" + strings.Repeat("?, ", width-1) + "?)"
@@ -66,13 +69,4 @@ func InsertRows(ctx context.Context, db Execer, head string, width int, args []a
 		b.WriteString(tuple)
 	}
 	return db.ExecContext(ctx, b.String(), args...)
-}
-
-// insertedRows is InsertRows' count of the rows it inserted.
-func insertedRows(ctx context.Context, db Execer, head string, width int, args []any) (int64, error) {
-	res, err := InsertRows(ctx, db, head, width, args)
-	if err != nil {
-		return 0, err
-	}
-	return res.RowsAffected()
 }
