@@ -107,6 +107,10 @@ func New(routes []Route) *API {
 			g.static[rest] = observed(rt.Path, serve(rt.Handler))
 		}
 	}
+	declared := map[string]bool{}
+	for _, rt := range routes {
+		declared[rt.Path] = true
+	}
 	for key, g := range groups {
 		method, prefix, _ := strings.Cut(key, " ")
 		r.Handle(method, prefix+"*rest", func(w http.ResponseWriter, req *http.Request, ps httprouter.Params) {
@@ -115,11 +119,17 @@ func New(routes []Route) *API {
 				h(w, req, nil)
 				return
 			}
-			if methods := allowed(routes, req.URL.Path); len(methods) > 0 && !slices.Contains(methods, req.Method) {
-				r.MethodNotAllowed.ServeHTTP(w, req) // a static path of another method, not an id
-				return
+			byID := g.byID != nil && rest != "" && !strings.Contains(rest, "/")
+			// A path another method declares as it is (a static segment
+			// there, not an id here) answers 405; an id, the only other
+			// path byID takes, fits this method's own template.
+			if !byID || declared[req.URL.Path] {
+				if methods := allowed(routes, req.URL.Path); len(methods) > 0 && !slices.Contains(methods, req.Method) {
+					r.MethodNotAllowed.ServeHTTP(w, req)
+					return
+				}
 			}
-			if g.byID != nil && rest != "" && !strings.Contains(rest, "/") {
+			if byID {
 				g.byID(w, req, httprouter.Params{{Key: g.param, Value: rest}})
 				return
 			}

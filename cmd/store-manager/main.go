@@ -131,10 +131,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	handshake := func(cmd redis.Cmder) bool {
 		return strings.EqualFold(cmd.Name(), "hello") || redisotel.DefaultCommandFilter(cmd)
 	}
-	if err := redisotel.InstrumentTracing(rdb, redisotel.WithDialFilter(true), redisotel.WithCommandFilter(handshake)); err != nil {
+	if err := redisotel.InstrumentTracing(rdb, redisotel.WithDialFilter(true), redisotel.WithCommandFilter(handshake),
+		redisotel.WithCallerEnabled(false)); err != nil {
 		return fmt.Errorf("trace redis: %w", err)
 	}
 	reads := readmodel.New(rdb, cfg.Stack.RedisPrefix())
+	batched, err := rdb.AutoPipeline()
+	if err != nil {
+		return fmt.Errorf("redis pipelines: %w", err)
+	}
+	reads.BatchReads(batched)
 	svc := store.New(queries, reads)
 	svc.LimitOpenOrders(int64(cfg.MaxOpenOrders))
 

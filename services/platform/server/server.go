@@ -130,9 +130,10 @@ var requestsShed = promauto.NewCounter(prometheus.CounterOpts{
 
 // NewHTTP returns an HTTP server for handler with the timeouts every service
 // uses, and the process's Prometheus metrics at /metrics (not published
-// through the gateway). Every other request but health checks and streams
-// is a server span, named by its route (httpkit names it), continuing the
-// caller's trace when its traceparent header names one. It works on at most
+// through the gateway). Every other request but health checks, streams
+// and the reads tracing.TraceRequest leaves out is a server span, named by
+// its route (httpkit names it), continuing the caller's trace when its
+// traceparent header names one. It works on at most
 // maxInFlight requests at once
 // (DefaultMaxInFlight when 0) and answers the others 503 at once, with
 // Retry-After, rather than queueing them in memory; /metrics, the health
@@ -162,6 +163,11 @@ func NewHTTP(addr string, handler http.Handler, maxInFlight int) *http.Server {
 				_, _ = w.Write([]byte(`{"error":"the service is busy: retry in a second"}` + "\n"))
 				return
 			}
+		}
+		r, sampled := tracing.TraceRequest(r)
+		if !sampled {
+			handler.ServeHTTP(w, r)
+			return
 		}
 		traced.ServeHTTP(w, tracing.WithRoute(r))
 	})

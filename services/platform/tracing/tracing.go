@@ -8,6 +8,8 @@ package tracing
 
 import (
 	"context"
+	"encoding/binary"
+	"math/rand/v2"
 	"errors"
 	"fmt"
 	"net/http"
@@ -145,9 +147,46 @@ func (s entrySampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sampl
 	case p.Kind != trace.SpanKindServer && p.Kind != trace.SpanKindConsumer:
 		return sdktrace.SamplingResult{Decision: sdktrace.Drop, Tracestate: trace.SpanContextFromContext(p.ParentContext).TraceState()}
 	case p.Kind == trace.SpanKindServer && readRequest(p.Attributes):
+		if chosen, _ := p.ParentContext.Value(readChosenKey{}).(bool); chosen {
+			return sdktrace.SamplingResult{Decision: sdktrace.RecordAndSample}
+		}
 		return s.reads.ShouldSample(p)
 	}
 	return s.writes.ShouldSample(p)
+}
+
+// readChosenKey marks, in a read request's context, that TraceRequest
+// already chose to trace it: the sampler does not draw a second time.
+type readChosenKey struct{}
+
+// installed is the sampler Setup installed, which TraceRequest asks about
+// reads; nil when no span is exported.
+var installed sdktrace.Sampler
+
+// TraceRequest decides, before any span exists, whether a read request (GET
+// or HEAD) that comes without a traceparent is traced: most are not
+// (ReadsSampled), and a read served outside any span costs nothing for
+// tracing, where an unsampled span would still cost a fair part of a
+// cheap read. It returns false for such a read the sampler declines (or
+// when no span is exported); else true, with r marked so that the server
+// span's sampler keeps the decision made here. Every other request is
+// traced as the sampler decides on its server span.
+func TraceRequest(r *http.Request) (*http.Request, bool) {
+	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || r.Header.Get("traceparent") != "" {
+		return r, true
+	}
+	if installed == nil {
+		return r, false
+	}
+	var id trace.TraceID
+	binary.LittleEndian.PutUint64(id[:8], rand.Uint64())
+	binary.LittleEndian.PutUint64(id[8:], rand.Uint64())
+	p := sdktrace.SamplingParameters{ParentContext: r.Context(), TraceID: id, Kind: trace.SpanKindServer,
+		Attributes: []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(r.Method)}}
+	if installed.ShouldSample(p).Decision != sdktrace.RecordAndSample {
+		return r, false
+	}
+	return r.WithContext(context.WithValue(r.Context(), readChosenKey{}, true)), true
 }
 
 // readRequest reports a GET or HEAD request, by the attributes its server
@@ -174,6 +213,7 @@ func (s entrySampler) Description() string {
 func Setup(ctx context.Context, service string, cfg Config) (func(context.Context) error, error) {
 	otel.SetTextMapPropagator(propagation.TraceContext{})
 	if cfg.Exporter == ExporterNone {
+		installed = nil
 		return func(context.Context) error { return nil }, nil
 	}
 	exp, err := zipkin.New(cfg.Endpoint, zipkin.WithClient(&http.Client{Timeout: 5 * time.Second}))
@@ -186,6 +226,7 @@ func Setup(ctx context.Context, service string, cfg Config) (func(context.Contex
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res), sdktrace.WithSampler(cfg.Sampler))
 	otel.SetTracerProvider(tp)
+	installed = cfg.Sampler
 	return tp.Shutdown, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"strconv"
 
 	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/store-manager/store-manager/services/platform/events"
 	"github.com/store-manager/store-manager/services/store"
@@ -65,13 +66,29 @@ return 1`)
 
 // Store reads and writes the read models in one Redis database, under one key prefix.
 type Store struct {
-	rdb    redis.UniversalClient
-	prefix string
+	rdb     redis.UniversalClient
+	batched redis.Cmdable // single-key reads outside a traced span; nil: rdb
+	prefix  string
 }
 
 // New returns a Store on rdb whose keys all start with prefix.
 func New(rdb redis.UniversalClient, prefix string) *Store {
 	return &Store{rdb: rdb, prefix: prefix}
+}
+
+// BatchReads sends the reads of one product or one order through ap (a
+// client's AutoPipeline): concurrent requests then share one round trip to
+// Redis, where each would take its own, which is most of a read's cost.
+// A read inside a traced span still takes its own, so that its trace
+// shows its command.
+func (s *Store) BatchReads(ap redis.Cmdable) { s.batched = ap }
+
+// reader is the client a single-key read in ctx goes through.
+func (s *Store) reader(ctx context.Context) redis.Cmdable {
+	if s.batched == nil || trace.SpanFromContext(ctx).IsRecording() {
+		return s.rdb
+	}
+	return s.batched
 }
 
 // PutProduct records a product's details unless it was deleted.
@@ -107,7 +124,7 @@ func (s *Store) PutOrder(ctx context.Context, o events.Order) error {
 
 // Product returns a product with its stock.
 func (s *Store) Product(ctx context.Context, id int64) (store.Product, store.Presence, error) {
-	h, err := s.rdb.HGetAll(ctx, s.productKey(id)).Result()
+	h, err := s.reader(ctx).HGetAll(ctx, s.productKey(id)).Result()
 	if err != nil {
 		return store.Product{}, store.Missing, fmt.Errorf("read product %d: %w", id, err)
 	}
@@ -139,7 +156,7 @@ func decodeProduct(id int64, h map[string]string) (store.Product, store.Presence
 
 // Order returns an order snapshot.
 func (s *Store) Order(ctx context.Context, id int64) (events.Order, store.Presence, error) {
-	h, err := s.rdb.HMGet(ctx, s.orderKey(id), "json", "deleted").Result()
+	h, err := s.reader(ctx).HMGet(ctx, s.orderKey(id), "json", "deleted").Result()
 	if err != nil {
 		return events.Order{}, store.Missing, fmt.Errorf("read order %d: %w", id, err)
 	}
