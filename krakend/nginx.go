@@ -5,6 +5,7 @@ import (
 	"math"
 	"net/url"
 	"regexp"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -18,6 +19,7 @@ type NginxOptions struct {
 	Listen   string              // address:port to listen on
 	StateDir string              // where nginx keeps its pid, temp files and logs
 	Backends map[string][]string // backend host URL in krakend.json -> every address:port that serves it here
+	Workers  int                 // nginx worker processes (default: half the machine's cores, at least one)
 }
 
 type nginxUpstream struct {
@@ -172,12 +174,19 @@ func (c Config) Nginx(o NginxOptions) (string, error) {
 	if o.Name == "" {
 		o.Name = "gateway"
 	}
-	err := nginxTemplate.Execute(&b, map[string]any{"Name": o.Name, "Listen": o.Listen, "State": o.StateDir, "Upstreams": ups, "Locations": locs})
+	if o.Workers <= 0 {
+		// The gateway shares the machine with the services it proxies: on two
+		// cores, one worker used a sixth to a fifth less CPU per proxied read
+		// than two in make bench.
+		o.Workers = max(1, runtime.NumCPU()/2)
+	}
+	err := nginxTemplate.Execute(&b, map[string]any{"Name": o.Name, "Listen": o.Listen, "State": o.StateDir, "Workers": o.Workers,
+		"Upstreams": ups, "Locations": locs})
 	return b.String(), err
 }
 
 var nginxTemplate = template.Must(template.New("nginx").Parse(`# Generated from krakend/krakend.json by gatewayconf. Do not edit: change krakend.json.
-worker_processes 2;
+worker_processes {{.Workers}};
 daemon on;
 user root;
 pid {{.State}}/run/{{.Name}}.pid;

@@ -115,17 +115,28 @@ func TestBench(t *testing.T) {
 	add(benchFigure{Name: "floor: the saga's database work alone (services' code, no Kafka, Connect or HTTP)", Value: floor.PerSecond, Unit: "sagas/s"})
 	add(benchFigure{Name: "  floor's CPU per saga (MariaDB and its clients)", Value: floor.CPUms, Unit: "ms"})
 
-	// Reads: one product's stock, from store-manager, through the gateway, and Redis's own GET rate.
+	// Reads: one product's stock, from store-manager, through the gateway,
+	// and Redis's own GET rate, side by side in three rounds. This machine's
+	// pace moves by up to a third from one minute to the next, for every
+	// process at once, so each ratio is the median of the rounds' own ratios,
+	// and each rate the median of its rounds.
 	product := s.Product(t, "1.00", 10)
 	s.StockSettles(t, product, 10)
 	path := fmt.Sprintf("/stocks/%d", product)
-	direct := httpRate(t, "GET", storeURL+path, nil, window)
-	gateway := httpRate(t, "GET", systemkit.GatewayURL()+path, nil, window)
-	redisGet := redisBenchmarkGet(t, st.RedisAddr)
-	add(benchFigure{Name: "reads direct (GET /stocks/{id})", Value: direct, Unit: "req/s", Ceiling: fmt.Sprintf("redis-benchmark GET %.0f/s", redisGet),
-		Ratio: direct / redisGet, Target: "≥ 25 % of Redis", Met: met(direct/redisGet >= 0.25)})
-	add(benchFigure{Name: "reads through the gateway", Value: gateway, Unit: "req/s", Ceiling: fmt.Sprintf("direct %.0f/s", direct),
-		Ratio: gateway / direct, Target: "≥ 75 % of direct", Met: met(gateway/direct >= 0.75)})
+	var directs, gateways, redisGets, ofRedis, ofDirect []float64
+	for range 3 {
+		direct := httpRate(t, "GET", storeURL+path, nil, 3*time.Second)
+		gateway := httpRate(t, "GET", systemkit.GatewayURL()+path, nil, 3*time.Second)
+		redisGet := redisBenchmarkGet(t, st.RedisAddr)
+		t.Logf("reads: direct %.0f/s, through the gateway %.0f/s, redis-benchmark GET %.0f/s", direct, gateway, redisGet)
+		directs, gateways, redisGets = append(directs, direct), append(gateways, gateway), append(redisGets, redisGet)
+		ofRedis, ofDirect = append(ofRedis, direct/redisGet), append(ofDirect, gateway/direct)
+	}
+	direct, gateway, redisGet := median(directs), median(gateways), median(redisGets)
+	add(benchFigure{Name: "reads direct (GET /stocks/{id}), median of 3 rounds", Value: direct, Unit: "req/s", Ceiling: fmt.Sprintf("redis-benchmark GET %.0f/s", redisGet),
+		Ratio: median(ofRedis), Target: "≥ 25 % of Redis", Met: met(median(ofRedis) >= 0.25)})
+	add(benchFigure{Name: "reads through the gateway, median of 3 rounds", Value: gateway, Unit: "req/s", Ceiling: fmt.Sprintf("direct %.0f/s", direct),
+		Ratio: median(ofDirect), Target: "≥ 75 % of direct", Met: met(median(ofDirect) >= 0.75)})
 
 	// Writes: POST /orders at 16 connections, and a raw insert loop of order rows on the same MariaDB.
 	user := s.User(t)
@@ -376,6 +387,13 @@ func profileAddr(logFile string) string {
 
 func met(ok bool) *bool { return &ok }
 
+// median is the middle of an odd number of values.
+func median(vs []float64) float64 {
+	sorted := slices.Clone(vs)
+	slices.Sort(sorted)
+	return sorted[len(sorted)/2]
+}
+
 // metricValue reads one series of a service's /metrics, 0 when it is absent.
 func metricValue(t *testing.T, base, series string) float64 {
 	t.Helper()
@@ -456,7 +474,7 @@ func httpRate(t *testing.T, method, url string, body func() []byte, d time.Durat
 func redisBenchmarkGet(t *testing.T, addr string) float64 {
 	t.Helper()
 	host, port, _ := net.SplitHostPort(addr)
-	out, err := exec.Command("redis-benchmark", "-h", host, "-p", port, "-t", "get", "-n", "400000",
+	out, err := exec.Command("redis-benchmark", "-h", host, "-p", port, "-t", "get", "-n", "250000",
 		"-c", strconv.Itoa(benchClients), "--csv").Output()
 	if err != nil {
 		t.Fatalf("redis-benchmark: %v", err)
