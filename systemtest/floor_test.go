@@ -39,11 +39,11 @@ const (
 type floorRun struct {
 	Sagas      int                `json:"sagas"`
 	PerSecond  float64            `json:"sagas_per_s"`
-	CPUms      float64            `json:"cpu_ms_per_saga"`        // MariaDB and the clients together
-	CPUmsPer   map[string]float64 `json:"cpu_ms_per_saga_by"`     // mariadb, clients
-	DBPerSaga  map[string]float64 `json:"mariadb_per_saga"`       // SHOW GLOBAL STATUS deltas
-	Statements float64            `json:"statements_per_saga"`    // of which the relay's stand-in reads: 2 per batch
-	Relay      float64            `json:"relay_reads_per_saga"`   // the statements standing in for Kafka
+	CPUms      float64            `json:"cpu_ms_per_saga"`      // MariaDB and the clients together
+	CPUmsPer   map[string]float64 `json:"cpu_ms_per_saga_by"`   // mariadb, clients
+	DBPerSaga  map[string]float64 `json:"mariadb_per_saga"`     // SHOW GLOBAL STATUS deltas
+	Statements float64            `json:"statements_per_saga"`  // of which the relay's stand-in reads: 2 per batch
+	Relay      float64            `json:"relay_reads_per_saga"` // the statements standing in for Kafka
 	Duration   float64            `json:"duration_s"`
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/redis/go-redis/extra/redisotel/v9"
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
 
 	"github.com/store-manager/store-manager/api/graphql"
 	"github.com/store-manager/store-manager/api/httpkit"
@@ -125,7 +126,16 @@ func run(ctx context.Context, cfg Config, log *slog.Logger) error {
 	}
 	defer queries.Close()
 
-	rdb := redis.NewClient(&redis.Options{Addr: cfg.Stack.RedisAddr, Password: cfg.Stack.RedisPassword, PoolSize: 64, MinIdleConns: 8})
+	// The read models' values are small (an order's JSON is under a
+	// kilobyte): 4 KiB buffers per connection instead of 32 KiB each way, and
+	// 16 KiB for the pipelines of batched reads instead of 128 KiB. No Redis
+	// here sends maintenance notifications (a Redis Cloud feature), so the
+	// client does not ask for them on every new connection.
+	rdb := redis.NewClient(&redis.Options{
+		Addr: cfg.Stack.RedisAddr, Password: cfg.Stack.RedisPassword, PoolSize: 64, MinIdleConns: 8,
+		ReadBufferSize: 4 << 10, WriteBufferSize: 4 << 10, PipelineReadBufferSize: 16 << 10, PipelineWriteBufferSize: 16 << 10,
+		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
+	})
 	defer rdb.Close()
 	// The read models' commands, not a new connection's handshake (HELLO, AUTH).
 	handshake := func(cmd redis.Cmder) bool {

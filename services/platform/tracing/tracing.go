@@ -9,9 +9,9 @@ package tracing
 import (
 	"context"
 	"encoding/binary"
-	"math/rand/v2"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"

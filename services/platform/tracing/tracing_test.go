@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -155,5 +156,56 @@ func TestOutboxContextAndLogs(t *testing.T) {
 	}
 	if _, ok := outside["trace_id"]; ok {
 		t.Errorf("a line outside a span = %v", outside)
+	}
+}
+
+// A read that comes without a trace is left out before any span exists when
+// the installed sampler declines it; a read it keeps is marked, and its
+// server span is then sampled without a second draw. Other requests, and a
+// read that continues a trace, are always handed to the server span.
+func TestTraceRequest(t *testing.T) {
+	defer func(s sdktrace.Sampler) { installed = s }(installed)
+	never, err := ParseSampler("always_off", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name        string
+		sampler     sdktrace.Sampler
+		method      string
+		traceparent string
+		want        bool
+	}{
+		{"a read, nothing exported", nil, "GET", "", false},
+		{"a read the sampler declines", never, "GET", "", false},
+		{"a HEAD the sampler declines", never, "HEAD", "", false},
+		{"a read the sampler keeps", sdktrace.ParentBased(entrySampler{writes: sdktrace.AlwaysSample(), reads: sdktrace.AlwaysSample()}), "GET", "", true},
+		{"a write", never, "POST", "", true},
+		{"a read in the caller's trace", never, "GET", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			installed = tt.sampler
+			r := httptest.NewRequest(tt.method, "/stocks/1", nil)
+			if tt.traceparent != "" {
+				r.Header.Set("traceparent", tt.traceparent)
+			}
+			r2, got := TraceRequest(r)
+			if got != tt.want {
+				t.Fatalf("traced %v, want %v", got, tt.want)
+			}
+			chosen, _ := r2.Context().Value(readChosenKey{}).(bool)
+			if wantMark := tt.want && tt.traceparent == "" && (tt.method == "GET" || tt.method == "HEAD"); chosen != wantMark {
+				t.Errorf("marked %v, want %v", chosen, wantMark)
+			}
+		})
+	}
+	// A marked read is sampled by DefaultSampler whatever its trace id.
+	marked := context.WithValue(context.Background(), readChosenKey{}, true)
+	high := trace.TraceID{8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff, 12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff}
+	res := DefaultSampler().ShouldSample(sdktrace.SamplingParameters{ParentContext: marked, TraceID: high, Kind: trace.SpanKindServer,
+		Attributes: []attribute.KeyValue{semconv.HTTPRequestMethodKey.String("GET")}})
+	if res.Decision != sdktrace.RecordAndSample {
+		t.Errorf("a read TraceRequest chose was not sampled: %v", res.Decision)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -305,4 +306,79 @@ func TestEverySagaEventReachesTheReadModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	projected([]string{"OrderCreated", "StockDecreased", "PaymentCreated", "SagaCompleted", "OrderCreationFailed", "SagaCompleted"})
+}
+
+// A product or an order reads the same through the client's own round trips
+// and through pipelines shared by concurrent reads (BatchReads): present,
+// deleted or missing.
+func TestBatchedReadsReadTheSame(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	prefix := "batchtest:" + stacktest.Suffix() + ":"
+	plain := readmodel.New(e.rdb, prefix)
+	t.Cleanup(func() { _ = plain.Reset(context.Background()) })
+	ap, err := e.rdb.AutoPipeline()
+	if err != nil {
+		t.Fatal(err)
+	}
+	batched := readmodel.New(e.rdb, prefix)
+	batched.BatchReads(ap)
+	for id := int64(1); id <= 3; id++ {
+		if err := plain.PutProduct(ctx, events.Product{ID: id, Name: fmt.Sprint("p", id), SKU: fmt.Sprint("S", id), Price: "2.50"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := plain.PutStock(ctx, events.Stock{ProductID: id, Quantity: int32(10 * id), Version: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := plain.PutOrder(ctx, events.Order{ID: id, UserID: 7, Status: "Completed", Version: 2}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := plain.DeleteProduct(ctx, 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.PutOrder(ctx, events.Order{ID: 3, Deleted: true, Version: 3}); err != nil {
+		t.Fatal(err)
+	}
+	type read struct {
+		product          store.Product
+		order            events.Order
+		ofProduct, ofOrd store.Presence
+	}
+	readAll := func(rm *readmodel.Store) map[int64]read {
+		out := map[int64]read{}
+		for id := int64(1); id <= 4; id++ {
+			p, pp, err := rm.Product(ctx, id)
+			if err != nil {
+				t.Error(err)
+			}
+			o, op, err := rm.Order(ctx, id)
+			if err != nil {
+				t.Error(err)
+			}
+			out[id] = read{p, o, pp, op}
+		}
+		return out
+	}
+	want := readAll(plain)
+	if want[1].ofProduct != store.Present || want[1].product.Quantity != 10 || want[3].ofProduct != store.Deleted ||
+		want[4].ofProduct != store.Missing || want[1].ofOrd != store.Present || want[3].ofOrd != store.Deleted || want[4].ofOrd != store.Missing {
+		t.Fatalf("plain reads: %+v", want)
+	}
+	// Many at once, so that reads share pipelines.
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got := readAll(batched)
+			for id, w := range want {
+				g := got[id]
+				if g.ofProduct != w.ofProduct || g.product != w.product || g.ofOrd != w.ofOrd || g.order.ID != w.order.ID || g.order.Status != w.order.Status {
+					t.Errorf("id %d: batched %+v, plain %+v", id, g, w)
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }
