@@ -47,6 +47,22 @@ type floorRun struct {
 	Duration   float64            `json:"duration_s"`
 }
 
+// meanFloor is the mean of two measures of the floor: its rate, its CPU
+// per saga and its statements, commits and fsyncs per saga.
+func meanFloor(a, b floorRun) floorRun {
+	mean := func(x, y float64) float64 { return (x + y) / 2 }
+	m := floorRun{Sagas: a.Sagas + b.Sagas, PerSecond: mean(a.PerSecond, b.PerSecond), CPUms: mean(a.CPUms, b.CPUms),
+		Statements: mean(a.Statements, b.Statements), Relay: mean(a.Relay, b.Relay), Duration: a.Duration + b.Duration,
+		CPUmsPer: map[string]float64{}, DBPerSaga: map[string]float64{}}
+	for k := range a.CPUmsPer {
+		m.CPUmsPer[k] = mean(a.CPUmsPer[k], b.CPUmsPer[k])
+	}
+	for k := range a.DBPerSaga {
+		m.DBPerSaga[k] = mean(a.DBPerSaga[k], b.DBPerSaga[k])
+	}
+	return m
+}
+
 // sagaFloor measures the floor: the saga's own database work, replayed by
 // the services' own code (store.Service.CreateOrder, whose concurrent
 // orders commit in groups, and the saga handlers of both services, each
