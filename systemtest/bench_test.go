@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -775,19 +774,10 @@ func pauseRelay(t *testing.T, st config.Stack) (resume func()) {
 		t.Fatal(err)
 	}
 	c := connectors.NewClient(st.ConnectURL)
-	put := func(name, action string) {
-		req, _ := http.NewRequest(http.MethodPut, st.ConnectURL+"/connectors/"+url.PathEscape(name)+"/"+action, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
+	for _, conn := range own {
+		if err := c.Pause(context.Background(), conn.Name); err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode >= 300 {
-			t.Fatalf("%s connector %s: %s", action, name, resp.Status)
-		}
-	}
-	for _, conn := range own {
-		put(conn.Name, "pause")
 	}
 	for _, conn := range own {
 		stacktest.Eventually(t, time.Minute, "connector "+conn.Name+" paused", func() bool {
@@ -806,11 +796,13 @@ func pauseRelay(t *testing.T, st config.Stack) (resume func()) {
 	var once sync.Once
 	resume = func() {
 		once.Do(func() {
-			for _, conn := range own {
-				put(conn.Name, "resume")
-			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
+			for _, conn := range own {
+				if err := c.Resume(ctx, conn.Name); err != nil {
+					t.Fatal(err)
+				}
+			}
 			for _, conn := range own {
 				if _, err := c.WaitRunning(ctx, conn.Name); err != nil {
 					t.Fatal(err)

@@ -58,7 +58,7 @@ func (c *Client) ResetOffsets(ctx context.Context, name string) (err error) {
 		return err
 	}
 	defer func() {
-		if rerr := c.retrying(context.WithoutCancel(ctx), http.MethodPut, base+"/resume"); err == nil {
+		if rerr := c.Resume(context.WithoutCancel(ctx), name); err == nil {
 			err = rerr
 		}
 	}()
@@ -74,6 +74,19 @@ func (c *Client) ResetOffsets(ctx context.Context, name string) (err error) {
 		}
 	}
 	return c.retrying(ctx, http.MethodDelete, base+"/offsets")
+}
+
+// Pause pauses a connector and its tasks: they stop relaying, and the rows
+// they would relay wait until Resume. A request the worker refuses while its
+// cluster rebalances is made again.
+func (c *Client) Pause(ctx context.Context, name string) error {
+	return c.retrying(ctx, http.MethodPut, path.Join("/connectors", url.PathEscape(name), "pause"))
+}
+
+// Resume starts a paused or stopped connector and its tasks again. A request
+// the worker refuses while its cluster rebalances is made again.
+func (c *Client) Resume(ctx context.Context, name string) error {
+	return c.retrying(ctx, http.MethodPut, path.Join("/connectors", url.PathEscape(name), "resume"))
 }
 
 // retrying makes a request without a body, again while the worker answers

@@ -159,6 +159,13 @@ func (s entrySampler) ShouldSample(p sdktrace.SamplingParameters) sdktrace.Sampl
 // already chose to trace it: the sampler does not draw a second time.
 type readChosenKey struct{}
 
+// readAttrs are the attributes TraceRequest shows the sampler, by method:
+// made once, not for every read.
+var readAttrs = map[string][]attribute.KeyValue{
+	http.MethodGet:  {semconv.HTTPRequestMethodKey.String(http.MethodGet)},
+	http.MethodHead: {semconv.HTTPRequestMethodKey.String(http.MethodHead)},
+}
+
 // installed is the sampler Setup installed, which TraceRequest asks about
 // reads; nil when no span is exported.
 var installed sdktrace.Sampler
@@ -181,8 +188,7 @@ func TraceRequest(r *http.Request) (*http.Request, bool) {
 	var id trace.TraceID
 	binary.LittleEndian.PutUint64(id[:8], rand.Uint64())
 	binary.LittleEndian.PutUint64(id[8:], rand.Uint64())
-	p := sdktrace.SamplingParameters{ParentContext: r.Context(), TraceID: id, Kind: trace.SpanKindServer,
-		Attributes: []attribute.KeyValue{semconv.HTTPRequestMethodKey.String(r.Method)}}
+	p := sdktrace.SamplingParameters{ParentContext: r.Context(), TraceID: id, Kind: trace.SpanKindServer, Attributes: readAttrs[r.Method]}
 	if installed.ShouldSample(p).Decision != sdktrace.RecordAndSample {
 		return r, false
 	}
