@@ -187,6 +187,8 @@ worker_processes {{.Workers}};
 daemon on;
 user root;
 pid {{.State}}/run/{{.Name}}.pid;
+# After a reload, the old workers close their connections within this (a stock stream stays open otherwise).
+worker_shutdown_timeout 10s;
 error_log {{.State}}/logs/{{.Name}}-error.log warn;
 
 events {

@@ -74,6 +74,13 @@ alive() {
   [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]
 }
 
+# any_alive PID...: whether any of the processes still runs.
+any_alive() {
+  local pid
+  for pid in "$@"; do kill -0 "$pid" 2>/dev/null && return 0; done
+  return 1
+}
+
 # wait_for NAME LOGFILE CMD...: polls CMD until it succeeds or the timeout passes.
 wait_for() {
   local name=$1 logfile=$2; shift 2
@@ -500,7 +507,20 @@ gateway() {
     || { tail -n 20 "$LOGS/$inst-error.log" >&2; die "the generated gateway config is invalid"; }
   if alive "$inst"; then
     log "reloading $inst"
+    # nginx -s reload only signals the master: the old workers go on serving, then close
+    # their kept-alive connections, after the command returns. A client that sends a
+    # request on one as it closes gets no answer, so the reload ends when they are gone
+    # (worker_shutdown_timeout in the config bounds how long they stay).
+    local master old
+    master=$(cat "$RUN/$inst.pid")
+    old=$(pgrep -P "$master" || true)
     nginx -c "$conf" -p "$ISTATE/nginx" -s reload 2>>"$LOGS/$inst-error.log"
+    local deadline=$((SECONDS + START_TIMEOUT))
+    # shellcheck disable=SC2086 # one pid per word
+    while any_alive $old; do
+      [ $SECONDS -lt $deadline ] || fail "$inst" "$LOGS/$inst-error.log"
+      sleep 0.1
+    done
   else
     log "starting $inst on $addr"
     nginx -c "$conf" -p "$ISTATE/nginx" 9>&-
