@@ -3,6 +3,8 @@ package systemtest
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -56,7 +58,7 @@ func startStream(s systemkit.System, user int64, products []int64, every time.Du
 			cs.slowest = max(cs.slowest, took)
 			switch {
 			case err != nil:
-				cs.refused = append(cs.refused, "no answer: "+err.Error())
+				cs.refused = append(cs.refused, "no answer at "+start.Format("15:04:05.000")+": "+err.Error())
 			case r.Status == 201:
 				cs.accepted = append(cs.accepted, r.Int("order_id"))
 			default:
@@ -133,11 +135,16 @@ func invariants(t *testing.T, s systemkit.System, settle time.Duration, user int
 			t.Errorf("order %d was accepted (201) but does not exist", id)
 		}
 	}
+	unanswered := false
 	for _, r := range cs.refused {
 		if !strings.Contains(r, "application/json") || !(strings.HasPrefix(r, "502") || strings.HasPrefix(r, "503") ||
 			strings.HasPrefix(r, "504")) {
 			t.Errorf("a request refused during the failure got %s", r[:min(len(r), 200)])
+			unanswered = unanswered || strings.HasPrefix(r, "no answer")
 		}
+	}
+	if unanswered {
+		logTail(t, systemkit.Instance().Process("gateway")+"-error.log", 30)
 	}
 	if cs.slowest > 8*time.Second {
 		t.Errorf("a request took %s: past the gateway's timeout", cs.slowest)
@@ -237,6 +244,19 @@ func TestOneReplicaOfEachKilledMidStream(t *testing.T) {
 	cs.waitAccepted(t, cs.count()+40) // the gateway keeps placing orders with the survivor
 	cs.end()
 	invariants(t, s, 60*time.Second, user, products, cs)
+}
+
+// logTail logs the last n lines of one of the instance's log files, to tell
+// what a component saw when a request went wrong.
+func logTail(t *testing.T, name string, n int) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(systemkit.StateDir(), "logs", name))
+	if err != nil {
+		t.Logf("no %s: %v", name, err)
+		return
+	}
+	lines := strings.Split(strings.TrimRight(string(raw), "\n"), "\n")
+	t.Logf("the last lines of %s:\n%s", name, strings.Join(lines[max(0, len(lines)-n):], "\n"))
 }
 
 // replicaURL is where replica k of a service of the instance under test listens.
