@@ -63,11 +63,11 @@ func TestPayAndDeleteAtOnce(t *testing.T) {
 		}
 	}
 	st := stacktest.Stack(t)
-	ps, os, err := reconcile.Read(context.Background(), paymentsdb.New(stacktest.Open(t, st.PaymentsDSN)), storedb.New(stacktest.Open(t, st.StoreDSN)))
+	found, err := reconcile.Reconcile(context.Background(), paymentsdb.New(stacktest.Open(t, st.PaymentsDSN)), storedb.New(stacktest.Open(t, st.StoreDSN)), time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, d := range reconcile.Compare(ps, os, time.Now()) {
+	for _, d := range found {
 		for _, id := range ids {
 			if d.OrderID == id {
 				t.Errorf("payments and orders disagree: %s", d)

@@ -59,10 +59,5 @@ func reconcileCmd(ctx context.Context, cfg config.Stack, args []string) error {
 // reconcileOnce reads both databases and compares them, leaving out what
 // changed in the last settle.
 func reconcileOnce(ctx context.Context, pdb, sdb *sql.DB, settle time.Duration) ([]reconcile.Disagreement, error) {
-	settled := time.Now().Add(-settle)
-	payments, orders, err := reconcile.Read(ctx, paymentsdb.New(pdb), storedb.New(sdb))
-	if err != nil {
-		return nil, err
-	}
-	return reconcile.Compare(payments, orders, settled), nil
+	return reconcile.Reconcile(ctx, paymentsdb.New(pdb), storedb.New(sdb), time.Now().Add(-settle))
 }

@@ -45,8 +45,8 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.getPaymentForUpdateStmt, err = db.PrepareContext(ctx, getPaymentForUpdate); err != nil {
 		return nil, fmt.Errorf("error preparing query GetPaymentForUpdate: %w", err)
 	}
-	if q.listPaymentsAfterStmt, err = db.PrepareContext(ctx, listPaymentsAfter); err != nil {
-		return nil, fmt.Errorf("error preparing query ListPaymentsAfter: %w", err)
+	if q.listPaymentsAfterOrderStmt, err = db.PrepareContext(ctx, listPaymentsAfterOrder); err != nil {
+		return nil, fmt.Errorf("error preparing query ListPaymentsAfterOrder: %w", err)
 	}
 	if q.markPaymentPaidStmt, err = db.PrepareContext(ctx, markPaymentPaid); err != nil {
 		return nil, fmt.Errorf("error preparing query MarkPaymentPaid: %w", err)
@@ -100,9 +100,9 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing getPaymentForUpdateStmt: %w", cerr)
 		}
 	}
-	if q.listPaymentsAfterStmt != nil {
-		if cerr := q.listPaymentsAfterStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing listPaymentsAfterStmt: %w", cerr)
+	if q.listPaymentsAfterOrderStmt != nil {
+		if cerr := q.listPaymentsAfterOrderStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing listPaymentsAfterOrderStmt: %w", cerr)
 		}
 	}
 	if q.markPaymentPaidStmt != nil {
@@ -171,7 +171,7 @@ type Queries struct {
 	getPaymentByOrderStmt          *sql.Stmt
 	getPaymentByOrderForUpdateStmt *sql.Stmt
 	getPaymentForUpdateStmt        *sql.Stmt
-	listPaymentsAfterStmt          *sql.Stmt
+	listPaymentsAfterOrderStmt     *sql.Stmt
 	markPaymentPaidStmt            *sql.Stmt
 	refundPaymentStmt              *sql.Stmt
 	voidOrderStmt                  *sql.Stmt
@@ -189,7 +189,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		getPaymentByOrderStmt:          q.getPaymentByOrderStmt,
 		getPaymentByOrderForUpdateStmt: q.getPaymentByOrderForUpdateStmt,
 		getPaymentForUpdateStmt:        q.getPaymentForUpdateStmt,
-		listPaymentsAfterStmt:          q.listPaymentsAfterStmt,
+		listPaymentsAfterOrderStmt:     q.listPaymentsAfterOrderStmt,
 		markPaymentPaidStmt:            q.markPaymentPaidStmt,
 		refundPaymentStmt:              q.refundPaymentStmt,
 		voidOrderStmt:                  q.voidOrderStmt,

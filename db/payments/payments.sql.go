@@ -153,17 +153,17 @@ func (q *Queries) GetPaymentForUpdate(ctx context.Context, id int64) (GetPayment
 	return i, err
 }
 
-const listPaymentsAfter = `-- name: ListPaymentsAfter :many
+const listPaymentsAfterOrder = `-- name: ListPaymentsAfterOrder :many
 SELECT id, order_id, total_amount, is_paid, created_at, paid_at, voided_at, refunded_at, refunded_amount FROM payments
-WHERE id > ? ORDER BY id LIMIT ?
+WHERE order_id > ? ORDER BY order_id LIMIT ?
 `
 
-type ListPaymentsAfterParams struct {
-	ID    int64
-	Limit int32
+type ListPaymentsAfterOrderParams struct {
+	OrderID int64
+	Limit   int32
 }
 
-type ListPaymentsAfterRow struct {
+type ListPaymentsAfterOrderRow struct {
 	ID             int64
 	OrderID        int64
 	TotalAmount    string
@@ -175,16 +175,17 @@ type ListPaymentsAfterRow struct {
 	RefundedAmount sql.NullString
 }
 
-// A page of payments in id order, after an id, for reconciliation.
-func (q *Queries) ListPaymentsAfter(ctx context.Context, arg ListPaymentsAfterParams) ([]ListPaymentsAfterRow, error) {
-	rows, err := q.query(ctx, q.listPaymentsAfterStmt, listPaymentsAfter, arg.ID, arg.Limit)
+// A page of payments in order id order, after an order id, for reconciliation
+// (payments_order_uq: an order has one payment at most).
+func (q *Queries) ListPaymentsAfterOrder(ctx context.Context, arg ListPaymentsAfterOrderParams) ([]ListPaymentsAfterOrderRow, error) {
+	rows, err := q.query(ctx, q.listPaymentsAfterOrderStmt, listPaymentsAfterOrder, arg.OrderID, arg.Limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []ListPaymentsAfterRow
+	var items []ListPaymentsAfterOrderRow
 	for rows.Next() {
-		var i ListPaymentsAfterRow
+		var i ListPaymentsAfterOrderRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.OrderID,

@@ -4,82 +4,155 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math"
+	"time"
 
 	paymentsdb "github.com/store-manager/store-manager/db/payments"
 	storedb "github.com/store-manager/store-manager/db/store"
 	"github.com/store-manager/store-manager/services/platform/money"
 )
 
-// page is how many rows Read fetches per statement.
+// page is how many rows each side reads per statement.
 const page = 1000
 
-// Read fetches every payment and every order's money, a page at a time in
-// id order. The payments are read first: a payment created meanwhile is
-// then missing from this run, never its order.
-func Read(ctx context.Context, payments *paymentsdb.Queries, orders *storedb.Queries) ([]Payment, []Order, error) {
-	var ps []Payment
-	err := pages(func(after int64) ([]paymentsdb.ListPaymentsAfterRow, error) {
-		return payments.ListPaymentsAfter(ctx, paymentsdb.ListPaymentsAfterParams{ID: after, Limit: page})
-	}, func(r paymentsdb.ListPaymentsAfterRow) (int64, error) {
-		amount, err := money.Parse(r.TotalAmount)
-		if err != nil {
-			return 0, fmt.Errorf("payment %d: amount %q: %w", r.ID, r.TotalAmount, err)
-		}
-		changed := r.CreatedAt
-		if r.PaidAt.Valid && r.PaidAt.Time.After(changed) {
-			changed = r.PaidAt.Time
-		}
-		for _, at := range []sql.NullTime{r.VoidedAt, r.RefundedAt} {
-			if at.Valid && at.Time.After(changed) {
-				changed = at.Time
-			}
-		}
-		p := Payment{ID: r.ID, OrderID: r.OrderID, Amount: amount, Paid: r.IsPaid, Void: r.VoidedAt.Valid, Changed: changed}
-		if r.RefundedAt.Valid {
-			back, err := money.Parse(r.RefundedAmount.String)
-			if err != nil {
-				return 0, fmt.Errorf("payment %d: refunded amount %q: %w", r.ID, r.RefundedAmount.String, err)
-			}
-			p.Refunded = &back
-		}
-		ps = append(ps, p)
-		return r.ID, nil
+// Reconcile compares every payment with its order (Compare), a window of
+// order ids at a time (Windows): what it holds stays within a page or two of
+// each side however many orders there are. A payment or an order that
+// changes while it runs changes after settled, so it is left out with its
+// pair, whichever of the two was read first.
+func Reconcile(ctx context.Context, payments *paymentsdb.Queries, orders *storedb.Queries, settled time.Time) ([]Disagreement, error) {
+	var out []Disagreement
+	err := Windows(ctx, payments, orders, func(ps []Payment, os []Order) error {
+		out = append(out, Compare(ps, os, settled)...)
+		return nil
 	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("read payments: %w", err)
-	}
-	var os []Order
-	err = pages(func(after int64) ([]storedb.ListOrderMoneyAfterRow, error) {
-		return orders.ListOrderMoneyAfter(ctx, storedb.ListOrderMoneyAfterParams{ID: after, Limit: page})
-	}, func(r storedb.ListOrderMoneyAfterRow) (int64, error) {
-		amount, err := money.Parse(r.TotalAmount)
-		if err != nil {
-			return 0, fmt.Errorf("order %d: amount %q: %w", r.ID, r.TotalAmount, err)
-		}
-		os = append(os, Order{ID: r.ID, Amount: amount, Status: r.Status, PaymentID: r.PaymentID.Int64, Paid: r.IsPaid, Changed: r.UpdatedAt})
-		return r.ID, nil
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("read orders: %w", err)
-	}
-	return ps, os, nil
+	return out, err
 }
 
-// pages fetches the pages of rows after each last id until one comes back
-// short, and hands each row to take, which returns its id.
-func pages[R any](fetch func(after int64) ([]R, error), take func(R) (int64, error)) error {
-	for after := int64(0); ; {
-		rows, err := fetch(after)
+// Windows reads the payments (by their order id) and the orders (by id) a
+// page at a time, and hands fn consecutive windows of order ids: the
+// payments and the orders of one window, each payment with its order when
+// it has one.
+func Windows(ctx context.Context, payments *paymentsdb.Queries, orders *storedb.Queries, fn func([]Payment, []Order) error) error {
+	ps := &cursor[Payment]{key: func(p Payment) int64 { return p.OrderID }, fetch: func(after int64) ([]Payment, error) {
+		rows, err := payments.ListPaymentsAfterOrder(ctx, paymentsdb.ListPaymentsAfterOrderParams{OrderID: after, Limit: page})
 		if err != nil {
-			return err
+			return nil, fmt.Errorf("read payments: %w", err)
 		}
+		out := make([]Payment, 0, len(rows))
 		for _, r := range rows {
-			if after, err = take(r); err != nil {
-				return err
+			p, err := paymentOf(r)
+			if err != nil {
+				return nil, err
 			}
+			out = append(out, p)
 		}
-		if len(rows) < page {
-			return nil
+		return out, nil
+	}}
+	os := &cursor[Order]{key: func(o Order) int64 { return o.ID }, fetch: func(after int64) ([]Order, error) {
+		rows, err := orders.ListOrderMoneyAfter(ctx, storedb.ListOrderMoneyAfterParams{ID: after, Limit: page})
+		if err != nil {
+			return nil, fmt.Errorf("read orders: %w", err)
+		}
+		out := make([]Order, 0, len(rows))
+		for _, r := range rows {
+			amount, err := money.Parse(r.TotalAmount)
+			if err != nil {
+				return nil, fmt.Errorf("order %d: amount %q: %w", r.ID, r.TotalAmount, err)
+			}
+			out = append(out, Order{ID: r.ID, Amount: amount, Status: r.Status, PaymentID: r.PaymentID.Int64, Paid: r.IsPaid, Changed: r.UpdatedAt})
+		}
+		return out, nil
+	}}
+	return windows(page, ps, os, fn)
+}
+
+// paymentOf is a payment row as Compare sees it.
+func paymentOf(r paymentsdb.ListPaymentsAfterOrderRow) (Payment, error) {
+	amount, err := money.Parse(r.TotalAmount)
+	if err != nil {
+		return Payment{}, fmt.Errorf("payment %d: amount %q: %w", r.ID, r.TotalAmount, err)
+	}
+	changed := r.CreatedAt
+	for _, at := range []sql.NullTime{r.PaidAt, r.VoidedAt, r.RefundedAt} {
+		if at.Valid && at.Time.After(changed) {
+			changed = at.Time
 		}
 	}
+	p := Payment{ID: r.ID, OrderID: r.OrderID, Amount: amount, Paid: r.IsPaid, Void: r.VoidedAt.Valid, Changed: changed}
+	if r.RefundedAt.Valid {
+		back, err := money.Parse(r.RefundedAmount.String)
+		if err != nil {
+			return Payment{}, fmt.Errorf("payment %d: refunded amount %q: %w", r.ID, r.RefundedAmount.String, err)
+		}
+		p.Refunded = &back
+	}
+	return p, nil
+}
+
+// windows merges the two sides, read size rows at a time in ascending order
+// id, into windows that end at the lower of the two sides' last ids read:
+// everything up to it has been read on both sides. The side that ends the
+// window is used up by it and read further; the other keeps the rest of its
+// page for the next window.
+func windows(size int, ps *cursor[Payment], os *cursor[Order], fn func([]Payment, []Order) error) error {
+	for {
+		if err := ps.fill(size); err != nil {
+			return err
+		}
+		if err := os.fill(size); err != nil {
+			return err
+		}
+		if len(ps.buf) == 0 && len(os.buf) == 0 {
+			return nil
+		}
+		end := min(ps.last(), os.last())
+		if err := fn(ps.take(end), os.take(end)); err != nil {
+			return err
+		}
+	}
+}
+
+// cursor reads one side a page at a time, in ascending key order.
+type cursor[T any] struct {
+	fetch func(after int64) ([]T, error) // at most a page of rows with a key above after
+	key   func(T) int64
+	buf   []T   // read and not yet handed out
+	after int64 // the last key read
+	done  bool  // a short page was read: there is nothing more
+}
+
+// fill reads the next page once the last one is handed out.
+func (c *cursor[T]) fill(size int) error {
+	if len(c.buf) > 0 || c.done {
+		return nil
+	}
+	rows, err := c.fetch(c.after)
+	if err != nil {
+		return err
+	}
+	c.buf, c.done = rows, len(rows) < size
+	if len(rows) > 0 {
+		c.after = c.key(rows[len(rows)-1])
+	}
+	return nil
+}
+
+// last is the highest key up to which this side is read in full.
+func (c *cursor[T]) last() int64 {
+	if c.done {
+		return math.MaxInt64
+	}
+	return c.after
+}
+
+// take hands out the rows read with a key up to end.
+func (c *cursor[T]) take(end int64) []T {
+	n := 0
+	for n < len(c.buf) && c.key(c.buf[n]) <= end {
+		n++
+	}
+	out := c.buf[:n:n]
+	c.buf = c.buf[n:]
+	return out
 }

@@ -5,7 +5,8 @@
 // same amount; a refunded payment was captured, is refunded in full, and its
 // order is cancelled or deleted; an order shows paid only a captured payment
 // of its own; a void payment is never paid and its order never shows paid.
-// Compare is a pure function of both sides; Read fetches them.
+// Compare is a pure function of both sides; Reconcile reads them a window
+// of order ids at a time and compares each.
 package reconcile
 
 import (

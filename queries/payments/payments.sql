@@ -26,7 +26,8 @@ UPDATE payments SET voided_at = CURRENT_TIMESTAMP(6) WHERE id = ? AND is_paid = 
 UPDATE payments SET refunded_at = CURRENT_TIMESTAMP(6), refunded_amount = total_amount
 WHERE id = ? AND is_paid = TRUE AND refunded_at IS NULL;
 
--- name: ListPaymentsAfter :many
--- A page of payments in id order, after an id, for reconciliation.
+-- name: ListPaymentsAfterOrder :many
+-- A page of payments in order id order, after an order id, for reconciliation
+-- (payments_order_uq: an order has one payment at most).
 SELECT id, order_id, total_amount, is_paid, created_at, paid_at, voided_at, refunded_at, refunded_amount FROM payments
-WHERE id > ? ORDER BY id LIMIT ?;
+WHERE order_id > ? ORDER BY order_id LIMIT ?;

@@ -252,11 +252,11 @@ func moneyAgrees(t *testing.T, s storetest.System, settled time.Time) {
 
 func compare(t *testing.T, s storetest.System, settled time.Time) []reconcile.Disagreement {
 	t.Helper()
-	ps, os, err := reconcile.Read(context.Background(), paymentsdb.New(s.PaymentsDB), storedb.New(s.StoreDB))
+	found, err := reconcile.Reconcile(context.Background(), paymentsdb.New(s.PaymentsDB), storedb.New(s.StoreDB), settled)
 	if err != nil {
 		t.Fatalf("reconcile: %v", err)
 	}
-	return reconcile.Compare(ps, os, settled)
+	return found
 }
 
 func joinLines(ds []reconcile.Disagreement) string {
