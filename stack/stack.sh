@@ -74,11 +74,11 @@ alive() {
   [ "$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null)" != Z ]
 }
 
-# any_alive PID...: whether any of the processes still runs.
-any_alive() {
+# all_gone PID...: whether none of the processes runs any more.
+all_gone() {
   local pid
-  for pid in "$@"; do kill -0 "$pid" 2>/dev/null && return 0; done
-  return 1
+  for pid in "$@"; do kill -0 "$pid" 2>/dev/null && return 1; done
+  return 0
 }
 
 # wait_for NAME LOGFILE CMD...: polls CMD until it succeeds or the timeout passes.
@@ -511,16 +511,11 @@ gateway() {
     # their kept-alive connections, after the command returns. A client that sends a
     # request on one as it closes gets no answer, so the reload ends when they are gone
     # (worker_shutdown_timeout in the config bounds how long they stay).
-    local master old
-    master=$(cat "$RUN/$inst.pid")
-    old=$(pgrep -P "$master" || true)
+    local old
+    old=$(pgrep -P "$(cat "$RUN/$inst.pid")" || true)
     nginx -c "$conf" -p "$ISTATE/nginx" -s reload 2>>"$LOGS/$inst-error.log"
-    local deadline=$((SECONDS + START_TIMEOUT))
     # shellcheck disable=SC2086 # one pid per word
-    while any_alive $old; do
-      [ $SECONDS -lt $deadline ] || fail "$inst" "$LOGS/$inst-error.log"
-      sleep 0.1
-    done
+    wait_for "$inst" "$LOGS/$inst-error.log" all_gone $old
   else
     log "starting $inst on $addr"
     nginx -c "$conf" -p "$ISTATE/nginx" 9>&-

@@ -16,55 +16,53 @@ import (
 const page = 1000
 
 // Reconcile compares every payment with its order (Compare), a window of
-// order ids at a time (Windows): what it holds stays within a page or two of
-// each side however many orders there are. A payment or an order that
-// changes while it runs changes after settled, so it is left out with its
-// pair, whichever of the two was read first.
+// order ids at a time (windows): it reads the payments (by their order id)
+// and the orders (by id) a page at a time, so what it holds stays within a
+// page or two of each side however many orders there are. A payment or an
+// order that changes while it runs changes after settled, so it is left out
+// with its pair, whichever of the two was read first.
 func Reconcile(ctx context.Context, payments *paymentsdb.Queries, orders *storedb.Queries, settled time.Time) ([]Disagreement, error) {
-	var out []Disagreement
-	err := Windows(ctx, payments, orders, func(ps []Payment, os []Order) error {
-		out = append(out, Compare(ps, os, settled)...)
-		return nil
-	})
-	return out, err
-}
-
-// Windows reads the payments (by their order id) and the orders (by id) a
-// page at a time, and hands fn consecutive windows of order ids: the
-// payments and the orders of one window, each payment with its order when
-// it has one.
-func Windows(ctx context.Context, payments *paymentsdb.Queries, orders *storedb.Queries, fn func([]Payment, []Order) error) error {
 	ps := &cursor[Payment]{key: func(p Payment) int64 { return p.OrderID }, fetch: func(after int64) ([]Payment, error) {
 		rows, err := payments.ListPaymentsAfterOrder(ctx, paymentsdb.ListPaymentsAfterOrderParams{OrderID: after, Limit: page})
 		if err != nil {
 			return nil, fmt.Errorf("read payments: %w", err)
 		}
-		out := make([]Payment, 0, len(rows))
-		for _, r := range rows {
-			p, err := paymentOf(r)
-			if err != nil {
-				return nil, err
-			}
-			out = append(out, p)
-		}
-		return out, nil
+		return convert(rows, paymentOf)
 	}}
 	os := &cursor[Order]{key: func(o Order) int64 { return o.ID }, fetch: func(after int64) ([]Order, error) {
 		rows, err := orders.ListOrderMoneyAfter(ctx, storedb.ListOrderMoneyAfterParams{ID: after, Limit: page})
 		if err != nil {
 			return nil, fmt.Errorf("read orders: %w", err)
 		}
-		out := make([]Order, 0, len(rows))
-		for _, r := range rows {
-			amount, err := money.Parse(r.TotalAmount)
-			if err != nil {
-				return nil, fmt.Errorf("order %d: amount %q: %w", r.ID, r.TotalAmount, err)
-			}
-			out = append(out, Order{ID: r.ID, Amount: amount, Status: r.Status, PaymentID: r.PaymentID.Int64, Paid: r.IsPaid, Changed: r.UpdatedAt})
-		}
-		return out, nil
+		return convert(rows, orderOf)
 	}}
-	return windows(page, ps, os, fn)
+	var out []Disagreement
+	err := windows(page, ps, os, func(wp []Payment, wo []Order) {
+		out = append(out, Compare(wp, wo, settled)...)
+	})
+	return out, err
+}
+
+// convert turns each row into what Compare sees.
+func convert[R, T any](rows []R, of func(R) (T, error)) ([]T, error) {
+	out := make([]T, 0, len(rows))
+	for _, r := range rows {
+		v, err := of(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// orderOf is an order row as Compare sees it.
+func orderOf(r storedb.ListOrderMoneyAfterRow) (Order, error) {
+	amount, err := money.Parse(r.TotalAmount)
+	if err != nil {
+		return Order{}, fmt.Errorf("order %d: amount %q: %w", r.ID, r.TotalAmount, err)
+	}
+	return Order{ID: r.ID, Amount: amount, Status: r.Status, PaymentID: r.PaymentID.Int64, Paid: r.IsPaid, Changed: r.UpdatedAt}, nil
 }
 
 // paymentOf is a payment row as Compare sees it.
@@ -95,7 +93,7 @@ func paymentOf(r paymentsdb.ListPaymentsAfterOrderRow) (Payment, error) {
 // everything up to it has been read on both sides. The side that ends the
 // window is used up by it and read further; the other keeps the rest of its
 // page for the next window.
-func windows(size int, ps *cursor[Payment], os *cursor[Order], fn func([]Payment, []Order) error) error {
+func windows(size int, ps *cursor[Payment], os *cursor[Order], fn func([]Payment, []Order)) error {
 	for {
 		if err := ps.fill(size); err != nil {
 			return err
@@ -107,9 +105,7 @@ func windows(size int, ps *cursor[Payment], os *cursor[Order], fn func([]Payment
 			return nil
 		}
 		end := min(ps.last(), os.last())
-		if err := fn(ps.take(end), os.take(end)); err != nil {
-			return err
-		}
+		fn(ps.take(end), os.take(end))
 	}
 }
 

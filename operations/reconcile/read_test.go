@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -15,7 +16,7 @@ import (
 func pagesOf[T any](rows []T, key func(T) int64, size int, served *int) func(int64) ([]T, error) {
 	return func(after int64) ([]T, error) {
 		*served++
-		i, _ := slices.BinarySearchFunc(rows, after+1, func(r T, k int64) int { return int(key(r) - k) })
+		i, _ := slices.BinarySearchFunc(rows, after+1, func(r T, k int64) int { return cmp.Compare(key(r), k) })
 		return slices.Clone(rows[i:min(len(rows), i+size)]), nil
 	}
 }
@@ -65,7 +66,7 @@ func TestWindowsCompareAsAWhole(t *testing.T) {
 			var got []Disagreement
 			var seenP []Payment
 			var seenO []Order
-			err := windows(size, pc, oc, func(wp []Payment, wo []Order) error {
+			err := windows(size, pc, oc, func(wp []Payment, wo []Order) {
 				if len(wp) > size || len(wo) > size {
 					t.Errorf("a window of %d payments and %d orders, past a page of %d", len(wp), len(wo), size)
 				}
@@ -77,7 +78,6 @@ func TestWindowsCompareAsAWhole(t *testing.T) {
 				}
 				seenP, seenO = append(seenP, wp...), append(seenO, wo...)
 				got = append(got, Compare(wp, wo, settled)...)
-				return nil
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -102,7 +102,7 @@ func TestWindowsStopAtAReadError(t *testing.T) {
 	pc := &cursor[Payment]{key: func(p Payment) int64 { return p.OrderID }, fetch: func(int64) ([]Payment, error) { return nil, broken }}
 	oc := &cursor[Order]{key: func(o Order) int64 { return o.ID }, fetch: func(int64) ([]Order, error) { return []Order{{ID: 1}}, nil }}
 	called := false
-	err := windows(10, pc, oc, func([]Payment, []Order) error { called = true; return nil })
+	err := windows(10, pc, oc, func([]Payment, []Order) { called = true })
 	if !errors.Is(err, broken) || called {
 		t.Fatalf("windows = %v (fn called: %v), want the read error before any window", err, called)
 	}
